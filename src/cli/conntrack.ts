@@ -1,0 +1,45 @@
+/** The `conntrack` mode: last connection per account from the MariaDB audit log. @module */
+import { PROGRAM } from "../version.ts";
+import { RuntimeError, UsageError } from "../errors.ts";
+import { type OptionSpec, parseModeArgs } from "./args.ts";
+import { versionLine } from "./version.ts";
+
+/** Help text for `conntrack`. */
+export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v]
+       ${PROGRAM} conntrack version
+
+Reads the MariaDB server_audit log and its rotations, only the bytes added since the last
+run, and stores each account's last successful connection in SQLite (table Accounts).
+Prints nothing on success, so it can run from cron.
+
+Options:
+  -c, --config FILE  ini file (default /etc/conntracker/conntracker.ini)
+  -v, --verbose      print a summary of what was read
+  -h, --help         show this help
+
+Examples:
+  ${PROGRAM} conntrack
+  sqlite3 /var/lib/mysql/audit.sqlite "SELECT name, host, last_seen FROM Accounts"`;
+
+/** Flags of `conntrack`. */
+export const OPTIONS: OptionSpec = {
+  config: { type: "string", short: "c" },
+  verbose: { type: "boolean", short: "v" },
+};
+
+/** Runs `conntrack`. */
+export function run(args: string[]): number {
+  const { values, positionals } = parseModeArgs("conntrack", args, OPTIONS, true);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals[0] === "version" && positionals.length === 1) {
+    console.log(versionLine());
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`conntrack: unexpected argument "${positionals[0]}"`, "conntrack");
+  }
+  throw new RuntimeError("conntrack: not implemented in this build yet");
+}
