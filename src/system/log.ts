@@ -1,0 +1,121 @@
+/**
+ * Logging for every mode, on LogTape.
+ *
+ * Records go to stderr, one line each. Under systemd (JOURNAL_STREAM set) each line starts with
+ * the sd-daemon priority prefix (`<3>` error, `<4>` warning, …) so journald keeps the level;
+ * otherwise lines carry a time and level word. Interpolated strings are quoted unless they are
+ * plain words or paths, and control characters are escaped, because much of what is logged (user names, audit-log text)
+ * comes from untrusted clients and must not forge extra log lines.
+ * @module
+ */
+import {
+  configure,
+  getLogger,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  reset,
+} from "@logtape/logtape";
+
+export type { Logger, LogLevel };
+
+const PRIORITY: Record<LogLevel, number> = {
+  trace: 7,
+  debug: 7,
+  info: 6,
+  warning: 4,
+  error: 3,
+  fatal: 2,
+};
+
+/** Escapes control characters (including newlines) so one record stays on one line. */
+export function escapeControl(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`;
+  });
+}
+
+function renderValue(value: unknown): string {
+  if (typeof value === "string") {
+    return /^[\w./:@%+-]+$/.test(value) ? value : JSON.stringify(value);
+  }
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+    return String(value);
+  }
+  if (value instanceof Error) return JSON.stringify(value.message);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Renders one record as a single line (no trailing newline), without time or level. */
+export function renderMessage(record: Pick<LogRecord, "message">): string {
+  let out = "";
+  record.message.forEach((part, i) => {
+    out += i % 2 === 0 ? String(part) : renderValue(part);
+  });
+  return escapeControl(out);
+}
+
+/** Where log lines go; `lines` collects them (tests), the others write to stderr. */
+export type LogTarget = "stderr" | "journal" | { lines: string[] };
+
+/** Options for {@link setupLogging}. */
+export interface LogOptions {
+  /** Lowest level written; default "info". */
+  level?: LogLevel;
+  /** Default: "journal" when JOURNAL_STREAM is set, else "stderr". */
+  target?: LogTarget;
+}
+
+function defaultTarget(): LogTarget {
+  try {
+    return Deno.env.get("JOURNAL_STREAM") ? "journal" : "stderr";
+  } catch {
+    return "stderr";
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Configures logging for the process; safe to call again (e.g. on reload). */
+export async function setupLogging(options: LogOptions = {}): Promise<void> {
+  const target = options.target ?? defaultTarget();
+  const sink = (record: LogRecord) => {
+    const category = record.category.slice(1).join(".") || "main";
+    const text = `${category}: ${renderMessage(record)}`;
+    if (typeof target === "object") {
+      target.lines.push(`${record.level} ${text}`);
+    } else if (target === "journal") {
+      Deno.stderr.writeSync(encoder.encode(`<${PRIORITY[record.level]}>${text}\n`));
+    } else {
+      const time = new Date(record.timestamp).toISOString();
+      Deno.stderr.writeSync(encoder.encode(`${time} ${record.level.toUpperCase()} ${text}\n`));
+    }
+  };
+  await configure({
+    reset: true,
+    sinks: { main: sink },
+    loggers: [
+      { category: ["mmd"], lowestLevel: options.level ?? "info", sinks: ["main"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: ["main"] },
+    ],
+  });
+}
+
+/** Stops logging and flushes sinks (tests use it between cases). */
+export async function teardownLogging(): Promise<void> {
+  await reset();
+}
+
+/** The logger for one part of the program, e.g. `log("conntrack")`. */
+export function log(...category: string[]): Logger {
+  return getLogger(["mmd", ...category]);
+}
