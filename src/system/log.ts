@@ -16,6 +16,8 @@ import {
   type LogRecord,
   reset,
 } from "@logtape/logtape";
+import { PROGRAM } from "../version.ts";
+import { sendDatagram } from "./libc.ts";
 
 export type { Logger, LogLevel };
 
@@ -64,8 +66,11 @@ export function renderMessage(record: Pick<LogRecord, "message">): string {
   return escapeControl(out);
 }
 
-/** Where log lines go; `lines` collects them (tests), the others write to stderr. */
-export type LogTarget = "stderr" | "journal" | { lines: string[] };
+/**
+ * Where log lines go: "stderr" (time + level), "journal" (stderr with priority prefixes),
+ * "syslog" (datagrams to /dev/log, facility daemon; falls back to stderr), or `lines` (tests).
+ */
+export type LogTarget = "stderr" | "journal" | "syslog" | { lines: string[] };
 
 /** Options for {@link setupLogging}. */
 export interface LogOptions {
@@ -73,6 +78,8 @@ export interface LogOptions {
   level?: LogLevel;
   /** Default: "journal" when JOURNAL_STREAM is set, else "stderr". */
   target?: LogTarget;
+  /** Socket for the "syslog" target; default /dev/log. */
+  syslogPath?: string;
 }
 
 function defaultTarget(): LogTarget {
@@ -93,6 +100,11 @@ export async function setupLogging(options: LogOptions = {}): Promise<void> {
     const text = `${category}: ${renderMessage(record)}`;
     if (typeof target === "object") {
       target.lines.push(`${record.level} ${text}`);
+    } else if (target === "syslog") {
+      const msg = `<${24 + PRIORITY[record.level]}>${PROGRAM}[${Deno.pid}]: ${text}`;
+      if (!sendDatagram(options.syslogPath ?? "/dev/log", encoder.encode(msg))) {
+        Deno.stderr.writeSync(encoder.encode(`${record.level.toUpperCase()} ${text}\n`));
+      }
     } else if (target === "journal") {
       Deno.stderr.writeSync(encoder.encode(`<${PRIORITY[record.level]}>${text}\n`));
     } else {

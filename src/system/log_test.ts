@@ -25,3 +25,29 @@ Deno.test("log: hostile values cannot add lines; levels filter", async () => {
 Deno.test("log: escapeControl escapes C0, DEL, C1 and line separators", () => {
   assert.equal(escapeControl("a\tb\r\n\x00\x7f\x85\u2028"), "a\\tb\\r\\n\\x00\\x7f\\x85\\u2028");
 });
+
+Deno.test("log: syslog target sends one datagram per record with facility daemon", async () => {
+  const { NotifySocket } = await import("../../tests/support/notify_socket.ts");
+  const dir = await Deno.makeTempDir({ prefix: "mmd-syslog-" });
+  try {
+    await using sock = await NotifySocket.listen(`${dir}/log.sock`);
+    await setupLogging({ level: "info", target: "syslog", syslogPath: sock.path });
+    try {
+      log("monitor").warning("user {user} over soft limit", { user: "bob\nforged" });
+      log("monitor").error("locked {user}", { user: "eve" });
+    } finally {
+      await teardownLogging();
+    }
+    // daemon facility (3) * 8 + warning (4) = 28; + error (3) = 27
+    assert.equal(
+      await sock.waitFor(/^<28>/),
+      `<28>mysql_monitor_daemon[${Deno.pid}]: monitor: user "bob\\nforged" over soft limit`,
+    );
+    assert.equal(
+      await sock.waitFor(/^<27>/),
+      `<27>mysql_monitor_daemon[${Deno.pid}]: monitor: locked eve`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

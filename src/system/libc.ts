@@ -1,0 +1,242 @@
+/**
+ * The few libc calls Deno has no API for, through `Deno.dlopen`: user lookup (NSS), credential
+ * changes, sessions, and Unix datagram sockets (sd_notify, syslog).
+ *
+ * glibc's setuid/setgid/setgroups wrappers change the credentials of every thread of the
+ * process (they signal each thread), which matters because Deno runs several threads.
+ * Structure offsets are those of glibc on 64-bit Linux (x86_64 and aarch64 share them).
+ * @module
+ */
+import { RuntimeError } from "../errors.ts";
+
+const CANDIDATES = [
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib64/libc.so.6",
+  "/usr/lib64/libc.so.6",
+];
+
+const SYMBOLS = {
+  getpwnam: { parameters: ["buffer"], result: "pointer" },
+  getgrouplist: { parameters: ["buffer", "u32", "buffer", "buffer"], result: "i32" },
+  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
+  getgroups: { parameters: ["i32", "buffer"], result: "i32" },
+  setgid: { parameters: ["u32"], result: "i32" },
+  setuid: { parameters: ["u32"], result: "i32" },
+  getuid: { parameters: [], result: "u32" },
+  geteuid: { parameters: [], result: "u32" },
+  getgid: { parameters: [], result: "u32" },
+  getegid: { parameters: [], result: "u32" },
+  setsid: { parameters: [], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  close: { parameters: ["i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let lib: Libc | undefined;
+
+/** Path of the C library this process uses, from a fixed list of glibc locations. */
+export function libcPath(): string {
+  for (const path of CANDIDATES) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch { /* try the next */ }
+  }
+  throw new RuntimeError(
+    `no glibc found (looked in ${CANDIDATES.join(", ")}); this program needs glibc on Linux`,
+  );
+}
+
+/** The loaded libc symbols (loaded once). */
+export function libc(): Libc {
+  lib ??= Deno.dlopen(libcPath(), SYMBOLS).symbols;
+  return lib;
+}
+
+const enc = new TextEncoder();
+
+/** NUL-terminated copy of `text` for C. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = enc.encode(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** errno of the last failed call on this thread, as a message ("Operation not permitted"). */
+export function lastError(): string {
+  const c = libc();
+  const ptr = c.__errno_location();
+  const errno = ptr ? new Deno.UnsafePointerView(ptr).getInt32() : 0;
+  const msg = c.strerror(errno);
+  return msg ? new Deno.UnsafePointerView(msg).getCString() : `errno ${errno}`;
+}
+
+/** An entry of the user database. */
+export interface Passwd {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** Looks a user up through NSS (getpwnam), or returns undefined when there is none. */
+export function getpwnam(name: string): Passwd | undefined {
+  const p = libc().getpwnam(cString(name));
+  if (p === null) return undefined;
+  const view = new Deno.UnsafePointerView(p);
+  // struct passwd: pw_name(0) pw_passwd(8) pw_uid(16) pw_gid(20) pw_gecos(24) pw_dir(32) pw_shell(40)
+  const dir = view.getPointer(32);
+  return {
+    name,
+    uid: view.getUint32(16),
+    gid: view.getUint32(20),
+    home: dir ? new Deno.UnsafePointerView(dir).getCString() : "/",
+  };
+}
+
+/** The user's groups as NSS reports them (primary group included). */
+export function groupsOf(user: Passwd): number[] {
+  let n = 64;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const groups = new Uint32Array(n);
+    const count = new Int32Array([n]);
+    const r = libc().getgrouplist(
+      cString(user.name),
+      user.gid,
+      new Uint8Array(groups.buffer),
+      new Uint8Array(count.buffer),
+    );
+    if (r >= 0) return [...groups.subarray(0, count[0])];
+    n = Math.max(count[0], n * 2);
+  }
+  return [user.gid];
+}
+
+/** Supplementary groups of the calling thread. */
+export function getgroups(): number[] {
+  const n = libc().getgroups(0, new Uint8Array(0));
+  if (n <= 0) return [];
+  const groups = new Uint32Array(n);
+  const got = libc().getgroups(n, new Uint8Array(groups.buffer));
+  return [...groups.subarray(0, Math.max(0, got))];
+}
+
+/** Sets the supplementary groups; throws with errno's message on failure. */
+export function setgroups(groups: number[]): void {
+  const list = new Uint32Array(groups);
+  if (libc().setgroups(BigInt(list.length), new Uint8Array(list.buffer)) !== 0) {
+    throw new RuntimeError(`setgroups(${groups.join(",")}) failed: ${lastError()}`);
+  }
+}
+
+/** Sets real, effective and saved group id; throws on failure. */
+export function setgid(gid: number): void {
+  if (libc().setgid(gid) !== 0) throw new RuntimeError(`setgid(${gid}) failed: ${lastError()}`);
+}
+
+/** Sets real, effective and saved user id; throws on failure. */
+export function setuid(uid: number): void {
+  if (libc().setuid(uid) !== 0) throw new RuntimeError(`setuid(${uid}) failed: ${lastError()}`);
+}
+
+/** Tries setuid and reports whether it succeeded (used to prove root cannot be regained). */
+export function trySetuid(uid: number): boolean {
+  return libc().setuid(uid) === 0;
+}
+
+/** Real and effective ids of the calling thread. */
+export function ids(): { uid: number; euid: number; gid: number; egid: number } {
+  const c = libc();
+  return { uid: c.getuid(), euid: c.geteuid(), gid: c.getgid(), egid: c.getegid() };
+}
+
+/** Starts a new session (detaches from the controlling terminal). */
+export function setsid(): void {
+  if (libc().setsid() < 0) throw new RuntimeError(`setsid failed: ${lastError()}`);
+}
+
+/** CLOCK_MONOTONIC in microseconds, as systemd expects in MONOTONIC_USEC. */
+export function monotonicMicros(): bigint {
+  const ts = new BigInt64Array(2);
+  libc().clock_gettime(1, new Uint8Array(ts.buffer));
+  return ts[0] * 1_000_000n + ts[1] / 1000n;
+}
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+
+/**
+ * Sends one datagram to a Unix socket path (a leading "@" means the abstract namespace, as in
+ * NOTIFY_SOCKET). Returns false when the socket cannot be reached.
+ */
+export function sendDatagram(path: string, payload: Uint8Array): boolean {
+  const c = libc();
+  const name = enc.encode(path.startsWith("@") ? "\0" + path.slice(1) : path);
+  if (name.length > 107) return false;
+  // struct sockaddr_un: sa_family_t (u16) + sun_path[108]
+  const addr = new Uint8Array(2 + 108);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(name, 2);
+  const addrLen = 2 + name.length + (path.startsWith("@") ? 0 : 1);
+  const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  try {
+    const buf = new Uint8Array(payload);
+    return Number(c.sendto(fd, buf, BigInt(buf.length), 0, addr, addrLen)) === buf.length;
+  } finally {
+    c.close(fd);
+  }
+}
+
+/** Reads a small file (e.g. under /proc) through libc; undefined when it cannot be opened. */
+export function readSmallFile(path: string, max = 16384): string | undefined {
+  const c = libc();
+  const fd = c.open(cString(path), 0);
+  if (fd < 0) return undefined;
+  try {
+    const buf = new Uint8Array(max);
+    let off = 0;
+    while (off < max) {
+      const n = Number(c.read(fd, buf.subarray(off), BigInt(max - off)));
+      if (n <= 0) break;
+      off += n;
+    }
+    return new TextDecoder().decode(buf.subarray(0, off));
+  } finally {
+    c.close(fd);
+  }
+}
+
+/** Names in a directory (without "." and ".."), read through libc. */
+export function listDir(path: string): string[] {
+  const c = libc();
+  const dir = c.opendir(cString(path));
+  if (dir === null) throw new RuntimeError(`cannot list ${path}: ${lastError()}`);
+  const names: string[] = [];
+  try {
+    for (let ent = c.readdir(dir); ent !== null; ent = c.readdir(dir)) {
+      // struct dirent (64-bit glibc): d_ino(8) d_off(8) d_reclen(2) d_type(1) d_name at 19
+      const name = new Deno.UnsafePointerView(ent).getCString(19);
+      if (name !== "." && name !== "..") names.push(name);
+    }
+  } finally {
+    c.closedir(dir);
+  }
+  return names;
+}
