@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { getpwnam } from "./libc.ts";
 import { lookupUser } from "./privileges.ts";
 import { ConfigError } from "../errors.ts";
+import { moduleRef, startScript } from "../../tests/support/child_script.ts";
 
 const root = Deno.uid() === 0;
 
@@ -28,41 +29,18 @@ Deno.test({
     assert.ok(user, "the test needs the user nobody");
     // The drop is irreversible, so it runs in a child process; it reports its own view and
     // then waits so that this test can read every thread's credentials from outside.
-    const script = `
+    const child = await startScript(`
       import { dropPrivileges, threadCredentials } from ${
-      JSON.stringify(new URL("./privileges.ts", import.meta.url).href)
+      moduleRef("./privileges.ts", import.meta.url)
     };
-      import { trySetuid } from ${JSON.stringify(new URL("./libc.ts", import.meta.url).href)};
+      import { trySetuid } from ${moduleRef("./libc.ts", import.meta.url)};
       const r = dropPrivileges("nobody");
       console.log(JSON.stringify({ dropped: r.dropped, threads: threadCredentials().length, regain: trySetuid(0) }));
       await new Promise((res) => setTimeout(res, 60_000));
-    `;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-q",
-        "-A",
-        "--config",
-        new URL("../../deno.json", import.meta.url).pathname,
-        "-",
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(script));
-    await w.close();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let line = "";
-    while (!line.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      line += value;
-    }
+    `);
     try {
-      assert.ok(line, "child printed nothing");
-      const report = JSON.parse(line);
+      assert.ok(child.firstLine, "child printed nothing");
+      const report = JSON.parse(child.firstLine);
       assert.equal(report.dropped, true);
       assert.equal(report.regain, false);
       assert.ok(report.threads > 1, "Deno should run several threads");
@@ -85,10 +63,7 @@ Deno.test({
         assert.deepEqual(get("Groups").filter(Boolean).map(Number), [user.gid], `thread ${tid}`);
       }
     } finally {
-      child.kill("SIGKILL");
-      await child.status;
-      await reader.cancel();
-      await child.stderr.cancel();
+      await child.kill();
     }
   },
 });

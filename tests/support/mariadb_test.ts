@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { MariaDB, processExists, withMariaDB } from "./mariadb.ts";
+import { moduleRef, startScript } from "./child_script.ts";
 
 async function gone(path: string): Promise<boolean> {
   try {
@@ -84,40 +85,15 @@ Deno.test("harness: a failing test body still stops the server", async () => {
 Deno.test("harness: a killed test process does not leave its server behind", async () => {
   // A child Deno process starts a server, reports it, and is then killed with SIGKILL, so no
   // finally block runs. The guard must stop the server and remove its directory.
-  const script = `
-    import { MariaDB } from ${JSON.stringify(new URL("./mariadb.ts", import.meta.url).href)};
+  const child = await startScript(`
+    import { MariaDB } from ${moduleRef("./mariadb.ts", import.meta.url)};
     const db = await MariaDB.start();
     console.log(JSON.stringify({ pid: db.pid, dir: db.dir }));
     await new Promise(() => {});
-  `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-q",
-      "-A",
-      "--config",
-      new URL("../../deno.json", import.meta.url).pathname,
-      "-",
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
-  await w.close();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  while (!buffered.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffered += value;
-  }
-  const info = JSON.parse(buffered.split("\n")[0]) as { pid: number; dir: string };
+  `);
+  const info = JSON.parse(child.firstLine) as { pid: number; dir: string };
   assert.ok(await processExists(info.pid));
-  child.kill("SIGKILL");
-  await child.status;
-  await reader.cancel();
+  await child.kill();
   let stopped = false;
   for (let i = 0; i < 300 && !stopped; i++) {
     await new Promise((r) => setTimeout(r, 100));
