@@ -90,8 +90,8 @@ export interface MonitorConfig {
   lruSize: number;
   /** Built-in protected names, the monitor users, and `protected_users`. */
   protectedUsers: readonly string[];
-  /** Things worth a warning that do not stop the start (e.g. a protected user in search_user). */
-  warnings: readonly string[];
+  /** Protected users listed in search_user: never locked, worth a warning at start. */
+  protectedInConfig: readonly { where: string; user: string }[];
 }
 
 /** Options for {@link loadConfig}; defaults read the process environment. */
@@ -328,10 +328,10 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
   const protectedUsers = [
     ...new Set([...ALWAYS_PROTECTED, ...servers.map((s) => s.user), ...protectedExtra]),
   ];
-  const warnings = users.filter((u) => protectedUsers.includes(u.user)).map((u) =>
-    `${userFile}:${u.line}: user "${u.user}" is protected and will never be locked; ` +
-    `remove it from search_user`
-  );
+  const protectedInConfig = users.filter((u) => protectedUsers.includes(u.user)).map((u) => ({
+    where: `${userFile}:${u.line}`,
+    user: u.user,
+  }));
   const config: MonitorConfig = {
     dir,
     servers,
@@ -345,7 +345,7 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     workers,
     lruSize,
     protectedUsers,
-    warnings,
+    protectedInConfig,
   };
   return deepFreeze(config);
 }

@@ -30,7 +30,7 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-/** Formats bytes for people: `1.5 GiB`, `512 B`. */
+/** Formats bytes for people, without spaces so logs need no quoting: `1.5GiB`, `512B`. */
 export function formatSize(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
   let value = bytes;
@@ -39,6 +39,6 @@ export function formatSize(bytes: number): string {
     value /= 1024;
     i++;
   }
-  if (i === 0) return `${bytes} B`;
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1).replace(/\.0$/, "")} ${units[i]}`;
+  if (i === 0) return `${bytes}B`;
+  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1).replace(/\.0$/, "")}${units[i]}`;
 }

@@ -42,8 +42,8 @@ Deno.test("size: zero, negative, garbage and overflow are refused", () => {
 });
 
 Deno.test("size: formatting for tables and logs", () => {
-  assert.equal(formatSize(512), "512 B");
-  assert.equal(formatSize(1536), "1.5 KiB");
-  assert.equal(formatSize(2 * 1024 ** 3), "2 GiB");
-  assert.equal(formatSize(500 * 1024 ** 2), "500 MiB");
+  assert.equal(formatSize(512), "512B");
+  assert.equal(formatSize(1536), "1.5KiB");
+  assert.equal(formatSize(2 * 1024 ** 3), "2GiB");
+  assert.equal(formatSize(500 * 1024 ** 2), "500MiB");
 });

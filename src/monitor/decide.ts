@@ -127,8 +127,9 @@ export function decide(input: DecisionInput): Decision {
 }
 
 /**
- * The lock record after the actions ran: `done` holds the lock/unlock actions that really
- * changed the server (none in dry-run modes); `forget` actions always apply.
+ * The state after the actions ran: `done` holds the actions that really happened (a dry run
+ * neither warns nor locks, so the warning is still due when enforcement is switched on);
+ * `forget` actions always apply.
  */
 export function settle(
   state: UserState,
@@ -136,10 +137,13 @@ export function settle(
   done: ReadonlySet<Action>,
 ): UserState {
   const hosts = new Set(state.lockedByUs);
+  let warned = state.warned;
   for (const a of actions) {
+    if (a.kind === "soft_exceeded" && !done.has(a)) warned = false;
+    if (a.kind === "soft_cleared" && !done.has(a)) warned = true;
     if (a.kind === "forget") hosts.delete(a.host);
     else if (a.kind === "lock" && done.has(a)) hosts.add(a.host);
     else if (a.kind === "unlock" && done.has(a)) hosts.delete(a.host);
   }
-  return { ...state, lockedByUs: [...hosts].sort() };
+  return { ...state, warned, lockedByUs: [...hosts].sort() };
 }

@@ -178,6 +178,8 @@ Deno.test("settle: only performed locks and unlocks change the record", () => {
   const d = decide({ ...base, usage: 250 * MB });
   const [, lockAll, lockLocal] = d.actions;
   assert.deepEqual(settle(d.state, d.actions, new Set()).lockedByUs, [], "dry run records nothing");
+  assert.equal(settle(d.state, d.actions, new Set()).warned, false, "a dry-run warning stays due");
+  assert.equal(settle(d.state, d.actions, new Set([d.actions[0]])).warned, true);
   assert.deepEqual(settle(d.state, d.actions, new Set([lockAll])).lockedByUs, ["%"]);
   assert.deepEqual(settle(d.state, d.actions, new Set([lockAll, lockLocal])).lockedByUs, [
     "%",

@@ -1,0 +1,483 @@
+/**
+ * The monitor loop: scans servers through a bounded queue, decides per user, enforces
+ * according to the debug level, remembers state, writes the audit log and the metrics file.
+ *
+ * Lifecycle hooks for a daemon wrapper:
+ * - {@link Monitor.runCycle}: one pass over every server (what `--once` runs);
+ * - {@link Monitor.run}: the foreground loop, each server on its own monitor_interval_sec;
+ * - {@link Monitor.stop}: no new scans or actions start; waits for running ones (every user's
+ *   actions finish and are recorded before a scan ends), then writes the final metrics;
+ * - {@link Monitor.reload}: swaps in a new, already validated configuration; scans that are
+ *   running keep the configuration they started with.
+ * @module
+ */
+import { type MonitorConfig, type ServerConfig, shardPath } from "../config/config.ts";
+import type { UserLimit } from "../config/search_user.ts";
+import { formatSize } from "../config/size.ts";
+import { connectWithRetry, type Db, sleep } from "../db/connection.ts";
+import { lockUnsupported, parseVersion } from "../db/flavour.ts";
+import { oneLine, RuntimeError } from "../errors.ts";
+import { renderExposition } from "../metrics/exposition.ts";
+import { monitorFamilies } from "../metrics/monitor_metrics.ts";
+import { writeFileAtomic } from "../system/atomic_file.ts";
+import { log } from "../system/log.ts";
+import { killSessions, listAccounts, setAccountLocked } from "./accounts.ts";
+import { appendAudit, type AuditEntry } from "./audit_log.ts";
+import { type Account, type Action, decide, settle } from "./decide.ts";
+import { type SchemaGrant, schemaPatterns, schemasOfUser } from "./mapping.ts";
+import { TaskQueue } from "./queue.ts";
+import type { ServerReport, UserReport } from "./report.ts";
+import { shardOf } from "./shard.ts";
+import { ServerState } from "./state.ts";
+import {
+  readGrants,
+  type SchemaFilter,
+  serverDatadir,
+  type Usage,
+  usageFromDatadir,
+  usageFromInformationSchema,
+} from "./usage.ts";
+
+/** How the monitor runs: enforcement level and shard. */
+export interface MonitorOptions {
+  /** 0 = log only, 1 = log and warn, 2 = lock and unlock. */
+  debug: 0 | 1 | 2;
+  shard: number;
+  shards: number;
+}
+
+interface Scan {
+  accounts: Map<string, Account[]>;
+  grants: SchemaGrant[];
+  usage: Usage;
+}
+
+interface Applied {
+  done: boolean;
+  note: string;
+  result: string;
+}
+
+const logger = log("monitor");
+
+function message(err: unknown): string {
+  return oneLine(err instanceof Error ? err.message : String(err));
+}
+
+/** Runs scans and enforcement for one configuration (swappable) and one shard. */
+export class Monitor {
+  #config: MonitorConfig;
+  readonly options: MonitorOptions;
+  #queue: TaskQueue;
+  #reports = new Map<string, ServerReport>();
+  #states = new Map<string, ServerState>();
+  #busy = new Map<string, Promise<ServerReport>>();
+  #nextDue = new Map<string, number>();
+  #abort = new AbortController();
+  #cycle?: Promise<ServerReport[]>;
+  #loop?: Promise<void>;
+  #wake = new AbortController();
+
+  constructor(config: MonitorConfig, options: MonitorOptions) {
+    this.#config = config;
+    this.options = options;
+    this.#queue = new TaskQueue(config.workers);
+  }
+
+  /** The configuration in force. */
+  get config(): MonitorConfig {
+    return this.#config;
+  }
+
+  /** True once {@link stop} was called. */
+  get stopping(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  /** Swaps in a new validated configuration; takes effect for scans that start afterwards. */
+  reload(config: MonitorConfig): void {
+    const old = this.#config;
+    this.#config = config;
+    if (config.workers !== old.workers) this.#queue = new TaskQueue(config.workers);
+    const ids = new Set(config.servers.map((s) => s.id));
+    for (const id of [...this.#reports.keys()]) if (!ids.has(id)) this.#reports.delete(id);
+    for (const id of [...this.#nextDue.keys()]) if (!ids.has(id)) this.#nextDue.delete(id);
+    // State files may have moved (state_dir) or the LRU size changed: reload them lazily.
+    this.#states.clear();
+    this.#wake.abort();
+  }
+
+  /**
+   * One pass over every server, at most `workers` at a time, then the metrics file. A server
+   * whose previous scan still runs is not scanned twice; a second call while a cycle runs
+   * returns that cycle.
+   */
+  runCycle(): Promise<ServerReport[]> {
+    this.#cycle ??= (async () => {
+      try {
+        const config = this.#config;
+        const reports = await Promise.all(config.servers.map((s) => this.#schedule(s, config)));
+        await this.#writeMetrics();
+        return reports;
+      } finally {
+        this.#cycle = undefined;
+      }
+    })();
+    return this.#cycle;
+  }
+
+  /** The foreground loop: scans each server every monitor_interval_sec until {@link stop}. */
+  run(): Promise<void> {
+    this.#loop ??= (async () => {
+      const signal = this.#abort.signal;
+      while (!signal.aborted) {
+        const config = this.#config;
+        const now = Date.now();
+        for (const server of config.servers) {
+          if ((this.#nextDue.get(server.id) ?? 0) > now || this.#busy.has(server.id)) continue;
+          this.#nextDue.set(server.id, now + server.intervalSec * 1000);
+          this.#schedule(server, config).then(() => this.#writeMetrics());
+        }
+        const next = Math.min(...config.servers.map((s) => this.#nextDue.get(s.id) ?? now));
+        this.#wake = new AbortController();
+        await sleep(
+          Math.max(50, Math.min(60_000, next - Date.now())),
+          AbortSignal.any([signal, this.#wake.signal]),
+        );
+      }
+      await Promise.allSettled(this.#busy.values());
+      await this.#writeMetrics();
+    })();
+    return this.#loop;
+  }
+
+  /** Stops: no new scans or actions; waits for running ones; final metrics are written. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    if (this.#loop) await this.#loop;
+    else {
+      await Promise.allSettled(this.#busy.values());
+      if (this.#cycle) await this.#cycle.catch(() => {});
+    }
+  }
+
+  #schedule(server: ServerConfig, config: MonitorConfig): Promise<ServerReport> {
+    const running = this.#busy.get(server.id);
+    if (running) return running;
+    const task = this.#queue.run(() => this.#scanAndEnforce(server, config)).finally(() =>
+      this.#busy.delete(server.id)
+    );
+    this.#busy.set(server.id, task);
+    return task;
+  }
+
+  async #state(server: ServerConfig, config: MonitorConfig): Promise<ServerState> {
+    let state = this.#states.get(server.id);
+    if (!state) {
+      const { shard, shards } = this.options;
+      const path = shardPath(`${config.stateDir}/${server.id}.json`, shard, shards);
+      state = await ServerState.load(path, config.lruSize);
+      this.#states.set(server.id, state);
+    }
+    return state;
+  }
+
+  /** This shard's users. */
+  #users(config: MonitorConfig): UserLimit[] {
+    const { shard, shards } = this.options;
+    return config.users.filter((u) => shardOf(u.user, shards) === shard);
+  }
+
+  async #scanAndEnforce(server: ServerConfig, config: MonitorConfig): Promise<ServerReport> {
+    const started = performance.now();
+    const duration = () => Math.round(performance.now() - started) / 1000;
+    const state = await this.#state(server, config);
+    const users = this.#users(config);
+    let db: Db | undefined;
+    let report: ServerReport;
+    try {
+      let scan: Scan;
+      try {
+        if (this.stopping) throw new RuntimeError("stopping");
+        db = await connectWithRetry(server, {
+          signal: this.#abort.signal,
+          onRetry: (err, attempt, delayMs) =>
+            logger.warning`server ${server.id}: connection attempt ${attempt} failed (${
+              message(err)
+            }); retrying in ${delayMs} ms`,
+        });
+        scan = await this.#scan(db, server, users);
+      } catch (err) {
+        state.errorsTotal++;
+        logger.error`server ${server.id}: scan failed, no action taken: ${message(err)}`;
+        report = {
+          server: server.id,
+          up: false,
+          error: message(err),
+          lastSuccess: state.lastSuccess,
+          durationSec: duration(),
+          errorsTotal: state.errorsTotal,
+          users: config.prometheusTruncate ? [] : state.lastUsers.map((u) => ({
+            ...u,
+            status: "ok" as const,
+            actions: [],
+          })),
+          stale: !config.prometheusTruncate,
+        };
+        await this.#save(state);
+        return report;
+      }
+      const audits: AuditEntry[] = [];
+      const userReports: UserReport[] = [];
+      for (const limit of users) {
+        if (this.stopping) break;
+        userReports.push(await this.#evaluate(db, server, config, limit, scan, state, audits));
+      }
+      state.lastSuccess = Math.floor(Date.now() / 1000);
+      state.lastUsers = userReports.map(({ user, usage, soft, hard, locked }) => ({
+        user,
+        usage,
+        soft,
+        hard,
+        locked,
+      }));
+      await this.#save(state);
+      await appendAudit(config.auditLog, audits).catch((err) =>
+        logger.error`cannot write the audit log ${config.auditLog}: ${message(err)}`
+      );
+      report = {
+        server: server.id,
+        up: true,
+        lastSuccess: state.lastSuccess,
+        durationSec: duration(),
+        errorsTotal: state.errorsTotal,
+        users: userReports,
+        stale: false,
+      };
+      logger
+        .info`server ${server.id}: scanned ${userReports.length} user(s) in ${report.durationSec} s`;
+      return report;
+    } finally {
+      await db?.close();
+      this.#reports.set(server.id, report!);
+    }
+  }
+
+  async #save(state: ServerState): Promise<void> {
+    await state.save().catch((err) =>
+      logger.error`cannot write the state file ${state.path}: ${message(err)}`
+    );
+  }
+
+  async #scan(db: Db, server: ServerConfig, users: UserLimit[]): Promise<Scan> {
+    const [{ v }] = await db.query<{ v: string }>("SELECT VERSION() AS v");
+    const flavour = parseVersion(v);
+    if (this.options.debug === 2) {
+      const why = lockUnsupported(flavour);
+      if (why) throw new RuntimeError(why);
+    }
+    const accounts = await listAccounts(db, flavour);
+    const grants = server.mapping === "grants" ? await readGrants(db) : [];
+    // A shard measures only the schemas its users can own; a single daemon measures all.
+    const filter: SchemaFilter = this.options.shards === 1 ? { all: true } : {
+      all: false,
+      patterns: [
+        ...new Set(users.flatMap((u) => schemaPatterns(server.mapping, u.user, u.host, grants))),
+      ],
+    };
+    const usage = server.usageSource === "datadir"
+      ? await usageFromDatadir(server.datadir ?? await serverDatadir(db), filter)
+      : await usageFromInformationSchema(db, filter);
+    return { accounts, grants, usage };
+  }
+
+  async #evaluate(
+    db: Db,
+    server: ServerConfig,
+    config: MonitorConfig,
+    limit: UserLimit,
+    scan: Scan,
+    state: ServerState,
+    audits: AuditEntry[],
+  ): Promise<UserReport> {
+    const schemas = schemasOfUser(
+      server.mapping,
+      limit.user,
+      limit.host,
+      scan.grants,
+      scan.usage.keys(),
+    );
+    const usage = schemas.reduce((sum, s) => sum + (scan.usage.get(s) ?? 0), 0);
+    const accounts = (scan.accounts.get(limit.user) ?? []).filter((a) =>
+      limit.host === undefined || a.host === limit.host
+    );
+    const d = decide({
+      usage,
+      soft: limit.soft,
+      hard: limit.hard,
+      protected: config.protectedUsers.includes(limit.user),
+      accounts,
+      state: state.get(limit.user),
+    });
+    const done = new Set<Action>();
+    const notes: string[] = [];
+    for (const action of d.actions) {
+      const applied = await this.#apply(db, server, limit, usage, action);
+      if (applied.done) done.add(action);
+      notes.push(applied.note);
+      audits.push({
+        server: server.id,
+        user: limit.user,
+        host: "host" in action ? action.host : undefined,
+        usage,
+        limit: "limit" in action ? action.limit : limit.hard,
+        action: action.kind,
+        result: applied.result,
+      });
+    }
+    const next = settle(d.state, d.actions, done);
+    state.set(limit.user, next);
+    const lockedAfter = accounts.some((a) => {
+      const changed = d.actions.find((x) => done.has(x) && "host" in x && x.host === a.host);
+      return changed ? changed.kind === "lock" : a.locked;
+    });
+    let status = d.status;
+    if (next.lockedByUs.length > 0) status = "locked";
+    else if (status === "locked") status = "ok";
+    return {
+      user: limit.user,
+      usage,
+      soft: limit.soft,
+      hard: limit.hard,
+      locked: lockedAfter,
+      status,
+      actions: notes,
+    };
+  }
+
+  /** Carries out (or only reports, below -d 2) one action. */
+  async #apply(
+    db: Db,
+    server: ServerConfig,
+    limit: UserLimit,
+    usage: number,
+    action: Action,
+  ): Promise<Applied> {
+    const { debug } = this.options;
+    const id = server.id;
+    const user = limit.user;
+    const size = formatSize(usage);
+    switch (action.kind) {
+      case "soft_exceeded": {
+        const soft = formatSize(action.limit);
+        if (debug === 0) {
+          logger
+            .info`dry run: server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
+          return { done: false, note: "would warn", result: "dry-run" };
+        }
+        logger.warning`server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
+        return { done: true, note: "warned", result: "warned" };
+      }
+      case "soft_cleared": {
+        const soft = formatSize(action.limit);
+        if (debug === 0) {
+          logger
+            .info`dry run: server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
+          return { done: false, note: "would notify", result: "dry-run" };
+        }
+        logger.info`server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
+        return { done: true, note: "back under soft", result: "notified" };
+      }
+      case "protected":
+        logger.warning`server ${id}: user ${user} uses ${size}, above the hard limit ${
+          formatSize(action.limit)
+        }, but is protected and is never locked; remove it from search_user`;
+        return { done: false, note: "protected: not locked", result: "refused-protected" };
+      case "forget":
+        logger
+          .info`server ${id}: account ${user}@${action.host} was unlocked or dropped by someone else; no longer tracked`;
+        return { done: true, note: `forget ${action.host}`, result: "forgotten" };
+      case "lock":
+      case "unlock":
+        return await this.#lockOrUnlock(
+          db,
+          id,
+          user,
+          action.host,
+          action.kind,
+          size,
+          formatSize(action.limit),
+        );
+    }
+  }
+
+  async #lockOrUnlock(
+    db: Db,
+    id: string,
+    user: string,
+    host: string,
+    verb: "lock" | "unlock",
+    size: string,
+    limit: string,
+  ): Promise<Applied> {
+    const account = `${user}@${host}`;
+    const { debug } = this.options;
+    if (debug < 2) {
+      if (debug === 0) {
+        logger.info`dry run: server ${id}: would ${verb} ${account} (uses ${size}, limit ${limit})`;
+      } else if (verb === "lock") {
+        logger
+          .error`server ${id}: ${account} uses ${size}, above the hard limit ${limit}; would lock (not at -d 1)`;
+      } else {logger
+          .warning`server ${id}: ${account} uses ${size}, below ${limit}; would unlock (not at -d 1)`;}
+      return {
+        done: false,
+        note: `would ${verb} ${host}`,
+        result: debug === 0 ? "dry-run" : "not-enforced",
+      };
+    }
+    try {
+      await setAccountLocked(db, user, host, verb === "lock");
+    } catch (err) {
+      logger.error`server ${id}: could not ${verb} ${account}: ${message(err)}`;
+      return { done: false, note: `${verb} ${host}: failed`, result: `failed: ${message(err)}` };
+    }
+    if (verb === "unlock") {
+      logger.warning`server ${id}: unlocked ${account}: uses ${size}, below ${limit}`;
+      return { done: true, note: `unlock ${host}: ok`, result: "ok" };
+    }
+    try {
+      const ended = await killSessions(db, user);
+      logger
+        .error`server ${id}: locked ${account}: uses ${size}, above the hard limit ${limit}; ended ${ended} open session(s)`;
+      return {
+        done: true,
+        note: `lock ${host}: ok`,
+        result: ended ? `ok; ended ${ended} session(s)` : "ok",
+      };
+    } catch (err) {
+      logger.error`server ${id}: locked ${account} but could not end its sessions: ${message(err)}`;
+      return {
+        done: true,
+        note: `lock ${host}: ok, sessions not ended`,
+        result: "ok; ending sessions failed",
+      };
+    }
+  }
+
+  /** Reports of the current servers, in configuration order. */
+  reports(): ServerReport[] {
+    return this.#config.servers.flatMap((s) => this.#reports.get(s.id) ?? []);
+  }
+
+  async #writeMetrics(): Promise<void> {
+    const config = this.#config;
+    const { shard, shards } = this.options;
+    const path = shardPath(config.prometheusFile, shard, shards);
+    try {
+      await writeFileAtomic(path, renderExposition(monitorFamilies(this.reports(), shard)));
+    } catch (err) {
+      logger.error`cannot write the metrics file ${path}: ${message(err)}`;
+    }
+  }
+}
