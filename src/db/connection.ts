@@ -41,13 +41,14 @@ export function connectionOptions(server: ServerConfig): mysql.ConnectionOptions
   };
 }
 
-/** Opens one connection to `server`, failing after connect_timeout_sec. */
-export async function connect(server: ServerConfig): Promise<Db> {
+/** Opens one connection to `server`, failing after connect_timeout_sec or when `signal` aborts. */
+export async function connect(server: ServerConfig, signal?: AbortSignal): Promise<Db> {
   const options = connectionOptions(server);
   // mysql2's connectTimeout covers the TCP connect; the overall race also covers a peer that
   // accepts but never completes the handshake.
   const ms = server.connectTimeoutSec * 1000;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   const pending = mysql.createConnection(options);
   const conn = await Promise.race([
     pending,
@@ -56,8 +57,14 @@ export async function connect(server: ServerConfig): Promise<Db> {
         () => reject(new RuntimeError(`connect timed out after ${server.connectTimeoutSec} s`)),
         ms,
       );
+      onAbort = () => reject(new RuntimeError("connect abandoned: stopping"));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
     }),
-  ]).finally(() => clearTimeout(timer)).catch((err) => {
+  ]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }).catch((err) => {
     pending.then((c) => c.destroy(), () => {});
     throw err;
   });
@@ -71,11 +78,15 @@ export async function connect(server: ServerConfig): Promise<Db> {
       return rows as T[];
     },
     async close() {
-      try {
-        await conn.end();
-      } catch {
-        conn.destroy();
-      }
+      // end() waits for the server's goodbye, which never comes after a timed-out query or a
+      // hung peer; give it a moment, then drop the socket.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const ended = await Promise.race([
+        conn.end().then(() => true, () => false),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 1000)),
+      ]);
+      clearTimeout(timer);
+      if (!ended) conn.destroy();
     },
   };
 }
@@ -118,7 +129,7 @@ export async function connectWithRetry(
 ): Promise<Db> {
   for (let attempt = 0;; attempt++) {
     try {
-      return await connect(server);
+      return await connect(server, options.signal);
     } catch (err) {
       if (attempt >= server.connectRetries || permanent(err) || options.signal?.aborted) throw err;
       const delay = backoffMs(attempt);

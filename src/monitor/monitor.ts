@@ -206,7 +206,16 @@ export class Monitor {
               message(err)
             }); retrying in ${delayMs} ms`,
         });
-        scan = await this.#scan(db, server, users);
+        // Reading is safe to abandon: a stop ends the connection, the scan fails, nothing is done.
+        const conn = db.conn;
+        const abandon = () => conn.destroy();
+        this.#abort.signal.addEventListener("abort", abandon, { once: true });
+        try {
+          scan = await this.#scan(db, server, users);
+        } finally {
+          this.#abort.signal.removeEventListener("abort", abandon);
+        }
+        if (this.stopping) throw new RuntimeError("stopping");
       } catch (err) {
         state.errorsTotal++;
         logger.error`server ${server.id}: scan failed, no action taken: ${message(err)}`;

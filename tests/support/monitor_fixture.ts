@@ -91,10 +91,12 @@ export class Sandbox implements AsyncDisposable {
     return s;
   }
 
-  /** Global settings pointing every output into the sandbox. */
+  /** Global settings pointing every output into the sandbox (no retries unless `extra` sets them). */
   globals(extra = ""): string {
     return `passwd_file=${this.passwd}\nprometheus_file=${this.prom}\naudit_log=${this.audit}\n` +
-      `state_dir=${this.state}\nconnect_retries=0\n${extra}`;
+      `state_dir=${this.state}\n${
+        extra.includes("connect_retries") ? "" : "connect_retries=0\n"
+      }${extra}`;
   }
 
   /** Writes search.conf. */
