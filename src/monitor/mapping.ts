@@ -33,7 +33,7 @@ export function grantPatternToRegExp(pattern: string): RegExp {
 }
 
 function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  return c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** Escapes `_`, `%` and `\` so a literal name can be used as a LIKE pattern. */

@@ -9,6 +9,7 @@ Deno.test("mapping: grant patterns honour _ and % wildcards and escaped \\_", ()
   assert.ok(!grantPatternToRegExp("shop\\_a").test("shopXa"));
   assert.ok(grantPatternToRegExp("web%").test("web"));
   assert.ok(!grantPatternToRegExp("a.c").test("abc"), "regexp metacharacters are literal");
+  assert.ok(grantPatternToRegExp("fr-ank/x$(y)[z]{1}+?^|").test("fr-ank/x$(y)[z]{1}+?^|"));
   assert.equal(likeLiteral("a_b%c\\"), "a\\_b\\%c\\\\");
 });
 

@@ -164,9 +164,21 @@ export class Monitor {
   #schedule(server: ServerConfig, config: MonitorConfig): Promise<ServerReport> {
     const running = this.#busy.get(server.id);
     if (running) return running;
-    const task = this.#queue.run(() => this.#scanAndEnforce(server, config)).finally(() =>
-      this.#busy.delete(server.id)
-    );
+    const task = this.#queue.run(() => this.#scanAndEnforce(server, config)).catch((err) => {
+      // Only unexpected failures (state file unreadable, …) get here.
+      logger.error`server ${server.id}: ${message(err)}`;
+      const report: ServerReport = {
+        server: server.id,
+        up: false,
+        error: message(err),
+        durationSec: 0,
+        errorsTotal: 0,
+        users: [],
+        stale: false,
+      };
+      this.#reports.set(server.id, report);
+      return report;
+    }).finally(() => this.#busy.delete(server.id));
     this.#busy.set(server.id, task);
     return task;
   }
@@ -240,7 +252,12 @@ export class Monitor {
       const userReports: UserReport[] = [];
       for (const limit of users) {
         if (this.stopping) break;
-        userReports.push(await this.#evaluate(db, server, config, limit, scan, state, audits));
+        try {
+          userReports.push(await this.#evaluate(db, server, config, limit, scan, state, audits));
+        } catch (err) {
+          // A bug or a surprise for one user must not cost the others their enforcement.
+          logger.error`server ${server.id}: user ${limit.user} skipped: ${message(err)}`;
+        }
       }
       state.lastSuccess = Math.floor(Date.now() / 1000);
       state.lastUsers = userReports.map(({ user, usage, soft, hard, locked }) => ({
