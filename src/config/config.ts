@@ -119,12 +119,16 @@ async function readConfigFile(file: string): Promise<string> {
   }
 }
 
+/** Whether a default candidate is usable; one we may not even look at is skipped. */
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
+    if (
+      err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
+      err instanceof Deno.errors.NotCapable
+    ) return false;
     throw new ConfigError(`cannot check: ${(err as Error).message}`, path);
   }
 }
