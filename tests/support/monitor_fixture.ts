@@ -115,9 +115,9 @@ export class Sandbox implements AsyncDisposable {
     await Deno.chmod(this.passwd, mode);
   }
 
-  /** Runs `monitor -c DIR ...args` with the app permission set plus the sandbox and servers. */
-  run(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-    const paths = [this.dir, ...this.servers.map((s) => s.dir)];
+  /** Runs `monitor -c DIR ...args` with the app permission set plus the sandbox, servers and `read`. */
+  run(args: string[], env: Record<string, string> = {}, read: string[] = []): Promise<CliResult> {
+    const paths = [this.dir, ...this.servers.map((s) => s.dir), ...read];
     return runCli(["monitor", "-c", this.dir, ...args], { read: paths, write: paths, env });
   }
 
