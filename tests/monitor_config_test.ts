@@ -3,6 +3,7 @@
  * file:line message and exit 78; the account that is over its limit stays untouched.
  */
 import assert from "node:assert/strict";
+import { ROOT } from "./support/cli.ts";
 import { MariaDB } from "./support/mariadb.ts";
 import {
   createMonitorAccount,
@@ -108,4 +109,46 @@ Deno.test("monitor config: missing directory and bad flags", async () => {
   r = await sb.run(["--once", "-s", "3", "-t", "3"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--shard must be below --shards \(3\), got 3/);
+});
+
+Deno.test("permissions: the binary's permission set covers every default path of the monitor", async () => {
+  const script = `
+    import { DEFAULT_CONFIG_DIR, DEFAULT_PASSWD_FILE, DEFAULT_PATHS as D } from ${
+    JSON.stringify(`${ROOT}/src/config/config.ts`)
+  };
+    const need = [
+      ["read", DEFAULT_CONFIG_DIR + "/search.conf"], ["read", DEFAULT_PASSWD_FILE], ["read", D.passwdDb],
+      ["read", "/run/credentials/mysql_monitor_daemon@0.service/passwd"],
+      ["write", D.prometheusFile], ["write", D.prometheusFile + ".tmp.1"],
+      ["write", "/var/run/mysql_monitor_shard3.prom"], ["write", D.auditLog],
+      ["read", D.stateDir + "/db1.json"], ["write", D.stateDir + "/db1.json.tmp.1"],
+      ["read", D.socket], ["write", D.socket], ["read", D.datadir + "/shop"],
+    ];
+    const out = [];
+    for (const [name, path] of need) out.push([name, path, (await Deno.permissions.query({ name, path })).state]);
+    console.log(JSON.stringify(out));
+  `;
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/check.ts`, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-q",
+        "--no-prompt",
+        "--config",
+        `${ROOT}/deno.json`,
+        "-P=app",
+        `${dir}/check.ts`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    for (const [name, path, state] of JSON.parse(new TextDecoder().decode(out.stdout))) {
+      assert.equal(state, "granted", `${name} ${path}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

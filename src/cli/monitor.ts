@@ -20,7 +20,8 @@ Options:
   -t, --shards M     total number of shards (default 1); a user belongs to shard
                      FNV-1a-32(user name) mod M
   -d, --debug LEVEL  0 = log only, 1 = log and warn, 2 = enforce locks (default 2)
-      --once         run one cycle, print a table and exit (0 = all servers scanned)
+      --once         run one cycle, print a table and exit (0 = all servers scanned
+                     and the metrics written, 1 otherwise)
   -h, --help         show this help
 
 Examples:
@@ -62,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
   if (values.once) {
     const reports = await monitor.runCycle();
     console.log(renderTable(reports));
-    return reports.every((r) => r.up) ? 0 : 1;
+    return reports.every((r) => r.up) && monitor.metricsWritten ? 0 : 1;
   }
   const stop = () => void monitor.stop();
   Deno.addSignalListener("SIGINT", stop);

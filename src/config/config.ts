@@ -15,6 +15,17 @@ export const DEFAULT_CONFIG_DIR = "/etc/mysql_search";
 /** Password file looked for first when search.conf names none. */
 export const DEFAULT_PASSWD_FILE = "/root/mysql_search/passwd";
 
+/** Default paths of everything the monitor reads or writes (the app permission set covers them). */
+export const DEFAULT_PATHS = {
+  prometheusFile: "/var/run/mysql_monitor.prom",
+  auditLog: "/var/log/mysql_monitor_audit.log",
+  stateDir: "/var/lib/mysql_monitor",
+  pidFile: "/var/run/mysql_monitor.pid",
+  socket: "/run/mysqld/mysqld.sock",
+  datadir: "/var/lib/mysql",
+  passwdDb: "/etc/passwd",
+} as const;
+
 /** Accounts that are never locked, whatever search_user says. */
 export const ALWAYS_PROTECTED = ["root", "mariadb.sys", "mysql"] as const;
 
@@ -210,7 +221,7 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
   // The password file shared by servers that do not name their own.
   const credentials = options.credentialsDirectory ?? envCredentials();
   const allowedUids = [0];
-  const runAsUid = await uidOf(runAs, options.passwdDb ?? "/etc/passwd");
+  const runAsUid = await uidOf(runAs, options.passwdDb ?? DEFAULT_PATHS.passwdDb);
   if (runAsUid !== undefined) allowedUids.push(runAsUid);
   const passwdCache = new Map<string, PasswordFile>();
   const passwords = async (file: string) => {
@@ -268,7 +279,7 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
       r.fail(`${where} has neither db_host nor db_socket`, { value: "", line: block.line });
     }
     // Like the MySQL client: "localhost" without a port means the local socket.
-    if (host === "localhost" && port === undefined && !socket) socket = "/run/mysqld/mysqld.sock";
+    if (host === "localhost" && port === undefined && !socket) socket = DEFAULT_PATHS.socket;
     if (socket) host = undefined;
 
     const passwdSetting = own("passwd_file");
@@ -340,11 +351,11 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     dir,
     servers,
     users,
-    prometheusFile: r.path("prometheus_file", g("prometheus_file"), "/var/run/mysql_monitor.prom"),
+    prometheusFile: r.path("prometheus_file", g("prometheus_file"), DEFAULT_PATHS.prometheusFile),
     prometheusTruncate: r.bool("prometheus_truncate", g("prometheus_truncate"), true),
-    auditLog: r.path("audit_log", g("audit_log"), "/var/log/mysql_monitor_audit.log"),
-    stateDir: r.path("state_dir", g("state_dir"), "/var/lib/mysql_monitor"),
-    pidFile: r.path("pid_file", g("pid_file"), "/var/run/mysql_monitor.pid"),
+    auditLog: r.path("audit_log", g("audit_log"), DEFAULT_PATHS.auditLog),
+    stateDir: r.path("state_dir", g("state_dir"), DEFAULT_PATHS.stateDir),
+    pidFile: r.path("pid_file", g("pid_file"), DEFAULT_PATHS.pidFile),
     runAs,
     workers,
     lruSize,

@@ -113,7 +113,8 @@ export function parseSearchConf(text: string, file: string): RawSearchConf {
   const servers: RawServer[] = [];
   let flat: RawServer | undefined;
   let section: RawServer | undefined;
-  const lines = text.split("\n");
+  // A byte-order mark from a Windows editor is not part of the first key.
+  const lines = text.replace(/^\ufeff/, "").split("\n");
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const line = lines[i].replace(/\r$/, "").trim();

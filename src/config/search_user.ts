@@ -32,7 +32,8 @@ export interface UserLimit {
 export function parseSearchUser(text: string, file: string): UserLimit[] {
   const out: UserLimit[] = [];
   const seen = new Map<string, number>();
-  const lines = text.split("\n");
+  // A byte-order mark from a Windows editor is not part of the first key.
+  const lines = text.replace(/^\ufeff/, "").split("\n");
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const raw = lines[i].replace(/\r$/, "");

@@ -52,7 +52,8 @@ export async function setAccountLocked(
  */
 export async function killSessions(db: Db, user: string): Promise<number> {
   const rows = await db.query<{ id: number }>(
-    "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()",
+    "SELECT ID AS id FROM information_schema.PROCESSLIST " +
+      "WHERE USER = ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Killed'",
     [user],
   );
   let killed = 0;

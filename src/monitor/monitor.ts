@@ -77,6 +77,7 @@ export class Monitor {
   #cycle?: Promise<ServerReport[]>;
   #loop?: Promise<void>;
   #wake = new AbortController();
+  #metricsWritten = false;
 
   constructor(config: MonitorConfig, options: MonitorOptions) {
     this.#config = config;
@@ -496,13 +497,20 @@ export class Monitor {
     return this.#config.servers.flatMap((s) => this.#reports.get(s.id) ?? []);
   }
 
+  /** Whether the last write of the metrics file succeeded. */
+  get metricsWritten(): boolean {
+    return this.#metricsWritten;
+  }
+
   async #writeMetrics(): Promise<void> {
     const config = this.#config;
     const { shard, shards } = this.options;
     const path = shardPath(config.prometheusFile, shard, shards);
     try {
       await writeFileAtomic(path, renderExposition(monitorFamilies(this.reports(), shard)));
+      this.#metricsWritten = true;
     } catch (err) {
+      this.#metricsWritten = false;
       logger.error`cannot write the metrics file ${path}: ${message(err)}`;
     }
   }
