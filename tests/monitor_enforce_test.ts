@@ -147,6 +147,19 @@ Deno.test("monitor e2e: -d 0 and -d 1 change nothing; -d 2 warns once, locks, ki
     "new audit lines without new actions",
   );
 
+  // An administrator unlocks one of our locks while usage is still above the hard limit: the
+  // tool forgets its old lock and locks again.
+  await db.query("ALTER USER ?@'%' ACCOUNT UNLOCK", ["o'brien"]);
+  await db.query("ALTER USER ?@'localhost' ACCOUNT UNLOCK", ["o'brien"]);
+  r = await sb.run(["--once"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^db1\s+o'brien\s+.*locked\s+forget %, forget localhost, lock %: ok, lock localhost: ok$/m,
+  );
+  assert.ok(await isLocked(db, "o'brien", "%"));
+  assert.equal(metric(await sb.metrics(), "mysql_user_account_locked", "o'brien"), 1);
+
   // Usage falls under the soft limit: our locks are lifted; carol's administrator lock stays.
   await db.query("DROP DATABASE ob_one");
   await db.query("DROP DATABASE ob_two");

@@ -365,7 +365,9 @@ export class Monitor {
     const next = settle(d.state, d.actions, done);
     state.set(limit.user, next);
     const lockedAfter = accounts.some((a) => {
-      const changed = d.actions.find((x) => done.has(x) && "host" in x && x.host === a.host);
+      const changed = d.actions.find((x) =>
+        done.has(x) && (x.kind === "lock" || x.kind === "unlock") && x.host === a.host
+      );
       return changed ? changed.kind === "lock" : a.locked;
     });
     let status = d.status;
