@@ -2,6 +2,8 @@
  * The monitor loop: scans servers through a bounded queue, decides per user, enforces
  * according to the debug level, remembers state, writes the audit log and the metrics file.
  *
+ * The actions themselves are carried out by enforce.ts.
+ *
  * Lifecycle hooks for a daemon wrapper:
  * - {@link Monitor.runCycle}: one pass over every server (what `--once` runs);
  * - {@link Monitor.run}: the foreground loop, each server on its own monitor_interval_sec;
@@ -13,15 +15,15 @@
  */
 import { type MonitorConfig, type ServerConfig, shardPath } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
-import { formatSize } from "../config/size.ts";
 import { connectWithRetry, type Db, sleep } from "../db/connection.ts";
 import { lockUnsupported, parseVersion } from "../db/flavour.ts";
-import { oneLine, RuntimeError } from "../errors.ts";
+import { RuntimeError } from "../errors.ts";
 import { renderExposition } from "../metrics/exposition.ts";
 import { monitorFamilies } from "../metrics/monitor_metrics.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { log } from "../system/log.ts";
-import { killSessions, listAccounts, setAccountLocked } from "./accounts.ts";
+import { listAccounts } from "./accounts.ts";
+import { applyAction, errorText as message } from "./enforce.ts";
 import { appendAudit, type AuditEntry } from "./audit_log.ts";
 import { type Account, type Action, decide, settle } from "./decide.ts";
 import { type SchemaGrant, schemaPatterns, schemasOfUser } from "./mapping.ts";
@@ -52,17 +54,7 @@ interface Scan {
   usage: Usage;
 }
 
-interface Applied {
-  done: boolean;
-  note: string;
-  result: string;
-}
-
 const logger = log("monitor");
-
-function message(err: unknown): string {
-  return oneLine(err instanceof Error ? err.message : String(err));
-}
 
 /** Runs scans and enforcement for one configuration (swappable) and one shard. */
 export class Monitor {
@@ -349,7 +341,14 @@ export class Monitor {
     const done = new Set<Action>();
     const notes: string[] = [];
     for (const action of d.actions) {
-      const applied = await this.#apply(db, server, limit, usage, action);
+      const applied = await applyAction(
+        db,
+        this.options.debug,
+        server.id,
+        limit.user,
+        usage,
+        action,
+      );
       if (applied.done) done.add(action);
       notes.push(applied.note);
       audits.push({
@@ -382,116 +381,6 @@ export class Monitor {
       status,
       actions: notes,
     };
-  }
-
-  /** Carries out (or only reports, below -d 2) one action. */
-  async #apply(
-    db: Db,
-    server: ServerConfig,
-    limit: UserLimit,
-    usage: number,
-    action: Action,
-  ): Promise<Applied> {
-    const { debug } = this.options;
-    const id = server.id;
-    const user = limit.user;
-    const size = formatSize(usage);
-    switch (action.kind) {
-      case "soft_exceeded": {
-        const soft = formatSize(action.limit);
-        if (debug === 0) {
-          logger
-            .info`dry run: server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
-          return { done: false, note: "would warn", result: "dry-run" };
-        }
-        logger.warning`server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
-        return { done: true, note: "warned", result: "warned" };
-      }
-      case "soft_cleared": {
-        const soft = formatSize(action.limit);
-        if (debug === 0) {
-          logger
-            .info`dry run: server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
-          return { done: false, note: "would notify", result: "dry-run" };
-        }
-        logger.info`server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
-        return { done: true, note: "back under soft", result: "notified" };
-      }
-      case "protected":
-        logger.warning`server ${id}: user ${user} uses ${size}, above the hard limit ${
-          formatSize(action.limit)
-        }, but is protected and is never locked; remove it from search_user`;
-        return { done: false, note: "protected: not locked", result: "refused-protected" };
-      case "forget":
-        logger
-          .info`server ${id}: account ${user}@${action.host} was unlocked or dropped by someone else; no longer tracked`;
-        return { done: true, note: `forget ${action.host}`, result: "forgotten" };
-      case "lock":
-      case "unlock":
-        return await this.#lockOrUnlock(
-          db,
-          id,
-          user,
-          action.host,
-          action.kind,
-          size,
-          formatSize(action.limit),
-        );
-    }
-  }
-
-  async #lockOrUnlock(
-    db: Db,
-    id: string,
-    user: string,
-    host: string,
-    verb: "lock" | "unlock",
-    size: string,
-    limit: string,
-  ): Promise<Applied> {
-    const account = `${user}@${host}`;
-    const { debug } = this.options;
-    if (debug < 2) {
-      if (debug === 0) {
-        logger.info`dry run: server ${id}: would ${verb} ${account} (uses ${size}, limit ${limit})`;
-      } else if (verb === "lock") {
-        logger
-          .error`server ${id}: ${account} uses ${size}, above the hard limit ${limit}; would lock (not at -d 1)`;
-      } else {logger
-          .warning`server ${id}: ${account} uses ${size}, below ${limit}; would unlock (not at -d 1)`;}
-      return {
-        done: false,
-        note: `would ${verb} ${host}`,
-        result: debug === 0 ? "dry-run" : "not-enforced",
-      };
-    }
-    try {
-      await setAccountLocked(db, user, host, verb === "lock");
-    } catch (err) {
-      logger.error`server ${id}: could not ${verb} ${account}: ${message(err)}`;
-      return { done: false, note: `${verb} ${host}: failed`, result: `failed: ${message(err)}` };
-    }
-    if (verb === "unlock") {
-      logger.warning`server ${id}: unlocked ${account}: uses ${size}, below ${limit}`;
-      return { done: true, note: `unlock ${host}: ok`, result: "ok" };
-    }
-    try {
-      const ended = await killSessions(db, user);
-      logger
-        .error`server ${id}: locked ${account}: uses ${size}, above the hard limit ${limit}; ended ${ended} open session(s)`;
-      return {
-        done: true,
-        note: `lock ${host}: ok`,
-        result: ended ? `ok; ended ${ended} session(s)` : "ok",
-      };
-    } catch (err) {
-      logger.error`server ${id}: locked ${account} but could not end its sessions: ${message(err)}`;
-      return {
-        done: true,
-        note: `lock ${host}: ok, sessions not ended`,
-        result: "ok; ending sessions failed",
-      };
-    }
   }
 
   /** Reports of the current servers, in configuration order. */
