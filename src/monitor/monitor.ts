@@ -295,18 +295,22 @@ export class Monitor {
       const why = lockUnsupported(flavour);
       if (why) throw new RuntimeError(why);
     }
+    const measure = async (filter: SchemaFilter): Promise<Usage> =>
+      server.usageSource === "datadir"
+        ? usageFromDatadir(server.datadir ?? await serverDatadir(db), filter)
+        : usageFromInformationSchema(db, filter);
+    // A single daemon measures every schema, first, while the server's table cache still holds
+    // the user tables; a shard first reads the grants to measure only what its users can own.
+    const all = this.options.shards === 1;
+    const early = all ? await measure({ all: true }) : undefined;
     const accounts = await listAccounts(db, flavour);
     const grants = server.mapping === "grants" ? await readGrants(db) : [];
-    // A shard measures only the schemas its users can own; a single daemon measures all.
-    const filter: SchemaFilter = this.options.shards === 1 ? { all: true } : {
+    const usage = early ?? await measure({
       all: false,
       patterns: [
         ...new Set(users.flatMap((u) => schemaPatterns(server.mapping, u.user, u.host, grants))),
       ],
-    };
-    const usage = server.usageSource === "datadir"
-      ? await usageFromDatadir(server.datadir ?? await serverDatadir(db), filter)
-      : await usageFromInformationSchema(db, filter);
+    });
     return { accounts, grants, usage };
   }
 
