@@ -123,7 +123,14 @@ export class MariaDB implements AsyncDisposable {
 
   static async #startIn(dir: string, options: MariaDBOptions): Promise<MariaDB> {
     const datadir = `${dir}/data`;
-    const sizing = ["--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M"];
+    // Temporary tables go to the server's own directory: in the shared /tmp, servers whose
+    // pids coincide (other pid namespaces) would delete each other's #sql-temptable files.
+    await Deno.mkdir(`${dir}/tmp`);
+    const sizing = [
+      "--innodb-log-file-size=4M",
+      "--innodb-buffer-pool-size=16M",
+      `--tmpdir=${dir}/tmp`,
+    ];
     const install = await exec("mariadb-install-db", [
       "--no-defaults",
       `--datadir=${datadir}`,
