@@ -123,8 +123,9 @@ export class MariaDB implements AsyncDisposable {
 
   static async #startIn(dir: string, options: MariaDBOptions): Promise<MariaDB> {
     const datadir = `${dir}/data`;
-    // Temporary tables go to the server's own directory: in the shared /tmp, servers whose
-    // pids coincide (other pid namespaces) would delete each other's #sql-temptable files.
+    // Temporary tables go to the server's own directory: during parallel runs, #sql-temptable
+    // files in the shared /tmp vanished under running servers ("Error on delete of
+    // '/tmp/#sql-temptable-….MAI'"), failing starts and GROUP BY queries.
     await Deno.mkdir(`${dir}/tmp`);
     const sizing = [
       "--innodb-log-file-size=4M",
