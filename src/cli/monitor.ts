@@ -1,6 +1,10 @@
 /** The `monitor` mode: per-user storage quotas. @module */
 import { PROGRAM } from "../version.ts";
-import { RuntimeError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
+import { DEFAULT_CONFIG_DIR, loadConfig } from "../config/config.ts";
+import { Monitor } from "../monitor/monitor.ts";
+import { renderTable } from "../monitor/table.ts";
+import { log, setupLogging } from "../system/log.ts";
 import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
 /** Help text for `monitor`. */
@@ -13,9 +17,11 @@ usage is back under, and writes Prometheus metrics to a textfile.
 Options:
   -c, --config DIR   configuration directory (default /etc/mysql_search)
   -s, --shard N      this daemon's shard number, 0 <= N < M (default 0)
-  -t, --shards M     total number of shards (default 1)
+  -t, --shards M     total number of shards (default 1); a user belongs to shard
+                     FNV-1a-32(user name) mod M
   -d, --debug LEVEL  0 = log only, 1 = log and warn, 2 = enforce locks (default 2)
-      --once         run one cycle, print a table and exit (0 = all servers scanned)
+      --once         run one cycle, print a table and exit (0 = all servers scanned
+                     and the metrics written, 1 otherwise)
   -h, --help         show this help
 
 Examples:
@@ -31,13 +37,45 @@ export const OPTIONS: OptionSpec = {
   once: { type: "boolean" },
 };
 
-/** Runs `monitor`. */
-export function run(args: string[]): number {
+/** Runs `monitor`: `--once` prints a table and returns 0/1; otherwise loops until a signal. */
+export async function run(args: string[]): Promise<number> {
   const { values } = parseModeArgs("monitor", args, OPTIONS);
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  intFlag("monitor", "debug", values.debug, 2, [0, 2]);
-  throw new RuntimeError("monitor: not implemented in this build yet");
+  const debug = intFlag("monitor", "debug", values.debug, 2, [0, 2]) as 0 | 1 | 2;
+  const shards = intFlag("monitor", "shards", values.shards, 1, [1, 65536]);
+  const shard = intFlag("monitor", "shard", values.shard, 0);
+  if (shard >= shards) {
+    throw new UsageError(
+      `monitor: --shard must be below --shards (${shards}), got ${shard}`,
+      "monitor",
+    );
+  }
+  await setupLogging();
+  const config = await loadConfig(String(values.config ?? DEFAULT_CONFIG_DIR));
+  for (const { where, user } of config.protectedInConfig) {
+    log("config")
+      .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;
+  }
+  const monitor = new Monitor(config, { debug, shard, shards });
+  if (values.once) {
+    const reports = await monitor.runCycle();
+    console.log(renderTable(reports));
+    return reports.every((r) => r.up) && monitor.metricsWritten ? 0 : 1;
+  }
+  const stop = () => void monitor.stop();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  try {
+    log("monitor")
+      .info`started: ${config.servers.length} server(s), shard ${shard} of ${shards}, -d ${debug}`;
+    await monitor.run();
+    log("monitor").info`stopped`;
+  } finally {
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+  }
+  return 0;
 }

@@ -28,11 +28,25 @@ export interface CliResult {
   stderr: string;
 }
 
-/** argv for `deno run` with the app permission set plus `options`' extra paths. */
+/** The path list the app permission set grants for `kind` ("read" or "write"). */
+function appPaths(kind: "read" | "write"): string[] | true {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));
+  const value = config.permissions?.app?.[kind];
+  return value === true ? true : Array.isArray(value) ? value : [];
+}
+
+/**
+ * argv for `deno run` with the app permission set plus `options`' extra paths. A command-line
+ * `--allow-read=…` replaces the set's read list instead of adding to it, so the set's own paths
+ * are repeated in the flag.
+ */
 export function cliCommand(args: string[], options: CliOptions = {}): string[] {
   const extra: string[] = [];
-  if (options.read?.length) extra.push(`--allow-read=${options.read.join(",")}`);
-  if (options.write?.length) extra.push(`--allow-write=${options.write.join(",")}`);
+  for (const kind of ["read", "write"] as const) {
+    const more = options[kind] ?? [];
+    const base = appPaths(kind);
+    if (more.length && base !== true) extra.push(`--allow-${kind}=${[...base, ...more].join(",")}`);
+  }
   return [
     "run",
     "-q",

@@ -123,7 +123,15 @@ export class MariaDB implements AsyncDisposable {
 
   static async #startIn(dir: string, options: MariaDBOptions): Promise<MariaDB> {
     const datadir = `${dir}/data`;
-    const sizing = ["--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M"];
+    // Temporary tables go to the server's own directory: during parallel runs, #sql-temptable
+    // files in the shared /tmp vanished under running servers ("Error on delete of
+    // '/tmp/#sql-temptable-….MAI'"), failing starts and GROUP BY queries.
+    await Deno.mkdir(`${dir}/tmp`);
+    const sizing = [
+      "--innodb-log-file-size=4M",
+      "--innodb-buffer-pool-size=16M",
+      `--tmpdir=${dir}/tmp`,
+    ];
     const install = await exec("mariadb-install-db", [
       "--no-defaults",
       `--datadir=${datadir}`,

@@ -1,0 +1,387 @@
+/**
+ * Loads and validates the whole monitor configuration from a directory: search.conf,
+ * search_user and the password file(s). The result is a deeply frozen object, so a running
+ * monitor can swap it for a newly loaded one in one assignment (see Monitor.reload). Any
+ * problem is a ConfigError naming file and line; nothing else happens before it.
+ * @module
+ */
+import { ConfigError } from "../errors.ts";
+import { parseSearchConf, type RawServer, type Setting } from "./search_conf.ts";
+import { parseSearchUser, type UserLimit } from "./search_user.ts";
+import { passwordAt, type PasswordFile, readPasswordFile } from "./passwd.ts";
+
+/** Default configuration directory. */
+export const DEFAULT_CONFIG_DIR = "/etc/mysql_search";
+/** Password file looked for first when search.conf names none. */
+export const DEFAULT_PASSWD_FILE = "/root/mysql_search/passwd";
+
+/** Default paths of everything the monitor reads or writes (the app permission set covers them). */
+export const DEFAULT_PATHS = {
+  prometheusFile: "/var/run/mysql_monitor.prom",
+  auditLog: "/var/log/mysql_monitor_audit.log",
+  stateDir: "/var/lib/mysql_monitor",
+  pidFile: "/var/run/mysql_monitor.pid",
+  socket: "/run/mysqld/mysqld.sock",
+  datadir: "/var/lib/mysql",
+  passwdDb: "/etc/passwd",
+} as const;
+
+/** Accounts that are never locked, whatever search_user says. */
+export const ALWAYS_PROTECTED = ["root", "mariadb.sys", "mysql"] as const;
+
+/** A password that does not show up in logs, JSON or Deno.inspect. */
+export class Secret {
+  #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  /** The password itself; pass it only to the driver. */
+  reveal(): string {
+    return this.#value;
+  }
+  /** Masked. */
+  toString(): string {
+    return "********";
+  }
+  /** Masked. */
+  toJSON(): string {
+    return "********";
+  }
+  /** Masked. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return "Secret(********)";
+  }
+}
+
+/** Where usage figures come from. */
+export type UsageSource = "information_schema" | "datadir";
+/** How a user's schemas are found. */
+export type SchemaMapping = "grants" | "name" | "prefix";
+
+/** TLS settings of one server connection. */
+export interface TlsConfig {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  verifyServerCert: boolean;
+}
+
+/** One server to monitor. */
+export interface ServerConfig {
+  /** Label in metrics, logs and file names (`db_id` or the section name). */
+  id: string;
+  host?: string;
+  port?: number;
+  socket?: string;
+  user: string;
+  password: Secret;
+  intervalSec: number;
+  usageSource: UsageSource;
+  /** Datadir for `usage_source=datadir`; undefined = ask the server (@@datadir). */
+  datadir?: string;
+  mapping: SchemaMapping;
+  connectTimeoutSec: number;
+  queryTimeoutSec: number;
+  connectRetries: number;
+  tls?: TlsConfig;
+}
+
+/** Everything the monitor needs, validated and frozen. */
+export interface MonitorConfig {
+  dir: string;
+  servers: readonly ServerConfig[];
+  users: readonly UserLimit[];
+  prometheusFile: string;
+  prometheusTruncate: boolean;
+  auditLog: string;
+  stateDir: string;
+  pidFile: string;
+  runAs: string;
+  workers: number;
+  lruSize: number;
+  /** Built-in protected names, the monitor users, and `protected_users`. */
+  protectedUsers: readonly string[];
+  /** Protected users listed in search_user: never locked, worth a warning at start. */
+  protectedInConfig: readonly { where: string; user: string }[];
+}
+
+/** Options for {@link loadConfig}; defaults read the process environment. */
+export interface LoadOptions {
+  /** `$CREDENTIALS_DIRECTORY` (systemd LoadCredential=). */
+  credentialsDirectory?: string;
+  /** Path of the passwd database used to find run_as' uid. */
+  passwdDb?: string;
+}
+
+function envCredentials(): string | undefined {
+  try {
+    return Deno.env.get("CREDENTIALS_DIRECTORY") || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readConfigFile(file: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new ConfigError("file not found", file);
+    throw new ConfigError(`cannot read: ${(err as Error).message}`, file);
+  }
+}
+
+/** Whether a default candidate is usable; one we may not even look at is skipped. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (
+      err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
+      err instanceof Deno.errors.NotCapable
+    ) return false;
+    throw new ConfigError(`cannot check: ${(err as Error).message}`, path);
+  }
+}
+
+async function uidOf(name: string, passwdDb: string): Promise<number | undefined> {
+  if (/^\d+$/.test(name)) return Number(name);
+  const text = await Deno.readTextFile(passwdDb).catch(() => "");
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f[0] === name && f.length > 3) return Number(f[2]);
+  }
+  return undefined;
+}
+
+/** Reads typed values out of settings, with file:line errors. */
+class Reader {
+  constructor(readonly file: string) {}
+
+  fail(message: string, s?: Setting): never {
+    throw new ConfigError(message, this.file, s?.line);
+  }
+
+  int(key: string, s: Setting | undefined, fallback: number, min: number, max: number): number {
+    if (!s) return fallback;
+    if (!/^\d+$/.test(s.value)) this.fail(`${key} must be a whole number, got "${s.value}"`, s);
+    const n = Number(s.value);
+    if (n < min || n > max) this.fail(`${key} must be between ${min} and ${max}, got ${n}`, s);
+    return n;
+  }
+
+  bool(key: string, s: Setting | undefined, fallback: boolean): boolean {
+    if (!s) return fallback;
+    const v = s.value.toLowerCase();
+    if (["1", "yes", "true", "on"].includes(v)) return true;
+    if (["0", "no", "false", "off"].includes(v)) return false;
+    return this.fail(`${key} must be 0 or 1, got "${s.value}"`, s);
+  }
+
+  choice<T extends string>(key: string, s: Setting | undefined, choices: T[], fallback: T): T {
+    if (!s) return fallback;
+    if (!(choices as string[]).includes(s.value)) {
+      this.fail(`${key} must be one of ${choices.join(", ")}, got "${s.value}"`, s);
+    }
+    return s.value as T;
+  }
+
+  path(key: string, s: Setting | undefined, fallback: string): string {
+    if (!s) return fallback;
+    if (!s.value.startsWith("/")) this.fail(`${key} must be an absolute path, got "${s.value}"`, s);
+    return s.value;
+  }
+
+  text(key: string, s: Setting | undefined): string | undefined {
+    if (s && s.value === "") this.fail(`${key} is empty`, s);
+    return s?.value;
+  }
+}
+
+/**
+ * Loads `<dir>/search.conf`, `<dir>/search_user` and the password file(s), validates
+ * everything and returns the frozen configuration. Throws ConfigError on any problem.
+ */
+export async function loadConfig(dir: string, options: LoadOptions = {}): Promise<MonitorConfig> {
+  const confFile = `${dir}/search.conf`;
+  const userFile = `${dir}/search_user`;
+  const raw = parseSearchConf(await readConfigFile(confFile), confFile);
+  const users = parseSearchUser(await readConfigFile(userFile), userFile);
+  const r = new Reader(confFile);
+  const g = (key: string) => raw.globals.get(key);
+
+  const runAs = r.text("run_as", g("run_as")) ?? "mysql";
+  const workers = r.int("workers", g("workers"), 4, 1, 256);
+  const lruSize = r.int("lru_size", g("lru_size"), 10000, 1, 10_000_000);
+  const protectedExtra = (g("protected_users")?.value ?? "").split(",").map((u) => u.trim())
+    .filter((u) => u !== "");
+
+  if (raw.servers.length === 0) r.fail("no server configured; set db_host and db_user");
+
+  // The password file shared by servers that do not name their own.
+  const credentials = options.credentialsDirectory ?? envCredentials();
+  const allowedUids = [0];
+  const runAsUid = await uidOf(runAs, options.passwdDb ?? DEFAULT_PATHS.passwdDb);
+  if (runAsUid !== undefined) allowedUids.push(runAsUid);
+  const passwdCache = new Map<string, PasswordFile>();
+  const passwords = async (file: string) => {
+    let pw = passwdCache.get(file);
+    if (!pw) {
+      pw = await readPasswordFile(file, allowedUids);
+      passwdCache.set(file, pw);
+    }
+    return pw;
+  };
+  const defaultPasswd = async (): Promise<string> => {
+    const explicit = g("passwd_file");
+    if (explicit) return r.path("passwd_file", explicit, "");
+    const candidates = [
+      ...(credentials ? [`${credentials}/passwd`] : []),
+      DEFAULT_PASSWD_FILE,
+      `${dir}/passwd`,
+    ];
+    for (const c of candidates) if (await exists(c)) return c;
+    return r.fail(`no password file; looked for ${candidates.join(", ")} (or set passwd_file)`);
+  };
+
+  const servers: ServerConfig[] = [];
+  const ids = new Map<string, number>();
+  for (let index = 0; index < raw.servers.length; index++) {
+    servers.push(await buildServer(raw.servers[index], index));
+  }
+
+  async function buildServer(block: RawServer, index: number): Promise<ServerConfig> {
+    const s = (key: string) => block.settings.get(key) ?? raw.globals.get(key);
+    const own = (key: string) => block.settings.get(key);
+    const where = block.name
+      ? `server "${block.name}"`
+      : `the server starting on line ${block.line}`;
+    const user = r.text("db_user", own("db_user")) ??
+      r.fail(`${where} has no db_user`, { value: "", line: block.line });
+    const idSetting = own("db_id");
+    const id = r.text("db_id", idSetting) ?? block.name ?? String(index);
+    if (!/^[A-Za-z0-9_.:-]+$/.test(id)) {
+      r.fail(`db_id "${id}" may only hold letters, digits, _ . : -`, idSetting);
+    }
+    const dupe = ids.get(id);
+    if (dupe !== undefined) {
+      r.fail(
+        `server id "${id}" is used twice (first on line ${dupe})`,
+        idSetting ?? { value: id, line: block.line },
+      );
+    }
+    ids.set(id, idSetting?.line ?? block.line);
+    let host = r.text("db_host", own("db_host"));
+    const portSetting = own("db_port");
+    const port = portSetting ? r.int("db_port", portSetting, 3306, 1, 65535) : undefined;
+    let socket = own("db_socket") ? r.path("db_socket", own("db_socket"), "") : undefined;
+    if (!host && !socket) {
+      r.fail(`${where} has neither db_host nor db_socket`, { value: "", line: block.line });
+    }
+    // Like the MySQL client: "localhost" without a port means the local socket.
+    if (host === "localhost" && port === undefined && !socket) socket = DEFAULT_PATHS.socket;
+    if (socket) host = undefined;
+
+    const passwdSetting = own("passwd_file");
+    let password: Secret;
+    if (passwdSetting) {
+      const file = r.path("passwd_file", passwdSetting, "");
+      const index = r.int("passwd_index", own("passwd_index"), 0, 0, 9999);
+      password = new Secret(passwordAt(await passwords(file), index, id));
+    } else {
+      const file = await defaultPasswd();
+      const fallbackIndex = /^\d+$/.test(id) ? Number(id) : 0;
+      const index = r.int("passwd_index", own("passwd_index"), fallbackIndex, 0, 9999);
+      password = new Secret(passwordAt(await passwords(file), index, id));
+    }
+    const usageSource = r.choice<UsageSource>("usage_source", s("usage_source"), [
+      "information_schema",
+      "datadir",
+    ], "information_schema");
+    const datadir = s("datadir") ? r.path("datadir", s("datadir"), "") : undefined;
+    const tlsOn = r.bool("tls", s("tls"), false) || !!s("tls_ca") || !!s("tls_cert");
+    const readPem = async (key: string): Promise<string | undefined> => {
+      const setting = s(key);
+      if (!setting) return undefined;
+      const file = r.path(key, setting, "");
+      try {
+        return await Deno.readTextFile(file);
+      } catch (err) {
+        return r.fail(`${key}: cannot read ${file}: ${(err as Error).message}`, setting);
+      }
+    };
+    const tls: TlsConfig | undefined = tlsOn
+      ? {
+        ca: await readPem("tls_ca"),
+        cert: await readPem("tls_cert"),
+        key: await readPem("tls_key"),
+        verifyServerCert: r.bool("tls_verify_server_cert", s("tls_verify_server_cert"), true),
+      }
+      : undefined;
+    return {
+      id,
+      host,
+      port: host ? port ?? 3306 : undefined,
+      socket,
+      user,
+      password,
+      intervalSec: r.int("monitor_interval_sec", s("monitor_interval_sec"), 3600, 1, 31_536_000),
+      usageSource,
+      datadir,
+      mapping: r.choice<SchemaMapping>("schema_mapping", s("schema_mapping"), [
+        "grants",
+        "name",
+        "prefix",
+      ], "grants"),
+      connectTimeoutSec: r.int("connect_timeout_sec", s("connect_timeout_sec"), 10, 1, 3600),
+      queryTimeoutSec: r.int("query_timeout_sec", s("query_timeout_sec"), 60, 1, 86400),
+      connectRetries: r.int("connect_retries", s("connect_retries"), 3, 0, 100),
+      tls,
+    };
+  }
+
+  const protectedUsers = [
+    ...new Set([...ALWAYS_PROTECTED, ...servers.map((s) => s.user), ...protectedExtra]),
+  ];
+  const protectedInConfig = users.filter((u) => protectedUsers.includes(u.user)).map((u) => ({
+    where: `${userFile}:${u.line}`,
+    user: u.user,
+  }));
+  const config: MonitorConfig = {
+    dir,
+    servers,
+    users,
+    prometheusFile: r.path("prometheus_file", g("prometheus_file"), DEFAULT_PATHS.prometheusFile),
+    prometheusTruncate: r.bool("prometheus_truncate", g("prometheus_truncate"), true),
+    auditLog: r.path("audit_log", g("audit_log"), DEFAULT_PATHS.auditLog),
+    stateDir: r.path("state_dir", g("state_dir"), DEFAULT_PATHS.stateDir),
+    pidFile: r.path("pid_file", g("pid_file"), DEFAULT_PATHS.pidFile),
+    runAs,
+    workers,
+    lruSize,
+    protectedUsers,
+    protectedInConfig,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !(value instanceof Secret)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Inserts the shard into a per-shard file name when there is more than one shard:
+ * `/run/mysql_monitor.prom` → `/run/mysql_monitor_shard2.prom`.
+ */
+export function shardPath(path: string, shard: number, shards: number): string {
+  if (shards <= 1) return path;
+  const slash = path.lastIndexOf("/");
+  const dot = path.lastIndexOf(".");
+  return dot > slash + 1
+    ? `${path.slice(0, dot)}_shard${shard}${path.slice(dot)}`
+    : `${path}_shard${shard}`;
+}

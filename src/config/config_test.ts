@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../errors.ts";
+import { loadConfig, shardPath } from "./config.ts";
+
+async function sandbox(conf: string, users = "alice,1G,2G\n", passwd = "pw0\npw1\n") {
+  const dir = await Deno.makeTempDir({ prefix: "mmd-config-" });
+  await Deno.writeTextFile(`${dir}/search.conf`, conf.replaceAll("$DIR", dir));
+  await Deno.writeTextFile(`${dir}/search_user`, users);
+  await Deno.writeTextFile(`${dir}/passwd`, passwd, { mode: 0o600 });
+  await Deno.chmod(`${dir}/passwd`, 0o600);
+  return dir;
+}
+
+Deno.test("config: established flat form; passwords by db_id from <DIR>/passwd; defaults", async () => {
+  const dir = await sandbox(
+    "db_host=localhost\ndb_user=mon\ndb_id=0\n\ndb_host=db2.example\ndb_user=dev\ndb_id=1\nmonitor_interval_sec=600\n",
+    "alice,1G,2G\nroot,1G\n",
+    "# comment\npw0\n\npw1\n",
+  );
+  try {
+    const c = await loadConfig(dir, { credentialsDirectory: "" });
+    assert.equal(c.servers.length, 2);
+    const [a, b] = c.servers;
+    assert.equal(a.socket, "/run/mysqld/mysqld.sock", "localhost means the local socket");
+    assert.equal(a.host, undefined);
+    assert.equal(a.password.reveal(), "pw0");
+    assert.equal(b.host, "db2.example");
+    assert.equal(b.port, 3306);
+    assert.equal(b.password.reveal(), "pw1");
+    assert.equal(b.intervalSec, 600);
+    assert.equal(a.intervalSec, 3600);
+    assert.equal(c.prometheusFile, "/var/run/mysql_monitor.prom");
+    assert.equal(c.auditLog, "/var/log/mysql_monitor_audit.log");
+    assert.equal(c.prometheusTruncate, true);
+    assert.deepEqual(c.protectedUsers, ["root", "mariadb.sys", "mysql", "mon", "dev"]);
+    assert.deepEqual(c.protectedInConfig.map((p) => p.user), ["root"]);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.servers[0]), "config is frozen");
+    // The password never shows in JSON or inspection.
+    assert.doesNotMatch(JSON.stringify(c), /pw0|pw1/);
+    assert.doesNotMatch(Deno.inspect(c, { depth: 10 }), /pw0|pw1/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("config: sections, per-server password files, CREDENTIALS_DIRECTORY", async () => {
+  const dir = await sandbox(
+    "protected_users=ops, backup\nschema_mapping=prefix\n[server a]\ndb_host=10.0.0.1\ndb_port=3307\ndb_user=m\n" +
+      "[server b]\ndb_socket=/tmp/x.sock\ndb_user=m\npasswd_file=$DIR/other\nschema_mapping=name\nusage_source=datadir\n",
+  );
+  try {
+    await Deno.writeTextFile(`${dir}/other`, "other-pw\n", { mode: 0o600 });
+    await Deno.mkdir(`${dir}/creds`);
+    await Deno.writeTextFile(`${dir}/creds/passwd`, "cred-pw\n", { mode: 0o600 });
+    const c = await loadConfig(dir, { credentialsDirectory: `${dir}/creds` });
+    assert.equal(c.servers[0].id, "a");
+    assert.equal(c.servers[0].port, 3307);
+    assert.equal(c.servers[0].password.reveal(), "cred-pw");
+    assert.equal(c.servers[0].mapping, "prefix");
+    assert.equal(c.servers[1].password.reveal(), "other-pw");
+    assert.equal(c.servers[1].mapping, "name");
+    assert.equal(c.servers[1].usageSource, "datadir");
+    assert.ok(c.protectedUsers.includes("ops") && c.protectedUsers.includes("backup"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("config: bad values and password files are ConfigErrors with file and line", async () => {
+  const cases: [string, string | RegExp][] = [
+    [
+      "db_host=a\ndb_user=m\nmonitor_interval_sec=soon\n",
+      /search\.conf:3: monitor_interval_sec must be a whole number, got "soon"$/,
+    ],
+    [
+      "db_host=a\ndb_user=m\ndb_port=70000\n",
+      /search\.conf:3: db_port must be between 1 and 65535, got 70000$/,
+    ],
+    [
+      "workers=0\ndb_host=a\ndb_user=m\n",
+      /search\.conf:1: workers must be between 1 and 256, got 0$/,
+    ],
+    [
+      "prometheus_truncate=maybe\ndb_host=a\ndb_user=m\n",
+      /search\.conf:1: prometheus_truncate must be 0 or 1, got "maybe"$/,
+    ],
+    [
+      "usage_source=guess\ndb_host=a\ndb_user=m\n",
+      /search\.conf:1: usage_source must be one of information_schema, datadir, got "guess"$/,
+    ],
+    [
+      "prometheus_file=relative.prom\ndb_host=a\ndb_user=m\n",
+      /search\.conf:1: prometheus_file must be an absolute path/,
+    ],
+    ["db_host=a\n", /search\.conf:1: the server starting on line 1 has no db_user$/],
+    ["[server x]\ndb_user=m\n", /search\.conf:1: server "x" has neither db_host nor db_socket$/],
+    ["# nothing\n", /search\.conf: no server configured; set db_host and db_user$/],
+    [
+      "db_host=a\ndb_user=m\ndb_id=7\n",
+      /passwd: no password entry #7 for server "7" \(the file has 2;/,
+    ],
+    [
+      "db_host=a\ndb_user=m\ndb_id=x\ndb_host=b\ndb_user=m\ndb_id=x\n",
+      /search\.conf:6: server id "x" is used twice \(first on line 3\)$/,
+    ],
+    [
+      "db_host=a\ndb_user=m\ntls_ca=/nonexistent/ca.pem\n",
+      /search\.conf:3: tls_ca: cannot read \/nonexistent\/ca\.pem/,
+    ],
+  ];
+  for (const [conf, expected] of cases) {
+    const dir = await sandbox(conf);
+    try {
+      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, expected instanceof RegExp ? expected : new RegExp(expected));
+        return true;
+      }, conf);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("config: a password file readable by others or owned by a stranger is refused, without the password", async () => {
+  const dir = await sandbox("db_host=a\ndb_user=m\n", "alice,1G\n", "s3cret-value\n");
+  try {
+    await Deno.chmod(`${dir}/passwd`, 0o640);
+    await assert.rejects(
+      loadConfig(dir, { credentialsDirectory: "" }),
+      (e: Error) =>
+        /passwd: password file is accessible by group or others \(mode 0640\); run chmod 600 on it$/
+          .test(e.message) && !e.message.includes("s3cret"),
+    );
+    await Deno.chmod(`${dir}/passwd`, 0o600);
+    if (Deno.uid() === 0) {
+      await Deno.chown(`${dir}/passwd`, 65534, 65534);
+      await assert.rejects(
+        loadConfig(dir, { credentialsDirectory: "", passwdDb: "/nonexistent" }),
+        /passwd: password file is owned by uid 65534; it must belong to root or the run_as user$/,
+      );
+      // ...unless that uid is run_as.
+      await Deno.writeTextFile(`${dir}/search.conf`, "run_as=65534\ndb_host=a\ndb_user=m\n");
+      assert.equal(
+        (await loadConfig(dir, { credentialsDirectory: "" })).servers[0].password.reveal(),
+        "s3cret-value",
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("config: per-shard file names", () => {
+  assert.equal(shardPath("/run/mysql_monitor.prom", 0, 1), "/run/mysql_monitor.prom");
+  assert.equal(shardPath("/run/mysql_monitor.prom", 2, 4), "/run/mysql_monitor_shard2.prom");
+  assert.equal(shardPath("/var/lib/x/state", 1, 2), "/var/lib/x/state_shard1");
+});

@@ -1,0 +1,194 @@
+/**
+ * Parser for search.conf: `key=value` lines, `#` comments, blank lines, and optional
+ * `[server NAME]` sections.
+ *
+ * Servers can be given three ways, which may be combined:
+ * - flat form, one server: `db_host`, `db_user`, `db_id`, … at the top of the file;
+ * - the established flat form with several servers: the block `db_host`/`db_user`/`db_id`/
+ *   `monitor_interval_sec` repeated; a `db_host` line when the current block already has one
+ *   starts the next server;
+ * - `[server NAME]` sections, each with its own keys until the next section.
+ *
+ * This module only checks syntax and key names; values are checked by config.ts.
+ * @module
+ */
+import { ConfigError } from "../errors.ts";
+
+/** A value with the line it came from. */
+export interface Setting {
+  value: string;
+  line: number;
+}
+
+/** Keys of one server block, by name. */
+export interface RawServer {
+  /** Name from `[server NAME]`; undefined for the flat form. */
+  name?: string;
+  /** Line where the block starts (section header or first key). */
+  line: number;
+  settings: Map<string, Setting>;
+}
+
+/** search.conf split into global keys and server blocks. */
+export interface RawSearchConf {
+  file: string;
+  globals: Map<string, Setting>;
+  servers: RawServer[];
+}
+
+/** Keys that describe one server and only make sense inside a server block. */
+export const SERVER_KEYS = [
+  "db_host",
+  "db_port",
+  "db_socket",
+  "db_user",
+  "db_id",
+  "passwd_index",
+] as const;
+
+/** Keys valid globally (as defaults) and inside a server block. */
+export const SHARED_KEYS = [
+  "monitor_interval_sec",
+  "passwd_file",
+  "usage_source",
+  "datadir",
+  "schema_mapping",
+  "connect_timeout_sec",
+  "query_timeout_sec",
+  "connect_retries",
+  "tls",
+  "tls_ca",
+  "tls_cert",
+  "tls_key",
+  "tls_verify_server_cert",
+] as const;
+
+/** Keys valid only at the top of the file (before any section). */
+export const GLOBAL_KEYS = [
+  "prometheus_truncate",
+  "prometheus_file",
+  "audit_log",
+  "state_dir",
+  "pid_file",
+  "run_as",
+  "workers",
+  "lru_size",
+  "protected_users",
+] as const;
+
+const ALL_KEYS: readonly string[] = [...SERVER_KEYS, ...SHARED_KEYS, ...GLOBAL_KEYS];
+const SERVER_SET = new Set<string>(SERVER_KEYS);
+const GLOBAL_SET = new Set<string>(GLOBAL_KEYS);
+
+/** Edit distance between two short strings (insertions, deletions, substitutions). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The known key closest to `key`, or undefined when none is reasonably close. */
+export function closestKey(key: string, known: readonly string[] = ALL_KEYS): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** Parses the text of search.conf; `file` is used in error messages. */
+export function parseSearchConf(text: string, file: string): RawSearchConf {
+  const globals = new Map<string, Setting>();
+  const servers: RawServer[] = [];
+  let flat: RawServer | undefined;
+  let section: RawServer | undefined;
+  // A byte-order mark from a Windows editor is not part of the first key.
+  const lines = text.replace(/^\ufeff/, "").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const line = lines[i].replace(/\r$/, "").trim();
+    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(line)) {
+      throw new ConfigError("control character in line", file, lineNo);
+    }
+    if (line.startsWith("[")) {
+      const m = /^\[\s*server\s+([A-Za-z0-9_.:-]+)\s*\]$/.exec(line);
+      if (!m) {
+        throw new ConfigError(
+          `bad section header ${
+            JSON.stringify(line)
+          }; write [server NAME] (NAME: letters, digits, _ . : -)`,
+          file,
+          lineNo,
+        );
+      }
+      if (servers.some((s) => s.name === m[1])) {
+        throw new ConfigError(`server "${m[1]}" is defined twice`, file, lineNo);
+      }
+      section = { name: m[1], line: lineNo, settings: new Map() };
+      servers.push(section);
+      continue;
+    }
+    const eq = line.indexOf("=");
+    if (eq <= 0) {
+      throw new ConfigError(`expected key=value, got ${JSON.stringify(line)}`, file, lineNo);
+    }
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (!ALL_KEYS.includes(key)) {
+      const hint = closestKey(key);
+      throw new ConfigError(
+        `unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
+        file,
+        lineNo,
+      );
+    }
+    const setting = { value, line: lineNo };
+    if (section) {
+      if (GLOBAL_SET.has(key)) {
+        throw new ConfigError(
+          `"${key}" is a global setting; move it above the first [server ...] section`,
+          file,
+          lineNo,
+        );
+      }
+      addOnce(section.settings, key, setting, file);
+      continue;
+    }
+    if (SERVER_SET.has(key) || (flat && !GLOBAL_SET.has(key))) {
+      // Established form: a db_host after a complete block starts the next server.
+      if (!flat || (key === "db_host" && flat.settings.has("db_host"))) {
+        flat = { line: lineNo, settings: new Map() };
+        servers.push(flat);
+      }
+      addOnce(flat.settings, key, setting, file);
+      continue;
+    }
+    addOnce(globals, key, setting, file);
+  }
+  return { file, globals, servers };
+}
+
+function addOnce(map: Map<string, Setting>, key: string, setting: Setting, file: string) {
+  const earlier = map.get(key);
+  if (earlier) {
+    throw new ConfigError(
+      `"${key}" is set twice (first on line ${earlier.line}); keep one`,
+      file,
+      setting.line,
+    );
+  }
+  map.set(key, setting);
+}

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../errors.ts";
+import { closestKey, parseSearchConf } from "./search_conf.ts";
+
+const F = "/etc/mysql_search/search.conf";
+
+Deno.test("search.conf: the established flat form with repeated server blocks", () => {
+  const text = `# comment
+db_host=localhost
+db_user=monitor_user
+db_id=0
+monitor_interval_sec=3600
+
+# second
+db_host=db-dev-02.example.com
+db_user=dev_monitor
+db_id=1
+monitor_interval_sec=600
+
+prometheus_truncate=1
+`;
+  const raw = parseSearchConf(text, F);
+  assert.equal(raw.servers.length, 2);
+  assert.equal(raw.servers[0].settings.get("db_host")?.value, "localhost");
+  assert.equal(raw.servers[1].settings.get("db_user")?.value, "dev_monitor");
+  assert.equal(raw.servers[1].settings.get("monitor_interval_sec")?.line, 11);
+  assert.equal(raw.globals.get("prometheus_truncate")?.value, "1");
+});
+
+Deno.test("search.conf: [server NAME] sections after global defaults", () => {
+  const raw = parseSearchConf(
+    "workers = 8\nmonitor_interval_sec=60\n[server main]\ndb_host=10.0.0.1\ndb_user=m\n[server b-2]\ndb_socket=/s\ndb_user=m\n",
+    F,
+  );
+  assert.equal(raw.globals.get("workers")?.value, "8");
+  assert.equal(raw.globals.get("monitor_interval_sec")?.value, "60");
+  assert.deepEqual(raw.servers.map((s) => s.name), ["main", "b-2"]);
+  assert.equal(raw.servers[1].settings.get("db_socket")?.value, "/s");
+});
+
+Deno.test("search.conf: malformed input names file, line and what to do", () => {
+  const cases: [string, string][] = [
+    ["db_host=a\ndb_usr=x\n", `${F}:2: unknown key "db_usr"; did you mean "db_user"?`],
+    ["frobnicate=1\n", `${F}:1: unknown key "frobnicate"`],
+    ["\n\njust text\n", `${F}:3: expected key=value, got "just text"`],
+    ["=value\n", `${F}:1: expected key=value, got "=value"`],
+    [
+      "db_host=a\ndb_user=x\ndb_user=y\n",
+      `${F}:3: "db_user" is set twice (first on line 2); keep one`,
+    ],
+    [
+      "[server a]\ndb_host=x\nworkers=3\n",
+      `${F}:3: "workers" is a global setting; move it above the first [server ...] section`,
+    ],
+    [
+      "[server]\n",
+      `${F}:1: bad section header "[server]"; write [server NAME] (NAME: letters, digits, _ . : -)`,
+    ],
+    ["[server a]\n[server a]\n", `${F}:2: server "a" is defined twice`],
+    ["db_host=a\x01b\n", `${F}:1: control character in line`],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(
+      () => parseSearchConf(text, F),
+      (e: unknown) => e instanceof ConfigError && e.message === message,
+      `${JSON.stringify(text)} should fail with ${message}`,
+    );
+  }
+});
+
+Deno.test("search.conf: closest key suggestion", () => {
+  assert.equal(closestKey("prometheus_trunc"), "prometheus_truncate");
+  assert.equal(closestKey("DB_HOST"), "db_host");
+  assert.equal(closestKey("zzzzzzzz"), undefined);
+});

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../errors.ts";
+import { parseSearchUser } from "./search_user.ts";
+
+const F = "/etc/mysql_search/search_user";
+const G = 1024 ** 3;
+const M = 1024 ** 2;
+
+Deno.test("search_user: the established examples and the new forms", () => {
+  const users = parseSearchUser(
+    `# Monitored users
+test_user_01,1.5GB,2GB
+
+test_user_02,3GB
+test_user_03,500MB
+o'brien@localhost , 1G , 2G
+hardonly,,10M
+a@b@%,1K
+`,
+    F,
+  );
+  assert.deepEqual(users, [
+    { user: "test_user_01", host: undefined, soft: 1.5 * G, hard: 2 * G, line: 2 },
+    { user: "test_user_02", host: undefined, soft: 3 * G, hard: 3 * G, line: 4 },
+    { user: "test_user_03", host: undefined, soft: 500 * M, hard: 500 * M, line: 5 },
+    { user: "o'brien", host: "localhost", soft: G, hard: 2 * G, line: 6 },
+    { user: "hardonly", host: undefined, soft: undefined, hard: 10 * M, line: 7 },
+    { user: "a@b", host: "%", soft: 1024, hard: 1024, line: 8 },
+  ]);
+});
+
+Deno.test("search_user: malformed lines give file:line errors", () => {
+  const cases: [string, string][] = [
+    ["alice\n", `${F}:1: expected user,soft[,hard] (e.g. alice,2GB,3GB), got 1 field(s)`],
+    ["alice,1G,2G,3G\n", `${F}:1: expected user,soft[,hard] (e.g. alice,2GB,3GB), got 4 field(s)`],
+    ["# c\nalice,3G,2G\n", `${F}:2: soft limit 3G is above hard limit 2G`],
+    ["alice,0\n", `${F}:1: soft limit: size "0" is zero; sizes must be above 0`],
+    ["alice,1G,-5M\n", `${F}:1: hard limit: size "-5M" is negative; sizes must be above 0`],
+    [
+      "alice,lots\n",
+      `${F}:1: soft limit: "lots" is not a size; write bytes or a number with K, M, G or T (e.g. 500MB, 1.5G)`,
+    ],
+    ["alice,1G\nbob,1G\nalice,2G\n", `${F}:3: user "alice" is listed twice (first on line 1)`],
+    ["ali\x07ce,1G\n", `${F}:1: control character in line`],
+    [",1G\n", `${F}:1: empty user name`],
+    ["alice@,1G\n", `${F}:1: empty host after "@" in "alice@"`],
+    [
+      "alice,1G,\n",
+      `${F}:1: hard limit: "" is not a size; write bytes or a number with K, M, G or T (e.g. 500MB, 1.5G)`,
+    ],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(
+      () => parseSearchUser(text, F),
+      (e: unknown) => e instanceof ConfigError && e.message === message,
+      `${JSON.stringify(text)} should fail with: ${message}`,
+    );
+  }
+});

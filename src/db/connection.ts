@@ -1,0 +1,141 @@
+/**
+ * mysql2 connections to a monitored server: socket or TCP, optional TLS, connect timeout,
+ * per-query timeout, and connection retries with exponential backoff.
+ * @module
+ */
+import mysql from "mysql2/promise";
+import type { ServerConfig } from "../config/config.ts";
+import { RuntimeError } from "../errors.ts";
+
+/** An open connection plus the query timeout of its server. */
+export interface Db {
+  conn: mysql.Connection;
+  /** Runs one statement with placeholders and the server's query timeout; returns the rows. */
+  query<T>(sql: string, values?: unknown[]): Promise<T[]>;
+  /** Closes the connection (never throws). */
+  close(): Promise<void>;
+}
+
+/** mysql2 options for `server`; the password only goes to the driver. */
+export function connectionOptions(server: ServerConfig): mysql.ConnectionOptions {
+  const where = server.socket
+    ? { socketPath: server.socket }
+    : { host: server.host, port: server.port };
+  return {
+    ...where,
+    user: server.user,
+    password: server.password.reveal(),
+    connectTimeout: server.connectTimeoutSec * 1000,
+    multipleStatements: false,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    charset: "utf8mb4_general_ci",
+    ssl: server.tls
+      ? {
+        ca: server.tls.ca,
+        cert: server.tls.cert,
+        key: server.tls.key,
+        rejectUnauthorized: server.tls.verifyServerCert,
+      }
+      : undefined,
+  };
+}
+
+/** Opens one connection to `server`, failing after connect_timeout_sec or when `signal` aborts. */
+export async function connect(server: ServerConfig, signal?: AbortSignal): Promise<Db> {
+  const options = connectionOptions(server);
+  // mysql2's connectTimeout covers the TCP connect; the overall race also covers a peer that
+  // accepts but never completes the handshake.
+  const ms = server.connectTimeoutSec * 1000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const pending = mysql.createConnection(options);
+  const conn = await Promise.race([
+    pending,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RuntimeError(`connect timed out after ${server.connectTimeoutSec} s`)),
+        ms,
+      );
+      onAbort = () => reject(new RuntimeError("connect abandoned: stopping"));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }).catch((err) => {
+    pending.then((c) => c.destroy(), () => {});
+    throw err;
+  });
+  // Keep the handshake error handler from crashing the process on later socket errors.
+  conn.on("error", () => {});
+  const timeout = server.queryTimeoutSec * 1000;
+  return {
+    conn,
+    async query<T>(sql: string, values: unknown[] = []): Promise<T[]> {
+      const [rows] = await conn.query({ sql, values, timeout });
+      return rows as T[];
+    },
+    async close() {
+      // end() waits for the server's goodbye, which never comes after a timed-out query or a
+      // hung peer; give it a moment, then drop the socket.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const ended = await Promise.race([
+        conn.end().then(() => true, () => false),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 1000)),
+      ]);
+      clearTimeout(timer);
+      if (!ended) conn.destroy();
+    },
+  };
+}
+
+/** Errors that another attempt cannot fix (wrong password, unknown user). */
+function permanent(err: unknown): boolean {
+  const code = (err as { errno?: number }).errno;
+  return code === 1045 || code === 1044 || code === 1698;
+}
+
+/** Sleeps `ms`, ending early when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+/** Delay before retry number `attempt` (0-based): 0.5 s, 1 s, 2 s, … capped at 30 s. */
+export function backoffMs(attempt: number): number {
+  return Math.min(30_000, 500 * 2 ** attempt);
+}
+
+/**
+ * Connects, retrying up to `connect_retries` times with exponential backoff. `onRetry` hears
+ * about each failed attempt. Gives up at once on authentication errors or when `signal` aborts.
+ */
+export async function connectWithRetry(
+  server: ServerConfig,
+  options: {
+    signal?: AbortSignal;
+    onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  } = {},
+): Promise<Db> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await connect(server, options.signal);
+    } catch (err) {
+      if (attempt >= server.connectRetries || permanent(err) || options.signal?.aborted) throw err;
+      const delay = backoffMs(attempt);
+      options.onRetry?.(err, attempt + 1, delay);
+      await sleep(delay, options.signal);
+      if (options.signal?.aborted) throw err;
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Prometheus text exposition format (version 0.0.4) writer: `# HELP` and `# TYPE` once per
+ * family, label values escaped (`\\`, `\"`, `\n`), no timestamps (the textfile collector
+ * refuses them).
+ * @module
+ */
+
+/** One sample: labels and a value. */
+export interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A metric family. */
+export interface Family {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  samples: Sample[];
+}
+
+/** Escapes a label value. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+/** Renders families in order; families without samples still get HELP and TYPE. */
+export function renderExposition(families: readonly Family[]): string {
+  let out = "";
+  for (const f of families) {
+    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.name)) {
+      throw new TypeError(`bad metric name ${f.name}`);
+    }
+    out += `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
+    for (const s of f.samples) {
+      const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+      out += `${f.name}${labels.length ? `{${labels.join(",")}}` : ""} ${formatValue(s.value)}\n`;
+    }
+  }
+  return out;
+}

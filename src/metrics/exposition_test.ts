@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { escapeLabelValue, renderExposition } from "./exposition.ts";
+
+const GOLDEN = new URL("./testdata/exposition.golden.prom", import.meta.url);
+
+Deno.test("exposition: output matches the golden file (HELP/TYPE, escaping, no timestamps)", async () => {
+  const text = renderExposition([
+    {
+      name: "mysql_user_storage_bytes",
+      help: "Bytes used by the user's schemas.\nSecond line \\ backslash.",
+      type: "gauge",
+      samples: [
+        { labels: { server: "db1", user: "alice", shard: "0" }, value: 1536 },
+        { labels: { server: "db1", user: 'o\'brien "the\\great"\nx', shard: "0" }, value: 0 },
+      ],
+    },
+    { name: "mysql_monitor_errors_total", help: "Failed scans.", type: "counter", samples: [] },
+    {
+      name: "mysql_monitor_scan_duration_seconds",
+      help: "Duration.",
+      type: "gauge",
+      samples: [{ labels: {}, value: 0.25 }, { labels: { server: "x" }, value: NaN }],
+    },
+  ]);
+  if (Deno.env.get("UPDATE_GOLDEN")) await Deno.writeTextFile(GOLDEN, text);
+  assert.equal(text, await Deno.readTextFile(GOLDEN));
+});
+
+Deno.test("exposition: label escaping and metric name checks", () => {
+  assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  assert.throws(() =>
+    renderExposition([{ name: "bad-name", help: "", type: "gauge", samples: [] }])
+  );
+});

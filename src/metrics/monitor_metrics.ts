@@ -1,0 +1,79 @@
+/**
+ * The monitor's metric families, built from the latest report of every server.
+ *
+ * Series per user carry the labels `server` (db_id), `user` and `shard`; series per server
+ * carry `server` and `shard`.
+ * @module
+ */
+import type { ServerReport } from "../monitor/report.ts";
+import type { Family, Sample } from "./exposition.ts";
+
+/** Builds all families for `reports`; `shard` is this daemon's shard number. */
+export function monitorFamilies(reports: readonly ServerReport[], shard: number): Family[] {
+  const sh = String(shard);
+  const perUser = (pick: (u: ServerReport["users"][number]) => number | undefined): Sample[] =>
+    reports.flatMap((r) =>
+      r.users.flatMap((u) => {
+        const value = pick(u);
+        return value === undefined
+          ? []
+          : [{ labels: { server: r.server, user: u.user, shard: sh }, value }];
+      })
+    );
+  const perServer = (pick: (r: ServerReport) => number | undefined): Sample[] =>
+    reports.flatMap((r) => {
+      const value = pick(r);
+      return value === undefined ? [] : [{ labels: { server: r.server, shard: sh }, value }];
+    });
+  return [
+    {
+      name: "mysql_user_storage_bytes",
+      help: "Bytes used by the schemas that belong to the user (data + index).",
+      type: "gauge",
+      samples: perUser((u) => u.usage),
+    },
+    {
+      name: "mysql_user_storage_soft_limit_bytes",
+      help: "Soft limit of the user in bytes (a warning above it).",
+      type: "gauge",
+      samples: perUser((u) => u.soft),
+    },
+    {
+      name: "mysql_user_storage_hard_limit_bytes",
+      help: "Hard limit of the user in bytes (accounts locked above it).",
+      type: "gauge",
+      samples: perUser((u) => u.hard),
+    },
+    {
+      name: "mysql_user_account_locked",
+      help: "1 when an account of the user is locked, by this tool or an administrator.",
+      type: "gauge",
+      samples: perUser((u) => (u.locked ? 1 : 0)),
+    },
+    {
+      name: "mysql_monitor_up",
+      help: "1 when the last scan of the server succeeded, 0 when it failed.",
+      type: "gauge",
+      samples: perServer((r) => (r.up ? 1 : 0)),
+    },
+    {
+      name: "mysql_monitor_last_scan_timestamp_seconds",
+      help: "Unix time of the last successful scan of the server.",
+      type: "gauge",
+      samples: perServer((r) => r.lastSuccess),
+    },
+    {
+      name: "mysql_monitor_scan_duration_seconds",
+      help: "Duration of the last scan of the server, successful or not.",
+      type: "gauge",
+      samples: perServer((r) => r.durationSec),
+    },
+    {
+      name: "mysql_monitor_errors_total",
+      help:
+        "Scans of the server that failed (connection, query, timeout), since the state was created.",
+      type: "counter",
+      samples: perServer((r) => r.errorsTotal),
+    },
+  ];
+}

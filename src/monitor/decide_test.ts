@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import {
+  type Action,
+  decide,
+  type DecisionInput,
+  EMPTY_STATE,
+  settle,
+  unlockThreshold,
+} from "./decide.ts";
+
+const MB = 1024 ** 2;
+const base: DecisionInput = {
+  usage: 0,
+  soft: 100 * MB,
+  hard: 200 * MB,
+  protected: false,
+  accounts: [{ host: "%", locked: false }, { host: "localhost", locked: false }],
+  state: EMPTY_STATE,
+};
+const kinds = (actions: Action[]) =>
+  actions.map((a) => "host" in a ? `${a.kind}:${a.host}` : a.kind);
+
+Deno.test("decide: table of usage, limits and remembered state", () => {
+  const cases: [string, Partial<DecisionInput>, string[], string][] = [
+    ["under everything", { usage: 10 * MB }, [], "ok"],
+    ["exactly at soft is not over", { usage: 100 * MB }, [], "ok"],
+    ["crosses soft: warn once", { usage: 150 * MB }, ["soft_exceeded"], "over soft"],
+    [
+      "still over soft: no repeat",
+      { usage: 150 * MB, state: { ...EMPTY_STATE, warned: true } },
+      [],
+      "over soft",
+    ],
+    [
+      "back under soft: one notice",
+      { usage: 50 * MB, state: { ...EMPTY_STATE, warned: true } },
+      ["soft_cleared"],
+      "ok",
+    ],
+    ["over hard: warn and lock every account", { usage: 250 * MB }, [
+      "soft_exceeded",
+      "lock:%",
+      "lock:localhost",
+    ], "over hard"],
+    [
+      "over hard, one account already ours: lock only the other",
+      {
+        usage: 250 * MB,
+        accounts: [{ host: "%", locked: true }, { host: "localhost", locked: false }],
+        state: { warned: true, overHard: true, lockedByUs: ["%"] },
+      },
+      ["lock:localhost"],
+      "locked",
+    ],
+    [
+      "locked by us, between soft and hard: stays locked",
+      {
+        usage: 150 * MB,
+        accounts: [{ host: "%", locked: true }],
+        state: { warned: true, overHard: true, lockedByUs: ["%"] },
+      },
+      [],
+      "locked",
+    ],
+    [
+      "locked by us, back under soft: unlock",
+      {
+        usage: 50 * MB,
+        accounts: [{ host: "%", locked: true }],
+        state: { warned: true, overHard: true, lockedByUs: ["%"] },
+      },
+      ["soft_cleared", "unlock:%"],
+      "ok",
+    ],
+    [
+      "locked by an administrator, under soft: never unlocked",
+      { usage: 1, accounts: [{ host: "%", locked: true }] },
+      [],
+      "admin-locked",
+    ],
+    [
+      "locked by an administrator, over hard: nothing to do",
+      {
+        usage: 250 * MB,
+        accounts: [{ host: "%", locked: true }],
+        state: { ...EMPTY_STATE, warned: true },
+      },
+      [],
+      "admin-locked",
+    ],
+    [
+      "we locked it but an administrator unlocked it: forget, lock again when still over",
+      {
+        usage: 250 * MB,
+        accounts: [{ host: "%", locked: false }],
+        state: { warned: true, overHard: true, lockedByUs: ["%"] },
+      },
+      ["forget:%", "lock:%"],
+      "over hard",
+    ],
+    [
+      "account dropped while locked by us: forget",
+      { usage: 1, accounts: [], state: { warned: false, overHard: true, lockedByUs: ["%"] } },
+      ["forget:%"],
+      "ok",
+    ],
+    ["protected user over hard: config warning, no lock", { usage: 250 * MB, protected: true }, [
+      "soft_exceeded",
+      "protected",
+    ], "protected"],
+    [
+      "protected user still over hard: no repeated warning",
+      { usage: 250 * MB, protected: true, state: { warned: true, overHard: true, lockedByUs: [] } },
+      [],
+      "protected",
+    ],
+    [
+      "one limit (soft = hard): warn and lock together",
+      {
+        usage: 101 * MB,
+        soft: 100 * MB,
+        hard: 100 * MB,
+        accounts: [{ host: "%", locked: false }],
+      },
+      ["soft_exceeded", "lock:%"],
+      "over hard",
+    ],
+    [
+      "one limit: not unlocked at 95 %",
+      {
+        usage: 95 * MB,
+        soft: 100 * MB,
+        hard: 100 * MB,
+        accounts: [{ host: "%", locked: true }],
+        state: { warned: true, overHard: true, lockedByUs: ["%"] },
+      },
+      ["soft_cleared"],
+      "locked",
+    ],
+    [
+      "hard only: unlocked below 90 %",
+      {
+        usage: 89 * MB,
+        soft: undefined,
+        hard: 100 * MB,
+        accounts: [{ host: "%", locked: true }],
+        state: { warned: false, overHard: true, lockedByUs: ["%"] },
+      },
+      ["unlock:%"],
+      "ok",
+    ],
+    [
+      "hard only: no soft warning",
+      { usage: 101 * MB, soft: undefined, hard: 100 * MB, accounts: [] },
+      [],
+      "over hard",
+    ],
+  ];
+  for (const [name, input, expected, status] of cases) {
+    const d = decide({ ...base, ...input });
+    assert.deepEqual(kinds(d.actions), expected, name);
+    assert.equal(d.status, status, name);
+  }
+});
+
+Deno.test("decide: thresholds and warned state", () => {
+  assert.equal(unlockThreshold(100, 200), 100);
+  assert.equal(unlockThreshold(100, 100), 90);
+  assert.equal(unlockThreshold(undefined, 1000), 900);
+  assert.equal(decide({ ...base, usage: 150 * MB }).state.warned, true);
+  assert.equal(
+    decide({ ...base, usage: 1, state: { ...EMPTY_STATE, warned: true } }).state.warned,
+    false,
+  );
+});
+
+Deno.test("settle: only performed locks and unlocks change the record", () => {
+  const d = decide({ ...base, usage: 250 * MB });
+  const [, lockAll, lockLocal] = d.actions;
+  assert.deepEqual(settle(d.state, d.actions, new Set()).lockedByUs, [], "dry run records nothing");
+  assert.equal(settle(d.state, d.actions, new Set()).warned, false, "a dry-run warning stays due");
+  assert.equal(settle(d.state, d.actions, new Set([d.actions[0]])).warned, true);
+  assert.deepEqual(settle(d.state, d.actions, new Set([lockAll])).lockedByUs, ["%"]);
+  assert.deepEqual(settle(d.state, d.actions, new Set([lockAll, lockLocal])).lockedByUs, [
+    "%",
+    "localhost",
+  ]);
+  const locked = { warned: true, overHard: false, lockedByUs: ["%"] };
+  const u = decide({ ...base, usage: 1, accounts: [{ host: "%", locked: true }], state: locked });
+  assert.deepEqual(
+    settle(u.state, u.actions, new Set()).lockedByUs,
+    ["%"],
+    "failed unlock keeps the record",
+  );
+  assert.deepEqual(settle(u.state, u.actions, new Set(u.actions)).lockedByUs, []);
+});

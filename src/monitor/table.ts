@@ -1,0 +1,47 @@
+/**
+ * The readable table `monitor --once` prints: one row per user and server, plus one row per
+ * server that could not be scanned.
+ * @module
+ */
+import { formatSize } from "../config/size.ts";
+import { escapeControl } from "../system/log.ts";
+import type { ServerReport } from "./report.ts";
+
+const HEADER = ["SERVER", "USER", "USAGE", "SOFT", "HARD", "STATE", "ACTION"];
+
+/** Renders the reports as an aligned plain-text table. */
+export function renderTable(reports: readonly ServerReport[]): string {
+  const rows: string[][] = [];
+  for (const r of reports) {
+    if (!r.up) {
+      rows.push([
+        r.server,
+        "-",
+        "-",
+        "-",
+        "-",
+        "scan failed",
+        `none (${r.error ?? "unknown error"})`,
+      ]);
+      continue;
+    }
+    for (const u of r.users) {
+      rows.push([
+        r.server,
+        u.user,
+        formatSize(u.usage),
+        u.soft === undefined ? "-" : formatSize(u.soft),
+        formatSize(u.hard),
+        u.status,
+        u.actions.length ? u.actions.join(", ") : "-",
+      ]);
+    }
+  }
+  const cells = [HEADER, ...rows].map((row) => row.map((c) => escapeControl(c)));
+  const widths = HEADER.map((_, i) => Math.max(...cells.map((row) => [...row[i]].length)));
+  return cells.map((row) =>
+    row.map((c, i) => (i === row.length - 1 ? c : c + " ".repeat(widths[i] - [...c].length))).join(
+      "  ",
+    )
+  ).join("\n");
+}

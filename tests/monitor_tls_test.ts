@@ -1,0 +1,107 @@
+/**
+ * End to end: TLS to the server with CA verification (tls_ca), and a refused connection when
+ * the CA does not match, against a throwaway MariaDB with its own certificates.
+ */
+import assert from "node:assert/strict";
+import { MariaDB } from "./support/mariadb.ts";
+import { createMonitorAccount, fillSchema, isLocked, Sandbox } from "./support/monitor_fixture.ts";
+
+async function openssl(args: string[], cwd: string): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
+    .output();
+  if (out.code !== 0) {
+    throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+async function makeCa(dir: string, name: string): Promise<void> {
+  await openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.pem`,
+  ], dir);
+}
+
+Deno.test("tls: verified TLS connection with tls_ca; a wrong CA fails the scan without action", async () => {
+  const certs = await Deno.makeTempDir({ prefix: "mmd-tls-" });
+  try {
+    await makeCa(certs, "ca");
+    await makeCa(certs, "otherca");
+    await Deno.writeTextFile(`${certs}/san.ext`, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+    await openssl([
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      "server.key",
+      "-out",
+      "server.csr",
+    ], certs);
+    await openssl([
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      "san.ext",
+      "-out",
+      "server.pem",
+    ], certs);
+    await using db = await MariaDB.start({
+      args: [
+        `--ssl-ca=${certs}/ca.pem`,
+        `--ssl-cert=${certs}/server.pem`,
+        `--ssl-key=${certs}/server.key`,
+      ],
+    });
+    await createMonitorAccount(db);
+    await db.query("ALTER USER 'monitor'@'127.0.0.1' REQUIRE SSL");
+    await db.query("CREATE USER 'ivy'@'%' IDENTIFIED BY 'x'");
+    await db.query("GRANT ALL ON ivy.* TO 'ivy'@'%'");
+    await fillSchema(db, "ivy", 256);
+    await using sb = await Sandbox.create([db]);
+    await sb.writeUsers("ivy,10K,100K\n");
+    const conf = (ca: string) =>
+      sb.globals() + `[server db1]\ndb_host=127.0.0.1\ndb_port=${db.port}\ndb_user=monitor\n` +
+      `tls=1\ntls_ca=${certs}/${ca}\n`;
+    const paths = [certs];
+
+    await sb.writeConf(conf("otherca.pem"));
+    let r = await sb.run(["--once"], {}, paths);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /scan failed, no action taken: .*(certificate|self.signed|verify)/i);
+    assert.equal(await isLocked(db, "ivy", "%"), false);
+
+    await sb.writeConf(conf("ca.pem"));
+    r = await sb.run(["--once"], {}, paths);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await isLocked(db, "ivy", "%"));
+    // The connection really was encrypted: the account requires SSL.
+    const [row] = await db.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM mysql.global_priv WHERE User='monitor' AND Host='127.0.0.1' AND JSON_VALUE(Priv, '$.ssl_type') = 1",
+    );
+    assert.equal(Number(row.n), 1);
+  } finally {
+    await Deno.remove(certs, { recursive: true });
+  }
+});
