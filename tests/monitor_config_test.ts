@@ -32,7 +32,9 @@ Deno.test("monitor config errors: file:line, exit 78, no account touched", async
     {
       name: "unknown key with a suggestion",
       conf: good + "montor_interval_sec=5\n",
-      expect: `${conf}:10: unknown key "montor_interval_sec"; did you mean "monitor_interval_sec"?`,
+      expect: `${conf}:${
+        good.split("\n").length
+      }: unknown key "montor_interval_sec"; did you mean "monitor_interval_sec"?`,
     },
     {
       name: "bad number",

@@ -210,7 +210,7 @@ Deno.test("monitor loop: a hung server does not delay the others; SIGTERM stops 
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, stderr);
     assert.ok(Date.now() - stopAt < 5000, "stop took too long");
-    assert.match(stderr, /INFO monitor: stopped/);
+    assert.match(stderr, /INFO daemon: stopped/);
     // The final metrics include the abandoned server as down.
     assert.match(await sb.metrics(), /mysql_monitor_up\{server="hung",shard="0"\} 0/);
   } finally {

@@ -5,6 +5,8 @@ import { DEFAULT_CONFIG_DIR, loadConfig } from "../config/config.ts";
 import { Monitor } from "../monitor/monitor.ts";
 import { renderTable } from "../monitor/table.ts";
 import { log, setupLogging } from "../system/log.ts";
+import { runDaemon } from "../monitor/daemon.ts";
+import { isDaemonChild, startDaemon } from "../system/daemonize.ts";
 import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
 /** Help text for `monitor`. */
@@ -22,6 +24,8 @@ Options:
   -d, --debug LEVEL  0 = log only, 1 = log and warn, 2 = enforce locks (default 2)
       --once         run one cycle, print a table and exit (0 = all servers scanned
                      and the metrics written, 1 otherwise)
+      --daemon       detach from the terminal (classic init); the command returns once
+                     the daemon is ready. Not needed under systemd.
   -h, --help         show this help
 
 Examples:
@@ -35,9 +39,13 @@ export const OPTIONS: OptionSpec = {
   shards: { type: "string", short: "t" },
   debug: { type: "string", short: "d" },
   once: { type: "boolean" },
+  daemon: { type: "boolean" },
 };
 
-/** Runs `monitor`: `--once` prints a table and returns 0/1; otherwise loops until a signal. */
+/**
+ * Runs `monitor`: `--once` prints a table and returns 0/1; otherwise runs the daemon (in the
+ * foreground, or detached with `--daemon`) until SIGTERM/SIGINT.
+ */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseModeArgs("monitor", args, OPTIONS);
   if (values.help) {
@@ -53,29 +61,28 @@ export async function run(args: string[]): Promise<number> {
       "monitor",
     );
   }
+  if (values.once && values.daemon) {
+    throw new UsageError("monitor: --once and --daemon exclude each other", "monitor");
+  }
+  const configDir = String(values.config ?? DEFAULT_CONFIG_DIR);
+  if (!values.once) {
+    if (values.daemon && !isDaemonChild()) {
+      // Validate first, so that a broken configuration fails here, on the operator's terminal.
+      await loadConfig(configDir);
+      const pid = await startDaemon(["monitor", ...args.filter((a) => a !== "--daemon")]);
+      console.log(`mysql_monitor_daemon monitor started in the background, pid ${pid}`);
+      return 0;
+    }
+    return await runDaemon({ configDir, debug, shard, shards });
+  }
   await setupLogging();
-  const config = await loadConfig(String(values.config ?? DEFAULT_CONFIG_DIR));
+  const config = await loadConfig(configDir);
   for (const { where, user } of config.protectedInConfig) {
     log("config")
       .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;
   }
   const monitor = new Monitor(config, { debug, shard, shards });
-  if (values.once) {
-    const reports = await monitor.runCycle();
-    console.log(renderTable(reports));
-    return reports.every((r) => r.up) && monitor.metricsWritten ? 0 : 1;
-  }
-  const stop = () => void monitor.stop();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  try {
-    log("monitor")
-      .info`started: ${config.servers.length} server(s), shard ${shard} of ${shards}, -d ${debug}`;
-    await monitor.run();
-    log("monitor").info`stopped`;
-  } finally {
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
-  }
-  return 0;
+  const reports = await monitor.runCycle();
+  console.log(renderTable(reports));
+  return reports.every((r) => r.up) && monitor.metricsWritten ? 0 : 1;
 }

@@ -1,18 +1,23 @@
 /** The `reload` mode: validate the configuration, then SIGHUP the running monitor. @module */
 import { PROGRAM } from "../version.ts";
-import { RuntimeError } from "../errors.ts";
-import { type OptionSpec, parseModeArgs } from "./args.ts";
+import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
+import { DEFAULT_CONFIG_DIR, loadConfig, shardPath } from "../config/config.ts";
+import { type ReloadRecord, reloadRecordPath } from "../monitor/daemon.ts";
+import { runningPid } from "../system/pidfile.ts";
+import { sendSignal } from "../system/libc.ts";
+import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
 /** Help text for `reload`. */
-export const HELP = `Usage: ${PROGRAM} reload [-c DIR] [-s N]
+export const HELP = `Usage: ${PROGRAM} reload [-c DIR] [-s N] [-t M]
 
 Checks the whole configuration; when it is valid, sends SIGHUP to the monitor of shard N
 named by its pid file and reports whether the reload succeeded. When it is invalid, prints
-every error with file and line and signals nothing.
+the error with file and line, signals nothing and exits 78.
 
 Options:
   -c, --config DIR   configuration directory (default /etc/mysql_search)
   -s, --shard N      shard whose daemon to signal (default 0)
+  -t, --shards M     total number of shards, as given to the monitor (default 1)
   -h, --help         show this help
 
 Example:
@@ -22,14 +27,74 @@ Example:
 export const OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
   shard: { type: "string", short: "s" },
+  shards: { type: "string", short: "t" },
 };
 
-/** Runs `reload`. */
-export function run(args: string[]): number {
+async function readRecord(path: string): Promise<ReloadRecord | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as ReloadRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `reload`: 0 when the daemon applied the new configuration. */
+export async function run(args: string[]): Promise<number> {
   const { values } = parseModeArgs("reload", args, OPTIONS);
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  throw new RuntimeError("reload: not implemented in this build yet");
+  const shards = intFlag("reload", "shards", values.shards, 1, [1, 65536]);
+  const shard = intFlag("reload", "shard", values.shard, 0);
+  if (shard >= shards) {
+    throw new UsageError(
+      `reload: --shard must be below --shards (${shards}), got ${shard}`,
+      "reload",
+    );
+  }
+  const config = await loadConfig(String(values.config ?? DEFAULT_CONFIG_DIR));
+  // With several shards the pid file name carries the shard; -t tells which form is in use,
+  // but try both so that `reload -s N` works without -t as well.
+  const candidates = [shardPath(config.pidFile, shard, shards)];
+  if (shards === 1) candidates.push(shardPath(config.pidFile, shard, 2));
+  let pidPath = "";
+  let pid: number | undefined;
+  for (const c of candidates) {
+    pid = await runningPid(c);
+    if (pid !== undefined) {
+      pidPath = c;
+      break;
+    }
+  }
+  if (pid === undefined) {
+    throw new RuntimeError(
+      `no running monitor for shard ${shard}: ${
+        candidates.join(" or ")
+      } is missing or not locked ` +
+        `(the configuration is valid)`,
+    );
+  }
+  const recordPath = reloadRecordPath(pidPath);
+  const before = await readRecord(recordPath);
+  if (!sendSignal(pid, "SIGHUP")) {
+    throw new RuntimeError(
+      `cannot signal the monitor (pid ${pid}); run reload as root or as its user`,
+    );
+  }
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const now = await readRecord(recordPath);
+    if (now && now.pid === pid && (!before || now.generation > before.generation)) {
+      if (now.ok) {
+        console.log(`monitor (pid ${pid}) reloaded its configuration`);
+        return 0;
+      }
+      throw new ConfigError(
+        `the monitor (pid ${pid}) kept its previous configuration: ${now.error}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new RuntimeError(`sent SIGHUP to pid ${pid}, but it did not report a reload within 30 s`);
 }

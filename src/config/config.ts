@@ -20,7 +20,7 @@ export const DEFAULT_PATHS = {
   prometheusFile: "/var/run/mysql_monitor.prom",
   auditLog: "/var/log/mysql_monitor_audit.log",
   stateDir: "/var/lib/mysql_monitor",
-  pidFile: "/var/run/mysql_monitor.pid",
+  pidFile: "/run/mysql_monitor/mysql_monitor.pid",
   socket: "/run/mysqld/mysqld.sock",
   datadir: "/var/lib/mysql",
   passwdDb: "/etc/passwd",
@@ -111,6 +111,17 @@ export interface LoadOptions {
   credentialsDirectory?: string;
   /** Path of the passwd database used to find run_as' uid. */
   passwdDb?: string;
+  /**
+   * Passwords kept from an earlier load, by server id and user. When given, password files
+   * are not read at all: after the daemon has dropped root it usually cannot read them, so a
+   * reload keeps the passwords it started with. A server without a kept password is an error.
+   */
+  keptPasswords?: ReadonlyMap<string, Secret>;
+}
+
+/** Key of {@link LoadOptions.keptPasswords}. */
+export function passwordKey(server: { id: string; user: string }): string {
+  return `${server.id}\u0000${server.user}`;
 }
 
 function envCredentials(): string | undefined {
@@ -284,7 +295,14 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
 
     const passwdSetting = own("passwd_file");
     let password: Secret;
-    if (passwdSetting) {
+    if (options.keptPasswords) {
+      password = options.keptPasswords.get(passwordKey({ id, user })) ??
+        r.fail(
+          `${where} (id "${id}", user "${user}") was not configured when the daemon started, ` +
+            `and its password file cannot be read after dropping root; restart the daemon`,
+          idSetting ?? { value: id, line: block.line },
+        );
+    } else if (passwdSetting) {
       const file = r.path("passwd_file", passwdSetting, "");
       const index = r.int("passwd_index", own("passwd_index"), 0, 0, 9999);
       password = new Secret(passwordAt(await passwords(file), index, id));

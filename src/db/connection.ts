@@ -4,6 +4,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
+import iconv from "iconv-lite";
 import type { ServerConfig } from "../config/config.ts";
 import { RuntimeError } from "../errors.ts";
 
@@ -14,6 +15,16 @@ export interface Db {
   query<T>(sql: string, values?: unknown[]): Promise<T[]>;
   /** Closes the connection (never throws). */
   close(): Promise<void>;
+}
+
+/**
+ * Loads the character-set tables the driver otherwise loads on first use. MariaDB sends
+ * information_schema text as utf8mb3, which mysql2 decodes through iconv-lite, and iconv-lite
+ * reads its tables from disk lazily: under `deno run` after the privilege drop, run_as may no
+ * longer be able to read root's module cache. Call before dropping root.
+ */
+export function preloadDriver(): void {
+  iconv.getCodec("cesu8");
 }
 
 /** mysql2 options for `server`; the password only goes to the driver. */

@@ -8,8 +8,23 @@
 import type { ServerReport } from "../monitor/report.ts";
 import type { Family, Sample } from "./exposition.ts";
 
-/** Builds all families for `reports`; `shard` is this daemon's shard number. */
-export function monitorFamilies(reports: readonly ServerReport[], shard: number): Family[] {
+/** Outcome of configuration reloads, exported by the daemon (absent for `--once`). */
+export interface ReloadStatus {
+  /** Whether the last reload (or the start-up load) succeeded. */
+  ok: boolean;
+  /** Unix time of the last successful load, in seconds. */
+  lastSuccess: number;
+}
+
+/**
+ * Builds all families for `reports`; `shard` is this daemon's shard number; `reload` adds the
+ * configuration reload gauges.
+ */
+export function monitorFamilies(
+  reports: readonly ServerReport[],
+  shard: number,
+  reload?: ReloadStatus,
+): Family[] {
   const sh = String(shard);
   const perUser = (pick: (u: ServerReport["users"][number]) => number | undefined): Sample[] =>
     reports.flatMap((r) =>
@@ -74,6 +89,24 @@ export function monitorFamilies(reports: readonly ServerReport[], shard: number)
         "Scans of the server that failed (connection, query, timeout), since the state was created.",
       type: "counter",
       samples: perServer((r) => r.errorsTotal),
+    },
+    ...(reload ? reloadFamilies(reload, sh) : []),
+  ];
+}
+
+function reloadFamilies(reload: ReloadStatus, shard: string): Family[] {
+  return [
+    {
+      name: "mysql_monitor_config_last_reload_successful",
+      help: "1 when the last configuration reload succeeded, 0 when the old one stayed in force.",
+      type: "gauge",
+      samples: [{ labels: { shard }, value: reload.ok ? 1 : 0 }],
+    },
+    {
+      name: "mysql_monitor_config_last_reload_success_timestamp_seconds",
+      help: "Unix time of the last successful configuration load.",
+      type: "gauge",
+      samples: [{ labels: { shard }, value: reload.lastSuccess }],
     },
   ];
 }

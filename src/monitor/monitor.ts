@@ -19,7 +19,7 @@ import { connectWithRetry, type Db, sleep } from "../db/connection.ts";
 import { lockUnsupported, parseVersion } from "../db/flavour.ts";
 import { RuntimeError } from "../errors.ts";
 import { renderExposition } from "../metrics/exposition.ts";
-import { monitorFamilies } from "../metrics/monitor_metrics.ts";
+import { monitorFamilies, type ReloadStatus } from "../metrics/monitor_metrics.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { log } from "../system/log.ts";
 import { listAccounts } from "./accounts.ts";
@@ -69,6 +69,7 @@ export class Monitor {
   #cycle?: Promise<ServerReport[]>;
   #loop?: Promise<void>;
   #wake = new AbortController();
+  #reload?: ReloadStatus;
   #metricsWritten = false;
 
   constructor(config: MonitorConfig, options: MonitorOptions) {
@@ -392,6 +393,18 @@ export class Monitor {
     return this.#config.servers.flatMap((s) => this.#reports.get(s.id) ?? []);
   }
 
+  /**
+   * Records the outcome of a configuration (re)load for the metrics and, unless `write` is
+   * false, rewrites the file so a failed reload shows at once. Used by the daemon only.
+   */
+  async noteReload(ok: boolean, write = true): Promise<void> {
+    this.#reload = {
+      ok,
+      lastSuccess: ok ? Math.floor(Date.now() / 1000) : (this.#reload?.lastSuccess ?? 0),
+    };
+    if (write) await this.#writeMetrics();
+  }
+
   /** Whether the last write of the metrics file succeeded. */
   get metricsWritten(): boolean {
     return this.#metricsWritten;
@@ -402,7 +415,10 @@ export class Monitor {
     const { shard, shards } = this.options;
     const path = shardPath(config.prometheusFile, shard, shards);
     try {
-      await writeFileAtomic(path, renderExposition(monitorFamilies(this.reports(), shard)));
+      await writeFileAtomic(
+        path,
+        renderExposition(monitorFamilies(this.reports(), shard, this.#reload)),
+      );
       this.#metricsWritten = true;
     } catch (err) {
       this.#metricsWritten = false;

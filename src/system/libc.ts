@@ -5,6 +5,8 @@
  * glibc's setuid/setgid/setgroups wrappers change the credentials of every thread of the
  * process (they signal each thread), which matters because Deno runs several threads.
  * Structure offsets are those of glibc on 64-bit Linux (x86_64 and aarch64 share them).
+ * Memory that libc returns is copied into our own buffers with memcpy rather than read through
+ * Deno.UnsafePointerView, so the scoped `--allow-ffi=<libc dir>` of the binary suffices.
  * @module
  */
 import { RuntimeError } from "../errors.ts";
@@ -30,6 +32,8 @@ const SYMBOLS = {
   getgid: { parameters: [], result: "u32" },
   getegid: { parameters: [], result: "u32" },
   setsid: { parameters: [], result: "i32" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   sendto: {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
@@ -43,31 +47,64 @@ const SYMBOLS = {
   closedir: { parameters: ["pointer"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  // Copies out of memory libc owns. Pointer views would need the unscoped FFI permission;
+  // memcpy into a buffer of ours needs only the permission for libc itself.
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+  memcpy_from: { name: "memcpy", parameters: ["buffer", "usize", "usize"], result: "usize" },
+  strlen: { parameters: ["pointer"], result: "usize" },
+  strlen_at: { name: "strlen", parameters: ["usize"], result: "usize" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 let lib: Libc | undefined;
 
-/** Path of the C library this process uses, from a fixed list of glibc locations. */
-export function libcPath(): string {
+/**
+ * The loaded libc symbols (loaded once). The first glibc path that opens wins; only the FFI
+ * permission is needed for it, not read access to the library directories.
+ */
+export function libc(): Libc {
+  if (lib) return lib;
   for (const path of CANDIDATES) {
     try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch { /* try the next */ }
+      lib = Deno.dlopen(path, SYMBOLS).symbols;
+      return lib;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+        throw err;
+      }
+    }
   }
   throw new RuntimeError(
     `no glibc found (looked in ${CANDIDATES.join(", ")}); this program needs glibc on Linux`,
   );
 }
 
-/** The loaded libc symbols (loaded once). */
-export function libc(): Libc {
-  lib ??= Deno.dlopen(libcPath(), SYMBOLS).symbols;
-  return lib;
+const enc = new TextEncoder();
+
+/** Copies `n` bytes at `ptr` (memory owned by libc) into a new buffer. */
+function peek(ptr: Deno.PointerObject, n: number): DataView {
+  const out = new Uint8Array(n);
+  libc().memcpy(out, ptr, BigInt(n));
+  return new DataView(out.buffer);
 }
 
-const enc = new TextEncoder();
+/** The NUL-terminated string at `ptr`. */
+function stringAt(ptr: Deno.PointerObject): string {
+  const n = Number(libc().strlen(ptr));
+  const out = new Uint8Array(n);
+  libc().memcpy(out, ptr, BigInt(n));
+  return new TextDecoder().decode(out);
+}
+
+/** The NUL-terminated string at address `addr` (a pointer read out of a structure). */
+function stringAtAddress(addr: bigint): string {
+  if (addr === 0n) return "";
+  const n = Number(libc().strlen_at(addr));
+  const out = new Uint8Array(n);
+  libc().memcpy_from(out, addr, BigInt(n));
+  return new TextDecoder().decode(out);
+}
 
 /** NUL-terminated copy of `text` for C. */
 export function cString(text: string): Uint8Array<ArrayBuffer> {
@@ -81,9 +118,9 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
 export function lastError(): string {
   const c = libc();
   const ptr = c.__errno_location();
-  const errno = ptr ? new Deno.UnsafePointerView(ptr).getInt32() : 0;
+  const errno = ptr ? peek(ptr, 4).getInt32(0, true) : 0;
   const msg = c.strerror(errno);
-  return msg ? new Deno.UnsafePointerView(msg).getCString() : `errno ${errno}`;
+  return msg ? stringAt(msg) : `errno ${errno}`;
 }
 
 /** An entry of the user database. */
@@ -98,14 +135,13 @@ export interface Passwd {
 export function getpwnam(name: string): Passwd | undefined {
   const p = libc().getpwnam(cString(name));
   if (p === null) return undefined;
-  const view = new Deno.UnsafePointerView(p);
   // struct passwd: pw_name(0) pw_passwd(8) pw_uid(16) pw_gid(20) pw_gecos(24) pw_dir(32) pw_shell(40)
-  const dir = view.getPointer(32);
+  const view = peek(p, 48);
   return {
     name,
-    uid: view.getUint32(16),
-    gid: view.getUint32(20),
-    home: dir ? new Deno.UnsafePointerView(dir).getCString() : "/",
+    uid: view.getUint32(16, true),
+    gid: view.getUint32(20, true),
+    home: stringAtAddress(view.getBigUint64(32, true)) || "/",
   };
 }
 
@@ -177,6 +213,45 @@ export function monotonicMicros(): bigint {
   return ts[0] * 1_000_000n + ts[1] / 1000n;
 }
 
+/** Owner, group and mode of a path (symlinks followed). */
+export interface FileMeta {
+  uid: number;
+  gid: number;
+  /** Permission bits and file type, as in st_mode. */
+  mode: number;
+  isDirectory: boolean;
+}
+
+/**
+ * stat(2) through libc's statx, whose layout is the same on every architecture. Metadata
+ * only, so it does not need (or use) read permission on the path; undefined when absent.
+ */
+export function fileMeta(path: string): FileMeta | undefined {
+  const buf = new Uint8Array(256);
+  const AT_FDCWD = -100;
+  const STATX_BASIC_STATS = 0x7ff;
+  if (libc().statx(AT_FDCWD, cString(path), 0, STATX_BASIC_STATS, buf) !== 0) return undefined;
+  const v = new DataView(buf.buffer);
+  // struct statx: stx_uid at 20, stx_gid at 24, stx_mode (u16) at 28
+  const mode = v.getUint16(28, true);
+  return {
+    uid: v.getUint32(20, true),
+    gid: v.getUint32(24, true),
+    mode,
+    isDirectory: (mode & 0o170000) === 0o040000,
+  };
+}
+
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * Sends a signal through libc (Deno.kill would need the run permission, which the binary's
+ * permission set does not grant). Returns false when no such process exists or it is not ours.
+ */
+export function sendSignal(pid: number, signal: keyof typeof SIGNALS): boolean {
+  return libc().kill(pid, SIGNALS[signal]) === 0;
+}
+
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
@@ -231,8 +306,12 @@ export function listDir(path: string): string[] {
   const names: string[] = [];
   try {
     for (let ent = c.readdir(dir); ent !== null; ent = c.readdir(dir)) {
-      // struct dirent (64-bit glibc): d_ino(8) d_off(8) d_reclen(2) d_type(1) d_name at 19
-      const name = new Deno.UnsafePointerView(ent).getCString(19);
+      // struct dirent (64-bit glibc): d_ino(8) d_off(8) d_reclen(2) d_type(1) d_name at 19;
+      // d_reclen covers the name and its NUL.
+      const reclen = peek(ent, 19).getUint16(16, true);
+      const rec = new Uint8Array(peek(ent, reclen).buffer);
+      const end = rec.indexOf(0, 19);
+      const name = new TextDecoder().decode(rec.subarray(19, end < 0 ? reclen : end));
       if (name !== "." && name !== "..") names.push(name);
     }
   } finally {

@@ -95,6 +95,11 @@ const encoder = new TextEncoder();
 /** Configures logging for the process; safe to call again (e.g. on reload). */
 export async function setupLogging(options: LogOptions = {}): Promise<void> {
   const target = options.target ?? defaultTarget();
+  const write = (text: string) => {
+    try {
+      Deno.stderr.writeSync(encoder.encode(text));
+    } catch { /* stderr closed (detached daemon without syslog): nowhere left to write */ }
+  };
   const sink = (record: LogRecord) => {
     const category = record.category.slice(1).join(".") || "main";
     const text = `${category}: ${renderMessage(record)}`;
@@ -103,13 +108,13 @@ export async function setupLogging(options: LogOptions = {}): Promise<void> {
     } else if (target === "syslog") {
       const msg = `<${24 + PRIORITY[record.level]}>${PROGRAM}[${Deno.pid}]: ${text}`;
       if (!sendDatagram(options.syslogPath ?? "/dev/log", encoder.encode(msg))) {
-        Deno.stderr.writeSync(encoder.encode(`${record.level.toUpperCase()} ${text}\n`));
+        write(`${record.level.toUpperCase()} ${text}\n`);
       }
     } else if (target === "journal") {
-      Deno.stderr.writeSync(encoder.encode(`<${PRIORITY[record.level]}>${text}\n`));
+      write(`<${PRIORITY[record.level]}>${text}\n`);
     } else {
       const time = new Date(record.timestamp).toISOString();
-      Deno.stderr.writeSync(encoder.encode(`${time} ${record.level.toUpperCase()} ${text}\n`));
+      write(`${time} ${record.level.toUpperCase()} ${text}\n`);
     }
   };
   await configure({

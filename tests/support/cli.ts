@@ -13,6 +13,8 @@ export interface CliOptions {
   read?: string[];
   /** Extra paths the process may write. */
   write?: string[];
+  /** Programs the process may run (the app set allows none). */
+  run?: string[];
   /** Environment variables to add. */
   env?: Record<string, string>;
   /** Text for standard input. */
@@ -47,6 +49,7 @@ export function cliCommand(args: string[], options: CliOptions = {}): string[] {
     const base = appPaths(kind);
     if (more.length && base !== true) extra.push(`--allow-${kind}=${[...base, ...more].join(",")}`);
   }
+  if (options.run?.length) extra.push(`--allow-run=${options.run.join(",")}`);
   return [
     "run",
     "-q",
@@ -58,6 +61,27 @@ export function cliCommand(args: string[], options: CliOptions = {}): string[] {
     `${ROOT}/main.ts`,
     ...args,
   ];
+}
+
+/**
+ * The permission flags {@link cliCommand} passes for `options` (everything between `run` and
+ * `main.ts`), e.g. for a program that starts itself again (`--daemon`).
+ */
+export function permissionFlags(options: CliOptions = {}): string[] {
+  const argv = cliCommand([], options);
+  return argv.slice(argv.indexOf("--config"), -1);
+}
+
+/** Starts `main.ts` with `args` in the background, stdout and stderr piped. */
+export function spawnCli(args: string[], options: CliOptions = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: cliCommand(args, options),
+    cwd: options.cwd ?? ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
 }
 
 /** Runs `main.ts` with `args` and collects exit code, stdout and stderr. */

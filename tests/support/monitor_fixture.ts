@@ -91,12 +91,17 @@ export class Sandbox implements AsyncDisposable {
     return s;
   }
 
-  /** Global settings pointing every output into the sandbox (no retries unless `extra` sets them). */
+  /**
+   * Global settings pointing every output into the sandbox (no retries, no privilege drop and
+   * a sandbox pid file unless `extra` sets connect_retries, run_as or pid_file).
+   */
   globals(extra = ""): string {
+    const unless = (key: string, line: string) => extra.includes(`${key}=`) ? "" : line;
     return `passwd_file=${this.passwd}\nprometheus_file=${this.prom}\naudit_log=${this.audit}\n` +
-      `state_dir=${this.state}\n${
-        extra.includes("connect_retries") ? "" : "connect_retries=0\n"
-      }${extra}`;
+      `state_dir=${this.state}\n` + unless("connect_retries", "connect_retries=0\n") +
+      unless("run_as", "run_as=root\n") +
+      unless("pid_file", `pid_file=${this.dir}/run/monitor.pid\n`) +
+      extra;
   }
 
   /** Writes search.conf. */

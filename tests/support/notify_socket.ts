@@ -48,6 +48,8 @@ export class NotifySocket implements AsyncDisposable {
     })();
     sock.#done = pump;
     await ready;
+    // Like systemd's own socket: any user may send, so a daemon that dropped root still can.
+    await Deno.chmod(path, 0o777);
     return sock;
   }
 
