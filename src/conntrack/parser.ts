@@ -1,0 +1,472 @@
+/**
+ * The server_audit record parser: byte chunks in, connection events out. Pure (no I/O).
+ *
+ * A record is `YYYYMMDD HH:MM:SS,serverhost,username,host,connid,queryid,OPERATION,db,object,retcode`
+ * and ends with a newline. Only connection events matter here, so a chunk is never split into
+ * lines: the parser searches the decoded text for the operation names (`…NNECT,`, `…GEUSER,`)
+ * and looks only at the lines around each hit. The fixed fields are read from the right,
+ * because the username is whatever an unauthenticated client sent (commas, quotes, newlines).
+ *
+ * Defences against forged lines (text inside a username that looks like whole records):
+ * - a record starts at a line start with a valid `YYYYMMDD HH:MM:SS,` and the file's server host;
+ * - `,connid,queryid,OP,db,object,retcode` must match exactly, with numeric ids, queryid 0, and no
+ *   quote or comma in db/object (QUERY lines end in a quoted object, so they never match);
+ * - a connection-event line that does not start with a timestamp ends a record whose username
+ *   held a newline: every event in the bytes a username can span before it is rejected, and
+ *   the event is attributed to the username across the lines (never to `Accounts`);
+ * - an event whose previous line starts like a record but does not end like one is inside such
+ *   a record and is rejected;
+ * - the server writes each login attempt's username twice (CONNECT or FAILED_CONNECT, then
+ *   DISCONNECT), so a connection id claimed by two login events within seconds marks both as
+ *   forged;
+ * - time never goes back by more than a minute between accepted events.
+ * Events are held back until `HOLD_CHARS` more text has been seen, so these checks can still
+ * reject them; {@link AuditParser.finish} releases the rest.
+ * @module
+ */
+import type { WallTime, Zone } from "./tz.ts";
+
+/** The connection operations server_audit writes. */
+export type ConnOp = "CONNECT" | "FAILED_CONNECT" | "CHANGEUSER" | "PROXY_CONNECT" | "DISCONNECT";
+
+/** One connection event read from the log. */
+export interface ConnEvent {
+  op: ConnOp;
+  /** Username as sent by the client (UTF-8 decoded; may contain anything). */
+  user: string;
+  /** Client host without the port that MariaDB ≥ 12.0.1 appends. */
+  host: string;
+  connId: number;
+  retcode: number;
+  /** The record's wall-clock time. */
+  wall: WallTime;
+  /** The record's instant, read in the parser's zone. */
+  instant: number;
+  /** True when the username spans lines (attribution is then uncertain). */
+  multiline: boolean;
+}
+
+/** A line the parser refused, with why. */
+export interface Rejection {
+  /** 1-based line number in the file, when known; see {@link AuditParser}. */
+  line: number;
+  reason: string;
+  /** Short, escaped excerpt of the line. */
+  excerpt: string;
+}
+
+/** Options for {@link AuditParser}. */
+export interface ParserOptions {
+  zone: Zone;
+  /** Byte offset in the file of the first chunk fed. */
+  startOffset: number;
+  /** The server host of the file's first record, when known from an earlier run. */
+  serverHost?: string;
+  /** Instant of the last record accepted in an earlier run of this file. */
+  lastInstant?: number;
+  /**
+   * Counts newlines in the file before byte `offset`; called only when a warning needs a line
+   * number. Default: line numbers relative to the start offset.
+   */
+  countLines?: (offset: number) => number;
+}
+
+/**
+ * How far back from the end of a username a record can start: the server logs at most 128
+ * characters of a username (at most 256 UTF-16 units), plus the timestamp, the server host and
+ * slack.
+ */
+export const MAX_USER_CHARS = 400;
+/** Events stay pending until this many characters follow them. */
+export const HOLD_CHARS = 64 * 1024;
+/** How far back time may go between accepted events (threads write slightly out of order). */
+const TIME_SLACK_MS = 60_000;
+/** Two login events for the same connection id this close together are a forged pair. */
+const TWIN_MS = 5_000;
+
+const OPS: Record<string, ConnOp> = {
+  CONNECT: "CONNECT",
+  FAILED_CONNECT: "FAILED_CONNECT",
+  CHANGEUSER: "CHANGEUSER",
+  PROXY_CONNECT: "PROXY_CONNECT",
+  DISCONNECT: "DISCONNECT",
+};
+
+interface Pending {
+  event: ConnEvent;
+  /** Position of the line start in the current work string. */
+  pos: number;
+  rejected?: string;
+  emitted?: boolean;
+}
+
+const decoder = new TextDecoder();
+
+/** Incremental parser for one audit file. Feed chunks that end at a newline. */
+export class AuditParser {
+  /** Server host of this file's records (learned from the first record at offset 0). */
+  serverHost?: string;
+  /** Instant of the last accepted event. */
+  lastInstant: number;
+  /** Lines with a connection-event shape that were refused. */
+  readonly rejections: Rejection[] = [];
+  /** Connection-event lines that were malformed (bad timestamp, bad fields). */
+  malformed = 0;
+
+  #zone: Zone;
+  #tail = new Uint8Array(0);
+  #tailOffset: number;
+  #pending: Pending[] = [];
+  #logins = new Map<number, { instant: number; pendingIndex: Pending | undefined }>();
+  #countLines: (offset: number) => number;
+  #atFileStart: boolean;
+  #portsSeen = false;
+  #lineCache = { text: "", pos: 0, count: 0 };
+
+  constructor(options: ParserOptions) {
+    this.#zone = options.zone;
+    this.#tailOffset = options.startOffset;
+    this.#atFileStart = options.startOffset === 0;
+    this.serverHost = options.serverHost;
+    this.lastInstant = options.lastInstant ?? -Infinity;
+    const start = options.startOffset;
+    this.#countLines = options.countLines ?? ((offset) => offset === start ? 0 : NaN);
+  }
+
+  /** Parses `chunk` (complete lines) and returns the events that can no longer be rejected. */
+  feed(chunk: Uint8Array): ConnEvent[] {
+    const bytes = this.#tail.length ? concat(this.#tail, chunk) : chunk;
+    const workOffset = this.#tailOffset;
+    const text = decoder.decode(bytes);
+    if (this.#atFileStart) {
+      this.#atFileStart = false;
+      const host = serverHostOf(text, 0);
+      if (this.serverHost === undefined && host !== undefined) this.serverHost = host;
+    }
+    const tailChars = this.#tail.length ? decoder.decode(this.#tail).length : 0;
+    this.#scan(text, tailChars, workOffset);
+    // Keep the last HOLD_CHARS (cut at a line start) for look-back and pending events.
+    let cutByte = bytes.length > HOLD_CHARS
+      ? bytes.lastIndexOf(10, bytes.length - HOLD_CHARS) + 1
+      : 0;
+    if (cutByte < 0) cutByte = 0;
+    const newTail = bytes.slice(cutByte);
+    const cutChar = text.length - decoder.decode(newTail).length;
+    const out: ConnEvent[] = [];
+    const keep: Pending[] = [];
+    for (const p of this.#pending) {
+      if (p.pos >= cutChar) {
+        p.pos -= cutChar;
+        keep.push(p);
+      } else if (!p.rejected) {
+        p.emitted = true;
+        out.push(p.event);
+      }
+    }
+    this.#pending = keep;
+    this.#tail = newTail;
+    this.#tailOffset = workOffset + cutByte;
+    return out;
+  }
+
+  /** Releases the events still held back (end of the readable data). */
+  finish(): ConnEvent[] {
+    const out = this.#pending.filter((p) => !p.rejected).map((p) => p.event);
+    this.#pending = [];
+    return out;
+  }
+
+  #scan(text: string, from: number, workOffset: number): void {
+    let a = text.indexOf("NNECT,", from);
+    let b = text.indexOf("GEUSER,", from);
+    while (a >= 0 || b >= 0) {
+      const hit = a < 0 ? b : b < 0 ? a : Math.min(a, b);
+      let end = text.indexOf("\n", hit);
+      if (end < 0) end = text.length;
+      this.#line(text, text.lastIndexOf("\n", hit) + 1, end, workOffset);
+      if (a >= 0 && a < end) a = text.indexOf("NNECT,", end);
+      if (b >= 0 && b < end) b = text.indexOf("GEUSER,", end);
+    }
+  }
+
+  /** Looks at the line [start, end) that contains an operation name. */
+  #line(text: string, start: number, end: number, workOffset: number): void {
+    const f = rightFields(text, start, end);
+    if (!f) return; // a QUERY or other record that merely mentions the word
+    const reject = (reason: string, at = start) => this.#reject(text, at, end, reason, workOffset);
+    const head = recordHead(text, start);
+    if (!head) {
+      this.#continuation(text, start, end, f, workOffset);
+      return;
+    }
+    if (!validWall(head.wall)) {
+      this.malformed++;
+      reject("malformed timestamp");
+      return;
+    }
+    if (f.userEnd < head.userStart) {
+      this.malformed++;
+      reject("too few fields");
+      return;
+    }
+    const event = this.#event(text, head, f, false);
+    if (this.serverHost !== undefined && head.serverHost !== this.serverHost) {
+      reject(`server host "${head.serverHost}" is not this file's "${this.serverHost}"`);
+      return;
+    }
+    if (start > 0) {
+      const prev = text.lastIndexOf("\n", start - 2) + 1;
+      if (recordHead(text, prev) && !endsLikeRecord(text, start - 1)) {
+        reject("follows an unfinished record (a username with a newline)");
+        return;
+      }
+    }
+    if (event.instant < this.lastInstant - TIME_SLACK_MS) {
+      reject("earlier than the records before it");
+      return;
+    }
+    const pending: Pending = { event, pos: start };
+    if (event.op === "CONNECT" || event.op === "FAILED_CONNECT") {
+      const seen = this.#logins.get(event.connId);
+      if (seen && Math.abs(seen.instant - event.instant) <= TWIN_MS) {
+        if (seen.pendingIndex && !seen.pendingIndex.rejected && !seen.pendingIndex.emitted) {
+          seen.pendingIndex.rejected = "connection id claimed twice";
+          this.#reject(
+            text,
+            seen.pendingIndex.pos,
+            text.indexOf("\n", seen.pendingIndex.pos),
+            "connection id claimed by two login events",
+            workOffset,
+          );
+        }
+        reject("connection id claimed by two login events");
+        return;
+      }
+      this.#logins.set(event.connId, { instant: event.instant, pendingIndex: pending });
+      if (this.#logins.size > 100_000) this.#pruneLogins(event.instant);
+    }
+    this.lastInstant = Math.max(this.lastInstant, event.instant);
+    this.#pending.push(pending);
+  }
+
+  #pruneLogins(now: number): void {
+    for (const [id, v] of this.#logins) {
+      if (now - v.instant > TWIN_MS) this.#logins.delete(id);
+    }
+  }
+
+  /** A connection-event line that does not start a record: the end of a multi-line username. */
+  #continuation(
+    text: string,
+    start: number,
+    end: number,
+    f: RightFields,
+    workOffset: number,
+  ): void {
+    const limit = Math.max(0, f.userEnd - MAX_USER_CHARS);
+    for (const p of this.#pending) {
+      if (p.pos >= limit && p.pos < start && !p.rejected) {
+        p.rejected = "inside a multi-line username";
+        this.#reject(
+          text,
+          p.pos,
+          text.indexOf("\n", p.pos),
+          "inside a record whose username spans lines",
+          workOffset,
+        );
+      }
+    }
+    // Attribute the event to the nearest record start above it.
+    let headStart = -1;
+    for (
+      let s = text.lastIndexOf("\n", start - 2);
+      start > 0 && s + 1 >= limit;
+      s = text.lastIndexOf("\n", s - 1)
+    ) {
+      if (recordHead(text, s + 1)) {
+        headStart = s + 1;
+        break;
+      }
+      if (s < 0) break;
+    }
+    const head = headStart >= 0 ? recordHead(text, headStart) : undefined;
+    if (!head || f.userEnd < head.userStart || !validWall(head.wall)) {
+      this.malformed++;
+      this.#reject(text, start, end, "continuation line without a record start", workOffset);
+      return;
+    }
+    const event = this.#event(text, head, f, true);
+    this.#reject(
+      text,
+      start,
+      end,
+      `username spans lines (${event.op}, not counted as a login)`,
+      workOffset,
+    );
+    this.#pending.push({ event, pos: headStart });
+  }
+
+  #event(text: string, head: RecordHead, f: RightFields, multiline: boolean): ConnEvent {
+    const instant = this.#zone.toInstant(head.wall, this.lastInstant);
+    const host = splitHostPort(text.slice(f.userEnd + 1, f.hostEnd), this.#portsSeen);
+    if (host.port) this.#portsSeen = true;
+    return {
+      op: f.op,
+      user: text.slice(head.userStart, f.userEnd),
+      host: host.host,
+      connId: f.connId,
+      retcode: f.retcode,
+      wall: head.wall,
+      instant,
+      multiline,
+    };
+  }
+
+  #reject(text: string, start: number, end: number, reason: string, workOffset: number): void {
+    const before = this.#countLines(workOffset);
+    const cache = this.#lineCache;
+    if (cache.text !== text || cache.pos > start) {
+      cache.text = text;
+      cache.pos = 0;
+      cache.count = 0;
+    }
+    let n = cache.count;
+    for (
+      let i = text.indexOf("\n", cache.pos);
+      i >= 0 && i < start;
+      i = text.indexOf("\n", i + 1)
+    ) n++;
+    cache.pos = start;
+    cache.count = n;
+    const excerpt = text.slice(start, Math.min(end < 0 ? text.length : end, start + 160));
+    this.rejections.push({ line: before + n + 1, reason, excerpt });
+  }
+}
+
+interface RecordHead {
+  wall: WallTime;
+  serverHost: string;
+  userStart: number;
+}
+
+/** Parses `YYYYMMDD HH:MM:SS,serverhost,` at `i`; undefined when the line does not start so. */
+function recordHead(text: string, i: number): RecordHead | undefined {
+  if (text.length < i + 19) return undefined;
+  for (const k of [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12, 13, 15, 16]) {
+    const c = text.charCodeAt(i + k);
+    if (c < 48 || c > 57) return undefined;
+  }
+  if (
+    text.charCodeAt(i + 8) !== 32 || text.charCodeAt(i + 11) !== 58 ||
+    text.charCodeAt(i + 14) !== 58 || text.charCodeAt(i + 17) !== 44
+  ) return undefined;
+  const hostEnd = text.indexOf(",", i + 18);
+  const lineEnd = text.indexOf("\n", i);
+  if (hostEnd < 0 || (lineEnd >= 0 && hostEnd > lineEnd)) return undefined;
+  const num = (a: number, n: number) => Number(text.slice(i + a, i + a + n));
+  const wall = Date.UTC(num(0, 4), num(4, 2) - 1, num(6, 2), num(9, 2), num(12, 2), num(15, 2));
+  const ok = num(4, 2) >= 1 && num(4, 2) <= 12 && num(6, 2) >= 1 && num(6, 2) <= 31 &&
+    num(9, 2) <= 23 && num(12, 2) <= 59 && num(15, 2) <= 60;
+  return {
+    wall: ok ? wall : NaN,
+    serverHost: text.slice(i + 18, hostEnd),
+    userStart: hostEnd + 1,
+  };
+}
+
+function validWall(wall: number): boolean {
+  return Number.isFinite(wall);
+}
+
+function serverHostOf(text: string, i: number): string | undefined {
+  return recordHead(text, i)?.serverHost;
+}
+
+/** True when the line ending at `nl` (a newline position) ends in `,<digits>`. */
+function endsLikeRecord(text: string, nl: number): boolean {
+  let i = nl - 1;
+  const stop = i;
+  while (i >= 0 && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i--;
+  return i < stop && i >= 0 && text.charCodeAt(i) === 44;
+}
+
+interface RightFields {
+  op: ConnOp;
+  connId: number;
+  retcode: number;
+  /** Index of the comma between username and host. */
+  userEnd: number;
+  /** Index of the comma after host. */
+  hostEnd: number;
+}
+
+/** Reads `,host,connid,queryid,OP,db,object,retcode` from the end of [start, end). */
+function rightFields(text: string, start: number, end: number): RightFields | undefined {
+  const c1 = text.lastIndexOf(",", end - 1);
+  if (c1 < start) return undefined;
+  const retcode = intField(text, c1 + 1, end, true);
+  if (retcode === undefined) return undefined;
+  const c2 = text.lastIndexOf(",", c1 - 1);
+  if (c2 < start || text.slice(c2 + 1, c1).includes("'")) return undefined;
+  const c3 = text.lastIndexOf(",", c2 - 1);
+  if (c3 < start || text.slice(c3 + 1, c2).includes("'")) return undefined;
+  const c4 = text.lastIndexOf(",", c3 - 1);
+  if (c4 < start) return undefined;
+  const op = OPS[text.slice(c4 + 1, c3)];
+  if (!op) return undefined;
+  const c5 = text.lastIndexOf(",", c4 - 1);
+  if (c5 < start || intField(text, c5 + 1, c4, false) !== 0) return undefined;
+  const c6 = text.lastIndexOf(",", c5 - 1);
+  if (c6 < start) return undefined;
+  const connId = intField(text, c6 + 1, c5, false);
+  if (connId === undefined) return undefined;
+  const c7 = text.lastIndexOf(",", c6 - 1);
+  if (c7 < start) return undefined;
+  return { op, connId, retcode, userEnd: c7, hostEnd: c6 };
+}
+
+function intField(text: string, a: number, b: number, signed: boolean): number | undefined {
+  if (b <= a || b - a > 20) return undefined;
+  let i = a;
+  if (signed && text.charCodeAt(i) === 45) i++;
+  if (i === b) return undefined;
+  for (let k = i; k < b; k++) {
+    const c = text.charCodeAt(k);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return Number(text.slice(a, b));
+}
+
+/**
+ * Splits the `:port` MariaDB ≥ 12.0.1 appends to the client host: `[v6]:port`, `name:port`,
+ * `a.b.c.d:port`, `::ffff:a.b.c.d:port`. A bare IPv6 address (two or more colons) ends in a
+ * group that looks like a port, so its last `:group` is taken as the port only once this file
+ * has shown ports on other hosts (`portsSeen`).
+ */
+export function splitHostPort(raw: string, portsSeen: boolean): { host: string; port: boolean } {
+  const bracket = /^\[([^\]]*)\]:\d{1,5}$/.exec(raw);
+  if (bracket) return { host: bracket[1], port: true };
+  const colon = raw.indexOf(":");
+  if (colon < 0) return { host: raw, port: false };
+  if (raw.indexOf(":", colon + 1) < 0) {
+    return /^\d{1,5}$/.test(raw.slice(colon + 1))
+      ? { host: raw.slice(0, colon), port: true }
+      : { host: raw, port: false };
+  }
+  const mapped = /^(::ffff:\d+\.\d+\.\d+\.\d+):\d{1,5}$/i.exec(raw);
+  if (mapped) return { host: mapped[1], port: true };
+  if (portsSeen) {
+    const last = raw.lastIndexOf(":");
+    if (/^\d{1,5}$/.test(raw.slice(last + 1)) && raw[last - 1] !== ":") {
+      return { host: raw.slice(0, last), port: true };
+    }
+  }
+  return { host: raw, port: false };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,251 @@
+/**
+ * One conntrack run: lock the database, find the files, read the new bytes (in Web Workers when
+ * there is enough to read), merge into SQLite, save checkpoints, commit.
+ * @module
+ */
+import type { ConntrackConfig } from "../config/conntrack_ini.ts";
+import { RuntimeError } from "../errors.ts";
+import { log } from "../system/log.ts";
+import { discoverAuditFiles, type FilePlan, fingerprintOf, lostFiles, planFile } from "./files.ts";
+import { addEvent, type OtherEvent, scanFile, type ScanJob, type ScanResult } from "./scan.ts";
+import { type Checkpoint, Store } from "./store.ts";
+import { Zone } from "./tz.ts";
+
+/** Figures of one run, for `-v`. */
+export interface RunSummary {
+  files: number;
+  filesRead: number;
+  bytes: number;
+  events: number;
+  logins: number;
+  inserted: number;
+  updated: number;
+  others: number;
+  rejected: number;
+  malformed: number;
+  workers: number;
+  adopted: boolean;
+  heldBack: number;
+}
+
+/** Below this many new bytes the files are parsed in the main thread (workers cost ~50 ms). */
+export const WORKER_THRESHOLD_BYTES = 64 << 20;
+/** A live log written this recently may still get the second half of a login's record pair. */
+export const SETTLE_MS = 2_000;
+/** …so this much of its end waits for the next run. */
+export const HOLD_BACK_BYTES = 64 << 10;
+
+/** Runs conntrack once with `config`. */
+export async function runConntrack(config: ConntrackConfig, now = Date.now()): Promise<RunSummary> {
+  const logger = log("conntrack");
+  const zone = new Zone(config.timeLocation);
+  const { dir, base } = auditLocation(config);
+  const store = Store.open(config.sqlitePath);
+  try {
+    if (store.adopted) {
+      logger.info(
+        "adopted the Go conntracker database {path} (its mysql@localhost progress row was removed)",
+        {
+          path: config.sqlitePath,
+        },
+      );
+    }
+    let files;
+    try {
+      files = discoverAuditFiles(dir, base);
+    } catch (err) {
+      throw new RuntimeError(
+        `cannot list audit log directory ${dir}: ${err instanceof Error ? err.message : err}`,
+      );
+    }
+    const previous = store.checkpoints();
+    const plans: FilePlan[] = [];
+    for (const file of files) {
+      let fp: string;
+      try {
+        fp = fingerprintOf(file.path, file.size);
+      } catch {
+        continue; // vanished meanwhile
+      }
+      const plan = planFile(file, fp, previous.get(file.ino));
+      if (plan.reset) {
+        logger.warning("{path} was {how} since the last run; reading it again from the start", {
+          path: file.path,
+          how: plan.reset,
+        });
+      }
+      plans.push(plan);
+    }
+    const present = new Set(files.map((f) => f.ino));
+    const lost = lostFiles(previous, present);
+
+    let heldBack = 0;
+    const jobs: ScanJob[] = plans.map((p) => {
+      let end = p.file.size;
+      if (p.file.rank === 0 && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
+        const cut = Math.max(p.start, end - HOLD_BACK_BYTES);
+        heldBack += end - cut;
+        end = cut;
+      }
+      const cp = p.checkpoint;
+      return {
+        path: p.file.path,
+        start: p.start,
+        end,
+        zone: zone.name,
+        serverHost: cp?.serverHost ?? undefined,
+        lastInstant: cp?.lastInstant ?? undefined,
+      };
+    });
+    const toRead = jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0);
+    const busy = jobs.filter((j) => j.end > j.start);
+    const workers = toRead >= WORKER_THRESHOLD_BYTES && busy.length > 1
+      ? Math.min(config.maxWorkers, busy.length)
+      : 0;
+    const results = workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
+
+    for (const cp of lost) {
+      const oldest = results.find((r) => r.firstInstant !== null);
+      logger.warning(
+        "data may have been lost: {path} (inode {ino}) was rotated away before it was read to its end " +
+          "(read up to byte {offset}, last record {last}); nothing was read between then and {next}",
+        {
+          path: cp.path,
+          ino: cp.ino,
+          offset: cp.offset,
+          last: cp.lastInstant === null ? "unknown" : zone.format(cp.lastInstant),
+          next: oldest?.firstInstant != null
+            ? `${zone.format(oldest.firstInstant)} in ${oldest.path}`
+            : "the oldest file now present",
+        },
+      );
+    }
+
+    const logins = new Map<string, [string, string, number]>();
+    const others = new Map<string, OtherEvent>();
+    let rejected = 0;
+    let malformed = 0;
+    let events = 0;
+    for (const r of results) {
+      for (const [user, host, instant] of r.logins) {
+        addEvent(
+          { op: "CONNECT", user, host, instant, retcode: 0, multiline: false, connId: 0, wall: 0 },
+          logins,
+          others,
+        );
+      }
+      for (const o of r.others) mergeOther(others, o);
+      for (const rej of r.rejections) {
+        logger.warning("{path}:{line}: rejected: {reason}: {excerpt}", {
+          path: r.path,
+          line: Number.isFinite(rej.line) ? rej.line : "?",
+          reason: rej.reason,
+          excerpt: rej.excerpt,
+        });
+      }
+      rejected += r.rejections.length;
+      malformed += r.malformed;
+      events += r.events;
+    }
+    const { inserted, updated } = store.mergeLogins(logins.values(), zone);
+    store.mergeOthers(others.values(), zone);
+
+    const checkpoints: Checkpoint[] = plans.map((p, i) => {
+      const r = results[i];
+      return {
+        ino: p.file.ino,
+        path: p.file.path,
+        offset: r.consumed,
+        size: p.file.size,
+        fingerprint: p.fingerprint,
+        serverHost: r.serverHost ?? null,
+        lastInstant: r.lastInstant,
+        live: p.file.rank === 0,
+      };
+    });
+    store.saveCheckpoints(checkpoints);
+    store.commit();
+    return {
+      files: files.length,
+      filesRead: results.filter((r) => r.bytes > 0).length,
+      bytes: results.reduce((n, r) => n + r.bytes, 0),
+      events,
+      logins: logins.size,
+      inserted,
+      updated,
+      others: others.size,
+      rejected,
+      malformed,
+      workers,
+      adopted: store.adopted,
+      heldBack,
+    };
+  } catch (err) {
+    store.rollback();
+    throw err;
+  }
+}
+
+function mergeOther(into: Map<string, OtherEvent>, o: OtherEvent): void {
+  const key = `${o.kind}\u0000${o.user}\u0000${o.host}`;
+  const cur = into.get(key);
+  if (!cur) into.set(key, { ...o });
+  else {
+    cur.count += o.count;
+    if (o.instant >= cur.instant) {
+      cur.instant = o.instant;
+      cur.retcode = o.retcode;
+    }
+  }
+}
+
+/** The directory and base name: AuditLogPath may name the directory or the live file. */
+export function auditLocation(config: ConntrackConfig): { dir: string; base: string } {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(config.auditLogPath);
+  } catch (err) {
+    throw new RuntimeError(
+      `AuditLogPath ${config.auditLogPath}: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  if (info.isFile) {
+    const slash = config.auditLogPath.lastIndexOf("/");
+    return {
+      dir: config.auditLogPath.slice(0, slash) || "/",
+      base: config.auditLogPath.slice(slash + 1),
+    };
+  }
+  return { dir: config.auditLogPath.replace(/\/+$/, "") || "/", base: config.auditFileName };
+}
+
+/** Scans `jobs` on `count` Web Workers; results come back in job order. */
+async function scanInWorkers(jobs: ScanJob[], count: number): Promise<ScanResult[]> {
+  const results: ScanResult[] = new Array(jobs.length);
+  // Largest first, so the slowest file does not start last.
+  const queue = jobs.map((job, i) => ({ job, i })).sort((a, b) =>
+    (b.job.end - b.job.start) - (a.job.end - a.job.start)
+  );
+  const pool = Array.from(
+    { length: count },
+    () => new Worker(new URL("./scan_worker.ts", import.meta.url), { type: "module" }),
+  );
+  try {
+    await Promise.all(pool.map(async (worker) => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        results[next.i] = await new Promise<ScanResult>((resolve, reject) => {
+          worker.onmessage = (e) =>
+            e.data.ok ? resolve(e.data.result) : reject(new RuntimeError(e.data.error));
+          worker.onerror = (e) => {
+            e.preventDefault();
+            reject(new RuntimeError(`parser worker failed: ${e.message}`));
+          };
+          worker.postMessage(next.job);
+        });
+      }
+    }));
+  } finally {
+    for (const w of pool) w.terminate();
+  }
+  return results;
+}
