@@ -228,7 +228,9 @@ export class AuditParser {
     const pending: Pending = { event, pos: start };
     if (event.op === "CONNECT" || event.op === "FAILED_CONNECT") {
       const seen = this.#logins.get(event.connId);
-      if (seen && Math.abs(seen.instant - event.instant) <= TWIN_MS) {
+      if (
+        seen && Math.abs(seen.instant - event.instant) <= TWIN_MS && !seen.pendingIndex?.rejected
+      ) {
         if (seen.pendingIndex && !seen.pendingIndex.rejected && !seen.pendingIndex.emitted) {
           seen.pendingIndex.rejected = "connection id claimed twice";
           this.#reject(
@@ -267,6 +269,10 @@ export class AuditParser {
     for (const p of this.#pending) {
       if (p.pos >= limit && p.pos < start && !p.rejected) {
         p.rejected = "inside a multi-line username";
+        // A forged line must not keep its connection id from the genuine login that owns it.
+        if (this.#logins.get(p.event.connId)?.pendingIndex === p) {
+          this.#logins.delete(p.event.connId);
+        }
         this.#reject(
           text,
           p.pos,
