@@ -72,11 +72,10 @@ export interface ParserOptions {
 }
 
 /**
- * How far back from the end of a username a record can start: the server logs at most 128
- * characters of a username (at most 256 UTF-16 units), plus the timestamp, the server host and
- * slack.
+ * The longest username the server logs: it keeps 128 characters (USERNAME_CHAR_LENGTH) and
+ * converts them to UTF-8, so a username spans at most this many UTF-16 units (plus slack).
  */
-export const MAX_USER_CHARS = 400;
+export const MAX_USER_CHARS = 130;
 /** Events stay pending until this many characters follow them. */
 export const HOLD_CHARS = 64 * 1024;
 /** How far back time may go between accepted events (threads write slightly out of order). */
@@ -265,7 +264,9 @@ export class AuditParser {
     f: RightFields,
     workOffset: number,
   ): void {
-    const limit = Math.max(0, f.userEnd - MAX_USER_CHARS);
+    // The record's first line starts at most a username plus its `timestamp,host,` earlier.
+    const headLength = 19 + (this.serverHost?.length ?? 255) + 1;
+    const limit = Math.max(0, f.userEnd - MAX_USER_CHARS - headLength);
     for (const p of this.#pending) {
       if (p.pos >= limit && p.pos < start && !p.rejected) {
         p.rejected = "inside a multi-line username";
@@ -282,19 +283,23 @@ export class AuditParser {
         );
       }
     }
-    // Attribute the event to the nearest record start above it.
+    // Attribute the event to its record's first line: the earliest line in reach that starts
+    // like a record but does not end like one; failing that, the nearest record start.
     let headStart = -1;
+    let fragmentStart = -1;
     for (
       let s = text.lastIndexOf("\n", start - 2);
       start > 0 && s + 1 >= limit;
       s = text.lastIndexOf("\n", s - 1)
     ) {
       if (recordHead(text, s + 1)) {
-        headStart = s + 1;
-        break;
+        if (headStart < 0) headStart = s + 1;
+        const nl = text.indexOf("\n", s + 1);
+        if (!endsLikeRecord(text, nl)) fragmentStart = s + 1;
       }
       if (s < 0) break;
     }
+    if (fragmentStart >= 0) headStart = fragmentStart;
     const head = headStart >= 0 ? recordHead(text, headStart) : undefined;
     if (!head || f.userEnd < head.userStart || !validWall(head.wall)) {
       this.malformed++;
