@@ -21,7 +21,8 @@
  *   forged;
  * - time never goes back by more than a minute between accepted events.
  * Events are held back until `HOLD_CHARS` more text has been seen, so these checks can still
- * reject them; {@link AuditParser.finish} releases the rest.
+ * reject them; {@link AuditParser.finish} releases the rest. Well-formed DISCONNECT records are
+ * not reported (they say nothing about logins); one that ends a multi-line username is.
  * @module
  */
 import type { WallTime, Zone } from "./tz.ts";
@@ -77,7 +78,7 @@ export interface ParserOptions {
  */
 export const MAX_USER_CHARS = 130;
 /** Events stay pending until this many characters follow them. */
-export const HOLD_CHARS = 64 * 1024;
+export const HOLD_CHARS = 16 * 1024;
 /** How far back time may go between accepted events (threads write slightly out of order). */
 const TIME_SLACK_MS = 60_000;
 /** Two login events for the same connection id this close together are a forged pair. */
@@ -96,12 +97,26 @@ interface Pending {
   /** Position of the line start in the current work string. */
   pos: number;
   rejected?: string;
-  emitted?: boolean;
+  /** The login claim of this event's connection id, if it is a login. */
+  claim?: Claim;
 }
 
-const decoder = new TextDecoder();
+/** A login event's claim on its connection id (see the twin check). */
+interface Claim {
+  instant: number;
+  rejected: boolean;
+  /** The event while it is still pending; dropped once emitted so its text can be freed. */
+  pending?: Pending;
+}
 
-/** Incremental parser for one audit file. Feed chunks that end at a newline. */
+/** Counts newlines in text[from, to). */
+function countNewlines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf("\n", from); i >= 0 && i < to; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+/** Incremental parser for one audit file. Feed decoded chunks that end at a newline. */
 export class AuditParser {
   /** Server host of this file's records (learned from the first record at offset 0). */
   serverHost?: string;
@@ -113,58 +128,61 @@ export class AuditParser {
   malformed = 0;
 
   #zone: Zone;
-  #tail = new Uint8Array(0);
-  #tailOffset: number;
+  /** Text kept from earlier chunks (whole lines) for look-back and pending events. */
+  #tail = "";
   #pending: Pending[] = [];
-  #logins = new Map<number, { instant: number; pendingIndex: Pending | undefined }>();
+  #logins = new Map<number, Claim>();
   #countLines: (offset: number) => number;
   #atFileStart: boolean;
   #portsSeen = false;
-  #lineCache = { text: "", pos: 0, count: 0 };
+  /** Newlines before the current work text, once a warning needed line numbers. */
+  #linesBefore: number | undefined;
+  /** Byte offset of the chunk being fed, for the first line-number lookup. */
+  #chunkOffset = 0;
+  #tailLength = 0;
+  #lineCache = { pos: 0, count: 0 };
 
   constructor(options: ParserOptions) {
     this.#zone = options.zone;
-    this.#tailOffset = options.startOffset;
     this.#atFileStart = options.startOffset === 0;
+    this.#chunkOffset = options.startOffset;
     this.serverHost = options.serverHost;
     this.lastInstant = options.lastInstant ?? -Infinity;
     const start = options.startOffset;
     this.#countLines = options.countLines ?? ((offset) => offset === start ? 0 : NaN);
   }
 
-  /** Parses `chunk` (complete lines) and returns the events that can no longer be rejected. */
-  feed(chunk: Uint8Array): ConnEvent[] {
-    const bytes = this.#tail.length ? concat(this.#tail, chunk) : chunk;
-    const workOffset = this.#tailOffset;
-    const text = decoder.decode(bytes);
+  /**
+   * Parses `chunk` (complete lines, decoded) that starts at byte `offset` of the file, and
+   * returns the events that can no longer be rejected.
+   */
+  feed(chunk: string, offset: number): ConnEvent[] {
+    this.#chunkOffset = offset;
+    const work = this.#tail + chunk;
+    this.#tailLength = this.#tail.length;
+    this.#lineCache = { pos: 0, count: 0 };
     if (this.#atFileStart) {
       this.#atFileStart = false;
-      const host = serverHostOf(text, 0);
-      if (this.serverHost === undefined && host !== undefined) this.serverHost = host;
+      const host = serverHostOf(work, 0);
+      if (this.serverHost === undefined && host !== undefined) this.serverHost = detach(host);
     }
-    const tailChars = this.#tail.length ? decoder.decode(this.#tail).length : 0;
-    this.#scan(text, tailChars, workOffset);
+    this.#scan(work, this.#tailLength);
     // Keep the last HOLD_CHARS (cut at a line start) for look-back and pending events.
-    let cutByte = bytes.length > HOLD_CHARS
-      ? bytes.lastIndexOf(10, bytes.length - HOLD_CHARS) + 1
-      : 0;
-    if (cutByte < 0) cutByte = 0;
-    const newTail = bytes.slice(cutByte);
-    const cutChar = text.length - decoder.decode(newTail).length;
+    const cut = work.length > HOLD_CHARS ? work.lastIndexOf("\n", work.length - HOLD_CHARS) + 1 : 0;
     const out: ConnEvent[] = [];
     const keep: Pending[] = [];
     for (const p of this.#pending) {
-      if (p.pos >= cutChar) {
-        p.pos -= cutChar;
+      if (p.pos >= cut) {
+        p.pos -= cut;
         keep.push(p);
-      } else if (!p.rejected) {
-        p.emitted = true;
-        out.push(p.event);
+      } else {
+        if (p.claim) p.claim.pending = undefined;
+        if (!p.rejected) out.push(p.event);
       }
     }
     this.#pending = keep;
-    this.#tail = newTail;
-    this.#tailOffset = workOffset + cutByte;
+    if (this.#linesBefore !== undefined) this.#linesBefore += countNewlines(work, 0, cut);
+    this.#tail = work.slice(cut);
     return out;
   }
 
@@ -175,27 +193,27 @@ export class AuditParser {
     return out;
   }
 
-  #scan(text: string, from: number, workOffset: number): void {
+  #scan(text: string, from: number): void {
     let a = text.indexOf("NNECT,", from);
     let b = text.indexOf("GEUSER,", from);
     while (a >= 0 || b >= 0) {
       const hit = a < 0 ? b : b < 0 ? a : Math.min(a, b);
       let end = text.indexOf("\n", hit);
       if (end < 0) end = text.length;
-      this.#line(text, text.lastIndexOf("\n", hit) + 1, end, workOffset);
+      this.#line(text, text.lastIndexOf("\n", hit) + 1, end);
       if (a >= 0 && a < end) a = text.indexOf("NNECT,", end);
       if (b >= 0 && b < end) b = text.indexOf("GEUSER,", end);
     }
   }
 
   /** Looks at the line [start, end) that contains an operation name. */
-  #line(text: string, start: number, end: number, workOffset: number): void {
+  #line(text: string, start: number, end: number): void {
     const f = rightFields(text, start, end);
     if (!f) return; // a QUERY or other record that merely mentions the word
-    const reject = (reason: string, at = start) => this.#reject(text, at, end, reason, workOffset);
+    const reject = (reason: string, at = start) => this.#reject(text, at, end, reason);
     const head = recordHead(text, start);
     if (!head) {
-      this.#continuation(text, start, end, f, workOffset);
+      this.#continuation(text, start, end, f);
       return;
     }
     if (!validWall(head.wall)) {
@@ -208,6 +226,9 @@ export class AuditParser {
       reject("too few fields");
       return;
     }
+    // A well-formed DISCONNECT says nothing about logins; only its malformed (continuation)
+    // form matters, as the end of a multi-line username.
+    if (f.op === "DISCONNECT") return;
     const event = this.#event(text, head, f, false);
     if (this.serverHost !== undefined && head.serverHost !== this.serverHost) {
       reject(`server host "${head.serverHost}" is not this file's "${this.serverHost}"`);
@@ -227,24 +248,24 @@ export class AuditParser {
     const pending: Pending = { event, pos: start };
     if (event.op === "CONNECT" || event.op === "FAILED_CONNECT") {
       const seen = this.#logins.get(event.connId);
-      if (
-        seen && Math.abs(seen.instant - event.instant) <= TWIN_MS && !seen.pendingIndex?.rejected
-      ) {
-        if (seen.pendingIndex && !seen.pendingIndex.rejected && !seen.pendingIndex.emitted) {
-          seen.pendingIndex.rejected = "connection id claimed twice";
+      if (seen && !seen.rejected && Math.abs(seen.instant - event.instant) <= TWIN_MS) {
+        const earlier = seen.pending;
+        if (earlier && !earlier.rejected) {
+          earlier.rejected = "connection id claimed twice";
+          seen.rejected = true;
           this.#reject(
             text,
-            seen.pendingIndex.pos,
-            text.indexOf("\n", seen.pendingIndex.pos),
+            earlier.pos,
+            text.indexOf("\n", earlier.pos),
             "connection id claimed by two login events",
-            workOffset,
           );
         }
         reject("connection id claimed by two login events");
         return;
       }
-      this.#logins.set(event.connId, { instant: event.instant, pendingIndex: pending });
-      if (this.#logins.size > 100_000) this.#pruneLogins(event.instant);
+      pending.claim = { instant: event.instant, rejected: false, pending };
+      this.#logins.set(event.connId, pending.claim);
+      if (this.#logins.size > 10_000) this.#pruneLogins(event.instant);
     }
     this.lastInstant = Math.max(this.lastInstant, event.instant);
     this.#pending.push(pending);
@@ -257,13 +278,7 @@ export class AuditParser {
   }
 
   /** A connection-event line that does not start a record: the end of a multi-line username. */
-  #continuation(
-    text: string,
-    start: number,
-    end: number,
-    f: RightFields,
-    workOffset: number,
-  ): void {
+  #continuation(text: string, start: number, end: number, f: RightFields): void {
     // The record's first line starts at most a username plus its `timestamp,host,` earlier.
     const headLength = 19 + (this.serverHost?.length ?? 255) + 1;
     const limit = Math.max(0, f.userEnd - MAX_USER_CHARS - headLength);
@@ -271,7 +286,7 @@ export class AuditParser {
       if (p.pos >= limit && p.pos < start && !p.rejected) {
         p.rejected = "inside a multi-line username";
         // A forged line must not keep its connection id from the genuine login that owns it.
-        if (this.#logins.get(p.event.connId)?.pendingIndex === p) {
+        if (p.claim && this.#logins.get(p.event.connId) === p.claim) {
           this.#logins.delete(p.event.connId);
         }
         this.#reject(
@@ -279,7 +294,6 @@ export class AuditParser {
           p.pos,
           text.indexOf("\n", p.pos),
           "inside a record whose username spans lines",
-          workOffset,
         );
       }
     }
@@ -303,7 +317,7 @@ export class AuditParser {
     const head = headStart >= 0 ? recordHead(text, headStart) : undefined;
     if (!head || f.userEnd < head.userStart || !validWall(head.wall)) {
       this.malformed++;
-      this.#reject(text, start, end, "continuation line without a record start", workOffset);
+      this.#reject(text, start, end, "continuation line without a record start");
       return;
     }
     const event = this.#event(text, head, f, true);
@@ -312,7 +326,6 @@ export class AuditParser {
       start,
       end,
       `username spans lines (${event.op}, not counted as a login)`,
-      workOffset,
     );
     this.#pending.push({ event, pos: headStart });
   }
@@ -333,24 +346,21 @@ export class AuditParser {
     };
   }
 
-  #reject(text: string, start: number, end: number, reason: string, workOffset: number): void {
-    const before = this.#countLines(workOffset);
+  #reject(text: string, start: number, end: number, reason: string): void {
+    if (this.#linesBefore === undefined) {
+      // First warning in this file: count the lines before the chunk once, from the file.
+      this.#linesBefore = this.#countLines(this.#chunkOffset) -
+        countNewlines(text, 0, this.#tailLength);
+    }
     const cache = this.#lineCache;
-    if (cache.text !== text || cache.pos > start) {
-      cache.text = text;
+    if (cache.pos > start) {
       cache.pos = 0;
       cache.count = 0;
     }
-    let n = cache.count;
-    for (
-      let i = text.indexOf("\n", cache.pos);
-      i >= 0 && i < start;
-      i = text.indexOf("\n", i + 1)
-    ) n++;
+    cache.count += countNewlines(text, cache.pos, start);
     cache.pos = start;
-    cache.count = n;
-    const excerpt = text.slice(start, Math.min(end < 0 ? text.length : end, start + 160));
-    this.rejections.push({ line: before + n + 1, reason, excerpt });
+    const excerpt = detach(text.slice(start, Math.min(end < 0 ? text.length : end, start + 160)));
+    this.rejections.push({ line: this.#linesBefore + cache.count + 1, reason, excerpt });
   }
 }
 
@@ -363,26 +373,49 @@ interface RecordHead {
 /** Parses `YYYYMMDD HH:MM:SS,serverhost,` at `i`; undefined when the line does not start so. */
 function recordHead(text: string, i: number): RecordHead | undefined {
   if (text.length < i + 19) return undefined;
-  for (const k of [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12, 13, 15, 16]) {
-    const c = text.charCodeAt(i + k);
-    if (c < 48 || c > 57) return undefined;
-  }
   if (
     text.charCodeAt(i + 8) !== 32 || text.charCodeAt(i + 11) !== 58 ||
     text.charCodeAt(i + 14) !== 58 || text.charCodeAt(i + 17) !== 44
   ) return undefined;
+  const year = digits(text, i, 4);
+  const month = digits(text, i + 4, 2);
+  const day = digits(text, i + 6, 2);
+  const hour = digits(text, i + 9, 2);
+  const minute = digits(text, i + 12, 2);
+  const second = digits(text, i + 15, 2);
+  if ((year | month | day | hour | minute | second) < 0) return undefined;
   const hostEnd = text.indexOf(",", i + 18);
   const lineEnd = text.indexOf("\n", i);
   if (hostEnd < 0 || (lineEnd >= 0 && hostEnd > lineEnd)) return undefined;
-  const num = (a: number, n: number) => Number(text.slice(i + a, i + a + n));
-  const wall = Date.UTC(num(0, 4), num(4, 2) - 1, num(6, 2), num(9, 2), num(12, 2), num(15, 2));
-  const ok = num(4, 2) >= 1 && num(4, 2) <= 12 && num(6, 2) >= 1 && num(6, 2) <= 31 &&
-    num(9, 2) <= 23 && num(12, 2) <= 59 && num(15, 2) <= 60;
+  const ok = month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
+    second <= 60;
   return {
-    wall: ok ? wall : NaN,
+    wall: ok ? Date.UTC(year, month - 1, day, hour, minute, second) : NaN,
     serverHost: text.slice(i + 18, hostEnd),
     userStart: hostEnd + 1,
   };
+}
+
+/** The decimal number in text[i, i+n), or -1 when a character is not a digit. */
+function digits(text: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = text.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A copy of `part` that does not point into the chunk it was cut from. V8 represents longer
+ * slices as views on their parent string, so keeping one would keep a whole chunk alive.
+ */
+export function detach(part: string): string {
+  return part.length < 13 ? part : decoder.decode(encoder.encode(part));
 }
 
 function validWall(wall: number): boolean {
@@ -473,11 +506,4 @@ export function splitHostPort(raw: string, portsSeen: boolean): { host: string; 
     }
   }
   return { host: raw, port: false };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -8,6 +8,7 @@ import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { discoverAuditFiles, type FilePlan, fingerprintOf, lostFiles, planFile } from "./files.ts";
 import { addEvent, type OtherEvent, scanFile, type ScanJob, type ScanResult } from "./scan.ts";
+import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
 import { Zone } from "./tz.ts";
 
@@ -100,7 +101,7 @@ export async function runConntrack(config: ConntrackConfig, now = Date.now()): P
     const toRead = jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0);
     const busy = jobs.filter((j) => j.end > j.start);
     const workers = toRead >= WORKER_THRESHOLD_BYTES && busy.length > 1
-      ? Math.min(config.maxWorkers, busy.length)
+      ? Math.min(config.maxWorkers, busy.length, navigator.hardwareConcurrency || 1)
       : 0;
     const results = workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
 
@@ -226,10 +227,12 @@ async function scanInWorkers(jobs: ScanJob[], count: number): Promise<ScanResult
   const queue = jobs.map((job, i) => ({ job, i })).sort((a, b) =>
     (b.job.end - b.job.start) - (a.job.end - a.job.start)
   );
-  const pool = Array.from(
-    { length: count },
-    () => new Worker(new URL("./scan_worker.ts", import.meta.url), { type: "module" }),
+  // The worker runs from a blob: URL holding the bundled scan_worker.ts, so starting it needs
+  // no read permission on this program's own files.
+  const url = URL.createObjectURL(
+    new Blob([SCAN_WORKER_SOURCE], { type: "application/javascript" }),
   );
+  const pool = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
   try {
     await Promise.all(pool.map(async (worker) => {
       for (let next = queue.shift(); next; next = queue.shift()) {
@@ -246,6 +249,7 @@ async function scanInWorkers(jobs: ScanJob[], count: number): Promise<ScanResult
     }));
   } finally {
     for (const w of pool) w.terminate();
+    URL.revokeObjectURL(url);
   }
   return results;
 }

@@ -7,7 +7,7 @@
  * same in the main thread and in a Web Worker (scan_worker.ts), with synchronous I/O.
  * @module
  */
-import { AuditParser, type ConnEvent, type Rejection } from "./parser.ts";
+import { AuditParser, type ConnEvent, detach, type Rejection } from "./parser.ts";
 import { Zone } from "./tz.ts";
 
 /** What to read. Plain data, so it can be posted to a worker. */
@@ -21,7 +21,7 @@ export interface ScanJob {
   zone: string;
   serverHost?: string;
   lastInstant?: number;
-  /** Read size; default 8 MiB. */
+  /** Read size; default 1 MiB. */
   chunkBytes?: number;
 }
 
@@ -54,8 +54,10 @@ export interface ScanResult {
   bytes: number;
 }
 
-/** Lines longer than this are skipped as garbage (server_audit caps queries far below it). */
+/** Lines longer than about this are skipped as garbage (server_audit caps queries far below). */
 export const MAX_LINE_BYTES = 1 << 20;
+
+const decoder = new TextDecoder();
 
 /** Reads `job` and returns the aggregated events. */
 export function scanFile(job: ScanJob): ScanResult {
@@ -69,7 +71,7 @@ export function scanFile(job: ScanJob): ScanResult {
 }
 
 function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
-  const chunkBytes = job.chunkBytes ?? 8 << 20;
+  const chunkBytes = job.chunkBytes ?? 1 << 20;
   const counter = lineCounter(job.path);
   const newParser = (offset: number, prev?: AuditParser) =>
     new AuditParser({
@@ -100,29 +102,25 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
   };
 
   file.seekSync(job.start, Deno.SeekMode.Start);
-  const buf = new Uint8Array(chunkBytes);
-  let carry = new Uint8Array(0);
-  let pos = job.start; // file offset of buf/carry start
+  // One buffer for the whole file: the unfinished last line of a read is moved to its front
+  // and the next read lands right after it, so no chunk is ever copied.
+  const buf = new Uint8Array(chunkBytes + MAX_LINE_BYTES);
+  let carried = 0; // bytes of an unfinished line at buf[0, carried)
+  let pos = job.start; // file offset of buf[0]
   let consumed = job.start;
   let skipping = false;
   let remaining = job.end - job.start;
   while (remaining > 0) {
-    const n = file.readSync(buf.subarray(0, Math.min(buf.length, remaining)));
+    const n = file.readSync(buf.subarray(carried, carried + Math.min(chunkBytes, remaining)));
     if (n === null || n === 0) break;
     remaining -= n;
-    let data = buf.subarray(0, n);
-    if (carry.length) {
-      const joined = new Uint8Array(carry.length + n);
-      joined.set(carry);
-      joined.set(data, carry.length);
-      data = joined;
-    }
+    const len = carried + n;
     let from = 0;
     if (skipping) {
-      const nl = data.indexOf(10);
+      const nl = buf.subarray(0, len).indexOf(10);
       if (nl < 0) {
-        pos += data.length;
-        carry = new Uint8Array(0);
+        pos += len;
+        carried = 0;
         continue;
       }
       skipping = false;
@@ -130,29 +128,30 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
       consumed = pos + from;
       parser = newParser(consumed, parser);
     }
-    const last = data.lastIndexOf(10);
+    const last = buf.subarray(0, len).lastIndexOf(10);
     if (last < from) {
-      const rest = data.subarray(from);
-      if (rest.length > MAX_LINE_BYTES) {
+      if (len - from > MAX_LINE_BYTES) {
         malformed++;
         rejections.push({
           line: NaN,
-          reason: `line longer than ${MAX_LINE_BYTES} bytes skipped`,
+          reason: `line longer than ${MAX_LINE_BYTES} bytes at byte ${pos + from} skipped`,
           excerpt: "",
         });
         retire(parser);
         skipping = true;
-        pos += data.length;
-        carry = new Uint8Array(0);
+        pos += len;
+        carried = 0;
       } else {
-        carry = rest.slice();
+        buf.copyWithin(0, from, len);
         pos += from;
+        carried = len - from;
       }
       continue;
     }
-    take(parser.feed(data.subarray(from, last + 1)));
+    take(parser.feed(decoder.decode(buf.subarray(from, last + 1)), pos + from));
     consumed = pos + last + 1;
-    carry = data.subarray(last + 1).slice();
+    buf.copyWithin(0, last + 1, len);
+    carried = len - last - 1;
     pos = consumed;
   }
   retire(parser);
@@ -187,7 +186,7 @@ export function addEvent(
   if (e.op === "CONNECT" && e.retcode === 0 && !e.multiline) {
     const key = `${e.user}\u0000${e.host}`;
     const cur = logins.get(key);
-    if (!cur) logins.set(key, [e.user, e.host, e.instant]);
+    if (!cur) logins.set(key, [detach(e.user), detach(e.host), e.instant]);
     else if (e.instant > cur[2]) cur[2] = e.instant;
     return;
   }
@@ -198,8 +197,8 @@ export function addEvent(
   if (!cur) {
     others.set(key, {
       kind,
-      user: e.user,
-      host: e.host,
+      user: detach(e.user),
+      host: detach(e.host),
       instant: e.instant,
       retcode: e.retcode,
       count: 1,
