@@ -1,30 +1,34 @@
 /**
- * The server_audit record parser: byte chunks in, connection events out. Pure (no I/O).
+ * The server_audit record parser: file bytes in, connection events out. Pure (no I/O).
  *
  * A record is `YYYYMMDD HH:MM:SS,serverhost,username,host,connid,queryid,OPERATION,db,object,retcode`
- * and ends with a newline. Only connection events matter here, so a chunk is never split into
- * lines: the parser searches the decoded text for the operation names (`…NNECT,`, `…GEUSER,`)
- * and looks only at the lines around each hit. The fixed fields are read from the right,
- * because the username is whatever an unauthenticated client sent (commas, quotes, newlines).
+ * and ends with a newline. Only connection events matter here, so the bytes are never split
+ * into lines or decoded as a whole: a byte search ({@link ByteOps}) finds the operation names
+ * (`…NECT,`, `…USER,`) and only the line around each hit is decoded. The fixed fields are read
+ * from the right, because the username is whatever an unauthenticated client sent (commas,
+ * quotes, newlines).
  *
  * Defences against forged lines (text inside a username that looks like whole records):
  * - a record starts at a line start with a valid `YYYYMMDD HH:MM:SS,` and the file's server host;
  * - `,connid,queryid,OP,db,object,retcode` must match exactly, with numeric ids, queryid 0, and no
  *   quote or comma in db/object (QUERY lines end in a quoted object, so they never match);
  * - a connection-event line that does not start with a timestamp ends a record whose username
- *   held a newline: every event in the bytes a username can span before it is rejected, and
- *   the event is attributed to the username across the lines (never to `Accounts`);
+ *   held a newline: every event in the bytes that username can span (the server keeps 128
+ *   characters) is rejected, and the event is attributed to the username across the lines
+ *   (never to `Accounts`);
  * - an event whose previous line starts like a record but does not end like one is inside such
  *   a record and is rejected;
  * - the server writes each login attempt's username twice (CONNECT or FAILED_CONNECT, then
  *   DISCONNECT), so a connection id claimed by two login events within seconds marks both as
  *   forged;
  * - time never goes back by more than a minute between accepted events.
- * Events are held back until `HOLD_CHARS` more text has been seen, so these checks can still
- * reject them; {@link AuditParser.finish} releases the rest. Well-formed DISCONNECT records are
- * not reported (they say nothing about logins); one that ends a multi-line username is.
+ * Events are held back until {@link HOLD_BYTES} more bytes have been seen, so these checks can
+ * still reject them; {@link AuditParser.finish} releases the rest. Well-formed DISCONNECT
+ * records are not reported (they say nothing about logins); one that ends a multi-line
+ * username is.
  * @module
  */
+import { type ByteOps, jsByteOps } from "./byte_ops.ts";
 import type { WallTime, Zone } from "./tz.ts";
 
 /** The connection operations server_audit writes. */
@@ -49,40 +53,47 @@ export interface ConnEvent {
 
 /** A line the parser refused, with why. */
 export interface Rejection {
-  /** 1-based line number in the file, when known; see {@link AuditParser}. */
+  /** 1-based line number in the file (NaN when unknown). */
   line: number;
   reason: string;
-  /** Short, escaped excerpt of the line. */
+  /** Short excerpt of the line (escaped when logged). */
   excerpt: string;
 }
 
 /** Options for {@link AuditParser}. */
 export interface ParserOptions {
   zone: Zone;
-  /** Byte offset in the file of the first chunk fed. */
+  /** Byte offset in the file where parsing starts (a line start). */
   startOffset: number;
   /** The server host of the file's first record, when known from an earlier run. */
   serverHost?: string;
   /** Instant of the last record accepted in an earlier run of this file. */
   lastInstant?: number;
   /**
-   * Counts newlines in the file before byte `offset`; called only when a warning needs a line
-   * number. Default: line numbers relative to the start offset.
+   * Counts newlines in the file before byte `offset`; called once, when the first warning needs
+   * a line number. Default: line numbers relative to the start offset.
    */
   countLines?: (offset: number) => number;
+  /** Byte search implementation; default {@link jsByteOps}. */
+  ops?: ByteOps;
 }
 
 /**
- * The longest username the server logs: it keeps 128 characters (USERNAME_CHAR_LENGTH) and
- * converts them to UTF-8, so a username spans at most this many UTF-16 units (plus slack).
+ * The longest username the server logs: it keeps 128 characters (USERNAME_CHAR_LENGTH), so a
+ * username spans at most this many characters (with slack).
  */
 export const MAX_USER_CHARS = 130;
-/** Events stay pending until this many characters follow them. */
-export const HOLD_CHARS = 16 * 1024;
+/** Rejections kept with line number and excerpt per file and run; the rest are only counted. */
+export const MAX_REJECTION_DETAILS = 100;
+/** Events stay pending until this many bytes follow them. */
+export const HOLD_BYTES = 16 * 1024;
 /** How far back time may go between accepted events (threads write slightly out of order). */
 const TIME_SLACK_MS = 60_000;
 /** Two login events for the same connection id this close together are a forged pair. */
 const TWIN_MS = 5_000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 const OPS: Record<string, ConnOp> = {
   CONNECT: "CONNECT",
@@ -94,7 +105,7 @@ const OPS: Record<string, ConnOp> = {
 
 interface Pending {
   event: ConnEvent;
-  /** Position of the line start in the current work string. */
+  /** File offset of the record's first line. */
   pos: number;
   rejected?: string;
   /** The login claim of this event's connection id, if it is a login. */
@@ -105,18 +116,11 @@ interface Pending {
 interface Claim {
   instant: number;
   rejected: boolean;
-  /** The event while it is still pending; dropped once emitted so its text can be freed. */
+  /** The event while it is still pending; dropped once released so its text can be freed. */
   pending?: Pending;
 }
 
-/** Counts newlines in text[from, to). */
-function countNewlines(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = text.indexOf("\n", from); i >= 0 && i < to; i = text.indexOf("\n", i + 1)) n++;
-  return n;
-}
-
-/** Incremental parser for one audit file. Feed decoded chunks that end at a newline. */
+/** Incremental parser for one audit file. */
 export class AuditParser {
   /** Server host of this file's records (learned from the first record at offset 0). */
   serverHost?: string;
@@ -124,28 +128,32 @@ export class AuditParser {
   lastInstant: number;
   /** Lines with a connection-event shape that were refused. */
   readonly rejections: Rejection[] = [];
+  /** All refused lines, including those beyond {@link MAX_REJECTION_DETAILS}. */
+  rejected = 0;
   /** Connection-event lines that were malformed (bad timestamp, bad fields). */
   malformed = 0;
+  /**
+   * After {@link feed}: the buffer index from which the caller must keep the bytes in front of
+   * the next call's new data (look-back for the checks above).
+   */
+  keepFrom = 0;
 
   #zone: Zone;
-  /** Text kept from earlier chunks (whole lines) for look-back and pending events. */
-  #tail = "";
+  #ops: ByteOps;
   #pending: Pending[] = [];
   #logins = new Map<number, Claim>();
   #countLines: (offset: number) => number;
   #atFileStart: boolean;
   #portsSeen = false;
-  /** Newlines before the current work text, once a warning needed line numbers. */
-  #linesBefore: number | undefined;
-  /** Byte offset of the chunk being fed, for the first line-number lookup. */
-  #chunkOffset = 0;
-  #tailLength = 0;
-  #lineCache = { pos: 0, count: 0 };
+  /** A file offset whose line count is known, once a warning needed line numbers. */
+  #known: { offset: number; lines: number } | undefined;
+  #buf: Uint8Array = new Uint8Array(0);
+  #base = 0;
 
   constructor(options: ParserOptions) {
     this.#zone = options.zone;
+    this.#ops = options.ops ?? jsByteOps;
     this.#atFileStart = options.startOffset === 0;
-    this.#chunkOffset = options.startOffset;
     this.serverHost = options.serverHost;
     this.lastInstant = options.lastInstant ?? -Infinity;
     const start = options.startOffset;
@@ -153,36 +161,50 @@ export class AuditParser {
   }
 
   /**
-   * Parses `chunk` (complete lines, decoded) that starts at byte `offset` of the file, and
-   * returns the events that can no longer be rejected.
+   * Parses buf[from, to): complete lines at file offset `base + from`. buf[0, from) must hold
+   * the bytes kept since the previous call (from {@link keepFrom}), or nothing at the start.
+   * Returns the events that can no longer be rejected.
    */
-  feed(chunk: string, offset: number): ConnEvent[] {
-    this.#chunkOffset = offset;
-    const work = this.#tail + chunk;
-    this.#tailLength = this.#tail.length;
-    this.#lineCache = { pos: 0, count: 0 };
-    if (this.#atFileStart) {
+  feed(buf: Uint8Array, base: number, from: number, to: number): ConnEvent[] {
+    this.#buf = buf;
+    this.#base = base;
+    if (this.#atFileStart && to > from) {
       this.#atFileStart = false;
-      const host = serverHostOf(work, 0);
-      if (this.serverHost === undefined && host !== undefined) this.serverHost = detach(host);
+      const nl = buf.indexOf(10, from);
+      const head = recordHead(buf, from, nl < 0 ? to : nl);
+      if (this.serverHost === undefined && head) {
+        this.serverHost = decoder.decode(buf.subarray(from + 18, head.userStart - 1));
+      }
     }
-    this.#scan(work, this.#tailLength);
-    // Keep the last HOLD_CHARS (cut at a line start) for look-back and pending events.
-    const cut = work.length > HOLD_CHARS ? work.lastIndexOf("\n", work.length - HOLD_CHARS) + 1 : 0;
+    let lineEnd = -1;
+    this.#ops.markers(buf, from, to, (hit) => {
+      if (hit < lineEnd) return; // one look per line
+      lineEnd = buf.indexOf(10, hit);
+      if (lineEnd < 0 || lineEnd >= to) lineEnd = to;
+      const start = buf.lastIndexOf(10, hit) + 1;
+      if (!isPlainDisconnect(buf, start, hit, lineEnd)) this.#line(start, lineEnd);
+    });
+    // Keep the last HOLD_BYTES (from a line start) for look-back and pending events.
+    const cut = to - from > HOLD_BYTES || from > 0 && to > HOLD_BYTES
+      ? Math.max(0, buf.lastIndexOf(10, to - HOLD_BYTES) + 1)
+      : 0;
+    this.keepFrom = cut;
     const out: ConnEvent[] = [];
     const keep: Pending[] = [];
     for (const p of this.#pending) {
-      if (p.pos >= cut) {
-        p.pos -= cut;
-        keep.push(p);
-      } else {
+      if (p.pos >= base + cut) keep.push(p);
+      else {
         if (p.claim) p.claim.pending = undefined;
         if (!p.rejected) out.push(p.event);
       }
     }
     this.#pending = keep;
-    if (this.#linesBefore !== undefined) this.#linesBefore += countNewlines(work, 0, cut);
-    this.#tail = work.slice(cut);
+    if (this.#known && this.#known.offset < base + cut) {
+      this.#known = {
+        offset: base + cut,
+        lines: this.#known.lines + this.#ops.newlines(buf, this.#known.offset - base, cut),
+      };
+    }
     return out;
   }
 
@@ -193,30 +215,18 @@ export class AuditParser {
     return out;
   }
 
-  #scan(text: string, from: number): void {
-    let a = text.indexOf("NNECT,", from);
-    let b = text.indexOf("GEUSER,", from);
-    while (a >= 0 || b >= 0) {
-      const hit = a < 0 ? b : b < 0 ? a : Math.min(a, b);
-      let end = text.indexOf("\n", hit);
-      if (end < 0) end = text.length;
-      this.#line(text, text.lastIndexOf("\n", hit) + 1, end);
-      if (a >= 0 && a < end) a = text.indexOf("NNECT,", end);
-      if (b >= 0 && b < end) b = text.indexOf("GEUSER,", end);
-    }
-  }
-
-  /** Looks at the line [start, end) that contains an operation name. */
-  #line(text: string, start: number, end: number): void {
-    const f = rightFields(text, start, end);
+  /** Looks at the line buf[start, end) that contains an operation name. */
+  #line(start: number, end: number): void {
+    const buf = this.#buf;
+    const f = rightFields(buf, start, end);
     if (!f) return; // a QUERY or other record that merely mentions the word
-    const reject = (reason: string, at = start) => this.#reject(text, at, end, reason);
-    const head = recordHead(text, start);
+    const reject = (reason: string) => this.#reject(start, end, reason);
+    const head = recordHead(buf, start, end);
     if (!head) {
-      this.#continuation(text, start, end, f);
+      this.#continuation(start, end, f);
       return;
     }
-    if (!validWall(head.wall)) {
+    if (!Number.isFinite(head.wall)) {
       this.malformed++;
       reject("malformed timestamp");
       return;
@@ -229,23 +239,25 @@ export class AuditParser {
     // A well-formed DISCONNECT says nothing about logins; only its malformed (continuation)
     // form matters, as the end of a multi-line username.
     if (f.op === "DISCONNECT") return;
-    const event = this.#event(text, head, f, false);
-    if (this.serverHost !== undefined && head.serverHost !== this.serverHost) {
-      reject(`server host "${head.serverHost}" is not this file's "${this.serverHost}"`);
+    if (this.serverHost !== undefined && !this.#isServerHost(buf, start + 18, head.userStart - 1)) {
+      const found = decoder.decode(buf.subarray(start + 18, head.userStart - 1));
+      reject(`server host "${found}" is not this file's "${this.serverHost}"`);
       return;
     }
     if (start > 0) {
-      const prev = text.lastIndexOf("\n", start - 2) + 1;
-      if (recordHead(text, prev) && !endsLikeRecord(text, start - 1)) {
+      const prev = start >= 2 ? buf.lastIndexOf(10, start - 2) + 1 : 0;
+      if (startsLikeRecord(buf, prev) && !endsLikeRecord(buf, start - 1)) {
         reject("follows an unfinished record (a username with a newline)");
         return;
       }
     }
+    const user = decoder.decode(buf.subarray(head.userStart, f.userEnd));
+    const event = this.#event(user, head.wall, f, false);
     if (event.instant < this.lastInstant - TIME_SLACK_MS) {
       reject("earlier than the records before it");
       return;
     }
-    const pending: Pending = { event, pos: start };
+    const pending: Pending = { event, pos: this.#base + start };
     if (event.op === "CONNECT" || event.op === "FAILED_CONNECT") {
       const seen = this.#logins.get(event.connId);
       if (seen && !seen.rejected && Math.abs(seen.instant - event.instant) <= TWIN_MS) {
@@ -253,19 +265,15 @@ export class AuditParser {
         if (earlier && !earlier.rejected) {
           earlier.rejected = "connection id claimed twice";
           seen.rejected = true;
-          this.#reject(
-            text,
-            earlier.pos,
-            text.indexOf("\n", earlier.pos),
-            "connection id claimed by two login events",
-          );
+          const at = earlier.pos - this.#base;
+          this.#reject(at, buf.indexOf(10, at), "connection id claimed by two login events");
         }
         reject("connection id claimed by two login events");
         return;
       }
       pending.claim = { instant: event.instant, rejected: false, pending };
       this.#logins.set(event.connId, pending.claim);
-      if (this.#logins.size > 10_000) this.#pruneLogins(event.instant);
+      if (this.#logins.size > 256) this.#pruneLogins(event.instant);
     }
     this.lastInstant = Math.max(this.lastInstant, event.instant);
     this.#pending.push(pending);
@@ -278,160 +286,177 @@ export class AuditParser {
   }
 
   /** A connection-event line that does not start a record: the end of a multi-line username. */
-  #continuation(text: string, start: number, end: number, f: RightFields): void {
-    // The record's first line starts at most a username plus its `timestamp,host,` earlier.
-    const headLength = 19 + (this.serverHost?.length ?? 255) + 1;
-    const limit = Math.max(0, f.userEnd - MAX_USER_CHARS - headLength);
+  #continuation(start: number, end: number, f: RightFields): void {
+    const buf = this.#buf;
+    const userEnd = f.userEnd; // the comma that ends the username
+    // The record's first line starts at most a username plus `timestamp,serverhost,` earlier.
+    let i = userEnd;
+    for (let chars = 0; i > 0 && chars < MAX_USER_CHARS;) {
+      i--;
+      if ((buf[i] & 0xc0) !== 0x80) chars++;
+    }
+    const headBytes = 19 +
+      (this.serverHost === undefined ? 255 : encoder.encode(this.serverHost).length) + 1;
+    const limit = Math.max(0, i - headBytes);
     for (const p of this.#pending) {
-      if (p.pos >= limit && p.pos < start && !p.rejected) {
+      const at = p.pos - this.#base;
+      if (at >= limit && at < start && !p.rejected) {
         p.rejected = "inside a multi-line username";
         // A forged line must not keep its connection id from the genuine login that owns it.
         if (p.claim && this.#logins.get(p.event.connId) === p.claim) {
           this.#logins.delete(p.event.connId);
         }
-        this.#reject(
-          text,
-          p.pos,
-          text.indexOf("\n", p.pos),
-          "inside a record whose username spans lines",
-        );
+        this.#reject(at, buf.indexOf(10, at), "inside a record whose username spans lines");
       }
     }
     // Attribute the event to its record's first line: the earliest line in reach that starts
     // like a record but does not end like one; failing that, the nearest record start.
     let headStart = -1;
     let fragmentStart = -1;
-    for (
-      let s = text.lastIndexOf("\n", start - 2);
-      start > 0 && s + 1 >= limit;
-      s = text.lastIndexOf("\n", s - 1)
-    ) {
-      if (recordHead(text, s + 1)) {
+    for (let s = start >= 2 ? buf.lastIndexOf(10, start - 2) : -1; start > 0 && s + 1 >= limit;) {
+      if (startsLikeRecord(buf, s + 1)) {
         if (headStart < 0) headStart = s + 1;
-        const nl = text.indexOf("\n", s + 1);
-        if (!endsLikeRecord(text, nl)) fragmentStart = s + 1;
+        if (!endsLikeRecord(buf, buf.indexOf(10, s + 1))) fragmentStart = s + 1;
       }
-      if (s < 0) break;
+      if (s < 1) break;
+      s = buf.lastIndexOf(10, s - 1);
     }
     if (fragmentStart >= 0) headStart = fragmentStart;
-    const head = headStart >= 0 ? recordHead(text, headStart) : undefined;
-    if (!head || f.userEnd < head.userStart || !validWall(head.wall)) {
+    const head = headStart >= 0
+      ? recordHead(buf, headStart, buf.indexOf(10, headStart))
+      : undefined;
+    const userStart = head ? head.userStart : -1;
+    if (!head || userEnd < userStart || !Number.isFinite(head.wall)) {
       this.malformed++;
-      this.#reject(text, start, end, "continuation line without a record start");
+      this.#reject(start, end, "continuation line without a record start");
       return;
     }
-    const event = this.#event(text, head, f, true);
-    this.#reject(
-      text,
-      start,
-      end,
-      `username spans lines (${event.op}, not counted as a login)`,
-    );
-    this.#pending.push({ event, pos: headStart });
+    const user = decoder.decode(buf.subarray(userStart, userEnd));
+    const event = this.#event(user, head.wall, f, true);
+    this.#reject(start, end, `username spans lines (${event.op}, not counted as a login)`);
+    this.#pending.push({ event, pos: this.#base + headStart });
   }
 
-  #event(text: string, head: RecordHead, f: RightFields, multiline: boolean): ConnEvent {
-    const instant = this.#zone.toInstant(head.wall, this.lastInstant);
-    const host = splitHostPort(text.slice(f.userEnd + 1, f.hostEnd), this.#portsSeen);
+  #event(user: string, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
+    const instant = this.#zone.toInstant(wall, this.lastInstant);
+    const host = splitHostPort(asciiOrUtf8(this.#buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
     if (host.port) this.#portsSeen = true;
     return {
       op: f.op,
-      user: text.slice(head.userStart, f.userEnd),
+      user,
       host: host.host,
       connId: f.connId,
       retcode: f.retcode,
-      wall: head.wall,
+      wall,
       instant,
       multiline,
     };
   }
 
-  #reject(text: string, start: number, end: number, reason: string): void {
-    if (this.#linesBefore === undefined) {
-      // First warning in this file: count the lines before the chunk once, from the file.
-      this.#linesBefore = this.#countLines(this.#chunkOffset) -
-        countNewlines(text, 0, this.#tailLength);
+  #serverHostBytes: Uint8Array | undefined;
+
+  /** True when buf[from, to) is this file's server host. */
+  #isServerHost(buf: Uint8Array, from: number, to: number): boolean {
+    const want = this.#serverHostBytes ??= encoder.encode(this.serverHost);
+    if (to - from !== want.length) return false;
+    for (let i = 0; i < want.length; i++) if (buf[from + i] !== want[i]) return false;
+    return true;
+  }
+
+  /** Records a rejection of the line buf[start, end). */
+  #reject(start: number, end: number, reason: string): void {
+    this.rejected++;
+    if (this.rejections.length >= MAX_REJECTION_DETAILS) {
+      this.#known = undefined; // no more line numbers needed
+      return;
     }
-    const cache = this.#lineCache;
-    if (cache.pos > start) {
-      cache.pos = 0;
-      cache.count = 0;
-    }
-    cache.count += countNewlines(text, cache.pos, start);
-    cache.pos = start;
-    const excerpt = detach(text.slice(start, Math.min(end < 0 ? text.length : end, start + 160)));
-    this.rejections.push({ line: this.#linesBefore + cache.count + 1, reason, excerpt });
+    const buf = this.#buf;
+    const offset = this.#base + start;
+    if (this.#known === undefined) this.#known = { offset, lines: this.#countLines(offset) };
+    const known = this.#known;
+    const k = known.offset - this.#base;
+    const lines = offset >= known.offset
+      ? known.lines + this.#ops.newlines(buf, k, start)
+      : known.lines - this.#ops.newlines(buf, start, k);
+    const stop = end < 0 ? Math.min(buf.length, start + 200) : Math.min(end, start + 200);
+    const excerpt = decoder.decode(buf.subarray(start, stop)).slice(0, 160);
+    this.rejections.push({ line: lines + 1, reason, excerpt });
   }
 }
 
 interface RecordHead {
+  /** Wall time, NaN when a field is out of range. */
   wall: WallTime;
-  serverHost: string;
+  /** Index of the username's first byte. */
   userStart: number;
 }
 
-/** Parses `YYYYMMDD HH:MM:SS,serverhost,` at `i`; undefined when the line does not start so. */
-function recordHead(text: string, i: number): RecordHead | undefined {
-  if (text.length < i + 19) return undefined;
-  if (
-    text.charCodeAt(i + 8) !== 32 || text.charCodeAt(i + 11) !== 58 ||
-    text.charCodeAt(i + 14) !== 58 || text.charCodeAt(i + 17) !== 44
-  ) return undefined;
-  const year = digits(text, i, 4);
-  const month = digits(text, i + 4, 2);
-  const day = digits(text, i + 6, 2);
-  const hour = digits(text, i + 9, 2);
-  const minute = digits(text, i + 12, 2);
-  const second = digits(text, i + 15, 2);
-  if ((year | month | day | hour | minute | second) < 0) return undefined;
-  const hostEnd = text.indexOf(",", i + 18);
-  const lineEnd = text.indexOf("\n", i);
-  if (hostEnd < 0 || (lineEnd >= 0 && hostEnd > lineEnd)) return undefined;
+/** Parses `YYYYMMDD HH:MM:SS,serverhost,` at buf[i] (a line start; the line ends at `end`). */
+function recordHead(buf: Uint8Array, i: number, end: number): RecordHead | undefined {
+  if (!startsLikeRecord(buf, i)) return undefined;
+  const hostEnd = buf.indexOf(44, i + 18);
+  if (hostEnd < 0 || (end >= 0 && hostEnd >= end)) return undefined;
+  const year = digits(buf, i, 4);
+  const month = digits(buf, i + 4, 2);
+  const day = digits(buf, i + 6, 2);
+  const hour = digits(buf, i + 9, 2);
+  const minute = digits(buf, i + 12, 2);
+  const second = digits(buf, i + 15, 2);
   const ok = month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
     second <= 60;
   return {
     wall: ok ? Date.UTC(year, month - 1, day, hour, minute, second) : NaN,
-    serverHost: text.slice(i + 18, hostEnd),
     userStart: hostEnd + 1,
   };
 }
 
-/** The decimal number in text[i, i+n), or -1 when a character is not a digit. */
-function digits(text: string, i: number, n: number): number {
+/** The decimal number in buf[i, i+n) (digits already checked). */
+function digits(buf: Uint8Array, i: number, n: number): number {
   let v = 0;
-  for (let k = i; k < i + n; k++) {
-    const c = text.charCodeAt(k) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
+  for (let k = i; k < i + n; k++) v = v * 10 + buf[k] - 48;
   return v;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/**
- * A copy of `part` that does not point into the chunk it was cut from. V8 represents longer
- * slices as views on their parent string, so keeping one would keep a whole chunk alive.
- */
-export function detach(part: string): string {
-  return part.length < 13 ? part : decoder.decode(encoder.encode(part));
+/** True when buf[i…] starts with `YYYYMMDD HH:MM:SS,`. */
+function startsLikeRecord(buf: Uint8Array, i: number): boolean {
+  if (i < 0 || buf.length < i + 18) return false;
+  for (let k = 0; k < 17; k++) {
+    const c = buf[i + k];
+    if (k === 8) {
+      if (c !== 32) return false;
+    } else if (k === 11 || k === 14) {
+      if (c !== 58) return false;
+    } else if (c < 48 || c > 57) return false;
+  }
+  return buf[i + 17] === 44;
 }
 
-function validWall(wall: number): boolean {
-  return Number.isFinite(wall);
-}
-
-function serverHostOf(text: string, i: number): string | undefined {
-  return recordHead(text, i)?.serverHost;
-}
-
-/** True when the line ending at `nl` (a newline position) ends in `,<digits>`. */
-function endsLikeRecord(text: string, nl: number): boolean {
+/** True when the line ending at buf[nl] (a newline) ends in `,<digits>`. */
+function endsLikeRecord(buf: Uint8Array, nl: number): boolean {
   let i = nl - 1;
   const stop = i;
-  while (i >= 0 && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i--;
-  return i < stop && i >= 0 && text.charCodeAt(i) === 44;
+  while (i >= 0 && buf[i] >= 48 && buf[i] <= 57) i--;
+  return i < stop && i >= 0 && buf[i] === 44;
+}
+
+/**
+ * True for a well-formed DISCONNECT line, decided on the bytes: it starts like a record and
+ * `DISCONNECT,` at `hit - 6` is followed by exactly `db,object,retcode`. Such lines need no
+ * further look (see AuditParser.#line); anything else does.
+ */
+function isPlainDisconnect(buf: Uint8Array, start: number, hit: number, end: number): boolean {
+  // "DISCON" before "NECT,"
+  if (
+    buf[hit - 1] !== 78 || buf[hit - 2] !== 79 || buf[hit - 3] !== 67 || buf[hit - 4] !== 83 ||
+    buf[hit - 5] !== 73 || buf[hit - 6] !== 68 || buf[hit - 7] !== 44
+  ) return false;
+  let commas = 0;
+  for (let i = hit + 5; i < end; i++) {
+    const c = buf[i];
+    if (c === 44) commas++;
+    else if (c === 39) return false;
+  }
+  return commas === 2 && endsLikeRecord(buf, end) && startsLikeRecord(buf, start);
 }
 
 interface RightFields {
@@ -444,41 +469,68 @@ interface RightFields {
   hostEnd: number;
 }
 
-/** Reads `,host,connid,queryid,OP,db,object,retcode` from the end of [start, end). */
-function rightFields(text: string, start: number, end: number): RightFields | undefined {
-  const c1 = text.lastIndexOf(",", end - 1);
+/** Operation names as bytes. */
+const OP_BYTES: [ConnOp, Uint8Array][] = Object.values(OPS).map((op) => [op, encoder.encode(op)]);
+
+/** Reads `,host,connid,queryid,OP,db,object,retcode` from the end of buf[start, end). */
+function rightFields(buf: Uint8Array, start: number, end: number): RightFields | undefined {
+  const c1 = buf.lastIndexOf(44, end - 1);
   if (c1 < start) return undefined;
-  const retcode = intField(text, c1 + 1, end, true);
+  const retcode = intField(buf, c1 + 1, end, true);
   if (retcode === undefined) return undefined;
-  const c2 = text.lastIndexOf(",", c1 - 1);
-  if (c2 < start || text.slice(c2 + 1, c1).includes("'")) return undefined;
-  const c3 = text.lastIndexOf(",", c2 - 1);
-  if (c3 < start || text.slice(c3 + 1, c2).includes("'")) return undefined;
-  const c4 = text.lastIndexOf(",", c3 - 1);
+  const c2 = buf.lastIndexOf(44, c1 - 1);
+  if (c2 < start || hasQuote(buf, c2 + 1, c1)) return undefined;
+  const c3 = buf.lastIndexOf(44, c2 - 1);
+  if (c3 < start || hasQuote(buf, c3 + 1, c2)) return undefined;
+  const c4 = buf.lastIndexOf(44, c3 - 1);
   if (c4 < start) return undefined;
-  const op = OPS[text.slice(c4 + 1, c3)];
+  const op = opAt(buf, c4 + 1, c3);
   if (!op) return undefined;
-  const c5 = text.lastIndexOf(",", c4 - 1);
-  if (c5 < start || intField(text, c5 + 1, c4, false) !== 0) return undefined;
-  const c6 = text.lastIndexOf(",", c5 - 1);
+  const c5 = buf.lastIndexOf(44, c4 - 1);
+  if (c5 < start || intField(buf, c5 + 1, c4, false) !== 0) return undefined;
+  const c6 = buf.lastIndexOf(44, c5 - 1);
   if (c6 < start) return undefined;
-  const connId = intField(text, c6 + 1, c5, false);
+  const connId = intField(buf, c6 + 1, c5, false);
   if (connId === undefined) return undefined;
-  const c7 = text.lastIndexOf(",", c6 - 1);
+  const c7 = buf.lastIndexOf(44, c6 - 1);
   if (c7 < start) return undefined;
   return { op, connId, retcode, userEnd: c7, hostEnd: c6 };
 }
 
-function intField(text: string, a: number, b: number, signed: boolean): number | undefined {
-  if (b <= a || b - a > 20) return undefined;
-  let i = a;
-  if (signed && text.charCodeAt(i) === 45) i++;
-  if (i === b) return undefined;
-  for (let k = i; k < b; k++) {
-    const c = text.charCodeAt(k);
-    if (c < 48 || c > 57) return undefined;
+function opAt(buf: Uint8Array, a: number, b: number): ConnOp | undefined {
+  for (const [op, bytes] of OP_BYTES) {
+    if (bytes.length !== b - a) continue;
+    let k = 0;
+    while (k < bytes.length && buf[a + k] === bytes[k]) k++;
+    if (k === bytes.length) return op;
   }
-  return Number(text.slice(a, b));
+  return undefined;
+}
+
+function hasQuote(buf: Uint8Array, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) if (buf[i] === 39) return true;
+  return false;
+}
+
+function intField(buf: Uint8Array, a: number, b: number, signed: boolean): number | undefined {
+  if (b <= a || b - a > 15) return undefined;
+  let i = a;
+  const negative = signed && buf[i] === 45;
+  if (negative) i++;
+  if (i === b) return undefined;
+  let v = 0;
+  for (let k = i; k < b; k++) {
+    const c = buf[k] - 48;
+    if (c < 0 || c > 9) return undefined;
+    v = v * 10 + c;
+  }
+  return negative ? -v : v;
+}
+
+/** The bytes buf[a, b) as a string (fast path for ASCII). */
+function asciiOrUtf8(buf: Uint8Array, a: number, b: number): string {
+  for (let i = a; i < b; i++) if (buf[i] > 127) return decoder.decode(buf.subarray(a, b));
+  return String.fromCharCode.apply(null, buf.subarray(a, b) as unknown as number[]);
 }
 
 /**

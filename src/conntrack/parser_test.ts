@@ -1,31 +1,47 @@
 import assert from "node:assert/strict";
+import { type ByteOps, jsByteOps, WasmByteOps } from "./byte_ops.ts";
 import { AuditParser, type ConnEvent, splitHostPort } from "./parser.ts";
 import { Zone } from "./tz.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 const UTC = new Zone("UTC");
 
-function parse(text: string, chunks = 1): { events: ConnEvent[]; parser: AuditParser } {
+/** Feeds `bytes` cut at line ends after each of `cuts`, the way scan.ts does. */
+function feedAll(parser: AuditParser, bytes: Uint8Array, cuts: number[]): ConnEvent[] {
+  let kept = new Uint8Array(0);
+  let base = 0;
+  let prev = 0;
+  const events: ConnEvent[] = [];
+  for (const to of [...cuts, bytes.length]) {
+    if (to <= prev) continue;
+    const buf = new Uint8Array(kept.length + to - prev);
+    buf.set(kept);
+    buf.set(bytes.subarray(prev, to), kept.length);
+    events.push(...parser.feed(buf, base, kept.length, buf.length));
+    kept = buf.slice(parser.keepFrom);
+    base += parser.keepFrom;
+    prev = to;
+  }
+  return [...events, ...parser.finish()];
+}
+
+function parse(
+  text: string,
+  chunks = 1,
+  ops: ByteOps = jsByteOps,
+): { events: ConnEvent[]; parser: AuditParser } {
   const bytes = enc.encode(text);
   const parser = new AuditParser({
     zone: UTC,
     startOffset: 0,
     countLines: (offset) => bytes.subarray(0, offset).filter((b) => b === 10).length,
+    ops,
   });
-  const events: ConnEvent[] = [];
-  // Split at line ends into roughly `chunks` pieces.
-  let from = 0;
-  for (let k = 1; k <= chunks; k++) {
-    const to = k === chunks
-      ? bytes.length
-      : bytes.lastIndexOf(10, Math.floor((bytes.length * k) / chunks)) + 1;
-    if (to <= from) continue;
-    events.push(...parser.feed(dec.decode(bytes.subarray(from, to)), from));
-    from = to;
-  }
-  events.push(...parser.finish());
-  return { events, parser };
+  const cuts = Array.from(
+    { length: chunks - 1 },
+    (_, k) => bytes.lastIndexOf(10, Math.floor((bytes.length * (k + 1)) / chunks)) + 1,
+  );
+  return { events: feedAll(parser, bytes, cuts), parser };
 }
 
 const brief = (e: ConnEvent) =>
@@ -132,14 +148,86 @@ Deno.test("parser: time going back, malformed timestamps, truncated and binary l
     "20241014 13:22:01,db1,cut,h,7,0,CONN",
     "",
   ].join("\n"));
-  const parser = new AuditParser({ zone: UTC, startOffset: 0 });
   const bytes = new Uint8Array(text.length + garbage.length + 1);
+  const parser = new AuditParser({
+    zone: UTC,
+    startOffset: 0,
+    countLines: (offset) => bytes.subarray(0, offset).filter((b) => b === 10).length,
+  });
   bytes.set(text);
   bytes.set(garbage, text.length);
   bytes[bytes.length - 1] = 10;
-  const events = [...parser.feed(dec.decode(bytes), 0), ...parser.finish()];
+  const events = feedAll(parser, bytes, []);
   assert.deepEqual(events.map((e) => e.user), ["alice"]);
   assert.equal(parser.malformed, 1);
   assert.ok(parser.rejections.some((r) => r.line === 2 && /earlier/.test(r.reason)));
   assert.ok(parser.rejections.some((r) => r.line === 3 && /timestamp/.test(r.reason)));
+});
+
+Deno.test("byte ops: the WebAssembly search and count agree with the plain implementation", () => {
+  const wasm = new WasmByteOps(1 << 16);
+  const sample = enc.encode(
+    "20241014 13:22:57,db1,USER,h,5,0,CONNECT,,,0\nNECT,USER,NECT USER, xNECT,\n\u00e9USER,",
+  );
+  for (let round = 0; round < 40; round++) {
+    const n = 1 + (round * 977) % 4000;
+    for (let i = 0; i < n; i++) {
+      wasm.buffer[i] = (i * 7 + round) % 3 === 0
+        ? sample[(i + round) % sample.length]
+        : (i * 131 + round) & 255;
+    }
+    const from = round % 7;
+    const hits = (ops: ByteOps) => {
+      const out: number[] = [];
+      ops.markers(wasm.buffer, from, n, (i) => out.push(i));
+      return out;
+    };
+    assert.deepEqual(hits(wasm), hits(jsByteOps), `round ${round}`);
+    assert.equal(wasm.newlines(wasm.buffer, from, n), jsByteOps.newlines(wasm.buffer, from, n));
+  }
+});
+
+Deno.test("parser: the WebAssembly path gives the same events and line numbers across chunks", () => {
+  const user = "x\n20241014 13:00:00,db1,root,localhost,5,0,CONNECT,,,0\nzz";
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    lines.push(
+      `20241014 13:${String(Math.floor(i / 60) % 60).padStart(2, "0")}:00,db1,u${i % 50},h,${
+        i + 10
+      },0,CONNECT,,,0`,
+    );
+    lines.push(
+      `20241014 13:${String(Math.floor(i / 60) % 60).padStart(2, "0")}:00,db1,u${i % 50},h,${
+        i + 10
+      },${i},QUERY,,'SELECT \\'NECT,USER,\\'',0`,
+    );
+    if (i % 700 === 350) {
+      lines.push(
+        `20241014 13:${String(Math.floor(i / 60) % 60).padStart(2, "0")}:00,db1,${user},localhost,${
+          i + 10
+        },0,FAILED_CONNECT,,,1045`,
+      );
+    }
+  }
+  const text = lines.join("\n") + "\n";
+  const bytes = enc.encode(text);
+  const wasm = new WasmByteOps(bytes.length + 1024);
+  wasm.buffer.set(bytes);
+  const viaWasm = new AuditParser({
+    zone: UTC,
+    startOffset: 0,
+    countLines: (offset) => bytes.subarray(0, offset).filter((b) => b === 10).length,
+    ops: wasm,
+  });
+  const wasmEvents = [...viaWasm.feed(wasm.buffer, 0, 0, bytes.length), ...viaWasm.finish()];
+  for (const chunks of [1, 9]) {
+    const ref = parse(text, chunks);
+    assert.deepEqual(wasmEvents.map(brief), ref.events.map(brief), `chunks=${chunks}`);
+    assert.deepEqual(viaWasm.rejections, ref.parser.rejections, `chunks=${chunks}`);
+  }
+  const logins = wasmEvents.filter((e) => e.op === "CONNECT");
+  assert.ok(!logins.some((e) => e.user === "root"));
+  // Only the logins within a username's reach before each of the 4 hostile records are lost.
+  assert.ok(logins.length >= 3000 - 4 * 2 && logins.length <= 3000, String(logins.length));
+  assert.ok(viaWasm.rejections.every((r) => Number.isInteger(r.line)));
 });

@@ -7,7 +7,15 @@ import type { ConntrackConfig } from "../config/conntrack_ini.ts";
 import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { discoverAuditFiles, type FilePlan, fingerprintOf, lostFiles, planFile } from "./files.ts";
-import { addEvent, type OtherEvent, scanFile, type ScanJob, type ScanResult } from "./scan.ts";
+import {
+  addEvent,
+  type OtherEvent,
+  scanFile,
+  type ScanJob,
+  scanQueue,
+  type ScanResult,
+  type WorkerReply,
+} from "./scan.ts";
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
 import { Zone } from "./tz.ts";
@@ -144,7 +152,17 @@ export async function runConntrack(config: ConntrackConfig, now = Date.now()): P
           excerpt: rej.excerpt,
         });
       }
-      rejected += r.rejections.length;
+      if (r.rejected > r.rejections.length) {
+        logger.warning(
+          "{path}: {count} more lines rejected (details are logged for the first {shown})",
+          {
+            path: r.path,
+            count: r.rejected - r.rejections.length,
+            shown: r.rejections.length,
+          },
+        );
+      }
+      rejected += r.rejected;
       malformed += r.malformed;
       events += r.events;
     }
@@ -220,33 +238,44 @@ export function auditLocation(config: ConntrackConfig): { dir: string; base: str
   return { dir: config.auditLogPath.replace(/\/+$/, "") || "/", base: config.auditFileName };
 }
 
-/** Scans `jobs` on `count` Web Workers; results come back in job order. */
+/**
+ * Scans `jobs` on this thread plus `count - 1` Web Workers; results come back in job order.
+ * Every thread takes the next job from a shared counter (largest files first), so no thread
+ * waits for another to hand out work.
+ */
 async function scanInWorkers(jobs: ScanJob[], count: number): Promise<ScanResult[]> {
   const results: ScanResult[] = new Array(jobs.length);
-  // Largest first, so the slowest file does not start last.
-  const queue = jobs.map((job, i) => ({ job, i })).sort((a, b) =>
-    (b.job.end - b.job.start) - (a.job.end - a.job.start)
+  const order = jobs.map((_, i) => i).sort((a, b) =>
+    (jobs[b].end - jobs[b].start) - (jobs[a].end - jobs[a].start)
   );
+  const sorted = order.map((i) => jobs[i]);
+  const next = new Int32Array(new SharedArrayBuffer(4));
   // The worker runs from a blob: URL holding the bundled scan_worker.ts, so starting it needs
   // no read permission on this program's own files.
   const url = URL.createObjectURL(
     new Blob([SCAN_WORKER_SOURCE], { type: "application/javascript" }),
   );
-  const pool = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
+  const pool = Array.from({ length: count - 1 }, () => new Worker(url, { type: "module" }));
   try {
-    await Promise.all(pool.map(async (worker) => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        results[next.i] = await new Promise<ScanResult>((resolve, reject) => {
-          worker.onmessage = (e) =>
-            e.data.ok ? resolve(e.data.result) : reject(new RuntimeError(e.data.error));
-          worker.onerror = (e) => {
-            e.preventDefault();
-            reject(new RuntimeError(`parser worker failed: ${e.message}`));
-          };
-          worker.postMessage(next.job);
-        });
-      }
-    }));
+    const done = pool.map((worker) =>
+      new Promise<void>((resolve, reject) => {
+        worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+          const m = e.data;
+          if (m.error !== undefined) reject(new RuntimeError(`parser worker: ${m.error}`));
+          else if (m.index !== undefined && m.result) results[order[m.index]] = m.result;
+          else resolve();
+        };
+        worker.onerror = (e) => {
+          e.preventDefault();
+          reject(new RuntimeError(`parser worker failed: ${e.message}`));
+        };
+        worker.postMessage({ jobs: sorted, next });
+      })
+    );
+    // Let the workers start before this thread gets busy.
+    await new Promise((r) => setTimeout(r, 0));
+    scanQueue(sorted, next, (i, r) => results[order[i]] = r);
+    await Promise.all(done);
   } finally {
     for (const w of pool) w.terminate();
     URL.revokeObjectURL(url);

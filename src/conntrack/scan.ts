@@ -7,7 +7,8 @@
  * same in the main thread and in a Web Worker (scan_worker.ts), with synchronous I/O.
  * @module
  */
-import { AuditParser, type ConnEvent, detach, type Rejection } from "./parser.ts";
+import { WasmByteOps } from "./byte_ops.ts";
+import { AuditParser, type ConnEvent, HOLD_BYTES, type Rejection } from "./parser.ts";
 import { Zone } from "./tz.ts";
 
 /** What to read. Plain data, so it can be posted to a worker. */
@@ -48,7 +49,10 @@ export interface ScanResult {
   /** Successful logins: [user, host, latest instant]. */
   logins: [string, string, number][];
   others: OtherEvent[];
+  /** Details of the first refused lines. */
   rejections: Rejection[];
+  /** All refused lines. */
+  rejected: number;
   malformed: number;
   events: number;
   bytes: number;
@@ -56,8 +60,6 @@ export interface ScanResult {
 
 /** Lines longer than about this are skipped as garbage (server_audit caps queries far below). */
 export const MAX_LINE_BYTES = 1 << 20;
-
-const decoder = new TextDecoder();
 
 /** Reads `job` and returns the aggregated events. */
 export function scanFile(job: ScanJob): ScanResult {
@@ -72,6 +74,9 @@ export function scanFile(job: ScanJob): ScanResult {
 
 function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
   const chunkBytes = job.chunkBytes ?? 1 << 20;
+  // One buffer (WebAssembly memory, searched in place): [kept look-back | unfinished line | new read].
+  const ops = byteOps(HOLD_BYTES + MAX_LINE_BYTES + chunkBytes);
+  const buf = ops.buffer;
   const counter = lineCounter(job.path);
   const newParser = (offset: number, prev?: AuditParser) =>
     new AuditParser({
@@ -80,12 +85,14 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
       serverHost: prev?.serverHost ?? job.serverHost,
       lastInstant: prev ? prev.lastInstant : job.lastInstant,
       countLines: counter,
+      ops,
     });
   let parser = newParser(job.start);
   const logins = new Map<string, [string, string, number]>();
   const others = new Map<string, OtherEvent>();
   const rejections: Rejection[] = [];
   let malformed = 0;
+  let rejected = 0;
   let events = 0;
   let firstInstant: number | null = null;
   const take = (list: ConnEvent[]) => {
@@ -98,63 +105,63 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
   const retire = (p: AuditParser) => {
     take(p.finish());
     rejections.push(...p.rejections);
+    rejected += p.rejected;
     malformed += p.malformed;
   };
 
   file.seekSync(job.start, Deno.SeekMode.Start);
-  // One buffer for the whole file: the unfinished last line of a read is moved to its front
-  // and the next read lands right after it, so no chunk is ever copied.
-  const buf = new Uint8Array(chunkBytes + MAX_LINE_BYTES);
-  let carried = 0; // bytes of an unfinished line at buf[0, carried)
-  let pos = job.start; // file offset of buf[0]
-  let consumed = job.start;
+  let base = job.start; // file offset of buf[0]
+  let from = 0; // buf[0, from): look-back kept for the parser
+  let len = 0; // buf[from, len): unparsed bytes (an unfinished line)
   let skipping = false;
   let remaining = job.end - job.start;
   while (remaining > 0) {
-    const n = file.readSync(buf.subarray(carried, carried + Math.min(chunkBytes, remaining)));
+    const n = file.readSync(buf.subarray(len, len + Math.min(chunkBytes, remaining)));
     if (n === null || n === 0) break;
     remaining -= n;
-    const len = carried + n;
-    let from = 0;
+    len += n;
     if (skipping) {
       const nl = buf.subarray(0, len).indexOf(10);
       if (nl < 0) {
-        pos += len;
-        carried = 0;
+        base += len;
+        len = 0;
         continue;
       }
       skipping = false;
-      from = nl + 1;
-      consumed = pos + from;
-      parser = newParser(consumed, parser);
+      base += nl + 1;
+      buf.copyWithin(0, nl + 1, len);
+      len -= nl + 1;
+      from = 0;
+      parser = newParser(base, parser);
     }
-    const last = buf.subarray(0, len).lastIndexOf(10);
-    if (last < from) {
+    const last = buf.subarray(from, len).lastIndexOf(10);
+    if (last < 0) {
       if (len - from > MAX_LINE_BYTES) {
         malformed++;
+        rejected++;
         rejections.push({
           line: NaN,
-          reason: `line longer than ${MAX_LINE_BYTES} bytes at byte ${pos + from} skipped`,
+          reason: `line longer than ${MAX_LINE_BYTES} bytes at byte ${base + from} skipped`,
           excerpt: "",
         });
         retire(parser);
         skipping = true;
-        pos += len;
-        carried = 0;
-      } else {
-        buf.copyWithin(0, from, len);
-        pos += from;
-        carried = len - from;
+        base += len;
+        len = 0;
+        from = 0;
       }
       continue;
     }
-    take(parser.feed(decoder.decode(buf.subarray(from, last + 1)), pos + from));
-    consumed = pos + last + 1;
-    buf.copyWithin(0, last + 1, len);
-    carried = len - last - 1;
-    pos = consumed;
+    const to = from + last + 1;
+    take(parser.feed(buf, base, from, to));
+    const keep = parser.keepFrom;
+    buf.copyWithin(0, keep, len);
+    base += keep;
+    len -= keep;
+    from = to - keep;
   }
   retire(parser);
+  const consumed = skipping ? base : base + from;
   return {
     path: job.path,
     consumed,
@@ -164,10 +171,40 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
     logins: [...logins.values()],
     others: [...others.values()],
     rejections,
+    rejected,
     malformed,
     events,
     bytes: consumed - job.start,
   };
+}
+
+let cachedOps: WasmByteOps | undefined;
+
+/** The WebAssembly search with a buffer of at least `capacity` bytes (reused between files). */
+function byteOps(capacity: number): WasmByteOps {
+  if (!cachedOps || cachedOps.buffer.length < capacity) cachedOps = new WasmByteOps(capacity);
+  return cachedOps;
+}
+
+/**
+ * Scans jobs until none is left, taking the next index from `next[0]` atomically, so several
+ * threads can share one list.
+ */
+export function scanQueue(
+  jobs: ScanJob[],
+  next: Int32Array,
+  done: (index: number, result: ScanResult) => void,
+): void {
+  for (let i = Atomics.add(next, 0, 1); i < jobs.length; i = Atomics.add(next, 0, 1)) {
+    done(i, scanFile(jobs[i]));
+  }
+}
+
+/** A worker's messages: one per result, then `{}` when the queue is empty, or an error. */
+export interface WorkerReply {
+  index?: number;
+  result?: ScanResult;
+  error?: string;
 }
 
 const KIND: Record<string, OtherEvent["kind"]> = {
@@ -186,7 +223,7 @@ export function addEvent(
   if (e.op === "CONNECT" && e.retcode === 0 && !e.multiline) {
     const key = `${e.user}\u0000${e.host}`;
     const cur = logins.get(key);
-    if (!cur) logins.set(key, [detach(e.user), detach(e.host), e.instant]);
+    if (!cur) logins.set(key, [e.user, e.host, e.instant]);
     else if (e.instant > cur[2]) cur[2] = e.instant;
     return;
   }
@@ -197,8 +234,8 @@ export function addEvent(
   if (!cur) {
     others.set(key, {
       kind,
-      user: detach(e.user),
-      host: detach(e.host),
+      user: e.user,
+      host: e.host,
       instant: e.instant,
       retcode: e.retcode,
       count: 1,

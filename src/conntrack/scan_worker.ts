@@ -1,20 +1,21 @@
 /**
- * Web Worker entry: scans the files posted to it with {@link scanFile} and posts the results
- * back, one message per job (`{ ok, result }` or `{ ok: false, error }`).
+ * Web Worker entry: receives the shared job list and counter, scans jobs with
+ * {@link scanQueue} until none is left, posting each result (then `{}`) back.
  * @module
  */
-import { scanFile, type ScanJob } from "./scan.ts";
+import { type ScanJob, scanQueue, type WorkerReply } from "./scan.ts";
 
 interface WorkerScope {
-  onmessage: ((e: MessageEvent<ScanJob>) => void) | null;
-  postMessage(message: unknown): void;
+  onmessage: ((e: MessageEvent<{ jobs: ScanJob[]; next: Int32Array }>) => void) | null;
+  postMessage(message: WorkerReply): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
 scope.onmessage = (e) => {
   try {
-    scope.postMessage({ ok: true, result: scanFile(e.data) });
+    scanQueue(e.data.jobs, e.data.next, (index, result) => scope.postMessage({ index, result }));
+    scope.postMessage({});
   } catch (err) {
-    scope.postMessage({ ok: false, error: err instanceof Error ? err.message : String(err) });
+    scope.postMessage({ error: err instanceof Error ? err.message : String(err) });
   }
 };
