@@ -96,12 +96,22 @@ export function planFile(
 }
 
 /**
- * Checkpoints whose file is gone although it may have held unread records: it was the live log
- * at the last run (so it kept growing before it was rotated through every slot), or it had not
- * been read to its end.
+ * Checkpoints whose content is gone although it may have held unread records: the file
+ * vanished (rotated away) or its inode now holds other content (truncated, or freed and
+ * reused), and it was the live log at the last run (so it may have grown after that run) or had
+ * not been read to its end.
  */
-export function lostFiles(previous: Map<number, Checkpoint>, present: Set<number>): Checkpoint[] {
-  return [...previous.values()].filter((cp) =>
-    !present.has(cp.ino) && (cp.live || cp.offset < cp.size)
-  );
+export function lostFiles(
+  previous: Map<number, Checkpoint>,
+  plans: FilePlan[],
+): { checkpoint: Checkpoint; how: "rotated away" | "truncated or replaced" }[] {
+  const byIno = new Map(plans.map((p) => [p.file.ino, p]));
+  const lost: { checkpoint: Checkpoint; how: "rotated away" | "truncated or replaced" }[] = [];
+  for (const cp of previous.values()) {
+    if (!cp.live && cp.offset >= cp.size) continue;
+    const plan = byIno.get(cp.ino);
+    if (!plan) lost.push({ checkpoint: cp, how: "rotated away" });
+    else if (plan.reset) lost.push({ checkpoint: cp, how: "truncated or replaced" });
+  }
+  return lost;
 }

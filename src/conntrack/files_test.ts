@@ -57,10 +57,12 @@ Deno.test("files: checkpoints apply only to the same content; truncation and rep
     assert.deepEqual(planFile({ ...file, size: 5 }, fp.slice(0, 10), cp).reset, "truncated");
     assert.deepEqual(planFile(file, "ff" + fp.slice(2), cp).reset, "replaced");
     assert.equal(planFile(file, fp, undefined).start, 0);
-    assert.deepEqual(
-      lostFiles(new Map([[1, cp], [2, { ...cp, ino: 2, live: false }]]), new Set()),
-      [cp],
-    );
+    const previous = new Map([[1, cp], [2, { ...cp, ino: 2, live: false }]]);
+    assert.deepEqual(lostFiles(previous, []), [{ checkpoint: cp, how: "rotated away" }]);
+    assert.deepEqual(lostFiles(previous, [planFile(file, fp, cp)]), []);
+    assert.deepEqual(lostFiles(previous, [planFile(file, "ff" + fp.slice(2), cp)]), [
+      { checkpoint: cp, how: "truncated or replaced" },
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

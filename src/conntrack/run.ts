@@ -85,8 +85,7 @@ export async function runConntrack(config: ConntrackConfig, now = Date.now()): P
       }
       plans.push(plan);
     }
-    const present = new Set(files.map((f) => f.ino));
-    const lost = lostFiles(previous, present);
+    const lost = lostFiles(previous, plans);
 
     let heldBack = 0;
     const jobs: ScanJob[] = plans.map((p) => {
@@ -113,10 +112,10 @@ export async function runConntrack(config: ConntrackConfig, now = Date.now()): P
       : 0;
     const results = workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
 
-    for (const cp of lost) {
+    for (const { checkpoint: cp, how } of lost) {
       const oldest = results.find((r) => r.firstInstant !== null);
       logger.warning(
-        "data may have been lost: {path} (inode {ino}) was rotated away before it was read to its end " +
+        `data may have been lost: {path} (inode {ino}) was ${how} before it was read to its end ` +
           "(read up to byte {offset}, last record {last}); nothing was read between then and {next}",
         {
           path: cp.path,
