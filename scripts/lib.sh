@@ -71,4 +71,5 @@ TEST_COMMANDS=(
   promtool:prometheus
   prometheus-node-exporter:prometheus-node-exporter
   sqlite3:sqlite3
+  wat2wasm:wabt
 )
