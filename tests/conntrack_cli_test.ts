@@ -114,3 +114,29 @@ Deno.test("conntrack cli: truncation and rotated-away files are reported; the tr
   );
   assert.equal(box.accounts().length, 5);
 });
+
+Deno.test("conntrack cli: a forged login cut off from its twin record by the hold-back is not counted", async () => {
+  await using box = await sandbox();
+  const live = `${box.auditDir}/server_audit.log`;
+  const t = "20240301 10:00:01";
+  const user =
+    `a,localhost,1,0,DISCONNECT,,,0\n${t},db1,mallory,localhost,55,0,CONNECT,,,0\n${t},db1,y`;
+  const head = line("0301 10:00:00", "alice", 1) +
+    "20240301 10:00:00,db1,alice,10.0.0.1,1,2,QUERY,,'SELECT 1',0\n".repeat(3000);
+  const failed = `${t},db1,${user},localhost,10,0,FAILED_CONNECT,,,1045\n`;
+  const twin = `${t},db1,${user},localhost,10,0,DISCONNECT,,,0\n`;
+  // The hold-back cut (64 KiB before the end) falls between the two records of the attempt.
+  const filler = "20240301 10:00:02,db1,bob,10.0.0.1,3,4,QUERY,,'SELECT 2',0\n".repeat(
+    Math.ceil((65536 - twin.length + 10) / 59),
+  );
+  await Deno.writeTextFile(live, head + failed + twin + filler);
+  let r = await box.run("-v");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /bytes of the live log left for the next run/);
+  assert.deepEqual(box.accounts(), ["alice|10.0.0.1|2024-03-01 10:00:00+00:00"]);
+  await settle(box.auditDir);
+  r = await box.run();
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(box.accounts(), ["alice|10.0.0.1|2024-03-01 10:00:00+00:00"]);
+  assert.match(r.stderr, /connection id claimed by two login events/);
+});

@@ -215,6 +215,17 @@ export class AuditParser {
     return out;
   }
 
+  /**
+   * Drops the events still held back, for data that may still be completed (the end of a live
+   * log being written), and returns the file offset of the first one's record, from where the
+   * next run must read again; undefined when nothing was held back.
+   */
+  withhold(): number | undefined {
+    const first = this.#pending.length ? Math.min(...this.#pending.map((p) => p.pos)) : undefined;
+    this.#pending = [];
+    return first;
+  }
+
   /** Looks at the line buf[start, end) that contains an operation name. */
   #line(start: number, end: number): void {
     const buf = this.#buf;

@@ -90,16 +90,19 @@ export async function runConntrack(config: ConntrackConfig, now = Date.now()): P
     let heldBack = 0;
     const jobs: ScanJob[] = plans.map((p) => {
       let end = p.file.size;
+      let complete = true;
       if (p.file.rank === 0 && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
         const cut = Math.max(p.start, end - HOLD_BACK_BYTES);
         heldBack += end - cut;
         end = cut;
+        complete = false;
       }
       const cp = p.checkpoint;
       return {
         path: p.file.path,
         start: p.start,
         end,
+        complete,
         zone: zone.name,
         serverHost: cp?.serverHost ?? undefined,
         lastInstant: cp?.lastInstant ?? undefined,

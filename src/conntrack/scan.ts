@@ -22,6 +22,11 @@ export interface ScanJob {
   zone: string;
   serverHost?: string;
   lastInstant?: number;
+  /**
+   * False when the bytes up to `end` may still be followed by the rest of a record (a live log
+   * cut short while being written): events near the end are then left for the next run.
+   */
+  complete?: boolean;
   /** Read size; default 1 MiB. */
   chunkBytes?: number;
 }
@@ -160,8 +165,12 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
     len -= keep;
     from = to - keep;
   }
+  let consumed = skipping ? base : base + from;
+  if (job.complete === false) {
+    const first = parser.withhold();
+    if (first !== undefined && first < consumed) consumed = first;
+  }
   retire(parser);
-  const consumed = skipping ? base : base + from;
   return {
     path: job.path,
     consumed,
