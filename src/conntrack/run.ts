@@ -44,8 +44,21 @@ export const SETTLE_MS = 2_000;
 /** …so this much of its end waits for the next run. */
 export const HOLD_BACK_BYTES = 64 << 10;
 
+/** Tuning for {@link runConntrack}; the defaults are what the program uses. */
+export interface RunOptions {
+  /** The current time (ms), to tell whether the live log is still being written. */
+  now?: number;
+  /** Parse in threads only when at least this many bytes are new. */
+  workerThresholdBytes?: number;
+}
+
 /** Runs conntrack once with `config`. */
-export async function runConntrack(config: ConntrackConfig, now = Date.now()): Promise<RunSummary> {
+export async function runConntrack(
+  config: ConntrackConfig,
+  options: RunOptions = {},
+): Promise<RunSummary> {
+  const now = options.now ?? Date.now();
+  const threshold = options.workerThresholdBytes ?? WORKER_THRESHOLD_BYTES;
   const logger = log("conntrack");
   const zone = new Zone(config.timeLocation);
   const { dir, base } = auditLocation(config);
@@ -110,7 +123,7 @@ export async function runConntrack(config: ConntrackConfig, now = Date.now()): P
     });
     const toRead = jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0);
     const busy = jobs.filter((j) => j.end > j.start);
-    const workers = toRead >= WORKER_THRESHOLD_BYTES && busy.length > 1
+    const workers = toRead >= threshold && busy.length > 1
       ? Math.min(config.maxWorkers, busy.length, navigator.hardwareConcurrency || 1)
       : 0;
     const results = workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
