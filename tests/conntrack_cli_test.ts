@@ -140,3 +140,41 @@ Deno.test("conntrack cli: a forged login cut off from its twin record by the hol
   assert.deepEqual(box.accounts(), ["alice|10.0.0.1|2024-03-01 10:00:00+00:00"]);
   assert.match(r.stderr, /connection id claimed by two login events/);
 });
+
+Deno.test("conntrack cli: a path outside the permission set is a runtime error that says so", async () => {
+  await using box = await sandbox();
+  const r = await runCli(["conntrack", "-c", box.ini]);
+  assert.equal(r.code, 1);
+  assertOneLineError(
+    r.stderr,
+    /Requires read access to .*conntracker\.ini.*permission set does not cover this path/,
+  );
+});
+
+Deno.test("conntrack cli: an over-long line and binary garbage are skipped, the logins around them count", async () => {
+  await using box = await sandbox();
+  const garbage = new Uint8Array(3 << 20).map((_, i) => i % 200 + 11 + (i % 7 === 0 ? 40 : 0)); // no newline
+  const enc = new TextEncoder();
+  const parts = [
+    enc.encode(line("0301 10:00:00", "alice", 1)),
+    garbage,
+    enc.encode("\n"),
+    enc.encode(line("0301 10:00:01", "bob", 2)),
+  ];
+  await Deno.writeFile(
+    `${box.auditDir}/server_audit.log`,
+    new Uint8Array(await new Blob(parts).arrayBuffer()),
+  );
+  await settle(box.auditDir);
+  const r = await box.run("-v");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /server_audit\.log:2: rejected: "line longer than 1048576 bytes at byte 53 skipped"/,
+  );
+  assert.match(r.stdout, /1 lines rejected, 1 malformed/);
+  assert.deepEqual(box.accounts(), [
+    "alice|10.0.0.1|2024-03-01 10:00:00+00:00",
+    "bob|10.0.0.1|2024-03-01 10:00:01+00:00",
+  ]);
+});

@@ -10,7 +10,7 @@
 import { parse as parseIni } from "ini";
 import { ConfigError } from "../errors.ts";
 import { localZoneName, Zone } from "../conntrack/tz.ts";
-import type { LogLevel } from "../system/log.ts";
+import { escapeControl, type LogLevel } from "../system/log.ts";
 
 /** Default location of the ini file. */
 export const DEFAULT_CONNTRACK_INI = "/etc/conntracker/conntracker.ini";
@@ -66,6 +66,10 @@ export async function loadConntrackConfig(path = DEFAULT_CONNTRACK_INI): Promise
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
+    // Not the operator's file at fault: main.ts explains permission refusals.
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      throw err;
+    }
     const why = err instanceof Deno.errors.NotFound
       ? "not found (copy conntracker.ini-dist there, or pass -c FILE)"
       : err instanceof Error
@@ -170,10 +174,12 @@ function locateKeys(text: string, file: string): Map<string, number> {
       return;
     }
     const eq = line.indexOf("=");
-    if (eq <= 0) throw new ConfigError(`expected "Key = value", got "${line}"`, file, i + 1);
+    if (eq <= 0) {
+      throw new ConfigError(`expected "Key = value", got ${quote(line)}`, file, i + 1);
+    }
     const key = line.slice(0, eq).trim();
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`unknown key "${key}"${suggest(key)}`, file, i + 1);
+      throw new ConfigError(`unknown key ${quote(key)}${suggest(key)}`, file, i + 1);
     }
     if (found.has(key)) {
       throw new ConfigError(`${key} is set twice (first on line ${found.get(key)})`, file, i + 1);
@@ -181,6 +187,12 @@ function locateKeys(text: string, file: string): Map<string, number> {
     found.set(key, i + 1);
   });
   return found;
+}
+
+/** Quotes text from the file for a message: control characters escaped, at most 60 characters. */
+function quote(text: string): string {
+  const short = text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  return `"${escapeControl(short).replaceAll('"', '\\"')}"`;
 }
 
 function suggest(key: string): string {

@@ -50,3 +50,14 @@ Deno.test("conntrack ini: errors name file, line and the closest key", () => {
     });
   }
 });
+
+Deno.test("conntrack ini: binary garbage is reported on one escaped line", () => {
+  assert.throws(
+    () => parseConntrackConfig("[default]\n\u0001\u001b[31m\u0007bad", "c.ini"),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.message, 'c.ini:2: expected "Key = value", got "\\x01\\x1b[31m\\x07bad"');
+      return true;
+    },
+  );
+});

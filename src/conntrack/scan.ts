@@ -145,7 +145,7 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
         malformed++;
         rejected++;
         rejections.push({
-          line: NaN,
+          line: counter(base + from) + 1,
           reason: `line longer than ${MAX_LINE_BYTES} bytes at byte ${base + from} skipped`,
           excerpt: "",
         });
