@@ -185,9 +185,7 @@ export class AuditParser {
       if (!isPlainDisconnect(buf, start, hit, lineEnd)) this.#line(start, lineEnd);
     });
     // Keep the last HOLD_BYTES (from a line start) for look-back and pending events.
-    const cut = to - from > HOLD_BYTES || from > 0 && to > HOLD_BYTES
-      ? Math.max(0, buf.lastIndexOf(10, to - HOLD_BYTES) + 1)
-      : 0;
+    const cut = to > HOLD_BYTES ? Math.max(0, buf.lastIndexOf(10, to - HOLD_BYTES) + 1) : 0;
     this.keepFrom = cut;
     const out: ConnEvent[] = [];
     const keep: Pending[] = [];

@@ -3,10 +3,12 @@
  *
  * Memory stays bounded whatever the file size: one chunk, the parser's look-back window, and
  * the per-account aggregates. Only complete lines are consumed; a partial last line is left for
- * the next run. A line longer than {@link MAX_LINE_BYTES} (binary garbage) is skipped. Runs the
- * same in the main thread and in a Web Worker (scan_worker.ts), with synchronous I/O.
+ * the next run. A line longer than {@link MAX_LINE_BYTES} (binary garbage) is skipped. Data is
+ * read straight into the WebAssembly memory that the byte search works on. Runs the same in the
+ * main thread and in a Web Worker (scan_worker.ts), with synchronous I/O.
  * @module
  */
+import { RuntimeError } from "../errors.ts";
 import { WasmByteOps } from "./byte_ops.ts";
 import { AuditParser, type ConnEvent, HOLD_BYTES, type Rejection } from "./parser.ts";
 import { Zone } from "./tz.ts";
@@ -80,7 +82,9 @@ export function scanFile(job: ScanJob): ScanResult {
 function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
   const chunkBytes = job.chunkBytes ?? 1 << 20;
   // One buffer (WebAssembly memory, searched in place): [kept look-back | unfinished line | new read].
-  const ops = byteOps(HOLD_BYTES + MAX_LINE_BYTES + chunkBytes);
+  // Kept look-back is at most HOLD_BYTES plus the line it starts in, the unfinished line at most
+  // MAX_LINE_BYTES, so a whole chunk always fits after them.
+  const ops = byteOps(HOLD_BYTES + 2 * MAX_LINE_BYTES + chunkBytes);
   const buf = ops.buffer;
   const counter = lineCounter(job.path);
   const newParser = (offset: number, prev?: AuditParser) =>
@@ -121,7 +125,9 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
   let skipping = false;
   let remaining = job.end - job.start;
   while (remaining > 0) {
-    const n = file.readSync(buf.subarray(len, len + Math.min(chunkBytes, remaining)));
+    const room = Math.min(chunkBytes, remaining, buf.length - len);
+    if (room <= 0) throw new RuntimeError(`${job.path}: read buffer full at byte ${base + len}`);
+    const n = file.readSync(buf.subarray(len, len + room));
     if (n === null || n === 0) break;
     remaining -= n;
     len += n;
@@ -142,6 +148,7 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
     const last = buf.subarray(from, len).lastIndexOf(10);
     if (last < 0) {
       if (len - from > MAX_LINE_BYTES) {
+        retire(parser);
         malformed++;
         rejected++;
         rejections.push({
@@ -149,7 +156,6 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
           reason: `line longer than ${MAX_LINE_BYTES} bytes at byte ${base + from} skipped`,
           excerpt: "",
         });
-        retire(parser);
         skipping = true;
         base += len;
         len = 0;
