@@ -282,7 +282,7 @@ export class AuditParser {
       }
       pending.claim = { instant: event.instant, rejected: false, pending };
       this.#logins.set(event.connId, pending.claim);
-      if (this.#logins.size > 256) this.#pruneLogins(event.instant);
+      if (this.#logins.size > 2048) this.#pruneLogins(event.instant);
     }
     this.lastInstant = Math.max(this.lastInstant, event.instant);
     this.#pending.push(pending);

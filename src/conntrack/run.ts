@@ -8,7 +8,7 @@ import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { discoverAuditFiles, type FilePlan, fingerprintOf, lostFiles, planFile } from "./files.ts";
 import {
-  addEvent,
+  LoginTable,
   type OtherEvent,
   scanFile,
   type ScanJob,
@@ -145,19 +145,13 @@ export async function runConntrack(
       );
     }
 
-    const logins = new Map<string, [string, string, number]>();
+    const logins = new LoginTable();
     const others = new Map<string, OtherEvent>();
     let rejected = 0;
     let malformed = 0;
     let events = 0;
     for (const r of results) {
-      for (const [user, host, instant] of r.logins) {
-        addEvent(
-          { op: "CONNECT", user, host, instant, retcode: 0, multiline: false, connId: 0, wall: 0 },
-          logins,
-          others,
-        );
-      }
+      for (const [user, host, instant] of r.logins) logins.add(user, host, instant);
       for (const o of r.others) mergeOther(others, o);
       for (const rej of r.rejections) {
         logger.warning("{path}:{line}: rejected: {reason}: {excerpt}", {

@@ -33,6 +33,29 @@ export interface ScanJob {
   chunkBytes?: number;
 }
 
+/** Latest successful login per (user, host), without building a key string per event. */
+export class LoginTable {
+  #byUser = new Map<string, Map<string, [string, string, number]>>();
+  /** Number of (user, host) pairs. */
+  size = 0;
+
+  /** Records a login at `instant`, keeping the latest per pair. */
+  add(user: string, host: string, instant: number): void {
+    let hosts = this.#byUser.get(user);
+    if (!hosts) this.#byUser.set(user, hosts = new Map());
+    const cur = hosts.get(host);
+    if (!cur) {
+      hosts.set(host, [user, host, instant]);
+      this.size++;
+    } else if (instant > cur[2]) cur[2] = instant;
+  }
+
+  /** All pairs as [user, host, latest instant]. */
+  *values(): IterableIterator<[string, string, number]> {
+    for (const hosts of this.#byUser.values()) yield* hosts.values();
+  }
+}
+
 /** Latest event per key, plus counts, for the events that are not successful logins. */
 export interface OtherEvent {
   kind: "failed" | "changeuser" | "proxy" | "multiline";
@@ -70,7 +93,7 @@ export const MAX_LINE_BYTES = 1 << 20;
 
 /** Reads `job` and returns the aggregated events. */
 export function scanFile(job: ScanJob): ScanResult {
-  const zone = new Zone(job.zone);
+  const zone = zoneNamed(job.zone);
   const file = Deno.openSync(job.path, { read: true });
   try {
     return scanOpen(file, job, zone);
@@ -97,7 +120,7 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
       ops,
     });
   let parser = newParser(job.start);
-  const logins = new Map<string, [string, string, number]>();
+  const logins = new LoginTable();
   const others = new Map<string, OtherEvent>();
   const rejections: Rejection[] = [];
   let malformed = 0;
@@ -231,15 +254,12 @@ const KIND: Record<string, OtherEvent["kind"]> = {
 /** Sorts one event into the successful logins or the other kinds, keeping the latest. */
 export function addEvent(
   e: ConnEvent,
-  logins: Map<string, [string, string, number]>,
+  logins: LoginTable,
   others: Map<string, OtherEvent>,
 ): void {
   if (e.op === "DISCONNECT") return;
   if (e.op === "CONNECT" && e.retcode === 0 && !e.multiline) {
-    const key = `${e.user}\u0000${e.host}`;
-    const cur = logins.get(key);
-    if (!cur) logins.set(key, [e.user, e.host, e.instant]);
-    else if (e.instant > cur[2]) cur[2] = e.instant;
+    logins.add(e.user, e.host, e.instant);
     return;
   }
   const kind = e.multiline ? "multiline" : KIND[e.op] ?? "failed"; // CONNECT with an error code
@@ -273,14 +293,15 @@ function lineCounter(path: string): (offset: number) => number {
       at = 0;
       count = 0;
     }
+    counterOps ??= new WasmByteOps(1 << 20);
+    const buf = counterOps.buffer;
     const f = Deno.openSync(path, { read: true });
     try {
       f.seekSync(at, Deno.SeekMode.Start);
-      const buf = new Uint8Array(1 << 20);
       while (at < offset) {
         const n = f.readSync(buf.subarray(0, Math.min(buf.length, offset - at)));
         if (!n) break;
-        for (let i = buf.indexOf(10); i >= 0 && i < n; i = buf.indexOf(10, i + 1)) count++;
+        count += counterOps.newlines(buf, 0, n);
         at += n;
       }
     } finally {
@@ -288,4 +309,16 @@ function lineCounter(path: string): (offset: number) => number {
     }
     return count;
   };
+}
+
+/** A second, small WebAssembly buffer for counting lines while the main one holds a chunk. */
+let counterOps: WasmByteOps | undefined;
+
+const zones = new Map<string, Zone>();
+
+/** One Zone per name (building its Intl formatter is not cheap). */
+function zoneNamed(name: string): Zone {
+  let zone = zones.get(name);
+  if (!zone) zones.set(name, zone = new Zone(name));
+  return zone;
 }
