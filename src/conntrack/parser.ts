@@ -229,7 +229,6 @@ export class AuditParser {
     const buf = this.#buf;
     const f = rightFields(buf, start, end);
     if (!f) return; // a QUERY or other record that merely mentions the word
-    const reject = (reason: string) => this.#reject(start, end, reason);
     const head = recordHead(buf, start, end);
     if (!head) {
       this.#continuation(start, end, f);
@@ -237,12 +236,12 @@ export class AuditParser {
     }
     if (!Number.isFinite(head.wall)) {
       this.malformed++;
-      reject("malformed timestamp");
+      this.#reject(start, end, "malformed timestamp");
       return;
     }
     if (f.userEnd < head.userStart) {
       this.malformed++;
-      reject("too few fields");
+      this.#reject(start, end, "too few fields");
       return;
     }
     // A well-formed DISCONNECT says nothing about logins; only its malformed (continuation)
@@ -250,20 +249,20 @@ export class AuditParser {
     if (f.op === "DISCONNECT") return;
     if (this.serverHost !== undefined && !this.#isServerHost(buf, start + 18, head.userStart - 1)) {
       const found = decoder.decode(buf.subarray(start + 18, head.userStart - 1));
-      reject(`server host "${found}" is not this file's "${this.serverHost}"`);
+      this.#reject(start, end, `server host "${found}" is not this file's "${this.serverHost}"`);
       return;
     }
     if (start > 0) {
       const prev = start >= 2 ? buf.lastIndexOf(10, start - 2) + 1 : 0;
       if (startsLikeRecord(buf, prev) && !endsLikeRecord(buf, start - 1)) {
-        reject("follows an unfinished record (a username with a newline)");
+        this.#reject(start, end, "follows an unfinished record (a username with a newline)");
         return;
       }
     }
     const user = decoder.decode(buf.subarray(head.userStart, f.userEnd));
     const event = this.#event(user, head.wall, f, false);
     if (event.instant < this.lastInstant - TIME_SLACK_MS) {
-      reject("earlier than the records before it");
+      this.#reject(start, end, "earlier than the records before it");
       return;
     }
     const pending: Pending = { event, pos: this.#base + start };
@@ -277,12 +276,12 @@ export class AuditParser {
           const at = earlier.pos - this.#base;
           this.#reject(at, buf.indexOf(10, at), "connection id claimed by two login events");
         }
-        reject("connection id claimed by two login events");
+        this.#reject(start, end, "connection id claimed by two login events");
         return;
       }
       pending.claim = { instant: event.instant, rejected: false, pending };
       this.#logins.set(event.connId, pending.claim);
-      if (this.#logins.size > 2048) this.#pruneLogins(event.instant);
+      if (this.#logins.size > 256) this.#pruneLogins(event.instant);
     }
     this.lastInstant = Math.max(this.lastInstant, event.instant);
     this.#pending.push(pending);
@@ -400,7 +399,10 @@ interface RecordHead {
   userStart: number;
 }
 
-/** Parses `YYYYMMDD HH:MM:SS,serverhost,` at buf[i] (a line start; the line ends at `end`). */
+/**
+ * Parses `YYYYMMDD HH:MM:SS,serverhost,` at buf[i] (a line start; the line ends at `end`). The
+ * result is overwritten by the next call.
+ */
 function recordHead(buf: Uint8Array, i: number, end: number): RecordHead | undefined {
   if (!startsLikeRecord(buf, i)) return undefined;
   const hostEnd = buf.indexOf(44, i + 18);
@@ -413,11 +415,13 @@ function recordHead(buf: Uint8Array, i: number, end: number): RecordHead | undef
   const second = digits(buf, i + 15, 2);
   const ok = month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
     second <= 60;
-  return {
-    wall: ok ? Date.UTC(year, month - 1, day, hour, minute, second) : NaN,
-    userStart: hostEnd + 1,
-  };
+  HEAD.wall = ok ? Date.UTC(year, month - 1, day, hour, minute, second) : NaN;
+  HEAD.userStart = hostEnd + 1;
+  return HEAD;
 }
+
+/** recordHead's result, reused between calls (one per hit would only feed the GC). */
+const HEAD: RecordHead = { wall: NaN, userStart: 0 };
 
 /** The decimal number in buf[i, i+n) (digits already checked). */
 function digits(buf: Uint8Array, i: number, n: number): number {
@@ -481,7 +485,10 @@ interface RightFields {
 /** Operation names as bytes. */
 const OP_BYTES: [ConnOp, Uint8Array][] = Object.values(OPS).map((op) => [op, encoder.encode(op)]);
 
-/** Reads `,host,connid,queryid,OP,db,object,retcode` from the end of buf[start, end). */
+/**
+ * Reads `,host,connid,queryid,OP,db,object,retcode` from the end of buf[start, end). The result
+ * is overwritten by the next call.
+ */
 function rightFields(buf: Uint8Array, start: number, end: number): RightFields | undefined {
   const c1 = buf.lastIndexOf(44, end - 1);
   if (c1 < start) return undefined;
@@ -503,8 +510,16 @@ function rightFields(buf: Uint8Array, start: number, end: number): RightFields |
   if (connId === undefined) return undefined;
   const c7 = buf.lastIndexOf(44, c6 - 1);
   if (c7 < start) return undefined;
-  return { op, connId, retcode, userEnd: c7, hostEnd: c6 };
+  RIGHT.op = op;
+  RIGHT.connId = connId;
+  RIGHT.retcode = retcode;
+  RIGHT.userEnd = c7;
+  RIGHT.hostEnd = c6;
+  return RIGHT;
 }
+
+/** rightFields' result, reused between calls. */
+const RIGHT: RightFields = { op: "CONNECT", connId: 0, retcode: 0, userEnd: 0, hostEnd: 0 };
 
 function opAt(buf: Uint8Array, a: number, b: number): ConnOp | undefined {
   for (const [op, bytes] of OP_BYTES) {
