@@ -70,6 +70,8 @@ export class Zone {
   toInstant(wall: WallTime, notBefore = -Infinity): number {
     const a = wall - this.offsetAt(wall - 14 * HOUR);
     const b = wall - this.offsetAt(wall + 14 * HOUR);
+    // The same offset 14 hours before and after: no change in between, one answer.
+    if (a === b) return a;
     const candidates: number[] = [];
     for (const c of a <= b ? [a, b] : [b, a]) {
       if (c + this.offsetAt(c) === wall && !candidates.includes(c)) candidates.push(c);
