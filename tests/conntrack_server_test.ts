@@ -43,7 +43,6 @@ Deno.test("conntrack against a real MariaDB: real, failed and hostile logins; ro
     )),
   );
   await settle(auditDir);
-  const log = await Deno.readTextFile(db.auditLog!);
 
   const first = await box.run();
   assert.equal(first.code, 0, first.stderr);
