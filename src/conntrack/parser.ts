@@ -84,7 +84,7 @@ export interface ParserOptions {
  */
 export const MAX_USER_CHARS = 130;
 /** Rejections kept with line number and excerpt per file and run; the rest are only counted. */
-export const MAX_REJECTION_DETAILS = 100;
+export const MAX_REJECTION_DETAILS = 20;
 /** Events stay pending until this many bytes follow them. */
 export const HOLD_BYTES = 16 * 1024;
 /** How far back time may go between accepted events (threads write slightly out of order). */
