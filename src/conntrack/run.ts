@@ -113,6 +113,7 @@ export async function runConntrack(
       const cp = p.checkpoint;
       return {
         path: p.file.path,
+        ino: p.file.ino,
         start: p.start,
         end,
         complete,
@@ -178,9 +179,11 @@ export async function runConntrack(
     const { inserted, updated } = store.mergeLogins(logins.values(), zone);
     store.mergeOthers(others.values(), zone);
 
-    const checkpoints: Checkpoint[] = plans.map((p, i) => {
+    const checkpoints: Checkpoint[] = plans.flatMap((p, i): Checkpoint[] => {
       const r = results[i];
-      return {
+      // Not read because it was renamed meanwhile: keep what was known about that inode.
+      if (r.moved) return p.checkpoint ? [p.checkpoint] : [];
+      return [{
         ino: p.file.ino,
         path: p.file.path,
         offset: r.consumed,
@@ -189,7 +192,7 @@ export async function runConntrack(
         serverHost: r.serverHost ?? null,
         lastInstant: r.lastInstant,
         live: p.file.rank === 0,
-      };
+      }];
     });
     store.saveCheckpoints(checkpoints);
     store.commit();

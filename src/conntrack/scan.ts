@@ -16,6 +16,8 @@ import { Zone } from "./tz.ts";
 /** What to read. Plain data, so it can be posted to a worker. */
 export interface ScanJob {
   path: string;
+  /** The inode the file had when it was listed; a file under that name with another is skipped. */
+  ino?: number;
   /** First byte to read (a line start). */
   start: number;
   /** Read no further than this byte (the size seen when the run was planned). */
@@ -86,6 +88,8 @@ export interface ScanResult {
   malformed: number;
   events: number;
   bytes: number;
+  /** Set when the file was not read because it was renamed or removed after it was listed. */
+  moved?: true;
 }
 
 /** Lines longer than about this are skipped as garbage (server_audit caps queries far below). */
@@ -94,12 +98,39 @@ export const MAX_LINE_BYTES = 1 << 20;
 /** Reads `job` and returns the aggregated events. */
 export function scanFile(job: ScanJob): ScanResult {
   const zone = zoneNamed(job.zone);
-  const file = Deno.openSync(job.path, { read: true });
+  let file: Deno.FsFile;
   try {
+    file = Deno.openSync(job.path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return unread(job); // rotated away meanwhile
+    throw err;
+  }
+  try {
+    // Rotated since it was listed: the name is another file now. Its inode is read next run.
+    if (job.ino !== undefined && file.statSync().ino !== job.ino) return unread(job);
     return scanOpen(file, job, zone);
   } finally {
     file.close();
   }
+}
+
+/** The result for a file that was not read. */
+function unread(job: ScanJob): ScanResult {
+  return {
+    path: job.path,
+    consumed: job.start,
+    serverHost: job.serverHost,
+    lastInstant: job.lastInstant ?? null,
+    firstInstant: null,
+    logins: [],
+    others: [],
+    rejections: [],
+    rejected: 0,
+    malformed: 0,
+    events: 0,
+    bytes: 0,
+    moved: true,
+  };
 }
 
 function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {

@@ -46,3 +46,22 @@ Deno.test("scan: the result does not depend on the read size, whatever the line 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("scan: a file renamed away after it was listed is left for the next run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/server_audit.log`;
+    await Deno.writeTextFile(path, "20240301 10:00:00,db1,old,h,1,0,CONNECT,,,0\n");
+    const ino = (await Deno.stat(path)).ino!;
+    await Deno.rename(path, `${path}.1`);
+    await Deno.writeTextFile(path, "20240301 11:00:00,db1,new,h,2,0,CONNECT,,,0\n");
+    const r = scanFile({ path, ino, start: 0, end: 100, zone: "UTC" });
+    assert.equal(r.consumed, 0);
+    assert.equal(r.moved, true);
+    assert.deepEqual(r.logins, []);
+    const gone = scanFile({ path: `${dir}/missing`, ino, start: 7, end: 100, zone: "UTC" });
+    assert.equal(gone.consumed, 7);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
