@@ -72,4 +72,5 @@ TEST_COMMANDS=(
   prometheus-node-exporter:prometheus-node-exporter
   sqlite3:sqlite3
   systemd-analyze:systemd
+  wat2wasm:wabt
 )

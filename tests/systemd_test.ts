@@ -73,5 +73,5 @@ Deno.test("systemd: the monitor unit is a notify service per shard that can stil
   for (const cap of ["CAP_SETUID", "CAP_SETGID"]) assert.ok(caps.includes(cap), `${cap} missing`);
   assert.equal(s.has("User"), false, "the monitor starts as root and drops privileges itself");
   const t = settings(await Deno.readTextFile(`${ROOT}/systemd/mysql_monitor_conntrack.timer`));
-  assert.deepEqual(t.get("OnCalendar"), ["*:0/15"]);
+  assert.deepEqual(t.get("OnCalendar"), ["*:0/5"]);
 });

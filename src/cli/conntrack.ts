@@ -1,6 +1,9 @@
 /** The `conntrack` mode: last connection per account from the MariaDB audit log. @module */
 import { PROGRAM } from "../version.ts";
-import { RuntimeError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
+import { DEFAULT_CONNTRACK_INI, loadConntrackConfig } from "../config/conntrack_ini.ts";
+import { runConntrack } from "../conntrack/run.ts";
+import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
 
@@ -28,7 +31,7 @@ export const OPTIONS: OptionSpec = {
 };
 
 /** Runs `conntrack`. */
-export function run(args: string[]): number {
+export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseModeArgs("conntrack", args, OPTIONS, true);
   if (values.help) {
     console.log(HELP);
@@ -41,5 +44,24 @@ export function run(args: string[]): number {
   if (positionals.length > 0) {
     throw new UsageError(`conntrack: unexpected argument "${positionals[0]}"`, "conntrack");
   }
-  throw new RuntimeError("conntrack: not implemented in this build yet");
+  const config = await loadConntrackConfig(
+    typeof values.config === "string" ? values.config : DEFAULT_CONNTRACK_INI,
+  );
+  await setupLogging({
+    level: values.verbose && config.logLevel !== "debug" ? "info" : config.logLevel,
+  });
+  const s = await runConntrack(config);
+  if (values.verbose) {
+    console.log(
+      `conntrack: ${s.filesRead} of ${s.files} audit files had new data, ${s.bytes} bytes read` +
+        (s.workers ? ` on ${s.workers} threads` : "") +
+        (s.heldBack
+          ? `, ${s.heldBack} bytes of the live log left for the next run (still being written)`
+          : "") +
+        `; ${s.events} connection events, ${s.logins} accounts logged in (${s.inserted} new, ${s.updated} updated), ` +
+        `${s.others} failed/other login keys, ${s.rejected} lines rejected, ${s.malformed} malformed` +
+        (s.adopted ? "; adopted the Go conntracker database" : ""),
+    );
+  }
+  return 0;
 }

@@ -47,7 +47,8 @@ async function exec(cmd: string, args: string[]): Promise<{ code: number; output
   return { code: out.code, output: text };
 }
 
-async function exists(path: string): Promise<boolean> {
+/** True when something exists at `path` (without following a final symlink). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;

@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../errors.ts";
+import { parseConntrackConfig } from "./conntrack_ini.ts";
+
+Deno.test("conntrack ini: the Go tool's ini-dist is accepted, with defaults for the rest", () => {
+  const c = parseConntrackConfig(
+    `[default]
+AuditLogPath=/var/lib/mysql
+SqlitePath=/var/lib/mysql/audit.sqlite
+TimeFormatAudit="20060102 15:04:05"
+TimeFormatDB="2006-01-02 15:04:05-07:00 MST"
+TimeLocation=Europe/Zurich
+MaxWorkers=4
+LogLevel=ERROR
+`,
+    "c.ini",
+  );
+  assert.deepEqual(c, {
+    auditLogPath: "/var/lib/mysql",
+    auditFileName: "server_audit.log",
+    sqlitePath: "/var/lib/mysql/audit.sqlite",
+    timeLocation: "Europe/Zurich",
+    maxWorkers: 4,
+    logLevel: "error",
+  });
+});
+
+Deno.test("conntrack ini: errors name file, line and the closest key", () => {
+  const cases: [string, RegExp][] = [
+    [
+      "[default]\nAuditLogPath=/x\nSqlitPath=/y\n",
+      /^c\.ini:3: unknown key "SqlitPath" \(did you mean "SqlitePath"\?\)$/,
+    ],
+    ["[default]\nMaxWorkers=0\n", /^c\.ini:2: MaxWorkers must be a whole number from 1 to 64/],
+    [
+      "[default]\n\nTimeLocation=Mars/Base\n",
+      /^c\.ini:3: TimeLocation "Mars\/Base" is not a known IANA/,
+    ],
+    ["[default]\nLogLevel=LOUD\n", /^c\.ini:2: LogLevel must be one of/],
+    ["[other]\n", /^c\.ini:1: unknown section \[other\]/],
+    ["[default]\nSqlitePath=rel.sqlite\n", /^c\.ini:2: SqlitePath must be an absolute path/],
+    ["[default]\nMaxWorkers=2\nMaxWorkers=3\n", /^c\.ini:3: MaxWorkers is set twice/],
+    ['[default]\nTimeFormatAudit="2006"\n', /^c\.ini:2: TimeFormatAudit must be/],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => parseConntrackConfig(text, "c.ini"), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("conntrack ini: binary garbage is reported on one escaped line", () => {
+  assert.throws(
+    () => parseConntrackConfig("[default]\n\u0001\u001b[31m\u0007bad", "c.ini"),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.message, 'c.ini:2: expected "Key = value", got "\\x01\\x1b[31m\\x07bad"');
+      return true;
+    },
+  );
+});

@@ -1,0 +1,103 @@
+;; Byte-level helpers for the audit parser, in WebAssembly with 128-bit SIMD.
+;; Built into src/conntrack/byte_scan_wasm.ts by scripts/build_wasm.sh (wat2wasm from wabt).
+;; The caller reads file data straight into the exported memory and passes offsets into it.
+(module
+  (memory (export "memory") 48)
+
+;; Number of newline bytes in [p, p + n). Matches are summed per byte lane (each i8x16.eq
+  ;; lane is 0 or -1) for up to 255 blocks of 16 bytes, then added up across lanes.
+  (func (export "count_newlines") (param $p i32) (param $n i32) (result i32)
+    (local $end i32) (local $c i32) (local $nl v128) (local $acc v128) (local $k i32)
+    (local.set $end (i32.add (local.get $p) (local.get $n)))
+    (local.set $nl (i8x16.splat (i32.const 10)))
+    (block $wide_done
+      (loop $wide
+        (br_if $wide_done (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+        (local.set $acc (v128.const i64x2 0 0))
+        (local.set $k (i32.const 0))
+        (block $batch_done
+          (loop $batch
+            (br_if $batch_done (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+            (br_if $batch_done (i32.eq (local.get $k) (i32.const 255)))
+            (local.set $acc
+              (i8x16.sub (local.get $acc) (i8x16.eq (v128.load (local.get $p)) (local.get $nl))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $batch)))
+        (local.set $acc (i16x8.extadd_pairwise_i8x16_u (local.get $acc)))
+        (local.set $acc (i32x4.extadd_pairwise_i16x8_u (local.get $acc)))
+        (local.set $c
+          (i32.add (local.get $c)
+            (i32.add
+              (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+              (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc))))))
+        (br $wide)))
+    (block $done
+      (loop $narrow
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 10))
+          (then (local.set $c (i32.add (local.get $c) (i32.const 1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $narrow)))
+    (local.get $c))
+
+    ;; True when the five bytes at $i are "NECT," or "USER,".
+  (func $is_marker (param $i i32) (result i32)
+    (local $w i32)
+    (local.set $w (i32.load align=1 (local.get $i)))
+    (i32.and
+      (i32.eq (i32.load8_u offset=4 (local.get $i)) (i32.const 44))
+      (i32.or
+        (i32.eq (local.get $w) (i32.const 0x5443454e))   ;; "NECT" little-endian
+        (i32.eq (local.get $w) (i32.const 0x52455355)))))  ;; "USER"
+
+  ;; Writes the positions of "NECT," and "USER," in [p, p + n) as i32 at $out, at most $max of
+  ;; them, and returns how many were written (resume after the last one when it equals $max).
+  (func (export "find_markers") (param $p i32) (param $n i32) (param $out i32) (param $max i32)
+    (result i32)
+    (local $end i32) (local $k i32) (local $m i32) (local $i i32)
+    (local $first v128) (local $fourth v128)
+    (local.set $end (i32.add (local.get $p) (local.get $n)))
+    (block $wide_done
+      (loop $wide
+        (br_if $wide_done (i32.gt_u (i32.add (local.get $p) (i32.const 20)) (local.get $end)))
+        ;; Candidates: 'N' … 'T' ',' (NECT,) or 'U' … 'R' ',' (USER,) at offsets 0, 3, 4.
+        (local.set $first (v128.load (local.get $p)))
+        (local.set $fourth (v128.load offset=3 (local.get $p)))
+        (local.set $m
+          (i8x16.bitmask
+            (v128.and
+              (v128.or
+                (v128.and
+                  (i8x16.eq (local.get $first) (i8x16.splat (i32.const 78)))    ;; 'N'
+                  (i8x16.eq (local.get $fourth) (i8x16.splat (i32.const 84))))  ;; 'T'
+                (v128.and
+                  (i8x16.eq (local.get $first) (i8x16.splat (i32.const 85)))    ;; 'U'
+                  (i8x16.eq (local.get $fourth) (i8x16.splat (i32.const 82))))) ;; 'R'
+              (i8x16.eq (v128.load offset=4 (local.get $p)) (i8x16.splat (i32.const 44)))))) ;; ','
+        (block $bits_done
+          (loop $bits
+            (br_if $bits_done (i32.eqz (local.get $m)))
+            (local.set $i (i32.add (local.get $p) (i32.ctz (local.get $m))))
+            (if (call $is_marker (local.get $i))
+              (then
+                (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
+                  (local.get $i))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (if (i32.eq (local.get $k) (local.get $max)) (then (return (local.get $k))))))
+            (local.set $m (i32.and (local.get $m) (i32.sub (local.get $m) (i32.const 1))))
+            (br $bits)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $wide)))
+    (block $done
+      (loop $narrow
+        (br_if $done (i32.gt_u (i32.add (local.get $p) (i32.const 5)) (local.get $end)))
+        (if (call $is_marker (local.get $p))
+          (then
+            (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
+              (local.get $p))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (if (i32.eq (local.get $k) (local.get $max)) (then (return (local.get $k))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $narrow)))
+    (local.get $k)))

@@ -1,0 +1,296 @@
+/**
+ * One conntrack run: lock the database, find the files, read the new bytes (in Web Workers when
+ * there is enough to read), merge into SQLite, save checkpoints, commit.
+ * @module
+ */
+import type { ConntrackConfig } from "../config/conntrack_ini.ts";
+import { RuntimeError } from "../errors.ts";
+import { log } from "../system/log.ts";
+import { discoverAuditFiles, type FilePlan, fingerprintOf, lostFiles, planFile } from "./files.ts";
+import {
+  LoginTable,
+  type OtherEvent,
+  scanFile,
+  type ScanJob,
+  scanQueue,
+  type ScanResult,
+  type WorkerReply,
+} from "./scan.ts";
+import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
+import { type Checkpoint, Store } from "./store.ts";
+import { Zone } from "./tz.ts";
+
+/** Figures of one run, for `-v`. */
+export interface RunSummary {
+  files: number;
+  filesRead: number;
+  bytes: number;
+  events: number;
+  logins: number;
+  inserted: number;
+  updated: number;
+  others: number;
+  rejected: number;
+  malformed: number;
+  workers: number;
+  adopted: boolean;
+  heldBack: number;
+}
+
+/** Below this many new bytes the files are parsed in the main thread (workers cost ~50 ms). */
+export const WORKER_THRESHOLD_BYTES = 64 << 20;
+/** A live log written this recently may still get the second half of a login's record pair. */
+export const SETTLE_MS = 2_000;
+/** …so this much of its end waits for the next run. */
+export const HOLD_BACK_BYTES = 64 << 10;
+
+/** Tuning for {@link runConntrack}; the defaults are what the program uses. */
+export interface RunOptions {
+  /** The current time (ms), to tell whether the live log is still being written. */
+  now?: number;
+  /** Parse in threads only when at least this many bytes are new. */
+  workerThresholdBytes?: number;
+}
+
+/** Runs conntrack once with `config`. */
+export async function runConntrack(
+  config: ConntrackConfig,
+  options: RunOptions = {},
+): Promise<RunSummary> {
+  const now = options.now ?? Date.now();
+  const threshold = options.workerThresholdBytes ?? WORKER_THRESHOLD_BYTES;
+  const logger = log("conntrack");
+  const zone = new Zone(config.timeLocation);
+  const { dir, base } = auditLocation(config);
+  const store = Store.open(config.sqlitePath);
+  try {
+    if (store.adopted) {
+      logger.info(
+        "adopted the Go conntracker database {path} (its mysql@localhost progress row was removed)",
+        {
+          path: config.sqlitePath,
+        },
+      );
+    }
+    let files;
+    try {
+      files = discoverAuditFiles(dir, base);
+    } catch (err) {
+      throw new RuntimeError(
+        `cannot list audit log directory ${dir}: ${err instanceof Error ? err.message : err}`,
+      );
+    }
+    const previous = store.checkpoints();
+    const plans: FilePlan[] = [];
+    for (const file of files) {
+      let fp: string;
+      try {
+        fp = fingerprintOf(file.path, file.size);
+      } catch {
+        continue; // vanished meanwhile
+      }
+      const plan = planFile(file, fp, previous.get(file.ino));
+      if (plan.reset) {
+        logger.warning("{path} was {how} since the last run; reading it again from the start", {
+          path: file.path,
+          how: plan.reset,
+        });
+      }
+      plans.push(plan);
+    }
+    const lost = lostFiles(previous, plans);
+
+    let heldBack = 0;
+    const jobs: ScanJob[] = plans.map((p) => {
+      let end = p.file.size;
+      let complete = true;
+      if (p.file.rank === 0 && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
+        const cut = Math.max(p.start, end - HOLD_BACK_BYTES);
+        heldBack += end - cut;
+        end = cut;
+        complete = false;
+      }
+      const cp = p.checkpoint;
+      return {
+        path: p.file.path,
+        ino: p.file.ino,
+        start: p.start,
+        end,
+        complete,
+        zone: zone.name,
+        serverHost: cp?.serverHost ?? undefined,
+        lastInstant: cp?.lastInstant ?? undefined,
+      };
+    });
+    const toRead = jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0);
+    const busy = jobs.filter((j) => j.end > j.start);
+    const workers = toRead >= threshold && busy.length > 1
+      ? Math.min(config.maxWorkers, busy.length, navigator.hardwareConcurrency || 1)
+      : 0;
+    const results = workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
+
+    for (const { checkpoint: cp, how } of lost) {
+      const oldest = results.find((r) => r.firstInstant !== null);
+      logger.warning(
+        `data may have been lost: {path} (inode {ino}) was ${how} before it was read to its end ` +
+          "(read up to byte {offset}, last record {last}); nothing was read between then and {next}",
+        {
+          path: cp.path,
+          ino: cp.ino,
+          offset: cp.offset,
+          last: cp.lastInstant === null ? "unknown" : zone.format(cp.lastInstant),
+          next: oldest?.firstInstant != null
+            ? `${zone.format(oldest.firstInstant)} in ${oldest.path}`
+            : "the oldest file now present",
+        },
+      );
+    }
+
+    const logins = new LoginTable();
+    const others = new Map<string, OtherEvent>();
+    let rejected = 0;
+    let malformed = 0;
+    let events = 0;
+    for (const r of results) {
+      for (const [user, host, instant] of r.logins) logins.add(user, host, instant);
+      for (const o of r.others) mergeOther(others, o);
+      for (const rej of r.rejections) {
+        logger.warning("{path}:{line}: rejected: {reason}: {excerpt}", {
+          path: r.path,
+          line: Number.isFinite(rej.line) ? rej.line : "?",
+          reason: rej.reason,
+          excerpt: rej.excerpt,
+        });
+      }
+      if (r.rejected > r.rejections.length) {
+        logger.warning(
+          "{path}: {count} more lines rejected (details are logged for the first {shown})",
+          {
+            path: r.path,
+            count: r.rejected - r.rejections.length,
+            shown: r.rejections.length,
+          },
+        );
+      }
+      rejected += r.rejected;
+      malformed += r.malformed;
+      events += r.events;
+    }
+    const { inserted, updated } = store.mergeLogins(logins.values(), zone);
+    store.mergeOthers(others.values(), zone);
+
+    const checkpoints: Checkpoint[] = plans.flatMap((p, i): Checkpoint[] => {
+      const r = results[i];
+      // Not read because it was renamed meanwhile: keep what was known about that inode.
+      if (r.moved) return p.checkpoint ? [p.checkpoint] : [];
+      return [{
+        ino: p.file.ino,
+        path: p.file.path,
+        offset: r.consumed,
+        size: p.file.size,
+        fingerprint: p.fingerprint,
+        serverHost: r.serverHost ?? null,
+        lastInstant: r.lastInstant,
+        live: p.file.rank === 0,
+      }];
+    });
+    store.saveCheckpoints(checkpoints);
+    store.commit();
+    return {
+      files: files.length,
+      filesRead: results.filter((r) => r.bytes > 0).length,
+      bytes: results.reduce((n, r) => n + r.bytes, 0),
+      events,
+      logins: logins.size,
+      inserted,
+      updated,
+      others: others.size,
+      rejected,
+      malformed,
+      workers,
+      adopted: store.adopted,
+      heldBack,
+    };
+  } catch (err) {
+    store.rollback();
+    throw err;
+  }
+}
+
+function mergeOther(into: Map<string, OtherEvent>, o: OtherEvent): void {
+  const key = `${o.kind}\u0000${o.user}\u0000${o.host}`;
+  const cur = into.get(key);
+  if (!cur) into.set(key, { ...o });
+  else {
+    cur.count += o.count;
+    if (o.instant >= cur.instant) {
+      cur.instant = o.instant;
+      cur.retcode = o.retcode;
+    }
+  }
+}
+
+/** The directory and base name: AuditLogPath may name the directory or the live file. */
+export function auditLocation(config: ConntrackConfig): { dir: string; base: string } {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(config.auditLogPath);
+  } catch (err) {
+    throw new RuntimeError(
+      `AuditLogPath ${config.auditLogPath}: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  if (info.isFile) {
+    const slash = config.auditLogPath.lastIndexOf("/");
+    return {
+      dir: config.auditLogPath.slice(0, slash) || "/",
+      base: config.auditLogPath.slice(slash + 1),
+    };
+  }
+  return { dir: config.auditLogPath.replace(/\/+$/, "") || "/", base: config.auditFileName };
+}
+
+/**
+ * Scans `jobs` on this thread plus `count - 1` Web Workers; results come back in job order.
+ * Every thread takes the next job from a shared counter (largest files first), so no thread
+ * waits for another to hand out work.
+ */
+async function scanInWorkers(jobs: ScanJob[], count: number): Promise<ScanResult[]> {
+  const results: ScanResult[] = new Array(jobs.length);
+  const order = jobs.map((_, i) => i).sort((a, b) =>
+    (jobs[b].end - jobs[b].start) - (jobs[a].end - jobs[a].start)
+  );
+  const sorted = order.map((i) => jobs[i]);
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  // The worker runs from a blob: URL holding the bundled scan_worker.ts, so starting it needs
+  // no read permission on this program's own files.
+  const url = URL.createObjectURL(
+    new Blob([SCAN_WORKER_SOURCE], { type: "application/javascript" }),
+  );
+  const pool = Array.from({ length: count - 1 }, () => new Worker(url, { type: "module" }));
+  try {
+    const done = pool.map((worker) =>
+      new Promise<void>((resolve, reject) => {
+        worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+          const m = e.data;
+          if (m.error !== undefined) reject(new RuntimeError(`parser worker: ${m.error}`));
+          else if (m.index !== undefined && m.result) results[order[m.index]] = m.result;
+          else resolve();
+        };
+        worker.onerror = (e) => {
+          e.preventDefault();
+          reject(new RuntimeError(`parser worker failed: ${e.message}`));
+        };
+        worker.postMessage({ jobs: sorted, next });
+      })
+    );
+    // Let the workers start before this thread gets busy.
+    await new Promise((r) => setTimeout(r, 0));
+    scanQueue(sorted, next, (i, r) => results[order[i]] = r);
+    await Promise.all(done);
+  } finally {
+    for (const w of pool) w.terminate();
+    URL.revokeObjectURL(url);
+  }
+  return results;
+}

@@ -1,0 +1,355 @@
+/**
+ * Reads one audit file from a byte offset in fixed-size chunks and runs the parser over it.
+ *
+ * Memory stays bounded whatever the file size: one chunk, the parser's look-back window, and
+ * the per-account aggregates. Only complete lines are consumed; a partial last line is left for
+ * the next run. A line longer than {@link MAX_LINE_BYTES} (binary garbage) is skipped. Data is
+ * read straight into the WebAssembly memory that the byte search works on. Runs the same in the
+ * main thread and in a Web Worker (scan_worker.ts), with synchronous I/O.
+ * @module
+ */
+import { RuntimeError } from "../errors.ts";
+import { WasmByteOps } from "./byte_ops.ts";
+import { AuditParser, type ConnEvent, HOLD_BYTES, type Rejection } from "./parser.ts";
+import { Zone } from "./tz.ts";
+
+/** What to read. Plain data, so it can be posted to a worker. */
+export interface ScanJob {
+  path: string;
+  /** The inode the file had when it was listed; a file under that name with another is skipped. */
+  ino?: number;
+  /** First byte to read (a line start). */
+  start: number;
+  /** Read no further than this byte (the size seen when the run was planned). */
+  end: number;
+  /** IANA zone of the server's clock. */
+  zone: string;
+  serverHost?: string;
+  lastInstant?: number;
+  /**
+   * False when the bytes up to `end` may still be followed by the rest of a record (a live log
+   * cut short while being written): events near the end are then left for the next run.
+   */
+  complete?: boolean;
+  /** Read size; default 1 MiB. */
+  chunkBytes?: number;
+}
+
+/** Latest successful login per (user, host), without building a key string per event. */
+export class LoginTable {
+  #byUser = new Map<string, Map<string, [string, string, number]>>();
+  /** Number of (user, host) pairs. */
+  size = 0;
+
+  /** Records a login at `instant`, keeping the latest per pair. */
+  add(user: string, host: string, instant: number): void {
+    let hosts = this.#byUser.get(user);
+    if (!hosts) this.#byUser.set(user, hosts = new Map());
+    const cur = hosts.get(host);
+    if (!cur) {
+      hosts.set(host, [user, host, instant]);
+      this.size++;
+    } else if (instant > cur[2]) cur[2] = instant;
+  }
+
+  /** All pairs as [user, host, latest instant]. */
+  *values(): IterableIterator<[string, string, number]> {
+    for (const hosts of this.#byUser.values()) yield* hosts.values();
+  }
+}
+
+/** Latest event per key, plus counts, for the events that are not successful logins. */
+export interface OtherEvent {
+  kind: "failed" | "changeuser" | "proxy" | "multiline";
+  user: string;
+  host: string;
+  instant: number;
+  retcode: number;
+  count: number;
+}
+
+/** What a scan found. */
+export interface ScanResult {
+  path: string;
+  /** Byte offset after the last complete line consumed. */
+  consumed: number;
+  serverHost?: string;
+  /** Instant of the last accepted record (null when none yet). */
+  lastInstant: number | null;
+  /** Instant of the first accepted record read in this scan (null when none). */
+  firstInstant: number | null;
+  /** Successful logins: [user, host, latest instant]. */
+  logins: [string, string, number][];
+  others: OtherEvent[];
+  /** Details of the first refused lines. */
+  rejections: Rejection[];
+  /** All refused lines. */
+  rejected: number;
+  malformed: number;
+  events: number;
+  bytes: number;
+  /** Set when the file was not read because it was renamed or removed after it was listed. */
+  moved?: true;
+}
+
+/** Lines longer than about this are skipped as garbage (server_audit caps queries far below). */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/** Reads `job` and returns the aggregated events. */
+export function scanFile(job: ScanJob): ScanResult {
+  const zone = zoneNamed(job.zone);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(job.path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return unread(job); // rotated away meanwhile
+    throw err;
+  }
+  try {
+    // Rotated since it was listed: the name is another file now. Its inode is read next run.
+    if (job.ino !== undefined && file.statSync().ino !== job.ino) return unread(job);
+    return scanOpen(file, job, zone);
+  } finally {
+    file.close();
+  }
+}
+
+/** The result for a file that was not read. */
+function unread(job: ScanJob): ScanResult {
+  return {
+    path: job.path,
+    consumed: job.start,
+    serverHost: job.serverHost,
+    lastInstant: job.lastInstant ?? null,
+    firstInstant: null,
+    logins: [],
+    others: [],
+    rejections: [],
+    rejected: 0,
+    malformed: 0,
+    events: 0,
+    bytes: 0,
+    moved: true,
+  };
+}
+
+function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
+  const chunkBytes = job.chunkBytes ?? 1 << 20;
+  // One buffer (WebAssembly memory, searched in place): [kept look-back | unfinished line | new read].
+  // Kept look-back is at most HOLD_BYTES plus the line it starts in, the unfinished line at most
+  // MAX_LINE_BYTES, so a whole chunk always fits after them.
+  const ops = byteOps(HOLD_BYTES + 2 * MAX_LINE_BYTES + chunkBytes);
+  const buf = ops.buffer;
+  const counter = lineCounter(job.path);
+  const newParser = (offset: number, prev?: AuditParser) =>
+    new AuditParser({
+      zone,
+      startOffset: offset,
+      serverHost: prev?.serverHost ?? job.serverHost,
+      lastInstant: prev ? prev.lastInstant : job.lastInstant,
+      countLines: counter,
+      ops,
+    });
+  let parser = newParser(job.start);
+  const logins = new LoginTable();
+  const others = new Map<string, OtherEvent>();
+  const rejections: Rejection[] = [];
+  let malformed = 0;
+  let rejected = 0;
+  let events = 0;
+  let firstInstant: number | null = null;
+  const take = (list: ConnEvent[]) => {
+    for (const e of list) {
+      events++;
+      if (firstInstant === null || e.instant < firstInstant) firstInstant = e.instant;
+      addEvent(e, logins, others);
+    }
+  };
+  const retire = (p: AuditParser) => {
+    take(p.finish());
+    rejections.push(...p.rejections);
+    rejected += p.rejected;
+    malformed += p.malformed;
+  };
+
+  file.seekSync(job.start, Deno.SeekMode.Start);
+  let base = job.start; // file offset of buf[0]
+  let from = 0; // buf[0, from): look-back kept for the parser
+  let len = 0; // buf[from, len): unparsed bytes (an unfinished line)
+  let skipping = false;
+  let remaining = job.end - job.start;
+  while (remaining > 0) {
+    const room = Math.min(chunkBytes, remaining, buf.length - len);
+    if (room <= 0) throw new RuntimeError(`${job.path}: read buffer full at byte ${base + len}`);
+    const n = file.readSync(buf.subarray(len, len + room));
+    if (n === null || n === 0) break;
+    remaining -= n;
+    len += n;
+    if (skipping) {
+      const nl = buf.subarray(0, len).indexOf(10);
+      if (nl < 0) {
+        base += len;
+        len = 0;
+        continue;
+      }
+      skipping = false;
+      base += nl + 1;
+      buf.copyWithin(0, nl + 1, len);
+      len -= nl + 1;
+      from = 0;
+      parser = newParser(base, parser);
+    }
+    const last = buf.subarray(from, len).lastIndexOf(10);
+    if (last < 0) {
+      if (len - from > MAX_LINE_BYTES) {
+        retire(parser);
+        malformed++;
+        rejected++;
+        rejections.push({
+          line: counter(base + from) + 1,
+          reason: `line longer than ${MAX_LINE_BYTES} bytes at byte ${base + from} skipped`,
+          excerpt: "",
+        });
+        skipping = true;
+        base += len;
+        len = 0;
+        from = 0;
+      }
+      continue;
+    }
+    const to = from + last + 1;
+    take(parser.feed(buf, base, from, to));
+    const keep = parser.keepFrom;
+    buf.copyWithin(0, keep, len);
+    base += keep;
+    len -= keep;
+    from = to - keep;
+  }
+  let consumed = skipping ? base : base + from;
+  if (job.complete === false) {
+    const first = parser.withhold();
+    if (first !== undefined && first < consumed) consumed = first;
+  }
+  retire(parser);
+  return {
+    path: job.path,
+    consumed,
+    serverHost: parser.serverHost,
+    lastInstant: Number.isFinite(parser.lastInstant) ? parser.lastInstant : null,
+    firstInstant,
+    logins: [...logins.values()],
+    others: [...others.values()],
+    rejections,
+    rejected,
+    malformed,
+    events,
+    bytes: consumed - job.start,
+  };
+}
+
+let cachedOps: WasmByteOps | undefined;
+
+/** The WebAssembly search with a buffer of at least `capacity` bytes (reused between files). */
+function byteOps(capacity: number): WasmByteOps {
+  if (!cachedOps || cachedOps.buffer.length < capacity) cachedOps = new WasmByteOps(capacity);
+  return cachedOps;
+}
+
+/**
+ * Scans jobs until none is left, taking the next index from `next[0]` atomically, so several
+ * threads can share one list.
+ */
+export function scanQueue(
+  jobs: ScanJob[],
+  next: Int32Array,
+  done: (index: number, result: ScanResult) => void,
+): void {
+  for (let i = Atomics.add(next, 0, 1); i < jobs.length; i = Atomics.add(next, 0, 1)) {
+    done(i, scanFile(jobs[i]));
+  }
+}
+
+/** A worker's messages: one per result, then `{}` when the queue is empty, or an error. */
+export interface WorkerReply {
+  index?: number;
+  result?: ScanResult;
+  error?: string;
+}
+
+const KIND: Record<string, OtherEvent["kind"]> = {
+  FAILED_CONNECT: "failed",
+  CHANGEUSER: "changeuser",
+  PROXY_CONNECT: "proxy",
+};
+
+/** Sorts one event into the successful logins or the other kinds, keeping the latest. */
+export function addEvent(
+  e: ConnEvent,
+  logins: LoginTable,
+  others: Map<string, OtherEvent>,
+): void {
+  if (e.op === "DISCONNECT") return;
+  if (e.op === "CONNECT" && e.retcode === 0 && !e.multiline) {
+    logins.add(e.user, e.host, e.instant);
+    return;
+  }
+  const kind = e.multiline ? "multiline" : KIND[e.op] ?? "failed"; // CONNECT with an error code
+  if ((kind === "changeuser" || kind === "proxy") && e.user === "") return;
+  const key = `${kind}\u0000${e.user}\u0000${e.host}`;
+  const cur = others.get(key);
+  if (!cur) {
+    others.set(key, {
+      kind,
+      user: e.user,
+      host: e.host,
+      instant: e.instant,
+      retcode: e.retcode,
+      count: 1,
+    });
+  } else {
+    cur.count++;
+    if (e.instant >= cur.instant) {
+      cur.instant = e.instant;
+      cur.retcode = e.retcode;
+    }
+  }
+}
+
+/** Counts newlines before a byte offset, reading the file only when asked (for warnings). */
+function lineCounter(path: string): (offset: number) => number {
+  let at = 0;
+  let count = 0;
+  return (offset: number) => {
+    if (offset < at) {
+      at = 0;
+      count = 0;
+    }
+    counterOps ??= new WasmByteOps(1 << 20);
+    const buf = counterOps.buffer;
+    const f = Deno.openSync(path, { read: true });
+    try {
+      f.seekSync(at, Deno.SeekMode.Start);
+      while (at < offset) {
+        const n = f.readSync(buf.subarray(0, Math.min(buf.length, offset - at)));
+        if (!n) break;
+        count += counterOps.newlines(buf, 0, n);
+        at += n;
+      }
+    } finally {
+      f.close();
+    }
+    return count;
+  };
+}
+
+/** A second, small WebAssembly buffer for counting lines while the main one holds a chunk. */
+let counterOps: WasmByteOps | undefined;
+
+const zones = new Map<string, Zone>();
+
+/** One Zone per name (building its Intl formatter is not cheap). */
+function zoneNamed(name: string): Zone {
+  let zone = zones.get(name);
+  if (!zone) zones.set(name, zone = new Zone(name));
+  return zone;
+}

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { generateAudit } from "../../scripts/bench/gen_audit.ts";
+import { MAX_LINE_BYTES, scanFile, type ScanResult } from "./scan.ts";
+
+const brief = (r: ScanResult) => ({
+  consumed: r.consumed,
+  logins: [...r.logins].sort(),
+  others: r.others.map((o) => JSON.stringify(o)).sort(),
+  rejections: r.rejections,
+  rejected: r.rejected,
+  malformed: r.malformed,
+});
+
+Deno.test("scan: the result does not depend on the read size, whatever the line lengths", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const gen = await generateAudit({
+      dir,
+      files: 1,
+      bytesPerFile: 300_000,
+      accounts: 50,
+      seed: 5,
+    });
+    const path = gen.paths[0];
+    const lines = (await Deno.readTextFile(path)).split("\n").slice(0, -1);
+    const query = (n: number) => `20240301 00:00:00,db1,x,h,1,2,QUERY,,'${"Q".repeat(n)}',0`;
+    const third = Math.floor(lines.length / 3);
+    lines.splice(2 * third, 0, query(5 * MAX_LINE_BYTES)); // too long for any buffer: skipped
+    lines.splice(third, 0, query(MAX_LINE_BYTES - 100)); // long but kept
+    lines.push("20240301 23:00:00,db1,late,h,999999,0,CONNECT,,,0");
+    const text = lines.join("\n") + "\n20240301 23:00:01,db1,cut";
+    await Deno.writeTextFile(path, text);
+    const size = (await Deno.stat(path)).size;
+    const run = (chunkBytes: number) =>
+      scanFile({ path, start: 0, end: size, zone: "UTC", chunkBytes });
+    const reference = run(1 << 20);
+    assert.equal(reference.consumed, size - "20240301 23:00:01,db1,cut".length);
+    assert.ok(reference.logins.some(([user]) => user === "late"));
+    assert.equal(reference.malformed, 1, "the 5 MiB line is skipped");
+    const skipped = reference.rejections.find((r) => /line longer than/.test(r.reason));
+    assert.equal(skipped?.line, 2 * third + 2);
+    for (const chunkBytes of [4096, 65_536, 300_001]) {
+      assert.deepEqual(brief(run(chunkBytes)), brief(reference), `read size ${chunkBytes}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scan: a file renamed away after it was listed is left for the next run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/server_audit.log`;
+    await Deno.writeTextFile(path, "20240301 10:00:00,db1,old,h,1,0,CONNECT,,,0\n");
+    const ino = (await Deno.stat(path)).ino!;
+    await Deno.rename(path, `${path}.1`);
+    await Deno.writeTextFile(path, "20240301 11:00:00,db1,new,h,2,0,CONNECT,,,0\n");
+    const r = scanFile({ path, ino, start: 0, end: 100, zone: "UTC" });
+    assert.equal(r.consumed, 0);
+    assert.equal(r.moved, true);
+    assert.deepEqual(r.logins, []);
+    const gone = scanFile({ path: `${dir}/missing`, ino, start: 7, end: 100, zone: "UTC" });
+    assert.equal(gone.consumed, 7);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,245 @@
+/**
+ * The SQLite database: the Go tool's `Accounts` table plus this program's own tables.
+ *
+ * - `Accounts(name, host, last_seen)`: last successful login per account, `last_seen` as
+ *   `YYYY-MM-DD HH:MM:SS+HH:MM` in TimeLocation, exactly what the Go tool's users query.
+ * - `conntrack_files`: one checkpoint per audit file, keyed by inode.
+ * - `conntrack_events`: failed logins, CHANGEUSER, PROXY_CONNECT and logins whose username
+ *   spans lines, latest per (kind, name, host), with a count.
+ * - `conntrack_meta`: schema version. Its absence next to an existing `Accounts` table marks a
+ *   database written by the Go tool, whose progress marker row (`mysql`@`localhost`) is removed
+ *   on adoption.
+ *
+ * A run holds one write transaction (`BEGIN IMMEDIATE`) from reading the checkpoints to the
+ * commit, so a second run waits for the first, and a killed run leaves the database unchanged.
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { RuntimeError } from "../errors.ts";
+import type { OtherEvent } from "./scan.ts";
+import { parseStoredTime, type Zone } from "./tz.ts";
+
+/** Progress in one audit file. */
+export interface Checkpoint {
+  ino: number;
+  path: string;
+  /** Bytes consumed (always a line start). */
+  offset: number;
+  /** File size when last seen. */
+  size: number;
+  /** Hex of the file's first bytes (up to {@link FINGERPRINT_BYTES}). */
+  fingerprint: string;
+  serverHost: string | null;
+  lastInstant: number | null;
+  /** The file was the live log (not a rotation) when last seen. */
+  live: boolean;
+}
+
+/** How many leading bytes identify a file's content. */
+export const FINGERPRINT_BYTES = 64;
+
+const SCHEMA_VERSION = "1";
+
+/** How long a run waits for another run's lock, in milliseconds. */
+export const LOCK_WAIT_MS = 10 * 60_000;
+
+/** An open database inside the run's transaction. */
+export class Store {
+  #db: DatabaseSync;
+  /** True when this run adopted a database written by the Go tool. */
+  adopted = false;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the database and takes the run's write lock. */
+  static open(path: string, lockWaitMs = LOCK_WAIT_MS): Store {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path, { timeout: lockWaitMs });
+    } catch (err) {
+      throw new RuntimeError(`cannot open SQLite database ${path}: ${message(err)}`);
+    }
+    const store = new Store(db);
+    try {
+      db.exec("BEGIN IMMEDIATE");
+    } catch (err) {
+      db.close();
+      const busy = /locked|busy/i.test(message(err));
+      throw new RuntimeError(
+        busy
+          ? `another conntrack run still holds ${path} after ${
+            lockWaitMs / 1000
+          } s; try again later`
+          : `cannot lock SQLite database ${path}: ${message(err)}`,
+      );
+    }
+    try {
+      store.#prepareSchema();
+    } catch (err) {
+      store.rollback();
+      throw new RuntimeError(`SQLite database ${path}: ${message(err)}`);
+    }
+    return store;
+  }
+
+  #prepareSchema(): void {
+    const db = this.#db;
+    const tables = new Set(
+      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+      }[])
+        .map((r) => r.name),
+    );
+    if (tables.has("Accounts") && !tables.has("conntrack_meta")) {
+      // Written by the Go tool: its progress marker is not an account.
+      db.prepare("DELETE FROM Accounts WHERE name = 'mysql' AND host = 'localhost'").run();
+      this.adopted = true;
+    }
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS Accounts (
+        name      TEXT,
+        host      TEXT,
+        last_seen TEXT,
+        PRIMARY KEY (name, host)
+      );
+      CREATE TABLE IF NOT EXISTS conntrack_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS conntrack_files (
+        ino          INTEGER PRIMARY KEY,
+        path         TEXT NOT NULL,
+        offset       INTEGER NOT NULL,
+        size         INTEGER NOT NULL,
+        fingerprint  TEXT NOT NULL,
+        server_host  TEXT,
+        last_instant INTEGER,
+        live         INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS conntrack_events (
+        kind         TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        host         TEXT NOT NULL,
+        last_seen    TEXT NOT NULL,
+        last_retcode INTEGER NOT NULL,
+        count        INTEGER NOT NULL,
+        PRIMARY KEY (kind, name, host)
+      );
+    `);
+    db.prepare("INSERT OR REPLACE INTO conntrack_meta (key, value) VALUES ('schema', ?)").run(
+      SCHEMA_VERSION,
+    );
+  }
+
+  /** Checkpoints by inode. */
+  checkpoints(): Map<number, Checkpoint> {
+    const rows = this.#db.prepare("SELECT * FROM conntrack_files").all() as Record<
+      string,
+      unknown
+    >[];
+    return new Map(rows.map((r) => [Number(r.ino), {
+      ino: Number(r.ino),
+      path: String(r.path),
+      offset: Number(r.offset),
+      size: Number(r.size),
+      fingerprint: String(r.fingerprint),
+      serverHost: r.server_host === null ? null : String(r.server_host),
+      lastInstant: r.last_instant === null ? null : Number(r.last_instant),
+      live: Number(r.live) === 1,
+    }]));
+  }
+
+  /** Replaces all checkpoints with `list`. */
+  saveCheckpoints(list: Checkpoint[]): void {
+    this.#db.exec("DELETE FROM conntrack_files");
+    const insert = this.#db.prepare(
+      "INSERT INTO conntrack_files (ino, path, offset, size, fingerprint, server_host, last_instant, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    for (const c of list) {
+      insert.run(
+        c.ino,
+        c.path,
+        c.offset,
+        c.size,
+        c.fingerprint,
+        c.serverHost,
+        c.lastInstant,
+        c.live ? 1 : 0,
+      );
+    }
+  }
+
+  /**
+   * Moves `last_seen` forward for each login; compares instants (so a DST change cannot make
+   * an older time win). Returns how many rows were inserted and updated.
+   */
+  mergeLogins(
+    logins: Iterable<[string, string, number]>,
+    zone: Zone,
+  ): { inserted: number; updated: number } {
+    const get = this.#db.prepare("SELECT last_seen FROM Accounts WHERE name = ? AND host = ?");
+    const insert = this.#db.prepare(
+      "INSERT INTO Accounts (name, host, last_seen) VALUES (?, ?, ?)",
+    );
+    const update = this.#db.prepare(
+      "UPDATE Accounts SET last_seen = ? WHERE name = ? AND host = ?",
+    );
+    let inserted = 0;
+    let updated = 0;
+    for (const [name, host, instant] of logins) {
+      const row = get.get(name, host) as { last_seen: unknown } | undefined;
+      if (!row) {
+        insert.run(name, host, zone.format(instant));
+        inserted++;
+        continue;
+      }
+      const old = row.last_seen === null ? undefined : parseStoredTime(String(row.last_seen));
+      if (old === undefined || instant > old) {
+        update.run(zone.format(instant), name, host);
+        updated++;
+      }
+    }
+    return { inserted, updated };
+  }
+
+  /** Adds failed logins and other connection events. */
+  mergeOthers(events: Iterable<OtherEvent>, zone: Zone): void {
+    const get = this.#db.prepare(
+      "SELECT last_seen FROM conntrack_events WHERE kind = ? AND name = ? AND host = ?",
+    );
+    const insert = this.#db.prepare(
+      "INSERT INTO conntrack_events (kind, name, host, last_seen, last_retcode, count) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    const update = this.#db.prepare(
+      "UPDATE conntrack_events SET count = count + ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END, last_retcode = CASE WHEN ? THEN ? ELSE last_retcode END WHERE kind = ? AND name = ? AND host = ?",
+    );
+    for (const e of events) {
+      const row = get.get(e.kind, e.user, e.host) as { last_seen: string } | undefined;
+      const text = zone.format(e.instant);
+      if (!row) {
+        insert.run(e.kind, e.user, e.host, text, e.retcode, e.count);
+        continue;
+      }
+      const newer = e.instant >= (parseStoredTime(row.last_seen) ?? -Infinity) ? 1 : 0;
+      update.run(e.count, newer, text, newer, e.retcode, e.kind, e.user, e.host);
+    }
+  }
+
+  /** Commits the run and closes the database. */
+  commit(): void {
+    this.#db.exec("COMMIT");
+    this.#db.close();
+  }
+
+  /** Rolls back and closes (on any failure). */
+  rollback(): void {
+    try {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+    } finally {
+      this.#db.close();
+    }
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

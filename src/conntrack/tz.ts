@@ -1,0 +1,121 @@
+/**
+ * Wall-clock times of the audit log (server local time, no zone) to instants and back.
+ *
+ * server_audit writes `YYYYMMDD HH:MM:SS` in the server's zone without an offset. Around a DST
+ * change a wall time can mean two instants (autumn) or none (spring); {@link Zone.toInstant}
+ * picks the one that keeps the log in time order. Offsets come from `Intl` and are cached per
+ * UTC hour, so converting many times costs a map lookup.
+ * @module
+ */
+
+/** Wall-clock fields packed as a UTC epoch in milliseconds, i.e. `Date.UTC(y, m-1, d, h, mi, s)`. */
+export type WallTime = number;
+
+const HOUR = 3_600_000;
+
+/** Time zone arithmetic for one IANA zone. */
+export class Zone {
+  /** The IANA name, e.g. `Europe/Zurich`. */
+  readonly name: string;
+  #format: Intl.DateTimeFormat;
+  #offsets = new Map<number, number>();
+
+  /** Throws RangeError for an unknown zone name. */
+  constructor(name: string) {
+    this.#format = new Intl.DateTimeFormat("en-US", {
+      timeZone: name,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    this.name = this.#format.resolvedOptions().timeZone;
+  }
+
+  /** Offset from UTC in milliseconds at `instant` (positive east of Greenwich). */
+  offsetAt(instant: number): number {
+    const hour = Math.floor(instant / HOUR);
+    let offset = this.#offsets.get(hour);
+    if (offset === undefined) {
+      offset = this.#computeOffset(hour * HOUR);
+      this.#offsets.set(hour, offset);
+    }
+    return offset;
+  }
+
+  #computeOffset(instant: number): number {
+    const parts: Record<string, number> = {};
+    for (const p of this.#format.formatToParts(new Date(instant))) {
+      if (p.type !== "literal") parts[p.type] = Number(p.value);
+    }
+    const wall = Date.UTC(
+      parts.year,
+      parts.month - 1,
+      parts.day,
+      parts.hour,
+      parts.minute,
+      parts.second,
+    );
+    return wall - instant;
+  }
+
+  /**
+   * The instant a wall-clock time stands for. Of the candidate offsets (one, or two in the
+   * repeated autumn hour) it takes the earliest instant that is not before `notBefore` minus
+   * a minute; a time skipped in spring is read with the offset in force just before the gap.
+   */
+  toInstant(wall: WallTime, notBefore = -Infinity): number {
+    const a = wall - this.offsetAt(wall - 14 * HOUR);
+    const b = wall - this.offsetAt(wall + 14 * HOUR);
+    // The same offset 14 hours before and after: no change in between, one answer.
+    if (a === b) return a;
+    const candidates: number[] = [];
+    for (const c of a <= b ? [a, b] : [b, a]) {
+      if (c + this.offsetAt(c) === wall && !candidates.includes(c)) candidates.push(c);
+    }
+    if (candidates.length === 0) return a; // skipped by a spring-forward change
+    for (const c of candidates) if (c >= notBefore - 60_000) return c;
+    return candidates[candidates.length - 1];
+  }
+
+  /** Formats `instant` as `YYYY-MM-DD HH:MM:SS+HH:MM` in this zone (the Go tool's layout). */
+  format(instant: number): string {
+    const offset = this.offsetAt(instant);
+    const d = new Date(instant + offset);
+    const sign = offset < 0 ? "-" : "+";
+    const abs = Math.abs(offset) / 60_000;
+    return `${d.getUTCFullYear().toString().padStart(4, "0")}-${pad(d.getUTCMonth() + 1)}-${
+      pad(d.getUTCDate())
+    } ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${sign}${
+      pad(Math.floor(abs / 60))
+    }:${pad(abs % 60)}`;
+  }
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** The machine's zone name, for a missing `TimeLocation`. */
+export function localZoneName(): string {
+  return new Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
+}
+
+const STORED =
+  /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:([+-])(\d\d):?(\d\d)|Z)?(?: [A-Za-z0-9+-]+)?$/;
+
+/**
+ * Reads a `last_seen` value back as an instant: this program's `2024-10-14 13:22:57+02:00`,
+ * and the Go tool's `2024-10-14 13:22:57+02:00 CEST`. Returns undefined when it is neither.
+ */
+export function parseStoredTime(text: string): number | undefined {
+  const m = STORED.exec(text.trim());
+  if (!m) return undefined;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  if (m[7] === undefined) return wall;
+  const offset = (+m[8] * 60 + +m[9]) * 60_000;
+  return m[7] === "+" ? wall - offset : wall + offset;
+}

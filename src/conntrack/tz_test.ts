@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { parseStoredTime, Zone } from "./tz.ts";
+
+Deno.test("tz: wall times to instants across DST, formatted with the offset", () => {
+  const z = new Zone("Europe/Zurich");
+  const summer = z.toInstant(Date.UTC(2024, 9, 14, 13, 22, 57));
+  assert.equal(z.format(summer), "2024-10-14 13:22:57+02:00");
+  // 02:30 happens twice on 2024-10-27; log order picks the right one.
+  const first = z.toInstant(Date.UTC(2024, 9, 27, 2, 30));
+  assert.equal(z.format(first), "2024-10-27 02:30:00+02:00");
+  const later = z.toInstant(Date.UTC(2024, 9, 27, 2, 10), first);
+  assert.equal(z.format(later), "2024-10-27 02:10:00+01:00");
+  assert.ok(later > first, "02:10 CET comes after 02:30 CEST");
+  // 02:30 does not exist on 2024-03-31.
+  assert.equal(z.format(z.toInstant(Date.UTC(2024, 2, 31, 2, 30))), "2024-03-31 03:30:00+02:00");
+  assert.throws(() => new Zone("Mars/Olympus"), RangeError);
+});
+
+Deno.test("tz: stored last_seen values are read back as instants (ours and the Go tool's)", () => {
+  assert.equal(parseStoredTime("2024-10-27 02:30:00+02:00"), Date.UTC(2024, 9, 27, 0, 30));
+  assert.equal(parseStoredTime("2024-10-27 02:10:00+01:00 CET"), Date.UTC(2024, 9, 27, 1, 10));
+  assert.equal(parseStoredTime("garbage"), undefined);
+});
