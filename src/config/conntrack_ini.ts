@@ -7,6 +7,7 @@
  * errors naming the key and the closest known one.
  * @module
  */
+import { closest } from "./suggest.ts";
 import { parse as parseIni } from "ini";
 import { ConfigError } from "../errors.ts";
 import { localZoneName, Zone } from "../conntrack/tz.ts";
@@ -196,29 +197,6 @@ function quote(text: string): string {
 }
 
 function suggest(key: string): string {
-  let best = "";
-  let bestDistance = Infinity;
-  for (const k of KEYS) {
-    const d = distance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = k;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(best.length / 3))
-    ? ` (did you mean "${best}"?)`
-    : ` (known keys: ${KEYS.join(", ")})`;
-}
-
-/** Levenshtein distance. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
+  const best = closest(key, KEYS);
+  return best ? ` (did you mean "${best}"?)` : ` (known keys: ${KEYS.join(", ")})`;
 }

@@ -12,6 +12,7 @@
  * This module only checks syntax and key names; values are checked by config.ts.
  * @module
  */
+import { closest } from "./suggest.ts";
 import { ConfigError } from "../errors.ts";
 
 /** A value with the line it came from. */
@@ -80,31 +81,9 @@ const ALL_KEYS: readonly string[] = [...SERVER_KEYS, ...SHARED_KEYS, ...GLOBAL_K
 const SERVER_SET = new Set<string>(SERVER_KEYS);
 const GLOBAL_SET = new Set<string>(GLOBAL_KEYS);
 
-/** Edit distance between two short strings (insertions, deletions, substitutions). */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
 /** The known key closest to `key`, or undefined when none is reasonably close. */
 export function closestKey(key: string, known: readonly string[] = ALL_KEYS): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = editDistance(key.toLowerCase(), candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+  return closest(key, known);
 }
 
 /** Parses the text of search.conf; `file` is used in error messages. */
