@@ -6,9 +6,11 @@ import { runConntrack } from "../conntrack/run.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
+import { runReport } from "./conntrack_report.ts";
 
 /** Help text for `conntrack`. */
 export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v]
+       ${PROGRAM} conntrack report [-c FILE] [--unused-days N] [--json] [--prom FILE]
        ${PROGRAM} conntrack version
 
 Reads the MariaDB server_audit log and its rotations, only the bytes added since the last
@@ -19,6 +21,8 @@ Options:
   -c, --config FILE  ini file (default /etc/conntracker/conntracker.ini)
   -v, --verbose      print a summary of what was read
   -h, --help         show this help
+
+"conntrack report --help" explains the unused-accounts report.
 
 Examples:
   ${PROGRAM} conntrack
@@ -32,6 +36,7 @@ export const OPTIONS: OptionSpec = {
 
 /** Runs `conntrack`. */
 export async function run(args: string[]): Promise<number> {
+  if (args[0] === "report") return await runReport(args.slice(1));
   const { values, positionals } = parseModeArgs("conntrack", args, OPTIONS, true);
   if (values.help) {
     console.log(HELP);
@@ -40,6 +45,12 @@ export async function run(args: string[]): Promise<number> {
   if (positionals[0] === "version" && positionals.length === 1) {
     console.log(versionLine());
     return 0;
+  }
+  if (positionals.includes("report")) {
+    throw new UsageError(
+      `conntrack: "report" comes first: conntrack report [-c FILE] …`,
+      "conntrack",
+    );
   }
   if (positionals.length > 0) {
     throw new UsageError(`conntrack: unexpected argument "${positionals[0]}"`, "conntrack");

@@ -1,0 +1,117 @@
+/** `conntrack report`: accounts of the server joined with what conntrack recorded. @module */
+import { PROGRAM } from "../version.ts";
+import { UsageError } from "../errors.ts";
+import {
+  DEFAULT_CONNTRACK_INI,
+  loadConntrackConfig,
+  type ServerAddress,
+} from "../config/conntrack_ini.ts";
+import { connectAddress } from "../db/address.ts";
+import { writeFileAtomic } from "../system/atomic_file.ts";
+import { buildReport } from "../report/report.ts";
+import { readLocal, readServerAccounts, type Recorded } from "../report/sources.ts";
+import { renderText, reportJson, reportMetrics } from "../report/render.ts";
+import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
+
+/** Help text for `conntrack report`. */
+export const HELP = `Usage: ${PROGRAM} conntrack report [-c FILE] [--server SPEC] [--unused-days N]
+         [--json] [--prom FILE]
+
+Lists every account of the server (mysql.user) with its last successful login, its failed
+logins and a status: "never seen", "unused for N days" or "active". Each recorded login is
+attributed to the account the server would have used (most specific matching host pattern
+of that user); logins that match no account (dropped accounts, hostile names) are listed
+separately. Reads conntrack's data without changing it.
+
+Options:
+  -c, --config FILE     ini file (default /etc/conntracker/conntracker.ini)
+      --server SPEC     server to read mysql.user from: /path/to/socket or [user@]host[:port]
+                        (default: ReportSocket/ReportHost of the ini, else root over
+                        /run/mysqld/mysqld.sock)
+      --unused-days N   days without a login before an account counts as unused (default 90)
+      --json            print one JSON document instead of the table
+      --prom FILE       write Prometheus metrics to FILE atomically (then nothing is printed
+                        unless --json is given)
+  -h, --help            show this help
+
+Examples:
+  ${PROGRAM} conntrack report --unused-days 180
+  ${PROGRAM} conntrack report --json | jq '.accounts[] | select(.status != "active")'
+  ${PROGRAM} conntrack report --prom /var/run/mysql_accounts.prom`;
+
+/** Flags of `conntrack report`. */
+export const OPTIONS: OptionSpec = {
+  config: { type: "string", short: "c" },
+  server: { type: "string" },
+  "unused-days": { type: "string" },
+  json: { type: "boolean" },
+  prom: { type: "string" },
+};
+
+/** Default of `--unused-days`. */
+export const DEFAULT_UNUSED_DAYS = 90;
+
+/** Parses `--server`: a socket path, or `[user@]host[:port]` (IPv6 in brackets). */
+export function parseServerSpec(spec: string, base: ServerAddress): ServerAddress {
+  const fail = (): never => {
+    throw new UsageError(
+      `conntrack report: --server takes /path/to/socket or [user@]host[:port], got "${spec}"`,
+      "conntrack report",
+    );
+  };
+  if (spec.startsWith("/")) return { ...base, socket: spec, host: undefined };
+  const m = /^(?:([^@\s]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(spec);
+  if (!m) return fail();
+  const port = m[3] === undefined ? 3306 : Number(m[3]);
+  if (port < 1 || port > 65535) fail();
+  return {
+    ...base,
+    socket: undefined,
+    host: m[2].replace(/^\[|\]$/g, ""),
+    port,
+    user: m[1] ?? base.user,
+  };
+}
+
+/** Runs `conntrack report` (arguments after `report`). */
+export async function runReport(args: string[]): Promise<number> {
+  const { values } = parseModeArgs("conntrack report", args, OPTIONS);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const unusedDays = intFlag(
+    "conntrack report",
+    "unused-days",
+    values["unused-days"],
+    DEFAULT_UNUSED_DAYS,
+    [1, 36_500],
+  );
+  const prom = typeof values.prom === "string" ? values.prom : undefined;
+  if (prom !== undefined && (prom === "" || prom.endsWith("/"))) {
+    throw new UsageError(`conntrack report: --prom takes a file name`, "conntrack report");
+  }
+  const config = await loadConntrackConfig(
+    typeof values.config === "string" ? values.config : DEFAULT_CONNTRACK_INI,
+  );
+  const address = typeof values.server === "string"
+    ? parseServerSpec(values.server, config.report)
+    : config.report;
+  // Recorded data first: a missing SQLite file should not cost a connection attempt.
+  const recorded: Recorded = readLocal(config.sqlitePath);
+  const db = await connectAddress(address, "report");
+  let accounts;
+  try {
+    accounts = await readServerAccounts(db);
+  } finally {
+    await db.close();
+  }
+  const report = buildReport(accounts, recorded.seen, recorded.failed, {
+    now: Date.now(),
+    unusedDays,
+  });
+  if (prom !== undefined) await writeFileAtomic(prom, reportMetrics(report));
+  if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
+  else if (prom === undefined) console.log(renderText(report).trimEnd());
+  return 0;
+}
