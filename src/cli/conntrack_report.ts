@@ -1,7 +1,9 @@
 /** `conntrack report`: accounts of the server joined with what conntrack recorded. @module */
 import { PROGRAM } from "../version.ts";
 import { UsageError } from "../errors.ts";
+import { Central } from "../conntrack/central.ts";
 import {
+  type CentralStore,
   DEFAULT_CONNTRACK_INI,
   loadConntrackConfig,
   type ServerAddress,
@@ -32,6 +34,9 @@ Options:
       --json            print one JSON document instead of the table
       --prom FILE       write Prometheus metrics to FILE atomically (then nothing is printed
                         unless --json is given)
+      --reported-by NAME
+                        fleet mode: the logins that conntrack on NAME sent to the central
+                        store (default ServerName of the ini, i.e. this host)
   -h, --help            show this help
 
 Examples:
@@ -46,6 +51,7 @@ export const OPTIONS: OptionSpec = {
   "unused-days": { type: "string" },
   json: { type: "boolean" },
   prom: { type: "string" },
+  "reported-by": { type: "string" },
 };
 
 /** Default of `--unused-days`. */
@@ -73,6 +79,15 @@ export function parseServerSpec(spec: string, base: ServerAddress): ServerAddres
   };
 }
 
+async function readCentral(store: CentralStore, server: string): Promise<Recorded> {
+  const central = await Central.open(store);
+  try {
+    return await central.recorded(server);
+  } finally {
+    await central.close();
+  }
+}
+
 /** Runs `conntrack report` (arguments after `report`). */
 export async function runReport(args: string[]): Promise<number> {
   const { values } = parseModeArgs("conntrack report", args, OPTIONS);
@@ -97,8 +112,19 @@ export async function runReport(args: string[]): Promise<number> {
   const address = typeof values.server === "string"
     ? parseServerSpec(values.server, config.report)
     : config.report;
+  const reportedBy = typeof values["reported-by"] === "string"
+    ? values["reported-by"]
+    : config.serverName;
+  if (values["reported-by"] !== undefined && !config.store) {
+    throw new UsageError(
+      "conntrack report: --reported-by needs fleet mode (Store = mysql://… in the ini)",
+      "conntrack report",
+    );
+  }
   // Recorded data first: a missing SQLite file should not cost a connection attempt.
-  const recorded: Recorded = readLocal(config.sqlitePath);
+  const recorded: Recorded = config.store
+    ? await readCentral(config.store, reportedBy)
+    : readLocal(config.sqlitePath);
   const db = await connectAddress(address, "report");
   let accounts;
   try {
@@ -111,7 +137,8 @@ export async function runReport(args: string[]): Promise<number> {
     unusedDays,
   });
   if (prom !== undefined) await writeFileAtomic(prom, reportMetrics(report));
-  if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
+  const extra = config.store ? { reported_by: reportedBy } : {};
+  if (values.json) console.log(JSON.stringify(reportJson(report, extra), null, 2));
   else if (prom === undefined) console.log(renderText(report).trimEnd());
   return 0;
 }

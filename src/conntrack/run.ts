@@ -18,6 +18,7 @@ import {
 } from "./scan.ts";
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
+import { Central } from "./central.ts";
 import { Zone } from "./tz.ts";
 
 /** Figures of one run, for `-v`. */
@@ -35,6 +36,8 @@ export interface RunSummary {
   workers: number;
   adopted: boolean;
   heldBack: number;
+  /** Rows sent to the central store (fleet mode), or null without one. */
+  central: number | null;
 }
 
 /** Below this many new bytes the files are parsed in the main thread (workers cost ~50 ms). */
@@ -50,6 +53,8 @@ export interface RunOptions {
   now?: number;
   /** Parse in threads only when at least this many bytes are new. */
   workerThresholdBytes?: number;
+  /** Called after the central store was written, just before the local commit (tests). */
+  beforeCommit?: () => void;
 }
 
 /** Runs conntrack once with `config`. */
@@ -195,6 +200,8 @@ export async function runConntrack(
       }];
     });
     store.saveCheckpoints(checkpoints);
+    const central = config.store ? await pushCentral(config, store) : null;
+    options.beforeCommit?.();
     store.commit();
     return {
       files: files.length,
@@ -210,11 +217,42 @@ export async function runConntrack(
       workers,
       adopted: store.adopted,
       heldBack,
+      central,
     };
   } catch (err) {
     store.rollback();
     throw err;
   }
+}
+
+/**
+ * Sends this run's changed rows to the central store, or every row when this SQLite file has
+ * not yet fed this store under this ServerName. Runs before the local commit: see central.ts
+ * for why a kill in between is harmless. Returns how many rows were sent.
+ */
+async function pushCentral(config: ConntrackConfig, store: Store): Promise<number> {
+  const target = config.store!;
+  const marker = `${target.display} ${config.serverName}`;
+  const all = store.meta("central") !== marker;
+  const accounts = store.accountRows(all);
+  const events = store.eventRows(all);
+  if (!all && accounts.length === 0 && events.length === 0) return 0;
+  const central = await Central.open(target);
+  try {
+    await central.ensureSchema();
+    const skipped = await central.pushAccounts(config.serverName, accounts) +
+      await central.pushEvents(config.serverName, events);
+    if (skipped > 0) {
+      log("conntrack").warning(
+        "{count} rows with a name or host too long for the central store were not sent",
+        { count: skipped },
+      );
+    }
+  } finally {
+    await central.close();
+  }
+  store.setMeta("central", marker);
+  return accounts.length + events.length;
 }
 
 function mergeOther(into: Map<string, OtherEvent>, o: OtherEvent): void {
