@@ -3,13 +3,14 @@ import { PROGRAM } from "../version.ts";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_CONNTRACK_INI, loadConntrackConfig } from "../config/conntrack_ini.ts";
 import { runConntrack } from "../conntrack/run.ts";
+import { stderrProgress } from "../conntrack/progress.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
 import { runReport } from "./conntrack_report.ts";
 
 /** Help text for `conntrack`. */
-export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v]
+export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v] [-q]
        ${PROGRAM} conntrack report [-c FILE] [--unused-days N] [--json] [--prom FILE]
        ${PROGRAM} conntrack version
 
@@ -20,6 +21,7 @@ Prints nothing on success, so it can run from cron.
 Options:
   -c, --config FILE  ini file (default /etc/conntracker/conntracker.ini)
   -v, --verbose      print a summary of what was read
+  -q, --quiet        no progress line on a terminal (none is shown without a terminal)
   -h, --help         show this help
 
 "conntrack report --help" explains the unused-accounts report.
@@ -32,6 +34,7 @@ Examples:
 export const OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
   verbose: { type: "boolean", short: "v" },
+  quiet: { type: "boolean", short: "q" },
 };
 
 /** Runs `conntrack`. */
@@ -61,7 +64,9 @@ export async function run(args: string[]): Promise<number> {
   await setupLogging({
     level: values.verbose && config.logLevel !== "debug" ? "info" : config.logLevel,
   });
-  const s = await runConntrack(config);
+  const s = await runConntrack(config, {
+    progress: !values.quiet && Deno.stderr.isTerminal() ? stderrProgress() : undefined,
+  });
   if (values.verbose) {
     console.log(
       `conntrack: ${s.filesRead} of ${s.files} audit files had new data, ${s.bytes} bytes read` +
