@@ -233,6 +233,13 @@ Deno.test("conntrack report against a real server: host patterns, dropped, never
   bad = await report("--server", `${box.dir}/no.sock`);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /report: cannot connect to reporter@.*no\.sock/);
+  await db.query("CREATE USER 'nogrants'@'127.0.0.1' IDENTIFIED BY 'rep pw'");
+  bad = await report("--server", `nogrants@127.0.0.1:${db.port}`);
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stderr,
+    /report: cannot read the accounts \(mysql\.user\) as nogrants@127\.0\.0\.1:\d+: .*denied.*needs SELECT on mysql\.user/,
+  );
   bad = await report("--server", "bad host!");
   assert.equal(bad.code, 2);
   bad = await report("--unused-days", "0");

@@ -1,6 +1,6 @@
 /** `conntrack report`: accounts of the server joined with what conntrack recorded. @module */
 import { PROGRAM } from "../version.ts";
-import { UsageError } from "../errors.ts";
+import { RuntimeError, UsageError } from "../errors.ts";
 import { Central } from "../conntrack/central.ts";
 import {
   type CentralStore,
@@ -8,7 +8,7 @@ import {
   loadConntrackConfig,
   type ServerAddress,
 } from "../config/conntrack_ini.ts";
-import { connectAddress } from "../db/address.ts";
+import { connectAddress, describeAddress } from "../db/address.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { buildReport } from "../report/report.ts";
 import { readLocal, readServerAccounts, type Recorded } from "../report/sources.ts";
@@ -88,6 +88,18 @@ async function readCentral(store: CentralStore, server: string): Promise<Recorde
   }
 }
 
+/**
+ * JSON text with every character a terminal could act on escaped: JSON.stringify already
+ * escapes C0 controls; C1 controls (e.g. U+009B, a one-character CSI), line/paragraph
+ * separators and invisible format characters (bidi overrides) are escaped here too.
+ */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu,
+    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Runs `conntrack report` (arguments after `report`). */
 export async function runReport(args: string[]): Promise<number> {
   const { values } = parseModeArgs("conntrack report", args, OPTIONS);
@@ -129,6 +141,12 @@ export async function runReport(args: string[]): Promise<number> {
   let accounts;
   try {
     accounts = await readServerAccounts(db);
+  } catch (err) {
+    throw new RuntimeError(
+      `report: cannot read the accounts (mysql.user) as ${describeAddress(address)}: ${
+        err instanceof Error ? err.message : err
+      } (the account needs SELECT on mysql.user, and on mysql.global_priv for lock status)`,
+    );
   } finally {
     await db.close();
   }
@@ -138,7 +156,7 @@ export async function runReport(args: string[]): Promise<number> {
   });
   if (prom !== undefined) await writeFileAtomic(prom, reportMetrics(report));
   const extra = config.store ? { reported_by: reportedBy } : {};
-  if (values.json) console.log(JSON.stringify(reportJson(report, extra), null, 2));
+  if (values.json) console.log(safeJson(reportJson(report, extra)));
   else if (prom === undefined) console.log(renderText(report).trimEnd());
   return 0;
 }
