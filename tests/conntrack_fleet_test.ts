@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { MariaDB } from "./support/mariadb.ts";
 import { type Sandbox, sandbox, settle } from "./support/conntrack.ts";
-import { runCli } from "./support/cli.ts";
+import { cliCommand, runCli } from "./support/cli.ts";
 import { loadConntrackConfig } from "../src/config/conntrack_ini.ts";
 import { runConntrack } from "../src/conntrack/run.ts";
+import { readLocal } from "../src/report/sources.ts";
 
 const line = (day: string, time: string, user: string, host: string, id: number, rc = 0) =>
   `202403${day} ${time},srv,${user},${host},${id},0,${rc ? "FAILED_CONNECT" : "CONNECT"},,,${rc}\n`;
@@ -187,4 +188,110 @@ Deno.test("fleet: two servers feed one central table; reruns and a run killed be
   );
   assert.doesNotMatch(r.stderr, /not the password|tr pw/);
   assert.deepEqual(db2.accounts(), before);
+});
+
+/** `count` logins from distinct (user, host) pairs, every 7th one failed, one second apart. */
+function manyLogins(day: string, count: number, idBase: number): string {
+  let out = "";
+  for (let i = 0; i < count; i++) {
+    const time = `${String(Math.floor(i / 3600) % 24).padStart(2, "0")}:${
+      String(Math.floor(i / 60) % 60).padStart(2, "0")
+    }:${String(i % 60).padStart(2, "0")}`;
+    const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    out += line(day, time, `u${i % 5000}`, host, idBase + i, i % 7 === 0 ? 1045 : 0);
+  }
+  return out;
+}
+
+Deno.test("fleet: conntrack killed with SIGKILL while sending rows; the rerun gives exactly the rows of an unkilled run", async () => {
+  await using central = await MariaDB.start();
+  await central.query("CREATE DATABASE fleet");
+  await central.query("CREATE USER 'tracker'@'127.0.0.1' IDENTIFIED BY 'tr pw'");
+  await central.query("GRANT SELECT, INSERT, UPDATE, CREATE ON fleet.* TO 'tracker'@'127.0.0.1'");
+  await using ref = await sandbox();
+  await using victim = await sandbox();
+  await storeIni(ref, central, "ref");
+  await storeIni(victim, central, "victim");
+  const partA = manyLogins("01", 20_000, 1);
+  const partB = manyLogins("02", 30_000, 100_000);
+  for (const box of [ref, victim]) {
+    await append(box, partA);
+    const r = await box.run();
+    assert.equal(r.code, 0, r.stderr);
+  }
+  for (const box of [ref, victim]) await append(box, partB);
+  const r = await ref.run();
+  assert.equal(r.code, 0, r.stderr);
+
+  const rows = async (server: string) =>
+    (await central.query<Record<string, unknown>>(
+      "SELECT name, host, last_seen, last_seen_ts FROM fleet.conntrack_accounts WHERE server = ? ORDER BY name, host",
+      [server],
+    )).map((x) => `${x.name}|${x.host}|${x.last_seen}|${x.last_seen_ts}`);
+  const events = async (server: string) =>
+    (await central.query<Record<string, unknown>>(
+      "SELECT kind, name, host, last_seen, count FROM fleet.conntrack_events WHERE server = ? ORDER BY kind, name, host",
+      [server],
+    )).map((x) => `${x.kind}|${x.name}|${x.host}|${x.last_seen}|${x.count}`);
+  const sent = async () =>
+    Number(
+      (await central.query<{ n: unknown }>(
+        "SELECT COUNT(*) AS n FROM fleet.conntrack_events WHERE server = 'victim' AND last_seen LIKE '2024-03-02%'",
+      ))[0].n,
+    );
+
+  // Kill the victim as soon as the first of its new event rows reach the central table (the
+  // account rows go first), i.e. after central upserts and before the local commit.
+  const localBefore = victim.accounts();
+  let caught = false;
+  for (let attempt = 0; attempt < 3 && !caught; attempt++) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliCommand(["conntrack", "-c", victim.ini], {
+        read: [victim.dir, victim.auditDir],
+        write: [victim.dir],
+      }),
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let done = false;
+    child.status.then(() => done = true);
+    while (!done && (await sent()) === 0) await new Promise((r) => setTimeout(r, 2));
+    try {
+      child.kill("SIGKILL");
+    } catch { /* finished already */ }
+    const status = await child.status;
+    if (status.signal === "SIGKILL") {
+      caught = (await sent()) > 0;
+      assert.deepEqual(
+        readLocal(victim.sqlite).seen.map((x) => `${x.name}|${x.host}|${x.lastSeen}`).sort(),
+        localBefore,
+        "the local commit did not happen (the report reads the file despite its hot journal)",
+      );
+    } else {
+      break; // it finished first: the rerun below still has to be exact
+    }
+  }
+  assert.ok(caught, "no run was killed between its central writes and its local commit");
+  for (let pass = 0; pass < 2; pass++) {
+    const again = await victim.run();
+    assert.equal(again.code, 0, again.stderr);
+  }
+  const want = await rows("ref");
+  assert.equal(want.length, 30_000 - Math.ceil(30_000 / 7)); // distinct successful pairs
+  assert.deepEqual(await rows("victim"), want);
+  const wantEvents = await events("ref");
+  // Ground truth: failed pairs of part B with i < 20 000 also failed in part A.
+  const truth = new Map<string, number>();
+  for (let i = 0; i < 30_000; i += 7) {
+    truth.set(
+      `u${i % 5000}|10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      i < 20_000 ? 2 : 1,
+    );
+  }
+  assert.deepEqual(
+    wantEvents.map((e) => e.split("|")).map((f) => `${f[1]}|${f[2]}|${f[4]}`).sort(),
+    [...truth].map(([k, n]) => `${k}|${n}`).sort(),
+  );
+  assert.deepEqual(await events("victim"), wantEvents);
+  assert.deepEqual(victim.accounts(), ref.accounts());
 });

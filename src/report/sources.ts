@@ -21,11 +21,27 @@ export const READ_WAIT_MS = 30_000;
  * Reads the SQLite file read-only in one short read transaction (a consistent snapshot that
  * never blocks a conntrack run for longer than the reads take). A file written by the Go tool
  * has no `conntrack_events` and its progress row is skipped.
+ *
+ * After a conntrack run was killed, the file has a hot rollback journal that a read-only
+ * connection may not roll back (SQLITE_READONLY_ROLLBACK); then the same reads are made on a
+ * read-write connection, which first lets SQLite roll the unfinished run back, exactly as the
+ * next conntrack run would. Nothing is written either way.
  */
 export function readLocal(path: string): Recorded {
+  try {
+    return readSnapshot(path, true);
+  } catch (err) {
+    if (!(err instanceof HotJournal)) throw err;
+    return readSnapshot(path, false);
+  }
+}
+
+class HotJournal extends Error {}
+
+function readSnapshot(path: string, readOnly: boolean): Recorded {
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { readOnly: true, timeout: READ_WAIT_MS });
+    db = new DatabaseSync(path, { readOnly, timeout: READ_WAIT_MS });
   } catch (err) {
     throw new RuntimeError(
       `cannot open SQLite database ${path} (has conntrack run yet?): ${
@@ -67,6 +83,7 @@ export function readLocal(path: string): Recorded {
     return { seen, failed };
   } catch (err) {
     if (err instanceof RuntimeError) throw err;
+    if (readOnly && /readonly database/i.test(String(err))) throw new HotJournal();
     throw new RuntimeError(
       `cannot read SQLite database ${path}: ${err instanceof Error ? err.message : err}`,
     );
