@@ -24,11 +24,24 @@ async function storeIni(box: Sandbox, db: MariaDB, name: string, password = "tr 
   );
 }
 
+/** A throwaway central server with database `fleet` and the account the docs prescribe. */
+async function startCentral(): Promise<MariaDB> {
+  const central = await MariaDB.start();
+  try {
+    await central.query("CREATE DATABASE fleet");
+    await central.query("CREATE USER 'tracker'@'127.0.0.1' IDENTIFIED BY 'tr pw'");
+    await central.query(
+      "GRANT SELECT, INSERT, UPDATE, CREATE ON fleet.* TO 'tracker'@'127.0.0.1'",
+    );
+    return central;
+  } catch (err) {
+    await central.stop();
+    throw err;
+  }
+}
+
 Deno.test("fleet: two servers feed one central table; reruns and a run killed before its local commit change nothing; report reads it back", async () => {
-  await using central = await MariaDB.start();
-  await central.query("CREATE DATABASE fleet");
-  await central.query("CREATE USER 'tracker'@'127.0.0.1' IDENTIFIED BY 'tr pw'");
-  await central.query("GRANT SELECT, INSERT, UPDATE, CREATE ON fleet.* TO 'tracker'@'127.0.0.1'");
+  await using central = await startCentral();
   await using db1 = await sandbox();
   await using db2 = await sandbox();
 
@@ -204,10 +217,7 @@ function manyLogins(day: string, count: number, idBase: number): string {
 }
 
 Deno.test("fleet: conntrack killed with SIGKILL while sending rows; the rerun gives exactly the rows of an unkilled run", async () => {
-  await using central = await MariaDB.start();
-  await central.query("CREATE DATABASE fleet");
-  await central.query("CREATE USER 'tracker'@'127.0.0.1' IDENTIFIED BY 'tr pw'");
-  await central.query("GRANT SELECT, INSERT, UPDATE, CREATE ON fleet.* TO 'tracker'@'127.0.0.1'");
+  await using central = await startCentral();
   await using ref = await sandbox();
   await using victim = await sandbox();
   await storeIni(ref, central, "ref");
