@@ -131,6 +131,8 @@ Deno.test("fleet: two servers feed one central table; reruns and a run killed be
     "alice|10.0.0.1|2024-03-01 10:00:00+00:00",
     "bob|10.0.0.2|2024-03-01 10:00:05+00:00",
   ], "the local transaction was rolled back");
+  // Once the tables exist, SELECT, INSERT and UPDATE are enough.
+  await central.query("REVOKE CREATE ON fleet.* FROM 'tracker'@'127.0.0.1'");
   // The rerun reads the same bytes again: the same rows, and the failed count stays 2.
   for (let pass = 0; pass < 2; pass++) {
     r = await db1.run();
