@@ -11,7 +11,7 @@ import { runReport } from "./conntrack_report.ts";
 
 /** Help text for `conntrack`. */
 export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v] [-q]
-       ${PROGRAM} conntrack report [-c FILE] [--unused-days N] [--json] [--prom FILE]
+       ${PROGRAM} conntrack report [-c FILE] [--server SPEC] [--unused-days N] [--json] [--prom FILE]
        ${PROGRAM} conntrack version
 
 Reads the MariaDB server_audit log and its rotations, only the bytes added since the last

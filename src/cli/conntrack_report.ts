@@ -17,7 +17,7 @@ import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
 /** Help text for `conntrack report`. */
 export const HELP = `Usage: ${PROGRAM} conntrack report [-c FILE] [--server SPEC] [--unused-days N]
-         [--json] [--prom FILE]
+         [--json] [--prom FILE] [--reported-by NAME]
 
 Lists every account of the server (mysql.user) with its last successful login, its failed
 logins and a status: "never seen", "unused for N days" or "active". Each recorded login is
@@ -102,6 +102,18 @@ export function safeJson(value: unknown): string {
 
 /** Runs `conntrack report` (arguments after `report`). */
 export async function runReport(args: string[]): Promise<number> {
+  try {
+    return await report(args);
+  } catch (err) {
+    // Usage errors show the usage of `conntrack`, whose first lines include `report`.
+    if (err instanceof UsageError && err.mode === "conntrack report") {
+      throw new UsageError(err.message, "conntrack");
+    }
+    throw err;
+  }
+}
+
+async function report(args: string[]): Promise<number> {
   const { values } = parseModeArgs("conntrack report", args, OPTIONS);
   if (values.help) {
     console.log(HELP);
