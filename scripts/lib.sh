@@ -72,6 +72,7 @@ TEST_COMMANDS=(
   mariadb-install-db:mariadb-server
   mariadb:mariadb-client
   promtool:prometheus
+  script:bsdutils
   prometheus-node-exporter:prometheus-node-exporter
   sqlite3:sqlite3
   systemd-analyze:systemd

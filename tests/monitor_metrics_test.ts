@@ -11,23 +11,9 @@ import {
   socketServer,
 } from "./support/monitor_fixture.ts";
 import { shardOf } from "../src/monitor/shard.ts";
+import { promtool } from "./support/promtool.ts";
 
 const ODD_USER = 'q"uo\\te';
-
-async function promtool(file: string): Promise<{ code: number; output: string }> {
-  const out = await new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = out.stdin.getWriter();
-  await w.write(await Deno.readFile(file));
-  await w.close();
-  const r = await out.output();
-  const dec = new TextDecoder();
-  return { code: r.code, output: dec.decode(r.stdout) + dec.decode(r.stderr) };
-}
 
 Deno.test("metrics: promtool accepts the file and node_exporter's textfile collector reads it", async () => {
   await using db = await MariaDB.start();

@@ -3,12 +3,15 @@ import { PROGRAM } from "../version.ts";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_CONNTRACK_INI, loadConntrackConfig } from "../config/conntrack_ini.ts";
 import { runConntrack } from "../conntrack/run.ts";
+import { stderrProgress } from "../conntrack/progress.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
+import { runReport } from "./conntrack_report.ts";
 
 /** Help text for `conntrack`. */
-export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v]
+export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v] [-q]
+       ${PROGRAM} conntrack report [-c FILE] [--server SPEC] [--unused-days N] [--json] [--prom FILE]
        ${PROGRAM} conntrack version
 
 Reads the MariaDB server_audit log and its rotations, only the bytes added since the last
@@ -18,7 +21,10 @@ Prints nothing on success, so it can run from cron.
 Options:
   -c, --config FILE  ini file (default /etc/conntracker/conntracker.ini)
   -v, --verbose      print a summary of what was read
+  -q, --quiet        no progress line on a terminal (none is shown without a terminal)
   -h, --help         show this help
+
+"conntrack report --help" explains the unused-accounts report.
 
 Examples:
   ${PROGRAM} conntrack
@@ -28,10 +34,12 @@ Examples:
 export const OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
   verbose: { type: "boolean", short: "v" },
+  quiet: { type: "boolean", short: "q" },
 };
 
 /** Runs `conntrack`. */
 export async function run(args: string[]): Promise<number> {
+  if (args[0] === "report") return await runReport(args.slice(1));
   const { values, positionals } = parseModeArgs("conntrack", args, OPTIONS, true);
   if (values.help) {
     console.log(HELP);
@@ -40,6 +48,12 @@ export async function run(args: string[]): Promise<number> {
   if (positionals[0] === "version" && positionals.length === 1) {
     console.log(versionLine());
     return 0;
+  }
+  if (positionals.includes("report")) {
+    throw new UsageError(
+      `conntrack: "report" comes first: conntrack report [-c FILE] …`,
+      "conntrack",
+    );
   }
   if (positionals.length > 0) {
     throw new UsageError(`conntrack: unexpected argument "${positionals[0]}"`, "conntrack");
@@ -50,7 +64,9 @@ export async function run(args: string[]): Promise<number> {
   await setupLogging({
     level: values.verbose && config.logLevel !== "debug" ? "info" : config.logLevel,
   });
-  const s = await runConntrack(config);
+  const s = await runConntrack(config, {
+    progress: !values.quiet && Deno.stderr.isTerminal() ? stderrProgress() : undefined,
+  });
   if (values.verbose) {
     console.log(
       `conntrack: ${s.filesRead} of ${s.files} audit files had new data, ${s.bytes} bytes read` +
@@ -60,7 +76,8 @@ export async function run(args: string[]): Promise<number> {
           : "") +
         `; ${s.events} connection events, ${s.logins} accounts logged in (${s.inserted} new, ${s.updated} updated), ` +
         `${s.others} failed/other login keys, ${s.rejected} lines rejected, ${s.malformed} malformed` +
-        (s.adopted ? "; adopted the Go conntracker database" : ""),
+        (s.adopted ? "; adopted the Go conntracker database" : "") +
+        (s.central !== null ? `; ${s.central} rows sent to the central store` : ""),
     );
   }
   return 0;

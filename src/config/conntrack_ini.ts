@@ -27,6 +27,32 @@ export interface ConntrackConfig {
   timeLocation: string;
   maxWorkers: number;
   logLevel: LogLevel;
+  /** Where `conntrack report` reads `mysql.user` (ReportHost/ReportPort/ReportSocket/…). */
+  report: ServerAddress;
+  /** Fleet mode: account rows also go to this central MariaDB/MySQL database (`Store`). */
+  store?: CentralStore;
+  /** This server's name in the central store (`ServerName`, default the host name). */
+  serverName: string;
+}
+
+/** How to reach a MariaDB/MySQL server: a Unix socket, or host and port. */
+export interface ServerAddress {
+  /** Unix socket; used when set (host and port are then ignored). */
+  socket?: string;
+  host?: string;
+  port: number;
+  user: string;
+  /** A 0600 file holding the password on its first non-comment line; none = no password. */
+  passwordFile?: string;
+  /** The ini line that named the password file, for error messages. */
+  passwordLine?: number;
+}
+
+/** The central database of fleet mode. */
+export interface CentralStore extends ServerAddress {
+  database: string;
+  /** The URL without any password, for messages. */
+  display: string;
 }
 
 /** The Go tool's layouts; only these are understood. */
@@ -50,6 +76,14 @@ const KEYS = [
   "TimeFormatDB",
   "MaxWorkers",
   "LogLevel",
+  "ReportHost",
+  "ReportPort",
+  "ReportSocket",
+  "ReportUser",
+  "ReportPasswordFile",
+  "Store",
+  "StorePasswordFile",
+  "ServerName",
 ] as const;
 
 /** Defaults, as in the Go tool's conntracker.ini-dist where it has one. */
@@ -59,6 +93,9 @@ export const CONNTRACK_DEFAULTS = {
   SqlitePath: "/var/lib/mysql/audit.sqlite",
   MaxWorkers: "4",
   LogLevel: "WARN",
+  ReportSocket: "/run/mysqld/mysqld.sock",
+  ReportPort: "3306",
+  ReportUser: "root",
 };
 
 /** Reads and validates `path`; a missing or unreadable file is a ConfigError. */
@@ -147,6 +184,12 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   for (const [key, value] of [["AuditLogPath", auditLogPath], ["SqlitePath", sqlitePath]]) {
     if (!value.startsWith("/")) fail(key, `${key} must be an absolute path, got "${value}"`);
   }
+  const report = reportAddress(get, fail, lines);
+  const store = centralStore(get, fail, lines);
+  const serverName = get("ServerName") ?? hostName();
+  if (serverName.length > 64 || escapeControl(serverName) !== serverName) {
+    fail("ServerName", `ServerName must be at most 64 characters without control characters`);
+  }
   return {
     auditLogPath,
     auditFileName,
@@ -154,6 +197,102 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
     timeLocation,
     maxWorkers: Number(workersText),
     logLevel,
+    report,
+    ...(store ? { store } : {}),
+    serverName,
+  };
+}
+
+type Getter = (key: (typeof KEYS)[number]) => string | undefined;
+type Fail = (key: string, message: string) => never;
+
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+function portOf(text: string, key: string, fail: Fail): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
+    fail(key, `${key} must be a port number from 1 to 65535, got "${text}"`);
+  }
+  return Number(text);
+}
+
+function absolute(key: string, value: string | undefined, fail: Fail): string | undefined {
+  if (value !== undefined && !value.startsWith("/")) {
+    fail(key, `${key} must be an absolute path, got "${value}"`);
+  }
+  return value;
+}
+
+/** ReportHost wins over the default socket; ReportSocket wins over ReportHost. */
+function reportAddress(get: Getter, fail: Fail, lines: Map<string, number>): ServerAddress {
+  const host = get("ReportHost");
+  const socket = absolute("ReportSocket", get("ReportSocket"), fail) ??
+    (host === undefined ? CONNTRACK_DEFAULTS.ReportSocket : undefined);
+  const passwordFile = absolute("ReportPasswordFile", get("ReportPasswordFile"), fail);
+  return {
+    ...(socket !== undefined ? { socket } : { host }),
+    port: portOf(get("ReportPort") ?? CONNTRACK_DEFAULTS.ReportPort, "ReportPort", fail),
+    user: get("ReportUser") ?? CONNTRACK_DEFAULTS.ReportUser,
+    ...(passwordFile ? { passwordFile, passwordLine: lines.get("ReportPasswordFile") } : {}),
+  };
+}
+
+/**
+ * `Store = mysql://user@host:port/database` (or `mysql://user@localhost/database?socket=/path`).
+ * A password in the URL is refused: it would show in `ps`-like listings, backups of the ini and
+ * messages; it goes in StorePasswordFile.
+ */
+function centralStore(
+  get: Getter,
+  fail: Fail,
+  lines: Map<string, number>,
+): CentralStore | undefined {
+  const text = get("Store");
+  const passwordFile = absolute("StorePasswordFile", get("StorePasswordFile"), fail);
+  if (text === undefined) {
+    if (passwordFile) fail("StorePasswordFile", "StorePasswordFile is set but Store is not");
+    return undefined;
+  }
+  const example = "mysql://user@host:3306/database";
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail("Store", `Store must be a URL like ${example}`);
+  }
+  if (url.protocol !== "mysql:") {
+    fail("Store", `Store must be a mysql:// URL like ${example}, got scheme "${url.protocol}"`);
+  }
+  if (url.password !== "") {
+    fail(
+      "Store",
+      "Store must not contain a password; put it in a 0600 file named by StorePasswordFile",
+    );
+  }
+  const user = decodeURIComponent(url.username);
+  if (user === "") fail("Store", `Store must name the user, like ${example}`);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
+  if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) {
+    fail("Store", `Store must name the database (letters, digits, _ and $), like ${example}`);
+  }
+  const params = [...url.searchParams.keys()].filter((k) => k !== "socket");
+  if (params.length) fail("Store", `Store: unknown parameter "${params[0]}" (only socket=/path)`);
+  const socket = absolute("Store", url.searchParams.get("socket") ?? undefined, fail);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (!socket && host === "") fail("Store", `Store must name a host, like ${example}`);
+  const port = url.port === "" ? 3306 : portOf(url.port, "Store", fail);
+  return {
+    ...(socket ? { socket } : { host }),
+    port,
+    user,
+    database,
+    ...(passwordFile ? { passwordFile, passwordLine: lines.get("StorePasswordFile") } : {}),
+    display: `mysql://${url.username}@${url.host}/${database}${socket ? `?socket=${socket}` : ""}`,
   };
 }
 

@@ -22,7 +22,68 @@ LogLevel=ERROR
     timeLocation: "Europe/Zurich",
     maxWorkers: 4,
     logLevel: "error",
+    report: { socket: "/run/mysqld/mysqld.sock", port: 3306, user: "root" },
+    serverName: Deno.hostname(),
   });
+});
+
+Deno.test("conntrack ini: report and fleet keys", () => {
+  const c = parseConntrackConfig(
+    `[default]
+ReportHost=db1.example.org
+ReportPort=3307
+ReportUser=reporter
+ReportPasswordFile=/etc/conntracker/report.passwd
+Store=mysql://tracker@central.example.org:3310/conntrack
+StorePasswordFile=/etc/conntracker/store.passwd
+ServerName=db1
+`,
+    "c.ini",
+  );
+  assert.deepEqual(c.report, {
+    host: "db1.example.org",
+    port: 3307,
+    user: "reporter",
+    passwordFile: "/etc/conntracker/report.passwd",
+    passwordLine: 5,
+  });
+  assert.deepEqual(c.store, {
+    host: "central.example.org",
+    port: 3310,
+    user: "tracker",
+    database: "conntrack",
+    passwordFile: "/etc/conntracker/store.passwd",
+    passwordLine: 7,
+    display: "mysql://tracker@central.example.org:3310/conntrack",
+  });
+  assert.equal(c.serverName, "db1");
+  const sock = parseConntrackConfig(
+    "Store=mysql://t@localhost/fleet?socket=/run/mysqld/mysqld.sock\n",
+    "c.ini",
+  );
+  assert.equal(sock.store?.socket, "/run/mysqld/mysqld.sock");
+  assert.equal(sock.store?.host, undefined);
+
+  const cases: [string, RegExp][] = [
+    ["Store=mysql://u:secret@h/db\n", /^c\.ini:1: Store must not contain a password/],
+    ["Store=postgres://u@h/db\n", /^c\.ini:1: Store must be a mysql:\/\/ URL/],
+    ["Store=mysql://h/db\n", /^c\.ini:1: Store must name the user/],
+    ["Store=mysql://u@h/\n", /^c\.ini:1: Store must name the database/],
+    ["Store=mysql://u@h/d?ssl=1\n", /^c\.ini:1: Store: unknown parameter "ssl"/],
+    ["Store=not a url\n", /^c\.ini:1: Store must be a URL/],
+    ["StorePasswordFile=/x\n", /^c\.ini:1: StorePasswordFile is set but Store is not/],
+    ["ReportPort=0\n", /^c\.ini:1: ReportPort must be a port number/],
+    ["ReportSocket=rel.sock\n", /^c\.ini:1: ReportSocket must be an absolute path/],
+    ["\nReportPasswordFile=p\n", /^c\.ini:2: ReportPasswordFile must be an absolute path/],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => parseConntrackConfig(text, "c.ini"), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, message);
+      assert.doesNotMatch(err.message, /secret/);
+      return true;
+    });
+  }
 });
 
 Deno.test("conntrack ini: errors name file, line and the closest key", () => {

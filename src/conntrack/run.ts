@@ -18,6 +18,8 @@ import {
 } from "./scan.ts";
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
+import { Central } from "./central.ts";
+import type { ProgressSink } from "./progress.ts";
 import { Zone } from "./tz.ts";
 
 /** Figures of one run, for `-v`. */
@@ -35,6 +37,8 @@ export interface RunSummary {
   workers: number;
   adopted: boolean;
   heldBack: number;
+  /** Rows sent to the central store (fleet mode), or null without one. */
+  central: number | null;
 }
 
 /** Below this many new bytes the files are parsed in the main thread (workers cost ~50 ms). */
@@ -50,6 +54,10 @@ export interface RunOptions {
   now?: number;
   /** Parse in threads only when at least this many bytes are new. */
   workerThresholdBytes?: number;
+  /** Shown while the files are read (a terminal's progress line). */
+  progress?: ProgressSink;
+  /** Called after the central store was written, just before the local commit (tests). */
+  beforeCommit?: () => void;
 }
 
 /** Runs conntrack once with `config`. */
@@ -127,7 +135,7 @@ export async function runConntrack(
     const workers = toRead >= threshold && busy.length > 1
       ? Math.min(config.maxWorkers, busy.length, navigator.hardwareConcurrency || 1)
       : 0;
-    const results = workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
+    const results = await scanAll(jobs, workers, options.progress);
 
     for (const { checkpoint: cp, how } of lost) {
       const oldest = results.find((r) => r.firstInstant !== null);
@@ -195,6 +203,8 @@ export async function runConntrack(
       }];
     });
     store.saveCheckpoints(checkpoints);
+    const central = config.store ? await pushCentral(config, store) : null;
+    options.beforeCommit?.();
     store.commit();
     return {
       files: files.length,
@@ -210,11 +220,42 @@ export async function runConntrack(
       workers,
       adopted: store.adopted,
       heldBack,
+      central,
     };
   } catch (err) {
     store.rollback();
     throw err;
   }
+}
+
+/**
+ * Sends this run's changed rows to the central store, or every row when this SQLite file has
+ * not yet fed this store under this ServerName. Runs before the local commit: see central.ts
+ * for why a kill in between is harmless. Returns how many rows were sent.
+ */
+async function pushCentral(config: ConntrackConfig, store: Store): Promise<number> {
+  const target = config.store!;
+  const marker = `${target.display} ${config.serverName}`;
+  const all = store.meta("central") !== marker;
+  const accounts = store.accountRows(all);
+  const events = store.eventRows(all);
+  if (!all && accounts.length === 0 && events.length === 0) return 0;
+  const central = await Central.open(target);
+  try {
+    await central.ensureSchema();
+    const skipped = await central.pushAccounts(config.serverName, accounts) +
+      await central.pushEvents(config.serverName, events);
+    if (skipped > 0) {
+      log("conntrack").warning(
+        "{count} rows with a name or host too long for the central store were not sent",
+        { count: skipped },
+      );
+    }
+  } finally {
+    await central.close();
+  }
+  store.setMeta("central", marker);
+  return accounts.length + events.length;
 }
 
 function mergeOther(into: Map<string, OtherEvent>, o: OtherEvent): void {
@@ -250,12 +291,53 @@ export function auditLocation(config: ConntrackConfig): { dir: string; base: str
   return { dir: config.auditLogPath.replace(/\/+$/, "") || "/", base: config.auditFileName };
 }
 
+/** Scans `jobs` (in workers when `workers` > 0), telling `progress` how far it got. */
+async function scanAll(
+  jobs: ScanJob[],
+  workers: number,
+  progress?: ProgressSink,
+): Promise<ScanResult[]> {
+  if (!progress) {
+    return workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
+  }
+  const state = {
+    filesDone: 0,
+    files: jobs.filter((j) => j.end > j.start).length,
+    bytesDone: 0,
+    bytes: jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0),
+  };
+  try {
+    if (workers > 0) {
+      return await scanInWorkers(jobs, workers, (r) => {
+        if (r.bytes > 0) state.filesDone++;
+        state.bytesDone += r.bytes;
+        progress.update(state);
+      });
+    }
+    return jobs.map((j) => {
+      const r = scanFile(j, (n) => {
+        state.bytesDone += n;
+        progress.update(state);
+      });
+      if (r.bytes > 0) state.filesDone++;
+      progress.update(state);
+      return r;
+    });
+  } finally {
+    progress.clear();
+  }
+}
+
 /**
  * Scans `jobs` on this thread plus `count - 1` Web Workers; results come back in job order.
  * Every thread takes the next job from a shared counter (largest files first), so no thread
  * waits for another to hand out work.
  */
-async function scanInWorkers(jobs: ScanJob[], count: number): Promise<ScanResult[]> {
+async function scanInWorkers(
+  jobs: ScanJob[],
+  count: number,
+  onResult?: (r: ScanResult) => void,
+): Promise<ScanResult[]> {
   const results: ScanResult[] = new Array(jobs.length);
   const order = jobs.map((_, i) => i).sort((a, b) =>
     (jobs[b].end - jobs[b].start) - (jobs[a].end - jobs[a].start)
@@ -274,8 +356,10 @@ async function scanInWorkers(jobs: ScanJob[], count: number): Promise<ScanResult
         worker.onmessage = (e: MessageEvent<WorkerReply>) => {
           const m = e.data;
           if (m.error !== undefined) reject(new RuntimeError(`parser worker: ${m.error}`));
-          else if (m.index !== undefined && m.result) results[order[m.index]] = m.result;
-          else resolve();
+          else if (m.index !== undefined && m.result) {
+            results[order[m.index]] = m.result;
+            onResult?.(m.result);
+          } else resolve();
         };
         worker.onerror = (e) => {
           e.preventDefault();
@@ -286,7 +370,10 @@ async function scanInWorkers(jobs: ScanJob[], count: number): Promise<ScanResult
     );
     // Let the workers start before this thread gets busy.
     await new Promise((r) => setTimeout(r, 0));
-    scanQueue(sorted, next, (i, r) => results[order[i]] = r);
+    scanQueue(sorted, next, (i, r) => {
+      results[order[i]] = r;
+      onResult?.(r);
+    });
     await Promise.all(done);
   } finally {
     for (const w of pool) w.terminate();

@@ -95,8 +95,11 @@ export interface ScanResult {
 /** Lines longer than about this are skipped as garbage (server_audit caps queries far below). */
 export const MAX_LINE_BYTES = 1 << 20;
 
-/** Reads `job` and returns the aggregated events. */
-export function scanFile(job: ScanJob): ScanResult {
+/**
+ * Reads `job` and returns the aggregated events; `onRead` hears the size of each read (for a
+ * progress display).
+ */
+export function scanFile(job: ScanJob, onRead?: (bytes: number) => void): ScanResult {
   const zone = zoneNamed(job.zone);
   let file: Deno.FsFile;
   try {
@@ -108,7 +111,7 @@ export function scanFile(job: ScanJob): ScanResult {
   try {
     // Rotated since it was listed: the name is another file now. Its inode is read next run.
     if (job.ino !== undefined && file.statSync().ino !== job.ino) return unread(job);
-    return scanOpen(file, job, zone);
+    return scanOpen(file, job, zone, onRead);
   } finally {
     file.close();
   }
@@ -133,7 +136,12 @@ function unread(job: ScanJob): ScanResult {
   };
 }
 
-function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
+function scanOpen(
+  file: Deno.FsFile,
+  job: ScanJob,
+  zone: Zone,
+  onRead?: (bytes: number) => void,
+): ScanResult {
   const chunkBytes = job.chunkBytes ?? 1 << 20;
   // One buffer (WebAssembly memory, searched in place): [kept look-back | unfinished line | new read].
   // Kept look-back is at most HOLD_BYTES plus the line it starts in, the unfinished line at most
@@ -184,6 +192,7 @@ function scanOpen(file: Deno.FsFile, job: ScanJob, zone: Zone): ScanResult {
     const n = file.readSync(buf.subarray(len, len + room));
     if (n === null || n === 0) break;
     remaining -= n;
+    onRead?.(n);
     len += n;
     if (skipping) {
       const nl = buf.subarray(0, len).indexOf(10);

@@ -35,6 +35,23 @@ export interface Checkpoint {
   live: boolean;
 }
 
+/** An `Accounts` row as stored. */
+export interface AccountRow {
+  name: string;
+  host: string;
+  lastSeen: string;
+}
+
+/** A `conntrack_events` row as stored (count = total over all runs). */
+export interface EventRow {
+  kind: string;
+  name: string;
+  host: string;
+  lastSeen: string;
+  lastRetcode: number;
+  count: number;
+}
+
 /** How many leading bytes identify a file's content. */
 export const FINGERPRINT_BYTES = 64;
 
@@ -48,6 +65,10 @@ export class Store {
   #db: DatabaseSync;
   /** True when this run adopted a database written by the Go tool. */
   adopted = false;
+  /** `Accounts` keys (name, host) inserted or moved forward in this transaction. */
+  readonly changedLogins: [string, string][] = [];
+  /** `conntrack_events` keys (kind, name, host) touched in this transaction. */
+  readonly changedEvents: [string, string, string][] = [];
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -189,12 +210,14 @@ export class Store {
       const row = get.get(name, host) as { last_seen: unknown } | undefined;
       if (!row) {
         insert.run(name, host, zone.format(instant));
+        this.changedLogins.push([name, host]);
         inserted++;
         continue;
       }
       const old = row.last_seen === null ? undefined : parseStoredTime(String(row.last_seen));
       if (old === undefined || instant > old) {
         update.run(zone.format(instant), name, host);
+        this.changedLogins.push([name, host]);
         updated++;
       }
     }
@@ -213,6 +236,7 @@ export class Store {
       "UPDATE conntrack_events SET count = count + ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END, last_retcode = CASE WHEN ? THEN ? ELSE last_retcode END WHERE kind = ? AND name = ? AND host = ?",
     );
     for (const e of events) {
+      this.changedEvents.push([e.kind, e.user, e.host]);
       const row = get.get(e.kind, e.user, e.host) as { last_seen: string } | undefined;
       const text = zone.format(e.instant);
       if (!row) {
@@ -222,6 +246,65 @@ export class Store {
       const newer = e.instant >= (parseStoredTime(row.last_seen) ?? -Infinity) ? 1 : 0;
       update.run(e.count, newer, text, newer, e.retcode, e.kind, e.user, e.host);
     }
+  }
+
+  /**
+   * `Accounts` rows as they stand in this transaction: all of them, or only the keys in
+   * {@link changedLogins}.
+   */
+  accountRows(all: boolean): AccountRow[] {
+    const map = (r: Record<string, unknown>): AccountRow => ({
+      name: String(r.name),
+      host: String(r.host),
+      lastSeen: String(r.last_seen),
+    });
+    if (all) {
+      return (this.#db.prepare(
+        "SELECT name, host, last_seen FROM Accounts WHERE last_seen IS NOT NULL",
+      ).all() as Record<string, unknown>[]).map(map);
+    }
+    const get = this.#db.prepare(
+      "SELECT name, host, last_seen FROM Accounts WHERE name = ? AND host = ?",
+    );
+    return this.changedLogins.map(([n, h]) => map(get.get(n, h) as Record<string, unknown>));
+  }
+
+  /** `conntrack_events` rows: all, or only the keys in {@link changedEvents}. */
+  eventRows(all: boolean): EventRow[] {
+    const map = (r: Record<string, unknown>): EventRow => ({
+      kind: String(r.kind),
+      name: String(r.name),
+      host: String(r.host),
+      lastSeen: String(r.last_seen),
+      lastRetcode: Number(r.last_retcode),
+      count: Number(r.count),
+    });
+    if (all) {
+      return (this.#db.prepare("SELECT * FROM conntrack_events").all() as Record<
+        string,
+        unknown
+      >[]).map(map);
+    }
+    const get = this.#db.prepare(
+      "SELECT * FROM conntrack_events WHERE kind = ? AND name = ? AND host = ?",
+    );
+    return this.changedEvents.map(([k, n, h]) => map(get.get(k, n, h) as Record<string, unknown>));
+  }
+
+  /** A value of `conntrack_meta`, or undefined. */
+  meta(key: string): string | undefined {
+    const row = this.#db.prepare("SELECT value FROM conntrack_meta WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  /** Sets a value of `conntrack_meta` (inside the run's transaction). */
+  setMeta(key: string, value: string): void {
+    this.#db.prepare("INSERT OR REPLACE INTO conntrack_meta (key, value) VALUES (?, ?)").run(
+      key,
+      value,
+    );
   }
 
   /** Commits the run and closes the database. */

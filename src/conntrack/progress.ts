@@ -1,0 +1,92 @@
+/**
+ * A one-line progress display for long conntrack runs on a terminal: files, bytes, rate.
+ *
+ * Shown only after the run has worked for a while ({@link PROGRESS_DELAY_MS}) and redrawn at
+ * most every {@link PROGRESS_INTERVAL_MS}, on stderr with a carriage return; cleared before
+ * anything else is written. The command creates one only when stderr is a terminal and `-q`
+ * is not given, so cron (no terminal) never sees it.
+ * @module
+ */
+
+/** How far the scan has got. */
+export interface ProgressState {
+  filesDone: number;
+  files: number;
+  bytesDone: number;
+  bytes: number;
+}
+
+/** What a run reports its progress to. */
+export interface ProgressSink {
+  /** The scan advanced. */
+  update(state: ProgressState): void;
+  /** The scan is over: remove the line. */
+  clear(): void;
+}
+
+/** Nothing is shown for runs shorter than this. */
+export const PROGRESS_DELAY_MS = 1000;
+/** Minimum time between two redraws. */
+export const PROGRESS_INTERVAL_MS = 200;
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/** `1536` → `1.5 KiB`; bytes below 1 KiB without decimals. */
+export function formatBytes(n: number): string {
+  let unit = 0;
+  while (n >= 1024 && unit < UNITS.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** The progress line, e.g. `conntrack: 3/10 files, 312.4 MiB of 1.0 GiB (31%), 250.0 MiB/s`. */
+export function formatProgress(state: ProgressState, elapsedMs: number): string {
+  const pct = state.bytes > 0 ? Math.floor((state.bytesDone / state.bytes) * 100) : 100;
+  const rate = elapsedMs > 0 ? (state.bytesDone * 1000) / elapsedMs : 0;
+  return `conntrack: ${state.filesDone}/${state.files} files, ${formatBytes(state.bytesDone)} of ${
+    formatBytes(state.bytes)
+  } (${pct}%), ${formatBytes(Math.round(rate))}/s`;
+}
+
+/** A {@link ProgressSink} that draws on a terminal through `write`. */
+export class TerminalProgress implements ProgressSink {
+  #write: (text: string) => void;
+  #now: () => number;
+  #start: number;
+  #last = -Infinity;
+  #shown = false;
+
+  /** `write` gets raw text (carriage returns and the erase-line sequence included). */
+  constructor(write: (text: string) => void, now: () => number = () => performance.now()) {
+    this.#write = write;
+    this.#now = now;
+    this.#start = now();
+  }
+
+  /** Redraws when the run is old enough and the last redraw is old enough. */
+  update(state: ProgressState): void {
+    const t = this.#now();
+    if (t - this.#start < PROGRESS_DELAY_MS || t - this.#last < PROGRESS_INTERVAL_MS) return;
+    this.#last = t;
+    this.#shown = true;
+    this.#write(`\r\x1b[K${formatProgress(state, t - this.#start)}`);
+  }
+
+  /** Erases the line if one was drawn. */
+  clear(): void {
+    if (this.#shown) this.#write("\r\x1b[K");
+    this.#shown = false;
+  }
+}
+
+/** A progress display on stderr. */
+export function stderrProgress(): TerminalProgress {
+  const encoder = new TextEncoder();
+  return new TerminalProgress((text) => {
+    try {
+      Deno.stderr.writeSync(encoder.encode(text));
+    } catch { /* stderr gone: nothing to show */ }
+  });
+}

@@ -1,0 +1,309 @@
+import assert from "node:assert/strict";
+import { MariaDB } from "./support/mariadb.ts";
+import { type Sandbox, sandbox, settle } from "./support/conntrack.ts";
+import { cliCommand, runCli } from "./support/cli.ts";
+import { loadConntrackConfig } from "../src/config/conntrack_ini.ts";
+import { runConntrack } from "../src/conntrack/run.ts";
+import { readLocal } from "../src/report/sources.ts";
+
+const line = (day: string, time: string, user: string, host: string, id: number, rc = 0) =>
+  `202403${day} ${time},srv,${user},${host},${id},0,${rc ? "FAILED_CONNECT" : "CONNECT"},,,${rc}\n`;
+
+async function append(box: Sandbox, text: string): Promise<void> {
+  await Deno.writeTextFile(`${box.auditDir}/server_audit.log`, text, { append: true });
+  await settle(box.auditDir);
+}
+
+async function storeIni(box: Sandbox, db: MariaDB, name: string, password = "tr pw") {
+  await Deno.writeTextFile(`${box.dir}/store.passwd`, `${password}\n`, { mode: 0o600 });
+  await Deno.chmod(`${box.dir}/store.passwd`, 0o600);
+  await Deno.writeTextFile(
+    box.ini,
+    `Store=mysql://tracker@127.0.0.1:${db.port}/fleet\nStorePasswordFile=${box.dir}/store.passwd\nServerName=${name}\n`,
+    { append: true },
+  );
+}
+
+/** A throwaway central server with database `fleet` and the account the docs prescribe. */
+async function startCentral(): Promise<MariaDB> {
+  const central = await MariaDB.start();
+  try {
+    await central.query("CREATE DATABASE fleet");
+    await central.query("CREATE USER 'tracker'@'127.0.0.1' IDENTIFIED BY 'tr pw'");
+    await central.query(
+      "GRANT SELECT, INSERT, UPDATE, CREATE ON fleet.* TO 'tracker'@'127.0.0.1'",
+    );
+    return central;
+  } catch (err) {
+    await central.stop();
+    throw err;
+  }
+}
+
+Deno.test("fleet: two servers feed one central table; reruns and a run killed before its local commit change nothing; report reads it back", async () => {
+  await using central = await startCentral();
+  await using db1 = await sandbox();
+  await using db2 = await sandbox();
+
+  // db1 is in fleet mode from the start; db2 ran locally first and joins later (all its rows
+  // are sent on its first fleet run).
+  await storeIni(db1, central, "db1");
+  await append(
+    db1,
+    line("01", "10:00:00", "alice", "10.0.0.1", 1) + line("01", "10:00:05", "bob", "10.0.0.2", 2) +
+      line("01", "10:00:10", "alice", "10.0.0.1", 3, 1045),
+  );
+  await append(
+    db2,
+    line("02", "09:00:00", "alice", "10.0.0.7", 1) +
+      line("02", "09:00:01", "carol", "10.9.9.9", 2) +
+      line("02", "09:00:02", "carol", "10.9.9.9", 3, 1045) +
+      line("02", "09:00:03", "carol", "10.9.9.9", 4, 1045),
+  );
+  let r = await db2.run();
+  assert.equal(r.code, 0, r.stderr);
+  await storeIni(db2, central, "db2");
+
+  const rows = async () =>
+    (await central.query<Record<string, unknown>>(
+      "SELECT server, name, host, last_seen, last_seen_ts FROM fleet.conntrack_accounts ORDER BY server, name, host",
+    )).map((x) => `${x.server}|${x.name}|${x.host}|${x.last_seen}|${x.last_seen_ts}`);
+  const events = async () =>
+    (await central.query<Record<string, unknown>>(
+      "SELECT server, kind, name, host, last_seen, last_retcode, count FROM fleet.conntrack_events ORDER BY server, name",
+    )).map((x) =>
+      `${x.server}|${x.kind}|${x.name}|${x.host}|${x.last_seen}|${x.last_retcode}|${x.count}`
+    );
+  const ts = (iso: string) => Date.parse(iso) / 1000;
+  const expected = [
+    `db1|alice|10.0.0.1|2024-03-01 10:00:00+00:00|${ts("2024-03-01T10:00:00Z")}`,
+    `db1|bob|10.0.0.2|2024-03-01 10:00:05+00:00|${ts("2024-03-01T10:00:05Z")}`,
+    `db2|alice|10.0.0.7|2024-03-02 09:00:00+00:00|${ts("2024-03-02T09:00:00Z")}`,
+    `db2|carol|10.9.9.9|2024-03-02 09:00:01+00:00|${ts("2024-03-02T09:00:01Z")}`,
+  ];
+  const expectedEvents = [
+    "db1|failed|alice|10.0.0.1|2024-03-01 10:00:10+00:00|1045|1",
+    "db2|failed|carol|10.9.9.9|2024-03-02 09:00:03+00:00|1045|2",
+  ];
+  for (let pass = 0; pass < 2; pass++) {
+    for (const box of [db1, db2]) {
+      r = await box.run("-v");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        pass === 0 ? /; [1-9]\d* rows sent to the central store$/m : /; 0 rows sent/,
+      );
+    }
+    assert.deepEqual(await rows(), expected, `pass ${pass}`);
+    assert.deepEqual(await events(), expectedEvents, `pass ${pass}`);
+  }
+
+  // New data on db1; the run is killed after writing the central store and before its local
+  // commit (simulated by a throw at that point: the SQLite transaction rolls back exactly as
+  // on SIGKILL).
+  await append(
+    db1,
+    line("03", "08:00:00", "alice", "10.0.0.1", 4) +
+      line("03", "08:00:01", "alice", "10.0.0.1", 5, 1045) +
+      line("03", "08:00:02", "dave", "10.0.0.3", 6),
+  );
+  const config = await loadConntrackConfig(db1.ini);
+  await assert.rejects(
+    runConntrack(config, {
+      beforeCommit: () => {
+        throw new Error("simulated kill");
+      },
+    }),
+    /simulated kill/,
+  );
+  const afterKill = [
+    `db1|alice|10.0.0.1|2024-03-03 08:00:00+00:00|${ts("2024-03-03T08:00:00Z")}`,
+    expected[1],
+    `db1|dave|10.0.0.3|2024-03-03 08:00:02+00:00|${ts("2024-03-03T08:00:02Z")}`,
+    ...expected.slice(2),
+  ];
+  const eventsAfter = [
+    "db1|failed|alice|10.0.0.1|2024-03-03 08:00:01+00:00|1045|2",
+    expectedEvents[1],
+  ];
+  assert.deepEqual(await rows(), afterKill);
+  assert.deepEqual(db1.accounts(), [
+    "alice|10.0.0.1|2024-03-01 10:00:00+00:00",
+    "bob|10.0.0.2|2024-03-01 10:00:05+00:00",
+  ], "the local transaction was rolled back");
+  // Once the tables exist, SELECT, INSERT and UPDATE are enough.
+  await central.query("REVOKE CREATE ON fleet.* FROM 'tracker'@'127.0.0.1'");
+  // The rerun reads the same bytes again: the same rows, and the failed count stays 2.
+  for (let pass = 0; pass < 2; pass++) {
+    r = await db1.run();
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await rows(), afterKill);
+    assert.deepEqual(await events(), eventsAfter);
+  }
+  assert.deepEqual(
+    db1.accounts(),
+    afterKill.slice(0, 3).map((x) => x.split("|").slice(1, 4).join("|")),
+  );
+
+  // The report reads the central table, by reporting server.
+  await central.query("CREATE USER 'alice'@'10.0.0.0/255.255.255.0'");
+  await central.query("CREATE USER 'carol'@'%'");
+  const report = (box: Sandbox, ...args: string[]) =>
+    runCli(["conntrack", "report", "-c", box.ini, "--server", central.socket, "--json", ...args], {
+      read: [box.dir, central.dir],
+      write: [central.socket],
+    });
+  const summary = (doc: {
+    reported_by: string;
+    accounts: {
+      user: string;
+      host: string;
+      last_seen: string | null;
+      failed_logins: { count: number };
+    }[];
+    unmatched: { name: string; host: string }[];
+  }) => ({
+    by: doc.reported_by,
+    accounts: doc.accounts.filter((a) => a.user === "alice" || a.user === "carol").map((a) =>
+      `${a.user}@${a.host}|${a.last_seen}|${a.failed_logins.count}`
+    ),
+    unmatched: doc.unmatched.map((u) => `${u.name}@${u.host}`),
+  });
+  let rep = await report(db1);
+  assert.equal(rep.code, 0, rep.stderr);
+  assert.deepEqual(summary(JSON.parse(rep.stdout)), {
+    by: "db1",
+    accounts: ["alice@10.0.0.0/255.255.255.0|2024-03-03 08:00:00+00:00|2", "carol@%|null|0"],
+    unmatched: ["bob@10.0.0.2", "dave@10.0.0.3"],
+  });
+  rep = await report(db1, "--reported-by", "db2");
+  assert.equal(rep.code, 0, rep.stderr);
+  assert.deepEqual(summary(JSON.parse(rep.stdout)), {
+    by: "db2",
+    accounts: [
+      "alice@10.0.0.0/255.255.255.0|2024-03-02 09:00:00+00:00|0",
+      "carol@%|2024-03-02 09:00:01+00:00|2",
+    ],
+    unmatched: [],
+  });
+
+  // A wrong password: exit 1, nothing committed locally, the password never printed.
+  await Deno.writeTextFile(
+    db2.ini,
+    (await Deno.readTextFile(db2.ini)).replace(/^(Store|StorePasswordFile|ServerName)=.*\n/gm, ""),
+  );
+  await storeIni(db2, central, "db2", "not the password");
+  await append(db2, line("04", "00:00:00", "carol", "10.9.9.9", 9));
+  const before = db2.accounts();
+  r = await db2.run();
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /central store mysql:\/\/tracker@127\.0\.0\.1:\d+\/fleet: cannot connect to tracker@127\.0\.0\.1:\d+: Access denied/,
+  );
+  assert.doesNotMatch(r.stderr, /not the password|tr pw/);
+  assert.deepEqual(db2.accounts(), before);
+});
+
+/** `count` logins from distinct (user, host) pairs, every 7th one failed, one second apart. */
+function manyLogins(day: string, count: number, idBase: number): string {
+  let out = "";
+  for (let i = 0; i < count; i++) {
+    const time = `${String(Math.floor(i / 3600) % 24).padStart(2, "0")}:${
+      String(Math.floor(i / 60) % 60).padStart(2, "0")
+    }:${String(i % 60).padStart(2, "0")}`;
+    const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    out += line(day, time, `u${i % 5000}`, host, idBase + i, i % 7 === 0 ? 1045 : 0);
+  }
+  return out;
+}
+
+Deno.test("fleet: conntrack killed with SIGKILL while sending rows; the rerun gives exactly the rows of an unkilled run", async () => {
+  await using central = await startCentral();
+  await using ref = await sandbox();
+  await using victim = await sandbox();
+  await storeIni(ref, central, "ref");
+  await storeIni(victim, central, "victim");
+  const partA = manyLogins("01", 20_000, 1);
+  const partB = manyLogins("02", 30_000, 100_000);
+  for (const box of [ref, victim]) {
+    await append(box, partA);
+    const r = await box.run();
+    assert.equal(r.code, 0, r.stderr);
+  }
+  for (const box of [ref, victim]) await append(box, partB);
+  const r = await ref.run();
+  assert.equal(r.code, 0, r.stderr);
+
+  const rows = async (server: string) =>
+    (await central.query<Record<string, unknown>>(
+      "SELECT name, host, last_seen, last_seen_ts FROM fleet.conntrack_accounts WHERE server = ? ORDER BY name, host",
+      [server],
+    )).map((x) => `${x.name}|${x.host}|${x.last_seen}|${x.last_seen_ts}`);
+  const events = async (server: string) =>
+    (await central.query<Record<string, unknown>>(
+      "SELECT kind, name, host, last_seen, count FROM fleet.conntrack_events WHERE server = ? ORDER BY kind, name, host",
+      [server],
+    )).map((x) => `${x.kind}|${x.name}|${x.host}|${x.last_seen}|${x.count}`);
+  const sent = async () =>
+    Number(
+      (await central.query<{ n: unknown }>(
+        "SELECT COUNT(*) AS n FROM fleet.conntrack_events WHERE server = 'victim' AND last_seen LIKE '2024-03-02%'",
+      ))[0].n,
+    );
+
+  // Kill the victim as soon as the first of its new event rows reach the central table (the
+  // account rows go first), i.e. after central upserts and before the local commit.
+  const localBefore = victim.accounts();
+  let caught = false;
+  for (let attempt = 0; attempt < 3 && !caught; attempt++) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliCommand(["conntrack", "-c", victim.ini], {
+        read: [victim.dir, victim.auditDir],
+        write: [victim.dir],
+      }),
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let done = false;
+    child.status.then(() => done = true);
+    while (!done && (await sent()) === 0) await new Promise((r) => setTimeout(r, 2));
+    try {
+      child.kill("SIGKILL");
+    } catch { /* finished already */ }
+    const status = await child.status;
+    if (status.signal === "SIGKILL") {
+      caught = (await sent()) > 0;
+      assert.deepEqual(
+        readLocal(victim.sqlite).seen.map((x) => `${x.name}|${x.host}|${x.lastSeen}`).sort(),
+        localBefore,
+        "the local commit did not happen (the report reads the file despite its hot journal)",
+      );
+    } else {
+      break; // it finished first: the rerun below still has to be exact
+    }
+  }
+  assert.ok(caught, "no run was killed between its central writes and its local commit");
+  for (let pass = 0; pass < 2; pass++) {
+    const again = await victim.run();
+    assert.equal(again.code, 0, again.stderr);
+  }
+  const want = await rows("ref");
+  assert.equal(want.length, 30_000 - Math.ceil(30_000 / 7)); // distinct successful pairs
+  assert.deepEqual(await rows("victim"), want);
+  const wantEvents = await events("ref");
+  // Ground truth: failed pairs of part B with i < 20 000 also failed in part A.
+  const truth = new Map<string, number>();
+  for (let i = 0; i < 30_000; i += 7) {
+    truth.set(
+      `u${i % 5000}|10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      i < 20_000 ? 2 : 1,
+    );
+  }
+  assert.deepEqual(
+    wantEvents.map((e) => e.split("|")).map((f) => `${f[1]}|${f[2]}|${f[4]}`).sort(),
+    [...truth].map(([k, n]) => `${k}|${n}`).sort(),
+  );
+  assert.deepEqual(await events("victim"), wantEvents);
+  assert.deepEqual(victim.accounts(), ref.accounts());
+});
