@@ -112,7 +112,18 @@ console.log(
   ),
 );
 
-heading(7, "Clean-up");
+heading(7, "conntrack report: every account of the server, seen or not");
+// The report reads mysql.user over the sandbox socket as root (ReportSocket in the ini).
+await Deno.writeTextFile(ini, `ReportSocket = ${db.socket}\n`, { append: true });
+show(
+  "conntrack report --unused-days 30",
+  await runCli(["conntrack", "report", "-c", ini, "--unused-days", "30"], {
+    read: [sb.dir, auditDir, db.dir],
+    write: [sb.dir, db.dir],
+  }),
+);
+
+heading(8, "Clean-up");
 const dirs = [db.dir, sb.dir];
 await db.stop();
 await sb[Symbol.asyncDispose]();

@@ -23,6 +23,14 @@ Deno.test("demo: scripts/demo.sh shows every step and leaves no process or file 
   assert.match(text, /^\s+alice\|localhost\|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00$/m);
   assert.match(text, /^\s+bob\|localhost\|/m);
   assert.doesNotMatch(text, /^\s+carol\|/m, "a refused login must not count as seen");
+  // The report joins mysql.user with what conntrack recorded.
+  assert.match(text, /^== 7\. conntrack report/m);
+  assert.match(text, /^\s+carol\s+%\s+never seen, locked\s+-\s+-\s+1 \(last /m);
+  assert.match(text, /^\s+alice\s+%\s+active\s+\d{4}-\S+ \S+\s+localhost\s+1 \(last /m);
+  assert.match(
+    text,
+    /^\s+\d+ accounts: \d+ active, 0 unused for 30 days or more, \d+ never seen$/m,
+  );
   // Clean-up: the server is gone and so are its files.
   const pid = Number(text.match(/stopped the sandbox server \(pid (\d+)\)/)![1]);
   assert.equal(await processExists(pid), false);
