@@ -7,22 +7,33 @@
  */
 import { describeError, ExitCode, UsageError } from "./src/errors.ts";
 import { PROGRAM } from "./src/version.ts";
-import * as conntrack from "./src/cli/conntrack.ts";
-import * as monitor from "./src/cli/monitor.ts";
-import * as reload from "./src/cli/reload.ts";
-import * as version from "./src/cli/version.ts";
 
-interface Mode {
-  summary: string;
+/** A command module of src/cli/. */
+interface Command {
   HELP: string;
   run(args: string[]): number | Promise<number>;
 }
 
+interface Mode {
+  summary: string;
+  /** Loaded on use only, so that e.g. a cron run of conntrack never loads the MySQL driver. */
+  load(): Promise<Command>;
+}
+
 const MODES: Record<string, Mode> = {
-  monitor: { ...monitor, summary: "enforce per-user storage quotas (daemon)" },
-  conntrack: { ...conntrack, summary: "record last connection per account from the audit log" },
-  reload: { ...reload, summary: "check the configuration and reload the running monitor" },
-  version: { ...version, summary: "print version information" },
+  monitor: {
+    summary: "enforce per-user storage quotas (daemon)",
+    load: () => import("./src/cli/monitor.ts"),
+  },
+  conntrack: {
+    summary: "record last connection per account from the audit log",
+    load: () => import("./src/cli/conntrack.ts"),
+  },
+  reload: {
+    summary: "check the configuration and reload the running monitor",
+    load: () => import("./src/cli/reload.ts"),
+  },
+  version: { summary: "print version information", load: () => import("./src/cli/version.ts") },
 };
 
 /** The top-level help text. */
@@ -46,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(usage());
       return ExitCode.ok;
     }
-    if (mode === "--version" || mode === "-V") return await MODES.version.run([]);
+    if (mode === "--version" || mode === "-V") return await (await MODES.version.load()).run([]);
     const handler = Object.hasOwn(MODES, mode) ? MODES[mode] : undefined;
     if (!handler) {
       throw new UsageError(
@@ -55,12 +66,14 @@ export async function main(argv: string[]): Promise<number> {
           : `unknown mode "${mode}"`,
       );
     }
-    return await handler.run(rest);
+    return await (await handler.load()).run(rest);
   } catch (err) {
     const { code, message } = describeError(err);
     console.error(`${PROGRAM}: ${message}`);
     if (err instanceof UsageError) {
-      const m = err.mode && Object.hasOwn(MODES, err.mode) ? MODES[err.mode] : undefined;
+      const m = err.mode && Object.hasOwn(MODES, err.mode)
+        ? await MODES[err.mode].load()
+        : undefined;
       console.error(m ? m.HELP.split("\n\n")[0] : `Usage: ${PROGRAM} <mode> [options]`);
       console.error(`Try "${PROGRAM} ${m ? err.mode + " " : ""}--help".`);
     }

@@ -7,7 +7,6 @@ import { stderrProgress } from "../conntrack/progress.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
-import { runReport } from "./conntrack_report.ts";
 
 /** Help text for `conntrack`. */
 export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v] [-q]
@@ -39,7 +38,9 @@ export const OPTIONS: OptionSpec = {
 
 /** Runs `conntrack`. */
 export async function run(args: string[]): Promise<number> {
-  if (args[0] === "report") return await runReport(args.slice(1));
+  if (args[0] === "report") {
+    return await (await import("./conntrack_report.ts")).runReport(args.slice(1));
+  }
   const { values, positionals } = parseModeArgs("conntrack", args, OPTIONS, true);
   if (values.help) {
     console.log(HELP);

@@ -18,7 +18,6 @@ import {
 } from "./scan.ts";
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
-import { Central } from "./central.ts";
 import type { ProgressSink } from "./progress.ts";
 import { Zone } from "./tz.ts";
 
@@ -240,6 +239,8 @@ async function pushCentral(config: ConntrackConfig, store: Store): Promise<numbe
   const accounts = store.accountRows(all);
   const events = store.eventRows(all);
   if (!all && accounts.length === 0 && events.length === 0) return 0;
+  // Loaded only in fleet mode: a plain run never loads the MySQL driver.
+  const { Central } = await import("./central.ts");
   const central = await Central.open(target);
   try {
     await central.ensureSchema();
