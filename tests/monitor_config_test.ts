@@ -3,7 +3,7 @@
  * file:line message and exit 78; the account that is over its limit stays untouched.
  */
 import assert from "node:assert/strict";
-import { ROOT } from "./support/cli.ts";
+import { permissionFlags, ROOT } from "./support/cli.ts";
 import { MariaDB } from "./support/mariadb.ts";
 import {
   createMonitorAccount,
@@ -134,15 +134,8 @@ Deno.test("permissions: the binary's permission set covers every default path of
   try {
     await Deno.writeTextFile(`${dir}/check.ts`, script);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-q",
-        "--no-prompt",
-        "--config",
-        `${ROOT}/deno.json`,
-        "-P=app",
-        `${dir}/check.ts`,
-      ],
+      // Exactly the permission flags every CLI test runs the program with.
+      args: ["run", "-q", "--no-prompt", ...permissionFlags(), `${dir}/check.ts`],
       stdout: "piped",
       stderr: "piped",
     }).output();
