@@ -1,0 +1,55 @@
+/**
+ * The one escaping rule for text shown to a person: tables, log lines, the monitor audit log,
+ * error messages. JSON and the Prometheus exposition format keep their own exact escaping.
+ *
+ * A name from a server or an audit log may hold anything; once escaped it stays on one line,
+ * cannot move the cursor or reorder what follows it, and two different names never look alike.
+ * @module
+ */
+
+// Backslash first (so an escaped form can never be confused with a literal one), then C0, DEL,
+// C1, the line/paragraph separators, format characters (bidi overrides, zero-width marks) and
+// lone surrogates.
+const UNSAFE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+const NAMED: Record<string, string> = {
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+};
+
+/**
+ * Escapes `text` for human output: `\` → `\\`, newline/CR/tab → `\n` `\r` `\t`, other control,
+ * format and separator characters → `\xNN` (up to U+00FF) or `\u{XXXX}`. Reversible, and the
+ * identity on ordinary printable text.
+ */
+export function escapeText(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const named = NAMED[c];
+    if (named) return named;
+    const code = c.codePointAt(0)!;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+/** Whether `text` holds a character that {@link escapeText} would change (other than `\`). */
+export function hasUnsafeChars(text: string): boolean {
+  UNSAFE.lastIndex = 0;
+  for (const m of text.matchAll(UNSAFE)) if (m[0] !== "\\") return true;
+  return false;
+}
+
+/** Default length of a value quoted in an error message. */
+export const QUOTE_MAX = 80;
+
+/**
+ * A value for an error message: escaped, cut to about `max` characters (with `…` and the full
+ * length when cut), in double quotes. Never use it for a value that may be a secret.
+ */
+export function quoteValue(value: string, max = QUOTE_MAX): string {
+  const chars = [...value];
+  const cut = chars.length > max;
+  const shown = escapeText(cut ? chars.slice(0, max).join("") : value).replaceAll('"', '\\"');
+  return cut ? `"${shown}…" (${chars.length} characters)` : `"${shown}"`;
+}
