@@ -3,7 +3,8 @@
  * revokes the Deno permissions it no longer needs, so that a bug or a hostile input later on
  * cannot use them.
  *
- * Always revoked: FFI (libc is sealed first, see libc.ts), `run`, `env` and `sys`. Revoked on
+ * Always revoked: FFI (libc is sealed first, see libc.ts), `run`, `env` and `sys` (except the
+ * process's own uid and gid, which password-file checks compare against). Revoked on
  * request: the network (conntrack without a fleet store). Write access is narrowed to the
  * configured paths as far as Deno can express it: every entry of the binary's permission set
  * (`app` in deno.json) that covers none of the paths the mode writes is revoked; an entry that
@@ -16,6 +17,21 @@ import { sealLibc } from "./libc.ts";
 
 /** The binary's permission set, as compiled in. */
 const APP = denoJson.permissions.app;
+
+/** The sys kinds revoked; "uid" and "gid" stay. */
+const SYS_REVOKED = [
+  "hostname",
+  "osRelease",
+  "osUptime",
+  "loadavg",
+  "networkInterfaces",
+  "systemMemoryInfo",
+  "cpus",
+  "homedir",
+  "statfs",
+  "getPriority",
+  "setPriority",
+] as const;
 
 /** What a mode keeps after start-up. */
 export interface Keep {
@@ -55,7 +71,8 @@ export async function revokeUnneeded(keep: Keep): Promise<void> {
   await sealLibc();
   await Deno.permissions.revoke({ name: "run" });
   await Deno.permissions.revoke({ name: "env" });
-  await Deno.permissions.revoke({ name: "sys" });
+  // sys: everything but the process's own uid and gid (password-file ownership checks).
+  for (const kind of SYS_REVOKED) await Deno.permissions.revoke({ name: "sys", kind });
   if (!keep.net) await Deno.permissions.revoke({ name: "net" });
   for (const path of writeEntriesToRevoke(keep)) {
     await Deno.permissions.revoke({ name: "write", path });

@@ -53,11 +53,11 @@ function groupLabel(gid: number): string {
   return name ? `${name} (gid ${gid})` : `gid ${gid}`;
 }
 
-/** The directory part of an absolute path ("/" for a top-level name). */
+/** The directory part of a path ("/" for a top-level name, "." for a bare name). */
 export function dirOf(path: string): string {
   const trimmed = path.replace(/\/+$/, "");
   const i = trimmed.lastIndexOf("/");
-  return i <= 0 ? "/" : trimmed.slice(0, i);
+  return i < 0 ? "." : i === 0 ? "/" : trimmed.slice(0, i);
 }
 
 /**
@@ -314,5 +314,20 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o644):
       throw err;
     }
     return;
+  }
+}
+
+/**
+ * Creates `path` empty with `mode` (less the umask) when nothing exists at that name, with an
+ * exclusive create, so a link planted there is never followed. Returns whether it created the
+ * file; an existing name is left as it is. Deno only (usable after FFI is revoked).
+ */
+export function createIfAbsent(path: string, mode: number): boolean {
+  try {
+    Deno.openSync(path, { write: true, createNew: true, mode }).close();
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return false;
+    throw err;
   }
 }
