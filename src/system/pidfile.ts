@@ -68,19 +68,24 @@ export class PidFile {
 
 /** Opens `path` read-write: created exclusively, or an existing regular file checked by handle. */
 async function openNoFollow(path: string): Promise<Deno.FsFile> {
+  const refuse = (what: string) =>
+    new RuntimeError(`${path} is ${what}; refusing to use it as the pid file: remove it`);
+  let named: Deno.FileInfo | undefined;
   try {
-    return await Deno.open(path, { read: true, write: true, createNew: true, mode: 0o644 });
+    named = await Deno.lstat(path);
   } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  const named = await Deno.lstat(path);
-  if (!named.isFile) {
-    throw new RuntimeError(
-      `${path} is ${
-        named.isSymlink ? "a symbolic link" : "not a regular file"
-      }; refusing to use it as the pid file: remove it`,
-    );
+  if (named === undefined) {
+    try {
+      return await Deno.open(path, { read: true, write: true, createNew: true, mode: 0o644 });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      named = await Deno.lstat(path);
+    }
   }
+  if (named.isSymlink) throw refuse("a symbolic link");
+  if (!named.isFile) throw refuse("not a regular file");
   const file = await Deno.open(path, { read: true, write: true });
   const opened = await file.stat();
   if (opened.ino !== named.ino || opened.dev !== named.dev) {

@@ -95,17 +95,23 @@ export interface Chain {
   missing: string[];
   /** Why the chain is not safe, or undefined when it is. */
   problem?: string;
+  /**
+   * Some directory on the way belongs to a trusted account other than root: it could swap
+   * what lies below at any moment, so root must create nothing there.
+   */
+  steerable: boolean;
 }
 
 /**
  * Walks `path` from "/" without following anything blindly: each component is looked at with
  * lstat; a symbolic link is followed only when its directory passed the checks and the link
- * itself belongs to root or `trusted`. Every directory must belong to root or `trusted` and
+ * itself belongs to root. Every directory must belong to root or `trusted` and
  * be writable by no other account (sticky ancestors excepted); `path` itself, when it exists,
  * must be a directory.
  */
 export function inspectChain(path: string, trusted: readonly number[] = []): Chain {
   let hops = 0;
+  let steerable = false;
   let todo = path.split("/").filter((p) => p !== "" && p !== ".");
   const fail = (problem: string, cur: string, info: Inode): Chain => ({
     real: path,
@@ -113,6 +119,7 @@ export function inspectChain(path: string, trusted: readonly number[] = []): Cha
     existingInfo: info,
     missing: [],
     problem,
+    steerable,
   });
   if (!path.startsWith("/")) {
     return fail(`${path} is not an absolute path`, "/", lstatInode("/")!);
@@ -120,9 +127,10 @@ export function inspectChain(path: string, trusted: readonly number[] = []): Cha
   let cur = "/";
   let info = lstatInode("/")!;
   while (true) {
+    if (info.uid !== 0) steerable = true;
     if (todo.length === 0) {
       const problem = foreignWriter(cur, info, trusted, false);
-      return { real: cur, existing: cur, existingInfo: info, missing: [], problem };
+      return { real: cur, existing: cur, existingInfo: info, missing: [], problem, steerable };
     }
     const ancestorProblem = foreignWriter(cur, info, trusted, true);
     if (ancestorProblem) return fail(ancestorProblem, cur, info);
@@ -134,10 +142,11 @@ export function inspectChain(path: string, trusted: readonly number[] = []): Cha
       const real = [cur === "/" ? "" : cur, ...todo].join("/");
       // The deepest existing directory receives new entries: no sticky excuse there.
       const problem = foreignWriter(cur, info, trusted, false);
-      return { real, existing: cur, existingInfo: info, missing: todo, problem };
+      return { real, existing: cur, existingInfo: info, missing: todo, problem, steerable };
     }
     if (entry.type === "symlink") {
-      if (entry.uid !== 0 && !trusted.includes(entry.uid)) {
+      // Only root's own links are followed: anyone else's could point anywhere, any time.
+      if (entry.uid !== 0) {
         return fail(`${next} is a link that belongs to ${userLabel(entry.uid)}`, cur, info);
       }
       const target = readLink(next);
@@ -196,7 +205,7 @@ export function prepareDirectory(
     );
   if (chain.problem) throw refuse(chain.problem);
   if (chain.missing.length === 0) return "existed";
-  if (chain.existingInfo.uid !== 0) return "left to owner";
+  if (chain.steerable) return "left to owner";
   let cur = chain.existing;
   chain.missing.forEach((name, i) => {
     const last = i === chain.missing.length - 1;
