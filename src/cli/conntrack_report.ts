@@ -170,6 +170,7 @@ async function report(args: string[]): Promise<number> {
   await revokeForConntrack({ ...config, report: address }, {
     local: !config.store,
     net: true,
+    report: true,
     writes: prom === undefined ? [] : [promDir(prom)],
     probe: values["probe-permissions"] === true,
   });

@@ -26,6 +26,8 @@ export interface ConntrackStart {
   local: boolean;
   /** Opens network connections (fleet store, report over TCP). */
   net: boolean;
+  /** `conntrack report`: reads mysql.user through the report address. */
+  report?: boolean;
   /** Files written besides the SQLite database (a report's --prom file). */
   writes?: string[];
   /** Test only: log which permissions are left. */
@@ -72,10 +74,12 @@ export async function revokeForConntrack(
   config: ConntrackConfig,
   start: ConntrackStart,
 ): Promise<void> {
-  const sockets = [config.report.socket, config.store?.socket].filter((s) => s !== undefined);
-  const secrets = [config.report.passwordFile, config.store?.passwordFile].filter((s) =>
-    s !== undefined
-  );
+  const addresses = [
+    ...(start.report ? [config.report] : []),
+    ...(config.store ? [config.store] : []),
+  ];
+  const sockets = addresses.flatMap((a) => a.socket ? [a.socket] : []);
+  const secrets = addresses.flatMap((a) => a.passwordFile ? [a.passwordFile] : []);
   const writes = [...(start.local ? [config.sqlitePath] : []), ...(start.writes ?? [])];
   if (start.net || config.store) {
     // Load the driver while env is still readable: mysql2 reads NODE_DEBUG when loaded.
