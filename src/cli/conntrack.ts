@@ -7,6 +7,7 @@ import { stderrProgress } from "../conntrack/progress.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
+import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 
 /** Help text for `conntrack`. */
 export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v] [-q]
@@ -34,6 +35,8 @@ export const OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
   verbose: { type: "boolean", short: "v" },
   quiet: { type: "boolean", short: "q" },
+  // Test only, not in the help: log which permissions are left after start-up.
+  "probe-permissions": { type: "boolean" },
 };
 
 /** Runs `conntrack`. */
@@ -64,6 +67,13 @@ export async function run(args: string[]): Promise<number> {
   );
   await setupLogging({
     level: values.verbose && config.logLevel !== "debug" ? "info" : config.logLevel,
+  });
+  const ini = typeof values.config === "string" ? values.config : DEFAULT_CONNTRACK_INI;
+  becomeSqliteOwner(config, ini);
+  await revokeForConntrack(config, {
+    local: true,
+    net: config.store !== undefined,
+    probe: values["probe-permissions"] === true,
   });
   const s = await runConntrack(config, {
     progress: !values.quiet && Deno.stderr.isTerminal() ? stderrProgress() : undefined,

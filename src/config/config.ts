@@ -17,8 +17,8 @@ export const DEFAULT_PASSWD_FILE = "/root/mysql_search/passwd";
 
 /** Default paths of everything the monitor reads or writes (the app permission set covers them). */
 export const DEFAULT_PATHS = {
-  prometheusFile: "/var/run/mysql_monitor.prom",
-  auditLog: "/var/log/mysql_monitor_audit.log",
+  prometheusFile: "/run/mysql_monitor/mysql_monitor.prom",
+  auditLog: "/var/log/mysql_monitor/audit.log",
   stateDir: "/var/lib/mysql_monitor",
   pidFile: "/run/mysql_monitor/mysql_monitor.pid",
   socket: "/run/mysqld/mysqld.sock",

@@ -15,6 +15,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { createIfAbsent } from "../system/safe_fs.ts";
 import { RuntimeError } from "../errors.ts";
 import type { OtherEvent } from "./scan.ts";
 import { parseStoredTime, type Zone } from "./tz.ts";
@@ -78,6 +79,9 @@ export class Store {
   static open(path: string, lockWaitMs = LOCK_WAIT_MS): Store {
     let db: DatabaseSync;
     try {
+      // It holds failed-login names: private from the start. SQLite gives its -journal, -wal
+      // and -shm files the mode of the database file.
+      createIfAbsent(path, 0o600);
       db = new DatabaseSync(path, { timeout: lockWaitMs });
     } catch (err) {
       throw new RuntimeError(`cannot open SQLite database ${path}: ${message(err)}`);
