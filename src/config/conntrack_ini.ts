@@ -11,7 +11,8 @@ import { closest } from "./suggest.ts";
 import { parse as parseIni } from "ini";
 import { ConfigError } from "../errors.ts";
 import { localZoneName, Zone } from "../conntrack/tz.ts";
-import { escapeControl, type LogLevel } from "../system/log.ts";
+import type { LogLevel } from "../system/log.ts";
+import { hasUnsafeChars, quoteValue } from "../util/text.ts";
 
 /** Default location of the ini file. */
 export const DEFAULT_CONNTRACK_INI = "/etc/conntracker/conntracker.ini";
@@ -187,7 +188,7 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   const report = reportAddress(get, fail, lines);
   const store = centralStore(get, fail, lines);
   const serverName = get("ServerName") ?? hostName();
-  if (serverName.length > 64 || escapeControl(serverName) !== serverName) {
+  if (serverName.length > 64 || hasUnsafeChars(serverName)) {
     fail("ServerName", `ServerName must be at most 64 characters without control characters`);
   }
   return {
@@ -315,11 +316,11 @@ function locateKeys(text: string, file: string): Map<string, number> {
     }
     const eq = line.indexOf("=");
     if (eq <= 0) {
-      throw new ConfigError(`expected "Key = value", got ${quote(line)}`, file, i + 1);
+      throw new ConfigError(`expected "Key = value", got ${quoteValue(line, 60)}`, file, i + 1);
     }
     const key = line.slice(0, eq).trim();
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`unknown key ${quote(key)}${suggest(key)}`, file, i + 1);
+      throw new ConfigError(`unknown key ${quoteValue(key, 60)}${suggest(key)}`, file, i + 1);
     }
     if (found.has(key)) {
       throw new ConfigError(`${key} is set twice (first on line ${found.get(key)})`, file, i + 1);
@@ -327,12 +328,6 @@ function locateKeys(text: string, file: string): Map<string, number> {
     found.set(key, i + 1);
   });
   return found;
-}
-
-/** Quotes text from the file for a message: control characters escaped, at most 60 characters. */
-function quote(text: string): string {
-  const short = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  return `"${escapeControl(short).replaceAll('"', '\\"')}"`;
 }
 
 function suggest(key: string): string {
