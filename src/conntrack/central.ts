@@ -66,7 +66,7 @@ export class Central {
 
   /** Connects to the central database named by `Store`. */
   static async open(store: CentralStore): Promise<Central> {
-    const db = await connectAddress({ ...store }, `central store ${store.display}`);
+    const db = await connectAddress({ ...store }, `central store ${store.display}`, "Store");
     try {
       await db.query(`USE \`${store.database}\``);
     } catch (err) {
