@@ -88,7 +88,11 @@ export function identityError(host: string, cert: PeerCertificate | undefined): 
   if (!cert || Object.keys(cert).length === 0) {
     return new Error(`no server certificate to check against "${host}"`);
   }
-  return checkServerIdentity(host, cert);
+  if (checkServerIdentity(host, cert) === undefined) return undefined;
+  const names = cert.subjectaltname || (cert.subject?.CN ? `CN=${cert.subject.CN}` : "no name");
+  return new Error(
+    `the server's certificate is not for "${host}" (it names ${names}); refusing to log in`,
+  );
 }
 
 interface CoreInternals {
