@@ -15,7 +15,7 @@
  * @module
  */
 import mysqlCore, { type AuthPlugin, authPlugins as standardPlugins } from "mysql2";
-import type mysql from "mysql2/promise";
+import mysql from "mysql2/promise";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { RuntimeError } from "../errors.ts";
 
@@ -95,6 +95,15 @@ export function identityError(host: string, cert: PeerCertificate | undefined): 
   );
 }
 
+/**
+ * The promise wrapper class, taken from the module loaded at start: mysql2's own
+ * `connection.promise()` requires it from disk on first use, which fails once the daemon has
+ * dropped root and can no longer read root's module cache.
+ */
+const PromiseConnection = (mysql as unknown as {
+  PromiseConnection: new (core: mysqlCore.Connection) => mysql.Connection;
+}).PromiseConnection;
+
 interface CoreInternals {
   stream: { getPeerCertificate?: (detailed?: boolean) => PeerCertificate };
   startTLS(onSecure: (err?: Error) => void): void;
@@ -120,7 +129,7 @@ export function openConnection(
     };
   }
   return new Promise((resolve, reject) => {
-    core.once("connect", () => resolve(core.promise()));
+    core.once("connect", () => resolve(new PromiseConnection(core)));
     core.once("error", (err) => {
       core.destroy();
       reject(err);
