@@ -39,6 +39,23 @@ Deno.test("tls: a certificate for another host name is refused before the passwo
     );
     const seen = await logins();
     assert.ok(seen.some((l) => l.includes(",CONNECT,")), seen.join("\n"));
+
+    // A verification setting that cannot take effect, or that means nothing, stops the start.
+    for (
+      const [text, message] of [
+        [
+          sb.globals() + `db_host=127.0.0.1\ndb_port=${db.port}\ndb_user=monitor\n` +
+          "tls_verify_server_cert=0\n",
+          /tls_verify_server_cert has no effect without tls=1/,
+        ],
+        [conf("tls_verify_server_cert=maybe\n"), /tls_verify_server_cert must be 0 or 1/],
+      ] as const
+    ) {
+      await sb.writeConf(text);
+      r = await sb.run(["--once"], {}, [certs.dir]);
+      assert.equal(r.code, 78, r.stderr);
+      assert.match(r.stderr, message);
+    }
   } finally {
     await Deno.remove(certs.dir, { recursive: true });
   }

@@ -16,11 +16,25 @@ export const MAX_NAME_WIDTH = 32;
 /** Longest host shown in the table. */
 export const MAX_HOST_WIDTH = 40;
 
-/** Escapes with {@link escapeText}, then cuts to `max` characters. */
+/** One character of escaped text, or one whole escape sequence. */
+const UNIT = /\\u\{[0-9a-f]+\}|\\x[0-9a-f]{2}|\\.|[\s\S]/gu;
+
+/**
+ * Escapes with {@link escapeText}, then cuts to at most `max` characters, never inside an
+ * escape sequence (a cut `\u{20…` would read as something else).
+ */
 export function cell(text: string, max = Infinity): string {
   const safe = escapeText(text);
-  const chars = [...safe];
-  return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : safe;
+  if ([...safe].length <= max) return safe;
+  let out = "";
+  let width = 0;
+  for (const [unit] of safe.matchAll(UNIT)) {
+    const w = [...unit].length;
+    if (width + w > max - 1) break;
+    out += unit;
+    width += w;
+  }
+  return `${out}…`;
 }
 
 /** The status column: `never seen`, `unused for N days`, `active`, with `, locked`. */

@@ -45,6 +45,8 @@ Deno.test("render: the table escapes hostile names and keeps a stable column ord
     ].join("\n"),
   );
   assert.equal(cell("x".repeat(50), 10), "xxxxxxxxx…");
+  assert.equal(cell("abcdef\u202Exyz", 10), "abcdef…", "never cut inside an escape");
+  assert.equal(cell("abc\\\\def", 5), "abc…");
   assert.equal(cell("a\u0000b\u200bc"), "a\\x00b\\u{200b}c");
 });
 
