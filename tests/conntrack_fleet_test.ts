@@ -384,10 +384,29 @@ Deno.test("fleet: a host writes only its own rows, and no time from the future g
       now - 60,
       stored(now - 60),
     ]);
+    // A text the server reads leniently (and this program cannot): accepted, but the report
+    // goes by the number.
+    await conn.query("INSERT INTO conntrack_accounts VALUES ('db2', 'carl', 'h', ?, ?)", [
+      Date.UTC(2024, 2, 1, 12) / 1000,
+      "2024-03-01 12:00:00+0x:00",
+    ]);
   } finally {
     await conn.end();
   }
   assert.deepEqual((await dump(central)).filter((l) => l.split("|")[1] === "db1"), before);
+  const rep = await runCli(
+    ["conntrack", "report", "-c", db1.ini, "--server", central.socket, "--json"].concat(
+      ["--reported-by", "db2"],
+    ),
+    { read: [db1.dir, central.dir], write: [central.socket] },
+  );
+  assert.equal(rep.code, 0, rep.stderr);
+  assert.deepEqual(
+    JSON.parse(rep.stdout).unmatched.map((u: { name: string; last_seen: string }) =>
+      `${u.name}|${u.last_seen}`
+    ),
+    [`bob|${stored(now - 60)}`, "carl|2024-03-01 12:00:00+00:00"],
+  );
 
   // The program refuses to send under another host's name before touching the store.
   await storeIni(db2, central, "db1", { user: "db2" });

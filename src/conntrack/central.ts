@@ -14,7 +14,7 @@
  * No host can write another host's rows: each host logs in with an account named like its
  * `ServerName`, and BEFORE INSERT/UPDATE triggers refuse a row whose `server` is not the
  * login's user name, a `last_seen_ts` beyond now + {@link FUTURE_SLACK_SEC}, and a `last_seen`
- * text that does not state the same instant. Hosts need only SELECT, INSERT and UPDATE; the
+ * text that does not state the same instant (readers still trust the number over the text). Hosts need only SELECT, INSERT and UPDATE; the
  * tables and triggers are made by an administrator ({@link setupStatements}, docs/fleet.md) or
  * by a first run with CREATE and TRIGGER. Every run checks that the guard is in place (a probe
  * row for no host, rolled back) and writes nothing without it.
@@ -77,29 +77,38 @@ const TABLES: Record<string, string> = {
 /** Start of the message of a row refused for belonging to another host. */
 const NOT_YOURS = "conntrack: a host may only write the rows of its own ServerName";
 
-/** The body shared by the four guard triggers; `update` adds the check of the old row. */
+/**
+ * The body shared by the four guard triggers; `update` adds the check of the old row. The
+ * accepted case costs one condition per row (a trigger runs for every row of every upsert); only
+ * a refusal works out which message to give.
+ */
 function guardBody(update: boolean): string {
   // USER() is the login's user@client-host (inside a trigger CURRENT_USER() is the definer);
   // the user name is everything before the last "@".
   const who =
     "CAST(LEFT(USER(), CHAR_LENGTH(USER()) - CHAR_LENGTH(SUBSTRING_INDEX(USER(), '@', -1)) - 1) AS BINARY)";
-  const instant =
-    "TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', CAST(LEFT(NEW.last_seen, 19) AS DATETIME))" +
+  const own = update
+    ? `NEW.server <=> OLD.server AND NEW.server <=> ${who}`
+    : `NEW.server <=> ${who}`;
+  const onTime = `NEW.last_seen_ts <= UNIX_TIMESTAMP() + ${FUTURE_SLACK_SEC}`;
+  // The instant the text states: wall time (TO_SECONDS counts from year 0) minus its offset.
+  const sameTime = "NEW.last_seen_ts <=> TO_SECONDS(LEFT(NEW.last_seen, 19)) - 62167219200" +
     " - IF(SUBSTRING(NEW.last_seen, 20, 1) = '-', -1, 1)" +
     " * (SUBSTRING(NEW.last_seen, 21, 2) * 3600 + SUBSTRING(NEW.last_seen, 24, 2) * 60)";
-  const format =
-    "'^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}( [A-Za-z0-9+-]+)?$'";
+  // An update that keeps the time (an upsert bringing nothing newer) was checked when written.
+  const timeOk = update
+    ? `((NEW.last_seen_ts <=> OLD.last_seen_ts AND NEW.last_seen <=> OLD.last_seen) OR (${onTime} AND ${sameTime}))`
+    : `${onTime} AND ${sameTime}`;
   const signal = (text: string) => `SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${text}'`;
   return `BEGIN
-  DECLARE who VARBINARY(1024) DEFAULT ${who};
-  IF NOT (NEW.server <=> who)${update ? " OR NOT (OLD.server <=> who)" : ""} THEN
-    ${signal(NOT_YOURS)};
-  END IF;
-  IF NEW.last_seen_ts > UNIX_TIMESTAMP() + ${FUTURE_SLACK_SEC} THEN
-    ${signal("conntrack: last_seen is in the future")};
-  END IF;
-  IF NOT (NEW.last_seen REGEXP ${format}) OR NOT (NEW.last_seen_ts <=> ${instant}) THEN
-    ${signal("conntrack: last_seen and last_seen_ts do not state the same time")};
+  IF NOT (${own} AND ${timeOk}) THEN
+    IF NOT (${own}) THEN
+      ${signal(NOT_YOURS)};
+    ELSEIF NOT (${onTime}) THEN
+      ${signal("conntrack: last_seen is in the future")};
+    ELSE
+      ${signal("conntrack: last_seen and last_seen_ts do not state the same time")};
+    END IF;
   END IF;
 END`;
 }
@@ -287,23 +296,29 @@ export class Central {
 
   /** What `server` reported: successful logins and failed ones, for the report. */
   async recorded(server: string): Promise<{ seen: SeenRecord[]; failed: FailedRecord[] }> {
-    const seen = await this.#rows<{ name: unknown; host: unknown; last_seen: string }>(
-      "SELECT name, host, last_seen FROM conntrack_accounts WHERE server = ?",
+    const seen = await this.#rows<
+      { name: unknown; host: unknown; last_seen: string; last_seen_ts: unknown }
+    >(
+      "SELECT name, host, last_seen, last_seen_ts FROM conntrack_accounts WHERE server = ?",
       [server],
     );
     const failed = await this.#rows<
-      { name: unknown; host: unknown; count: unknown; last_seen: string }
+      { name: unknown; host: unknown; count: unknown; last_seen: string; last_seen_ts: unknown }
     >(
-      "SELECT name, host, count, last_seen FROM conntrack_events WHERE server = ? AND (kind = 'failed' OR (kind = 'multiline' AND last_retcode <> 0))",
+      "SELECT name, host, count, last_seen, last_seen_ts FROM conntrack_events WHERE server = ? AND (kind = 'failed' OR (kind = 'multiline' AND last_retcode <> 0))",
       [server],
     );
     return {
-      seen: seen.map((r) => ({ name: text(r.name), host: text(r.host), lastSeen: r.last_seen })),
+      seen: seen.map((r) => ({
+        name: text(r.name),
+        host: text(r.host),
+        lastSeen: shownTime(r.last_seen, r.last_seen_ts),
+      })),
       failed: failed.map((r) => ({
         name: text(r.name),
         host: text(r.host),
         count: Number(r.count),
-        lastSeen: r.last_seen,
+        lastSeen: shownTime(r.last_seen, r.last_seen_ts),
       })),
     };
   }
@@ -341,6 +356,17 @@ const STORED = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d( [A-Za-z0-9+-]+)?$/
 
 function epoch(stored: string): number {
   return Math.floor(parseStoredTime(stored)! / 1000);
+}
+
+/**
+ * The time to show for a central row: its text when that states `last_seen_ts` exactly, else
+ * `last_seen_ts` itself in UTC. The number is what the guard bounds; a text the server parsed
+ * leniently must not make an account look active forever.
+ */
+function shownTime(stored: string, ts: unknown): string {
+  const seconds = Number(ts);
+  if (STORED.test(stored) && parseStoredTime(stored) === seconds * 1000) return stored;
+  return new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "+00:00");
 }
 
 /** A key column's value (VARBINARY comes back as bytes) as text. */
