@@ -178,7 +178,7 @@ async function report(args: string[]): Promise<number> {
   const recorded: Recorded = config.store
     ? await readCentral(config.store, reportedBy)
     : readLocal(config.sqlitePath);
-  const db = await connectAddress(address, "report");
+  const db = await connectAddress(address, "report", "Report");
   let accounts;
   try {
     accounts = await readServerAccounts(db);

@@ -185,6 +185,13 @@ export async function runConntrack(
     }
     const { inserted, updated } = store.mergeLogins(logins.values(), zone);
     store.mergeOthers(others.values(), zone);
+    if (store.refusedFuture > 0) {
+      logger.warning(
+        "{count} events dated more than an hour after now were not recorded (a wrong clock on " +
+          "the server, or a wrong TimeLocation?)",
+        { count: store.refusedFuture },
+      );
+    }
 
     const checkpoints: Checkpoint[] = plans.flatMap((p, i): Checkpoint[] => {
       const r = results[i];
@@ -243,12 +250,13 @@ async function pushCentral(config: ConntrackConfig, store: Store): Promise<numbe
   const { Central } = await import("./central.ts");
   const central = await Central.open(target);
   try {
-    await central.ensureSchema();
+    await central.ensureSchema(config.serverName);
     const skipped = await central.pushAccounts(config.serverName, accounts) +
       await central.pushEvents(config.serverName, events);
     if (skipped > 0) {
       log("conntrack").warning(
-        "{count} rows with a name or host too long for the central store were not sent",
+        "{count} rows were not sent to the central store: a name or host too long for it, or " +
+          "a last_seen it would refuse (unreadable, or more than an hour after now)",
         { count: skipped },
       );
     }

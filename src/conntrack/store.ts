@@ -53,6 +53,13 @@ export interface EventRow {
   count: number;
 }
 
+/**
+ * How far past the clock of the run a login time may lie (ms). A later time is refused when it
+ * would be written (here and in the central store): it can only come from a wrong clock or
+ * TimeLocation, and with `last_seen` only moving forward it would stick.
+ */
+export const FUTURE_SLACK_MS = 3_600_000;
+
 /** How many leading bytes identify a file's content. */
 export const FINGERPRINT_BYTES = 64;
 
@@ -70,6 +77,8 @@ export class Store {
   readonly changedLogins: [string, string][] = [];
   /** `conntrack_events` keys (kind, name, host) touched in this transaction. */
   readonly changedEvents: [string, string, string][] = [];
+  /** Events not written because they lie beyond now + {@link FUTURE_SLACK_MS}. */
+  refusedFuture = 0;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -210,7 +219,12 @@ export class Store {
     );
     let inserted = 0;
     let updated = 0;
+    const latest = Date.now() + FUTURE_SLACK_MS;
     for (const [name, host, instant] of logins) {
+      if (instant > latest) {
+        this.refusedFuture++;
+        continue;
+      }
       const row = get.get(name, host) as { last_seen: unknown } | undefined;
       if (!row) {
         insert.run(name, host, zone.format(instant));
@@ -239,7 +253,12 @@ export class Store {
     const update = this.#db.prepare(
       "UPDATE conntrack_events SET count = count + ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END, last_retcode = CASE WHEN ? THEN ? ELSE last_retcode END WHERE kind = ? AND name = ? AND host = ?",
     );
+    const latest = Date.now() + FUTURE_SLACK_MS;
     for (const e of events) {
+      if (e.instant > latest) {
+        this.refusedFuture++;
+        continue;
+      }
       this.changedEvents.push([e.kind, e.user, e.host]);
       const row = get.get(e.kind, e.user, e.host) as { last_seen: string } | undefined;
       const text = zone.format(e.instant);
