@@ -137,7 +137,7 @@ Deno.test("password guard: monitor --once against the fake fails the scan with w
     await Deno.writeTextFile(
       `${dir}/search.conf`,
       `prometheus_file=${dir}/m.prom\naudit_log=${dir}/audit.log\nstate_dir=${dir}/state\n` +
-        `pid_file=${dir}/m.pid\npasswd_file=${dir}/passwd\n` +
+        `pid_file=${dir}/m.pid\npasswd_file=${dir}/passwd\nrun_as=root\n` +
         `db_host=127.0.0.1\ndb_port=${fake.port}\ndb_user=monitor\nconnect_retries=0\n`,
     );
     await Deno.writeTextFile(`${dir}/search_user`, "alice,1G\n");
