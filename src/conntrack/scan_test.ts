@@ -27,7 +27,7 @@ Deno.test("scan: the result does not depend on the read size, whatever the line 
     const third = Math.floor(lines.length / 3);
     lines.splice(2 * third, 0, query(5 * MAX_LINE_BYTES)); // too long for any buffer: skipped
     lines.splice(third, 0, query(MAX_LINE_BYTES - 100)); // long but kept
-    lines.push("20240301 23:00:00,db1,late,h,999999,0,CONNECT,,,0");
+    lines.push(`20240301 23:00:00,db1,late,h,${gen.next.connId},0,CONNECT,,,0`);
     const text = lines.join("\n") + "\n20240301 23:00:01,db1,cut";
     await Deno.writeTextFile(path, text);
     const size = (await Deno.stat(path)).size;
