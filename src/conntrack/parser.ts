@@ -250,7 +250,10 @@ export class AuditParser {
    * line, and at file boundaries. A username never spans one, which bounds every reach.
    */
   #recordEnds: number[] = [];
+  /** Times of the latest accepted events (the time check's reference before an event). */
   #times = new Recent();
+  /** Times of the latest events read, accepted or not yet: the reference for DST. */
+  #read = new Recent();
   #ids = new Recent();
   #countLines: (offset: number) => number;
   #start: number;
@@ -284,7 +287,10 @@ export class AuditParser {
     this.#contextHost = options.contextServerHost;
     this.#ceiling = (options.lastWrite ?? Infinity) + FUTURE_SLACK_MS;
     if (options.lastInstant !== undefined && Number.isFinite(options.lastInstant)) {
-      for (let k = 0; k < MIN_NEIGHBOURS; k++) this.#times.push(-Infinity, options.lastInstant);
+      for (let k = 0; k < MIN_NEIGHBOURS; k++) {
+        this.#times.push(-Infinity, options.lastInstant);
+        this.#read.push(-Infinity, options.lastInstant);
+      }
     }
     const start = options.startOffset;
     this.#countLines = options.countLines ?? ((offset) => offset === start ? 0 : NaN);
@@ -647,7 +653,10 @@ export class AuditParser {
   }
 
   #event(user: string, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
-    const instant = this.#zone.toInstant(wall, this.#times.median);
+    // A wall time in the repeated hour of a DST change is read as the instant that keeps
+    // the log in order: the one not before the median of the records just read.
+    const instant = this.#zone.toInstant(wall, this.#read.median);
+    if (instant <= this.#ceiling) this.#read.push(this.#base + this.#to, instant);
     const host = splitHostPort(decodeName(this.#buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
     if (host.port) this.#portsSeen = true;
     return {
