@@ -99,14 +99,11 @@ export function nameFromSql(value: unknown): string {
   return value === null || value === undefined ? "" : String(value);
 }
 
-/**
- * True when buf[a, b) holds a control byte (C0 or DEL); with `allowLF`, newlines do not count
- * (a username that spans lines holds them by definition).
- */
-export function hasControlByte(buf: Uint8Array, a: number, b: number, allowLF = false): boolean {
+/** True when buf[a, b) holds a control byte (C0 or DEL). */
+export function hasControlByte(buf: Uint8Array, a: number, b: number): boolean {
   for (let i = a; i < b; i++) {
     const c = buf[i];
-    if ((c < 0x20 || c === 0x7f) && !(allowLF && c === 10)) return true;
+    if (c < 0x20 || c === 0x7f) return true;
   }
   return false;
 }

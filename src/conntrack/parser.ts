@@ -15,7 +15,7 @@
  * - `,connid,queryid,OP,db,object,retcode` must match exactly: numeric ids, queryid 0, retcode
  *   an integer written the way the server writes it (`-0` or `00` are malformed), no quote or
  *   comma in db/object (QUERY lines end in a quoted object, so they never match);
- * - no control byte in the username or host;
+ * - no control byte in the username or host of a successful login;
  * - a connection-event line that does not start with a timestamp ends a record whose username
  *   held a newline: every event in the bytes that username can span is refused, and the event
  *   is attributed to the username across the lines (never to `Accounts`);
@@ -462,6 +462,21 @@ export class AuditParser {
     if (f.userEnd < head.userStart) return this.#refuseMalformed(start, end, "too few fields");
     // A well-formed DISCONNECT went to #disconnect; what is left of them says nothing.
     if (f.op === "DISCONNECT") return;
+    // First the walk back: when it finds the line that holds a username's start, the refusal
+    // reaches exactly that username.
+    const inside = this.#insideUsername(start);
+    if (inside >= 0) {
+      const reason = buf.indexOf(10, inside) + 1 === start
+        ? "follows an unfinished record (a username with a newline)"
+        : "inside a record whose username spans lines";
+      this.#record(start, end, reason);
+      const head = recordHead(buf, inside, buf.indexOf(10, inside));
+      const from = this.#base + inside;
+      const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
+      this.#taintRange(from, to, reason);
+      this.#taintFurther(to);
+      return;
+    }
     if (this.#checkHost !== undefined && !this.#isServerHost(buf, start + 18, head.userStart - 1)) {
       const found = decoder.decode(buf.subarray(start + 18, head.userStart - 1));
       return this.#refuse(
@@ -470,22 +485,10 @@ export class AuditParser {
         `server host "${found}" is not this file's "${this.#checkHost}"`,
       );
     }
-    if (hasControlByte(buf, head.userStart, f.hostEnd)) {
-      return this.#refuse(start, end, "control character in the username or host");
-    }
-    const inside = this.#insideUsername(start);
-    if (inside >= 0) {
-      const reason = buf.indexOf(10, inside) + 1 === start
-        ? "follows an unfinished record (a username with a newline)"
-        : "inside a record whose username spans lines";
-      this.#record(start, end, reason);
-      // The username that holds this line starts on the line at `inside`.
-      const head = recordHead(buf, inside, buf.indexOf(10, inside));
-      const from = this.#base + inside;
-      const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
-      this.#taintRange(from, to, reason);
-      this.#taintFurther(to);
-      return;
+    // A successful login's name and host go to Accounts: no control byte there. Failed and
+    // other attempts are kept as sent (every output escapes them).
+    if (f.op === "CONNECT" && f.retcode === 0 && hasControlByte(buf, head.userStart, f.hostEnd)) {
+      return this.#refuse(start, end, "control character in the username or host of a login");
     }
     if (this.#base + start <= this.#taintUntil) {
       return this.#refuse(start, end, "within a username's reach of a refused line", false);
@@ -625,9 +628,6 @@ export class AuditParser {
     const userStart = head ? head.userStart : -1;
     if (!head || userEnd < userStart || !Number.isFinite(head.wall) || f.bad) {
       return this.#refuseMalformed(start, end, "continuation line without a record start", false);
-    }
-    if (hasControlByte(buf, userStart, f.hostEnd, true)) {
-      return this.#refuse(start, end, "control character in the username or host", false);
     }
     const user = decodeName(buf, userStart, userEnd);
     const event = this.#event(user, head.wall, f, true);

@@ -444,13 +444,18 @@ Deno.test("parser: control bytes in a username or host, and a retcode other than
       `${t},db1,zeros,h,4,0,CONNECT,,,00`,
       `${t},db1,plus,h,5,0,CONNECT,,,+0`,
       `${t},db1,ok,h,6,0,CONNECT,,,0`,
+    `${t},db1,esc\u001b[2J,h,7,0,FAILED_CONNECT,,,1045`,
     ].flatMap((l) => [l, spacer(t)]).join("\n") + "\n",
   );
   const { events, parser } = parse(bytes);
-  assert.deepEqual(events.map(brief), ['CONNECT "ok"@h #6 rc=0']);
+  // A failed attempt is kept as sent (outputs escape it); only logins must be clean.
+  assert.deepEqual(events.map(brief), [
+    'CONNECT "ok"@h #6 rc=0',
+    'FAILED_CONNECT "esc\\u001b[2J"@h #7 rc=1045',
+  ]);
   assert.deepEqual(parser.rejections.map((r) => [r.line, r.reason]), [
-    [1, "control character in the username or host"],
-    [3, "control character in the username or host"],
+    [1, "control character in the username or host of a login"],
+    [3, "control character in the username or host of a login"],
     [5, "malformed return code"],
     [7, "malformed return code"],
     [9, "malformed return code"],
