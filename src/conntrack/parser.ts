@@ -470,6 +470,7 @@ export class AuditParser {
         ? "follows an unfinished record (a username with a newline)"
         : "inside a record whose username spans lines";
       this.#record(start, end, reason);
+      this.#claimRefused(start, end, f, reason);
       const head = recordHead(buf, inside, buf.indexOf(10, inside));
       const from = this.#base + inside;
       const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
@@ -483,20 +484,34 @@ export class AuditParser {
         start,
         end,
         `server host "${found}" is not this file's "${this.#checkHost}"`,
+        true,
+        f,
       );
     }
     // A successful login's name and host go to Accounts: no control byte there. Failed and
     // other attempts are kept as sent (every output escapes them).
     if (f.op === "CONNECT" && f.retcode === 0 && hasControlByte(buf, head.userStart, f.hostEnd)) {
-      return this.#refuse(start, end, "control character in the username or host of a login");
+      return this.#refuse(
+        start,
+        end,
+        "control character in the username or host of a login",
+        true,
+        f,
+      );
     }
     if (this.#base + start <= this.#taintUntil) {
-      return this.#refuse(start, end, "within a username's reach of a refused line", false);
+      return this.#refuse(start, end, "within a username's reach of a refused line", false, f);
     }
     const user = decodeName(buf, head.userStart, f.userEnd);
     const event = this.#event(user, head.wall, f, false);
     if (event.instant > this.#ceiling - FUTURE_SLACK_MS + FUTURE_LIMIT_MS) {
-      return this.#refuse(start, end, "dated more than a day after the file was last written");
+      return this.#refuse(
+        start,
+        end,
+        "dated more than a day after the file was last written",
+        true,
+        f,
+      );
     }
     const at = this.#base + start;
     const claim = event.op === "CONNECT" || event.op === "FAILED_CONNECT" ? LOGIN : NO_CLAIM;
@@ -872,9 +887,11 @@ export class AuditParser {
     const a = fitsSequence(id, after);
     if (b === undefined && a === undefined) return undefined;
     if (b === "ok" || a === "ok") return undefined;
-    // Far below the ids before it and nothing after to compare with: a server restart starts
-    // again from 1, so this may be the first login after one.
+    // A server restart starts again from 1: far below the ids before it with nothing after to
+    // compare with may be the first login after a restart, far above the ids after it with
+    // nothing before, the last one before a restart.
     if (b === "behind" && a === undefined) return undefined;
+    if (b === undefined && a === "ahead") return undefined;
     const ids = [...before, ...after];
     return `connection id ${id} is out of sequence (logins around it have ids ${Math.min(...ids)}–${
       Math.max(...ids)
@@ -901,10 +918,30 @@ export class AuditParser {
     this.#refuse(start, end, reason, taint);
   }
 
-  /** Refuses the line buf[start, end) as it is read; with `taint`, its neighbourhood too. */
-  #refuse(start: number, end: number, reason: string, taint = true): void {
+  /**
+   * Refuses the line buf[start, end) as it is read; with `taint`, its neighbourhood too. With
+   * `f`, a login line still claims its connection id (as a refused claim), so that its copy in
+   * the username's second record is recognised.
+   */
+  #refuse(start: number, end: number, reason: string, taint = true, f?: RightFields): void {
     this.#record(start, end, reason);
+    if (f) this.#claimRefused(start, end, f, reason);
     if (taint) this.#taintAround(start, reason);
+  }
+
+  /** Registers the claim of a login line refused as it was read (see #refuse). */
+  #claimRefused(start: number, end: number, f: RightFields, reason: string): void {
+    if (f.op !== "CONNECT" && f.op !== "FAILED_CONNECT") return;
+    const at = this.#base + start;
+    this.#addClaim({
+      pos: at,
+      line: at,
+      lineEnd: this.#base + end,
+      connId: f.connId,
+      claim: LOGIN,
+      decided: true,
+      rejected: reason,
+    });
   }
 
   /** Refuses a pending record at decision time, and the events within its reach. */

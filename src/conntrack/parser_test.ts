@@ -444,7 +444,7 @@ Deno.test("parser: control bytes in a username or host, and a retcode other than
       `${t},db1,zeros,h,4,0,CONNECT,,,00`,
       `${t},db1,plus,h,5,0,CONNECT,,,+0`,
       `${t},db1,ok,h,6,0,CONNECT,,,0`,
-    `${t},db1,esc\u001b[2J,h,7,0,FAILED_CONNECT,,,1045`,
+      `${t},db1,esc\u001b[2J,h,7,0,FAILED_CONNECT,,,1045`,
     ].flatMap((l) => [l, spacer(t)]).join("\n") + "\n",
   );
   const { events, parser } = parse(bytes);
