@@ -31,10 +31,11 @@
  *   different records claiming one id within {@link TWIN_BYTES} are both refused (nothing tells
  *   which is real). Claims are kept by file position, so no number of logins in between can
  *   push one out of the window;
- * - time: an event that is more than a minute earlier than the median of the events before it
- *   and not within a minute of those after it (or later than those after it and unlike those
- *   before) is refused. A median of several neighbours, each outside the same login attempt,
- *   cannot be moved by one forged record; records dated after the file's last write never count;
+ * - time: an event more than a minute earlier (or later) than both the median time of the
+ *   events before it and that of the events after it is refused. A median of several neighbours,
+ *   none in the same record, cannot be moved by one forged record; a clock stepped back puts a
+ *   genuine event out of line with one side only; records dated after the file's last write never
+ *   serve as neighbours;
  * - connection id sequence: ids rise (allowing reordering between concurrent logins, and a server
  *   restart starting again from 1); a login id far outside the ids of its neighbours is refused.
  *
@@ -124,10 +125,12 @@ export const DECIDE_LAG = 56 * 1024;
 /** Login (or DISCONNECT) records of one connection id within this many bytes are compared. */
 export const TWIN_BYTES = 56 * 1024;
 /**
- * Records this close to an event may belong to the same login attempt (its own record, or the
- * second copy of its username), so they never serve as its neighbours in the time and id checks.
+ * Records this close to an event may belong to the same record (a username holds up to 128
+ * characters of up to 4 bytes, after a server host of up to 255), so they never serve as its
+ * neighbours in the time and id checks. Identical copies further away are left out by the
+ * twin check.
  */
-export const NEAR_BYTES = 2048;
+export const NEAR_BYTES = 1024;
 /** How many neighbours on each side the time and id checks look at… */
 const NEIGHBOURS = 8;
 /** …and how many a side needs to count. */
@@ -191,8 +194,9 @@ interface Pending {
 
 /** The last few accepted values (times or ids) with their positions. */
 class Recent {
-  readonly #pos = new Float64Array(2 * NEIGHBOURS);
-  readonly #val = new Float64Array(2 * NEIGHBOURS);
+  // Room for the neighbours beyond NEAR_BYTES even in a log of bare CONNECT/DISCONNECT pairs.
+  readonly #pos = new Float64Array(64);
+  readonly #val = new Float64Array(64);
   #n = 0;
   /** Median of the latest values (cached), undefined when there are none. */
   median: number | undefined;
@@ -861,15 +865,14 @@ export class AuditParser {
       (q) => q.event!.instant <= ceiling ? q.event!.instant : undefined,
       SCRATCH_B,
     );
-    const mb = before.length >= MIN_NEIGHBOURS ? median(before) : undefined;
-    const ma = after.length >= MIN_NEIGHBOURS ? median(after) : undefined;
-    const near = (m: number | undefined) => m !== undefined && Math.abs(t - m) <= TIME_SLACK_MS;
-    if (mb !== undefined && t < mb - TIME_SLACK_MS && !near(ma)) {
-      return "earlier than the records around it";
-    }
-    if (ma !== undefined && t > ma + TIME_SLACK_MS && !near(mb)) {
-      return "later than the records around it";
-    }
+    if (before.length < MIN_NEIGHBOURS || after.length < MIN_NEIGHBOURS) return undefined;
+    // Only an event out of line with both sides is refused: a clock stepped back puts a
+    // genuine event out of line with one side, never with both.
+    const mb = median(before)!;
+    const ma = median(after)!;
+    if (Math.abs(t - mb) <= TIME_SLACK_MS || Math.abs(t - ma) <= TIME_SLACK_MS) return undefined;
+    if (t < mb && t < ma) return "earlier than the records around it";
+    if (t > mb && t > ma) return "later than the records around it";
     return undefined;
   }
 
