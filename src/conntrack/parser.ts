@@ -109,6 +109,8 @@ export interface ParserOptions {
   countLines?: (offset: number) => number;
   /** Byte search implementation; default {@link jsByteOps}. */
   ops?: ByteOps;
+  /** How many refusals to keep with details; default {@link MAX_REJECTION_DETAILS}. */
+  detailLimit?: number;
 }
 
 /**
@@ -282,6 +284,7 @@ export class AuditParser {
   #buf: Uint8Array = new Uint8Array(0);
   #base = 0;
   #to = 0;
+  #detailLimit: number;
 
   constructor(options: ParserOptions) {
     this.#zone = options.zone;
@@ -298,6 +301,7 @@ export class AuditParser {
     }
     const start = options.startOffset;
     this.#countLines = options.countLines ?? ((offset) => offset === start ? 0 : NaN);
+    this.#detailLimit = options.detailLimit ?? MAX_REJECTION_DETAILS;
   }
 
   /** Server host of this file's records (from the checkpoint or the first valid record). */
@@ -775,7 +779,7 @@ export class AuditParser {
     for (const q of peers) {
       if (q.rejected && !q.twin) continue; // refused for its own shape: it claims nothing
       if (peers.some((r) => r !== q && r.key === q.key)) continue; // a forged copy
-      const line = this.rejections.length < MAX_REJECTION_DETAILS && this.#counts(q.line)
+      const line = this.rejections.length < this.#detailLimit && this.#counts(q.line)
         ? this.#lineNumber(q.line)
         : NaN;
       return `connection id ${p.connId} is claimed by another login record${
@@ -994,7 +998,7 @@ export class AuditParser {
     const offset = this.#base + start;
     if (!this.#counts(offset)) return;
     this.rejected++;
-    if (this.rejections.length >= MAX_REJECTION_DETAILS) {
+    if (this.rejections.length >= this.#detailLimit) {
       this.#known = undefined; // no more line numbers needed
       return;
     }

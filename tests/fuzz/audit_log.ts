@@ -1,7 +1,9 @@
 /**
  * Seeded generator of hostile server_audit logs with their ground truth, and the oracle that
  * checks conntrack's `Accounts` against it. Plain functions of a seed, so any runner can use
- * them: `generate(seed)` gives the files and the truth, `check(case, rows)` the violations.
+ * them: `generate(seed)` gives the files and the truth, `runCase(case, dir)` runs conntrack on
+ * them (in this process, the whole run: discovery, parser, SQLite) and returns the rows,
+ * `check(case, rows)` lists the violations.
  *
  * A case is one server's log, split into one to three rotated files, written the way MariaDB
  * writes it: successful sessions (CONNECT, a few QUERY records, DISCONNECT) interleaved, failed
@@ -20,6 +22,11 @@
  * no older than that login.
  * @module
  */
+import { DatabaseSync } from "node:sqlite";
+import type { ConntrackConfig } from "../../src/config/conntrack_ini.ts";
+import { nameFromSql } from "../../src/conntrack/names.ts";
+import { runConntrack } from "../../src/conntrack/run.ts";
+import { parseStoredTime } from "../../src/conntrack/tz.ts";
 
 /** One generated log. */
 export interface AuditCase {
@@ -157,7 +164,7 @@ export function generate(seed: number, options: GenerateOptions = {}): AuditCase
       }
       return;
     }
-    if (r < 0.35 + hostileShare) return hostileAttempt();
+    if (r >= 0.35 && r < 0.35 + hostileShare) return hostileAttempt();
     const [user, host] = pick(ACCOUNTS);
     const id = allocate();
     if (rand() < 0.15) {
@@ -330,4 +337,48 @@ export function check(c: AuditCase, rows: AccountRow[]): string[] {
     }
   }
   return out;
+}
+
+/** The configuration of a conntrack run on `auditDir` into `sqlitePath` (UTC, no fleet). */
+export function conntrackConfig(
+  auditDir: string,
+  sqlitePath: string,
+  maxWorkers = 1,
+): ConntrackConfig {
+  return {
+    auditLogPath: auditDir,
+    auditFileName: "server_audit.log",
+    sqlitePath,
+    timeLocation: "UTC",
+    maxWorkers,
+    logLevel: "error",
+    report: { port: 3306, user: "root" },
+    serverName: "fuzz",
+  };
+}
+
+/** Runs conntrack on the case's files in `dir` and returns the Accounts rows. */
+export async function runCase(c: AuditCase, dir: string): Promise<AccountRow[]> {
+  const audit = `${dir}/audit`;
+  await Deno.mkdir(audit, { recursive: true });
+  const settled = new Date(Date.now() - 60_000);
+  for (const f of c.files) {
+    await Deno.writeFile(`${audit}/${f.name}`, f.bytes);
+    await Deno.utime(`${audit}/${f.name}`, settled, settled);
+  }
+  const config = conntrackConfig(audit, `${dir}/audit.sqlite`);
+  await runConntrack(config);
+  const db = new DatabaseSync(config.sqlitePath, { readOnly: true });
+  try {
+    const rows = db.prepare(
+      "SELECT CAST(name AS BLOB) AS name, CAST(host AS BLOB) AS host, last_seen FROM Accounts",
+    ).all() as Record<string, unknown>[];
+    return rows.map((r) => ({
+      name: nameFromSql(r.name),
+      host: nameFromSql(r.host),
+      lastSeen: parseStoredTime(String(r.last_seen)) ?? NaN,
+    }));
+  } finally {
+    db.close();
+  }
 }

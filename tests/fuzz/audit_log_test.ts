@@ -9,13 +9,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
-import type { ConntrackConfig } from "../../src/config/conntrack_ini.ts";
-import { nameFromSql } from "../../src/conntrack/names.ts";
-import { runConntrack } from "../../src/conntrack/run.ts";
-import { parseStoredTime } from "../../src/conntrack/tz.ts";
-import { type AccountRow, type AuditCase, check, generate } from "./audit_log.ts";
+import { type AccountRow, check, generate, runCase } from "./audit_log.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -24,41 +19,6 @@ const { values } = parseArgs({
 });
 const CASES = Number(values.cases ?? Deno.env.get("AUDIT_FUZZ_CASES") ?? 120);
 const FIRST = Number(values.seed ?? Deno.env.get("AUDIT_FUZZ_SEED") ?? 1);
-
-/** Runs conntrack on the case's files in `dir` and returns the Accounts rows. */
-export async function runCase(c: AuditCase, dir: string): Promise<AccountRow[]> {
-  const audit = `${dir}/audit`;
-  await Deno.mkdir(audit, { recursive: true });
-  const settled = new Date(Date.now() - 60_000);
-  for (const f of c.files) {
-    await Deno.writeFile(`${audit}/${f.name}`, f.bytes);
-    await Deno.utime(`${audit}/${f.name}`, settled, settled);
-  }
-  const config: ConntrackConfig = {
-    auditLogPath: audit,
-    auditFileName: "server_audit.log",
-    sqlitePath: `${dir}/audit.sqlite`,
-    timeLocation: "UTC",
-    maxWorkers: 1,
-    logLevel: "error",
-    report: { port: 3306, user: "root" },
-    serverName: "fuzz",
-  };
-  await runConntrack(config);
-  const db = new DatabaseSync(config.sqlitePath, { readOnly: true });
-  try {
-    const rows = db.prepare(
-      "SELECT CAST(name AS BLOB) AS name, CAST(host AS BLOB) AS host, last_seen FROM Accounts",
-    ).all() as Record<string, unknown>[];
-    return rows.map((r) => ({
-      name: nameFromSql(r.name),
-      host: nameFromSql(r.host),
-      lastSeen: parseStoredTime(String(r.last_seen)) ?? NaN,
-    }));
-  } finally {
-    db.close();
-  }
-}
 
 Deno.test(`audit log fuzz: ${CASES} generated hostile logs from seed ${FIRST}`, async () => {
   const root = await Deno.makeTempDir({ prefix: "mmd-fuzz-audit-" });
