@@ -173,9 +173,10 @@ const DISCONNECT = 2;
 /** The last line of a username that spans lines (the server writes two such, different). */
 const TAIL = 3;
 
-interface Pending {
+/** A record read but not released yet, or a claim on a connection id (one shape for all). */
+class Pending {
   /** The event; undefined for a well-formed DISCONNECT, kept only as a claim on its id. */
-  event?: ConnEvent;
+  event: ConnEvent | undefined;
   /** File offset of the record's first line. */
   pos: number;
   /** File offsets of the line the fields were read from, and of its end (before CR/LF). */
@@ -184,14 +185,39 @@ interface Pending {
   connId: number;
   claim: number;
   /** The line's text: computed when another claim on the same id is near. */
-  key?: string;
-  /** File offsets of the bytes an identical copy of this line shares with it. */
-  sharedFrom?: number;
-  sharedTo?: number;
+  key: string | undefined = undefined;
+  /** The previous claim of this kind on this id, when it was near. */
+  older: Pending | undefined = undefined;
+  /**
+   * File offsets of the bytes an identical copy of this line shares with it (-Infinity while
+   * unknown; offsets of context before the file are negative).
+   */
+  sharedFrom = -Infinity;
+  sharedTo = -Infinity;
   decided: boolean;
-  rejected?: string;
+  rejected: string | undefined;
   /** Refused as a twin rather than for its own shape: it still makes others ambiguous. */
-  twin?: boolean;
+  twin = false;
+
+  constructor(
+    event: ConnEvent | undefined,
+    pos: number,
+    line: number,
+    lineEnd: number,
+    connId: number,
+    claim: number,
+    decided = false,
+    rejected: string | undefined = undefined,
+  ) {
+    this.event = event;
+    this.pos = pos;
+    this.line = line;
+    this.lineEnd = lineEnd;
+    this.connId = connId;
+    this.claim = claim;
+    this.decided = decided;
+    this.rejected = rejected;
+  }
 }
 
 /** The last few accepted values (times or ids) with their positions. */
@@ -200,24 +226,33 @@ class Recent {
   readonly #pos = new Float64Array(64);
   readonly #val = new Float64Array(64);
   #n = 0;
-  /** Median of the latest values (cached), undefined when there are none. */
-  median: number | undefined;
+  #median: number | undefined = undefined;
+  #dirty = false;
 
   push(pos: number, val: number): void {
-    this.#pos[this.#n % this.#pos.length] = pos;
-    this.#val[this.#n % this.#val.length] = val;
+    this.#pos[this.#n & 63] = pos;
+    this.#val[this.#n & 63] = val;
     this.#n++;
-    this.median = median(this.before(Infinity, SCRATCH_M));
+    this.#dirty = true;
   }
 
-  /** Up to NEIGHBOURS of the latest values at positions ≤ `maxPos`, into `out`. */
-  before(maxPos: number, out: number[]): number[] {
-    out.length = 0;
-    const size = this.#pos.length;
-    for (let k = this.#n - 1; k >= 0 && k >= this.#n - size && out.length < NEIGHBOURS; k--) {
-      if (this.#pos[k % size] <= maxPos) out.push(this.#val[k % size]);
+  /** Median of the latest NEIGHBOURS values, undefined when there are none. */
+  get median(): number | undefined {
+    if (this.#dirty) {
+      this.#dirty = false;
+      const n = this.before(Infinity, SCRATCH_M);
+      this.#median = n ? median(SCRATCH_M, n) : undefined;
     }
-    return out;
+    return this.#median;
+  }
+
+  /** Copies up to NEIGHBOURS of the latest values at positions ≤ `maxPos` into `out`; their count. */
+  before(maxPos: number, out: Float64Array): number {
+    let n = 0;
+    for (let k = this.#n - 1; k >= 0 && k >= this.#n - 64 && n < NEIGHBOURS; k--) {
+      if (this.#pos[k & 63] <= maxPos) out[n++] = this.#val[k & 63];
+    }
+    return n;
   }
 }
 
@@ -241,12 +276,12 @@ export class AuditParser {
   #ops: ByteOps;
   /** Records not yet released, in file order of their first line. */
   #pending: Pending[] = [];
-  /** Connection id claims by kind, each id's claims in file order. */
+  /** The latest connection id claim by kind and id (older ones hang from it, see #addClaim). */
   #claims = [
-    new Map<number, Pending[]>(),
-    new Map<number, Pending[]>(),
-    new Map<number, Pending[]>(),
-    new Map<number, Pending[]>(),
+    new Map<number, Pending>(),
+    new Map<number, Pending>(),
+    new Map<number, Pending>(),
+    new Map<number, Pending>(),
   ];
   /** All claims in file order, for pruning; #claimHead is the first still kept. */
   #claimOrder: Pending[] = [];
@@ -446,14 +481,7 @@ export class AuditParser {
     const connId = c3 >= start ? intField(buf, c3 + 1, c2) : undefined;
     if (connId === undefined) return;
     const at = this.#base + start;
-    const p: Pending = {
-      pos: at,
-      line: at,
-      lineEnd: this.#base + end,
-      connId,
-      claim: DISCONNECT,
-      decided: false,
-    };
+    const p = new Pending(undefined, at, at, this.#base + end, connId, DISCONNECT);
     this.#addClaim(p);
     this.#pending.push(p);
   }
@@ -523,15 +551,7 @@ export class AuditParser {
     }
     const at = this.#base + start;
     const claim = event.op === "CONNECT" || event.op === "FAILED_CONNECT" ? LOGIN : NO_CLAIM;
-    const p: Pending = {
-      event,
-      pos: at,
-      line: at,
-      lineEnd: this.#base + end,
-      connId: event.connId,
-      claim,
-      decided: false,
-    };
+    const p = new Pending(event, at, at, this.#base + end, event.connId, claim);
     if (claim !== NO_CLAIM) this.#addClaim(p);
     this.#pending.push(p);
   }
@@ -547,12 +567,19 @@ export class AuditParser {
     const buf = this.#buf;
     const at = this.#base + start;
     if (start === 0 || this.#isRecordEnd(at)) return -1;
-    const limit = Math.max(this.#reachBack(start), this.#lastRecordEnd(at) - this.#base);
+    // The reach is only worked out when the walk goes further than any username could
+    // without it (the usual case: the line just before is a short record).
+    let limit = -1;
     let s = start;
     let between = 0;
     while (s > 0) {
       const prev = s >= 2 ? buf.lastIndexOf(10, s - 2) + 1 : 0;
-      if (prev < limit) return -1;
+      if (between > 0 || start - prev > MAX_USER_CHARS) {
+        if (limit < 0) {
+          limit = Math.max(this.#reachBack(start), this.#lastRecordEnd(at) - this.#base, 0);
+        }
+        if (prev < limit) return -1;
+      }
       const nl = s - 1;
       const end = buf[nl - 1] === 13 ? nl - 1 : nl;
       if (startsLikeRecord(buf, prev)) {
@@ -655,15 +682,7 @@ export class AuditParser {
     const user = decodeName(buf, userStart, userEnd);
     const event = this.#event(user, head.wall, f, true);
     this.#record(start, end, `username spans lines (${event.op}, not counted as a login)`);
-    const p: Pending = {
-      event,
-      pos: this.#base + headStart,
-      line: at,
-      lineEnd: this.#base + end,
-      connId: event.connId,
-      claim: TAIL,
-      decided: false,
-    };
+    const p = new Pending(event, this.#base + headStart, at, this.#base + end, event.connId, TAIL);
     this.#addClaim(p);
     this.#insertPending(p);
   }
@@ -678,7 +697,9 @@ export class AuditParser {
   #event(user: string, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
     // A wall time in the repeated hour of a DST change is read as the instant that keeps
     // the log in order: the one not before the median of the records just read.
-    const instant = this.#zone.toInstant(wall, this.#read.median);
+    const zone = this.#zone;
+    const change = zone.offsetAt(wall - 14 * 3_600_000) !== zone.offsetAt(wall + 14 * 3_600_000);
+    const instant = zone.toInstant(wall, change ? this.#read.median : undefined);
     if (instant <= this.#ceiling) this.#read.push(this.#base + this.#to, instant);
     const host = splitHostPort(decodeName(this.#buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
     if (host.port) this.#portsSeen = true;
@@ -704,16 +725,22 @@ export class AuditParser {
 
   // ---- connection id claims -------------------------------------------------------------
 
-  /** Registers a claim; when another claim on the id is near, both get their text as key. */
+  /**
+   * Registers a claim: it becomes the id's latest, the previous one hangs from it when near.
+   * When another claim on the id is near, both get their text as key (their bytes are still in
+   * the buffer then).
+   */
   #addClaim(p: Pending): void {
     const map = this.#claims[p.claim];
-    let list = map.get(p.connId);
-    if (!list) map.set(p.connId, list = []);
-    for (const q of list) {
-      if (p.pos - q.pos <= TWIN_BYTES && q.key === undefined) q.key = this.#keyOf(q);
+    const prev = map.get(p.connId);
+    if (prev && p.pos - prev.pos <= TWIN_BYTES) {
+      p.older = prev;
+      p.key = this.#keyOf(p);
+      for (let q: Pending | undefined = prev; q && p.pos - q.pos <= TWIN_BYTES; q = q.older) {
+        q.key ??= this.#keyOf(q);
+      }
     }
-    if (list.length) p.key = this.#keyOf(p);
-    list.push(p);
+    map.set(p.connId, p);
     this.#claimOrder.push(p);
   }
 
@@ -732,9 +759,7 @@ export class AuditParser {
     while (h < order.length && order[h].pos < pos - TWIN_BYTES) {
       const p = order[h++];
       const map = this.#claims[p.claim];
-      const list = map.get(p.connId)!;
-      list.splice(list.indexOf(p), 1);
-      if (!list.length) map.delete(p.connId);
+      if (map.get(p.connId) === p) map.delete(p.connId);
     }
     if (h > 4096) {
       order.splice(0, h);
@@ -747,11 +772,15 @@ export class AuditParser {
     if (n > 64) ends.splice(0, n);
   }
 
-  /** Other claims of p's kind on p's id within TWIN_BYTES. */
+  /** Other claims of p's kind on p's id within TWIN_BYTES (before or after it). */
   #peers(p: Pending): Pending[] {
-    const list = this.#claims[p.claim].get(p.connId);
-    if (!list || list.length < 2) return NONE;
-    return list.filter((q) => q !== p && Math.abs(q.pos - p.pos) <= TWIN_BYTES);
+    const latest = this.#claims[p.claim].get(p.connId);
+    if (latest === p && !p.older) return NONE;
+    const out: Pending[] = [];
+    for (let q = latest; q && q.pos >= p.pos - TWIN_BYTES; q = q.older) {
+      if (q !== p && q.pos <= p.pos + TWIN_BYTES) out.push(q);
+    }
+    return out;
   }
 
   /** True when another claim near p has exactly p's text (p is a copy inside a username). */
@@ -772,7 +801,7 @@ export class AuditParser {
     const what = p.claim === LOGIN ? "login" : p.claim === DISCONNECT ? "DISCONNECT" : "record";
     const copy = peers.find((q) => q.key === p.key);
     if (copy) {
-      if (p.sharedFrom === undefined) this.#copyExtent(p, copy);
+      if (p.sharedFrom === -Infinity) this.#copyExtent(p, copy);
       return `the same ${what} line appears twice (text inside a username)`;
     }
     if (p.claim !== LOGIN) return undefined;
@@ -845,35 +874,38 @@ export class AuditParser {
     }
   }
 
-  /** Values picked from the events after list[k], at least NEAR_BYTES away, not refused. */
-  #after(k: number, pick: (p: Pending) => number | undefined, out: number[]): number[] {
-    out.length = 0;
+  /**
+   * Copies into `out` the times (`ids` false) or login ids (`ids` true) of up to NEIGHBOURS
+   * events after list[k], at least NEAR_BYTES away, not refused (nor, for ids, copies); their
+   * count.
+   */
+  #after(k: number, ids: boolean, out: Float64Array): number {
+    let n = 0;
     const list = this.#pending;
     const from = list[k].pos + NEAR_BYTES;
-    for (let i = k + 1; i < list.length && out.length < NEIGHBOURS; i++) {
+    const ceiling = this.#ceiling;
+    for (let i = k + 1; i < list.length && n < NEIGHBOURS; i++) {
       const q = list[i];
-      if (q.pos < from || q.rejected || !q.event || q.event.multiline) continue;
-      const v = pick(q);
-      if (v !== undefined) out.push(v);
+      const e = q.event;
+      if (q.pos < from || q.rejected !== undefined || e === undefined || e.multiline) continue;
+      if (ids) {
+        if (q.claim === LOGIN && !this.#hasCopy(q)) out[n++] = q.connId;
+      } else if (e.instant <= ceiling) out[n++] = e.instant;
     }
-    return out;
+    return n;
   }
 
   /** The time check: why p's time is out of line with its neighbours, or undefined. */
   #time(p: Pending, k: number): string | undefined {
     const t = p.event!.instant;
-    const before = this.#times.before(p.pos - NEAR_BYTES, SCRATCH_A);
-    const ceiling = this.#ceiling;
-    const after = this.#after(
-      k,
-      (q) => q.event!.instant <= ceiling ? q.event!.instant : undefined,
-      SCRATCH_B,
-    );
-    if (before.length < MIN_NEIGHBOURS || after.length < MIN_NEIGHBOURS) return undefined;
+    const nb = this.#times.before(p.pos - NEAR_BYTES, SCRATCH_A);
+    if (nb < MIN_NEIGHBOURS) return undefined;
+    const na = this.#after(k, false, SCRATCH_B);
+    if (na < MIN_NEIGHBOURS) return undefined;
     // Only an event out of line with both sides is refused: a clock stepped back puts a
     // genuine event out of line with one side, never with both.
-    const mb = median(before)!;
-    const ma = median(after)!;
+    const mb = median(SCRATCH_A, nb);
+    const ma = median(SCRATCH_B, na);
     if (Math.abs(t - mb) <= TIME_SLACK_MS || Math.abs(t - ma) <= TIME_SLACK_MS) return undefined;
     if (t < mb && t < ma) return "earlier than the records around it";
     if (t > mb && t > ma) return "later than the records around it";
@@ -884,14 +916,10 @@ export class AuditParser {
   #sequence(p: Pending, k: number): string | undefined {
     if (p.claim !== LOGIN) return undefined;
     const id = p.connId;
-    const before = this.#ids.before(p.pos - NEAR_BYTES, SCRATCH_A);
-    const after = this.#after(
-      k,
-      (q) => q.claim === LOGIN && !this.#hasCopy(q) ? q.connId : undefined,
-      SCRATCH_B,
-    );
-    const b = fitsSequence(id, before);
-    const a = fitsSequence(id, after);
+    const nb = this.#ids.before(p.pos - NEAR_BYTES, SCRATCH_A);
+    const na = this.#after(k, true, SCRATCH_B);
+    const b = fitsSequence(id, SCRATCH_A, nb);
+    const a = fitsSequence(id, SCRATCH_B, na);
     if (b === undefined && a === undefined) return undefined;
     if (b === "ok" || a === "ok") return undefined;
     // A server restart starts again from 1: far below the ids before it with nothing after to
@@ -899,7 +927,7 @@ export class AuditParser {
     // nothing before, the last one before a restart.
     if (b === "behind" && a === undefined) return undefined;
     if (b === undefined && a === "ahead") return undefined;
-    const ids = [...before, ...after];
+    const ids = [...SCRATCH_A.subarray(0, nb), ...SCRATCH_B.subarray(0, na)];
     return `connection id ${id} is out of sequence (logins around it have ids ${Math.min(...ids)}–${
       Math.max(...ids)
     })`;
@@ -940,22 +968,14 @@ export class AuditParser {
   #claimRefused(start: number, end: number, f: RightFields, reason: string): void {
     if (f.op !== "CONNECT" && f.op !== "FAILED_CONNECT") return;
     const at = this.#base + start;
-    this.#addClaim({
-      pos: at,
-      line: at,
-      lineEnd: this.#base + end,
-      connId: f.connId,
-      claim: LOGIN,
-      decided: true,
-      rejected: reason,
-    });
+    this.#addClaim(new Pending(undefined, at, at, this.#base + end, f.connId, LOGIN, true, reason));
   }
 
   /** Refuses a pending record at decision time, and the events within its reach. */
   #refusePending(p: Pending, reason: string): void {
     p.rejected = reason;
     this.#record(p.line - this.#base, p.lineEnd - this.#base, reason);
-    if (p.sharedFrom !== undefined) this.#taintRange(p.sharedFrom, p.sharedTo!, reason, p);
+    if (p.sharedFrom !== -Infinity) this.#taintRange(p.sharedFrom, p.sharedTo, reason, p);
     else this.#taintAround(p.line - this.#base, reason, p);
   }
 
@@ -1010,26 +1030,39 @@ export class AuditParser {
 }
 
 const NONE: Pending[] = [];
-const SCRATCH_A: number[] = [];
-const SCRATCH_B: number[] = [];
-const SCRATCH_M: number[] = [];
+const SCRATCH_A = new Float64Array(NEIGHBOURS);
+const SCRATCH_B = new Float64Array(NEIGHBOURS);
+const SCRATCH_M = new Float64Array(NEIGHBOURS);
 
-function median(values: number[]): number | undefined {
-  if (!values.length) return undefined;
-  const sorted = values.slice().sort((a, b) => a - b);
-  return sorted[(sorted.length - 1) >> 1];
+/** The (lower) median of values[0, n), n ≥ 1; sorts them in place (n is at most NEIGHBOURS). */
+function median(values: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const v = values[i];
+    let j = i - 1;
+    while (j >= 0 && values[j] > v) {
+      values[j + 1] = values[j];
+      j--;
+    }
+    values[j + 1] = v;
+  }
+  return values[(n - 1) >> 1];
 }
 
 /**
- * Whether login id `id` fits the ids of one side's neighbours: "ok", "ahead" or "behind" of
+ * Whether login id `id` fits the ids of one side's neighbours (side[0, n)): "ok", "ahead" or "behind" of
  * them by more than the allowed gap (which grows with their spread), or undefined when the
  * side has too few to tell.
  */
-function fitsSequence(id: number, side: number[]): "ok" | "ahead" | "behind" | undefined {
-  if (side.length < MIN_NEIGHBOURS) return undefined;
+function fitsSequence(
+  id: number,
+  side: Float64Array,
+  n: number,
+): "ok" | "ahead" | "behind" | undefined {
+  if (n < MIN_NEIGHBOURS) return undefined;
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of side) {
+  for (let i = 0; i < n; i++) {
+    const v = side[i];
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
