@@ -217,7 +217,7 @@ function scanOpen(
   let base = job.start; // file offset of buf[0]
   let from = 0; // buf[0, from): look-back kept for the parser
   let len = 0; // buf[from, len): unparsed bytes (an unfinished line)
-  if (job.before) {
+  if (job.before && job.end > job.start) {
     // The context ends where the new bytes start: its offsets run up to job.start.
     const n = readContext(job.before, buf, 0, job.path === job.before.path ? file : undefined);
     if (n > 0) {
@@ -280,7 +280,10 @@ function scanOpen(
     from = to - keep;
   }
   let consumed = skipping ? base : base + from;
-  if (job.after && job.complete !== false && !skipping && len === from && consumed === job.end) {
+  if (
+    job.after && job.complete !== false && !skipping && len === from && consumed === job.end &&
+    consumed > job.start
+  ) {
     // Read to its end: the next file's first records take part in the checks of the last ones.
     parser.endOfFile();
     const n = readContext(job.after, buf, len);
