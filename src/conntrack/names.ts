@@ -24,7 +24,7 @@ export function decodeName(buf: Uint8Array, a: number, b: number): string {
       break;
     }
   }
-  if (ascii) return String.fromCharCode.apply(null, buf.subarray(a, b) as unknown as number[]);
+  if (ascii) return byteString(buf, a, b);
   let out = "";
   let i = a;
   while (i < b) {
@@ -44,6 +44,19 @@ export function decodeName(buf: Uint8Array, a: number, b: number): string {
     for (let k = 1; k < n; k++) cp = (cp << 6) | (buf[i + k] & 0x3f);
     out += String.fromCodePoint(cp);
     i += n;
+  }
+  return out;
+}
+
+/**
+ * buf[a, b) as a string of one character per byte (Latin-1), in slices small enough for
+ * `String.fromCharCode` (a garbage line can be a megabyte long).
+ */
+export function byteString(buf: Uint8Array, a: number, b: number): string {
+  let out = "";
+  for (let i = a; i < b; i += 8192) {
+    const sub = buf.subarray(i, Math.min(b, i + 8192));
+    out += String.fromCharCode.apply(null, sub as unknown as number[]);
   }
   return out;
 }

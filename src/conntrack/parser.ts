@@ -11,7 +11,8 @@
  * Checks made as soon as a line is read (each refusal is counted, and the first ones are kept
  * with line number and excerpt):
  * - a record starts at a line start with a real date and time and this file's server host
- *   (learned from the file's first valid record, or from the checkpoint);
+ *   (from the checkpoint, else the file's first line, which the server always starts, else the
+ *   first valid record when the file starts with garbage);
  * - `,connid,queryid,OP,db,object,retcode` must match exactly: numeric ids, queryid 0, retcode
  *   an integer written the way the server writes it (`-0` or `00` are malformed), no quote or
  *   comma in db/object (QUERY lines end in a quoted object, so they never match);
@@ -27,10 +28,10 @@
  * Checks made once the neighbours on both sides are known ({@link DECIDE_LAG} bytes later):
  * - connection id claims: each login attempt has one CONNECT or FAILED_CONNECT and one
  *   DISCONNECT. The server writes a username twice (the login record and the DISCONNECT), so a
- *   forged record inside it appears twice with identical text: such copies are refused, and two
- *   different records claiming one id within {@link TWIN_BYTES} are both refused (nothing tells
- *   which is real). Claims are kept by file position, so no number of logins in between can
- *   push one out of the window;
+ *   forged record inside it appears twice with identical text: such copies (of login,
+ *   DISCONNECT and continuation lines) are refused, and two different login records claiming one
+ *   id within {@link TWIN_BYTES} are both refused (nothing tells which is real). Claims are kept
+ *   by file position, so no number of logins in between can push one out of the window;
  * - time: an event more than a minute earlier (or later) than both the median time of the
  *   events before it and that of the events after it is refused. A median of several neighbours,
  *   none in the same record, cannot be moved by one forged record; a clock stepped back puts a
@@ -51,7 +52,7 @@
  * @module
  */
 import { type ByteOps, jsByteOps } from "./byte_ops.ts";
-import { decodeName, hasControlByte } from "./names.ts";
+import { byteString, decodeName, hasControlByte } from "./names.ts";
 import {
   completeRecord,
   type ConnOp,
@@ -753,7 +754,7 @@ export class AuditParser {
     const a = p.line - this.#base;
     const b = p.lineEnd - this.#base;
     if (a < 0) return `\u0000${p.line}`; // no longer in the buffer: unlike any other
-    return String.fromCharCode.apply(null, this.#buf.subarray(a, b) as unknown as number[]);
+    return byteString(this.#buf, a, b);
   }
 
   /** Drops claims and record ends more than TWIN_BYTES before `pos`. */

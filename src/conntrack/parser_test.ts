@@ -588,3 +588,12 @@ Deno.test("parser: the WebAssembly path gives the same events and line numbers a
   assert.ok(logins.length >= 3000 - 4 * 2 && logins.length <= 3000, String(logins.length));
   assert.ok(viaWasm.rejections.every((r) => Number.isInteger(r.line)));
 });
+
+Deno.test("parser: a username of a megabyte (a garbage line) is read without overflowing the stack", () => {
+  const t = "20241014 13:00:00";
+  const huge = "u".repeat(1 << 20);
+  const { events } = parse(
+    `${t},db1,bob,h,5,0,FAILED_CONNECT,,,1045\n${t},db1,${huge},h,5,0,FAILED_CONNECT,,,1045\n`,
+  );
+  assert.deepEqual(events, []); // two different login records for one id: both refused
+});
