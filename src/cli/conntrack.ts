@@ -87,6 +87,7 @@ export async function run(args: string[]): Promise<number> {
           : "") +
         `; ${s.events} connection events, ${s.logins} accounts logged in (${s.inserted} new, ${s.updated} updated), ` +
         `${s.others} failed/other login keys, ${s.rejected} lines rejected, ${s.malformed} malformed` +
+        (s.lateDated ? `, ${s.lateDated} dated after their file was last written` : "") +
         (s.adopted ? "; adopted the Go conntracker database" : "") +
         (s.central !== null ? `; ${s.central} rows sent to the central store` : ""),
     );

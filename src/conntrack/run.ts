@@ -8,6 +8,7 @@ import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { discoverAuditFiles, type FilePlan, fingerprintOf, lostFiles, planFile } from "./files.ts";
 import {
+  CONTEXT_BYTES,
   LoginTable,
   type OtherEvent,
   scanFile,
@@ -33,6 +34,8 @@ export interface RunSummary {
   others: number;
   rejected: number;
   malformed: number;
+  /** Accepted events dated after their file was last written (TimeLocation, or forgery). */
+  lateDated: number;
   workers: number;
   adopted: boolean;
   heldBack: number;
@@ -108,7 +111,7 @@ export async function runConntrack(
     const lost = lostFiles(previous, plans);
 
     let heldBack = 0;
-    const jobs: ScanJob[] = plans.map((p) => {
+    const jobs: ScanJob[] = plans.map((p, i) => {
       let end = p.file.size;
       let complete = true;
       if (p.file.rank === 0 && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
@@ -127,6 +130,8 @@ export async function runConntrack(
         zone: zone.name,
         serverHost: cp?.serverHost ?? undefined,
         lastInstant: cp?.lastInstant ?? undefined,
+        lastWrite: Math.min(now, p.file.mtimeMs),
+        ...neighbourContext(plans, i),
       };
     });
     const toRead = jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0);
@@ -157,6 +162,7 @@ export async function runConntrack(
     const others = new Map<string, OtherEvent>();
     let rejected = 0;
     let malformed = 0;
+    let lateDated = 0;
     let events = 0;
     for (const r of results) {
       for (const [user, host, instant] of r.logins) logins.add(user, host, instant);
@@ -179,8 +185,16 @@ export async function runConntrack(
           },
         );
       }
+      if (r.lateDated > 0) {
+        logger.warning(
+          "{path}: {count} records are dated after the file was last written: forged, or " +
+            "TimeLocation ({zone}) is not the zone of the server's clock",
+          { path: r.path, count: r.lateDated, zone: zone.name },
+        );
+      }
       rejected += r.rejected;
       malformed += r.malformed;
+      lateDated += r.lateDated;
       events += r.events;
     }
     const { inserted, updated } = store.mergeLogins(logins.values(), zone);
@@ -223,6 +237,7 @@ export async function runConntrack(
       others: others.size,
       rejected,
       malformed,
+      lateDated,
       workers,
       adopted: store.adopted,
       heldBack,
@@ -265,6 +280,47 @@ async function pushCentral(config: ConntrackConfig, store: Store): Promise<numbe
   }
   store.setMeta("central", marker);
   return accounts.length + events.length;
+}
+
+/**
+ * Context for plan i: the end of the file before it (the next older rotation) or of its own
+ * bytes before the checkpoint, and the start of the next newer file, so that the checks that
+ * compare neighbouring records (a username's two copies, the time and id sequence) see across
+ * the rotation boundary. Plans are listed oldest first.
+ */
+function neighbourContext(
+  plans: FilePlan[],
+  i: number,
+): Pick<ScanJob, "before" | "beforeServerHost" | "after"> {
+  const p = plans[i];
+  const older = plans[i - 1];
+  const newer = plans[i + 1];
+  const out: Pick<ScanJob, "before" | "beforeServerHost" | "after"> = {};
+  if (p.start > 0) {
+    out.before = {
+      path: p.file.path,
+      ino: p.file.ino,
+      from: Math.max(0, p.start - CONTEXT_BYTES),
+      to: p.start,
+    };
+  } else if (older && older.file.rank === p.file.rank + 1) {
+    out.before = {
+      path: older.file.path,
+      ino: older.file.ino,
+      from: Math.max(0, older.file.size - CONTEXT_BYTES),
+      to: older.file.size,
+    };
+    out.beforeServerHost = older.checkpoint?.serverHost ?? undefined;
+  }
+  if (newer && newer.file.rank === p.file.rank - 1) {
+    out.after = {
+      path: newer.file.path,
+      ino: newer.file.ino,
+      from: 0,
+      to: Math.min(newer.file.size, CONTEXT_BYTES),
+    };
+  }
+  return out;
 }
 
 function mergeOther(into: Map<string, OtherEvent>, o: OtherEvent): void {
