@@ -416,12 +416,28 @@ Deno.test("fleet: a host writes only its own rows, and no time from the future g
   assert.match(r.stderr, /the Store account "db2" must be named like ServerName "db1"/);
   assert.throws(() => db2.accounts(), /no such table/, "nothing committed locally");
 
-  // A login dated in 2100 (a broken clock): neither recorded locally nor sent.
+  // A login dated in 2100 (refused by the parser: far after the file's last write), then, in
+  // a later run, one three hours ahead (a broken clock; the parser only warns): neither is
+  // recorded nor sent.
   await append(db1, "21000101 00:00:00,srv,eve,10.0.0.9,9,0,CONNECT,,,0\n");
   r = await db1.run();
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /rejected: "dated more than a day after the file was last written"/);
+  const ahead = new Date(Date.now() + 3 * 3_600_000).toISOString()
+    .replace(/^(\d+)-(\d+)-(\d+)T([\d:]+)\..*$/, "$1$2$3 $4");
+  // Ordinary queries of that time keep the login out of the refused line's reach.
+  const queries = Array.from(
+    { length: 24 },
+    (_, i) => `${ahead},srv,app,10.0.0.9,11,${i},QUERY,shop,'SELECT ${i} FROM orders',0\n`,
+  ).join("");
+  await append(db1, queries + `${ahead},srv,fay,10.0.0.9,12,0,CONNECT,,,0\n` + queries);
+  r = await db1.run();
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /1 events dated more than an hour after now were not recorded/);
-  assert.ok(!db1.accounts().some((a) => a.startsWith("eve|")), db1.accounts().join("\n"));
+  assert.ok(
+    !db1.accounts().some((a) => a.startsWith("eve|") || a.startsWith("fay|")),
+    db1.accounts().join("\n"),
+  );
   assert.deepEqual((await dump(central)).filter((l) => l.split("|")[1] === "db1"), before);
 });
 
