@@ -41,7 +41,7 @@ Deno.test("search_user: malformed lines give file:line errors", () => {
       `${F}:1: soft limit: "lots" is not a size; write bytes or a number with K, M, G or T (e.g. 500MB, 1.5G)`,
     ],
     ["alice,1G\nbob,1G\nalice,2G\n", `${F}:3: user "alice" is listed twice (first on line 1)`],
-    ["ali\x07ce,1G\n", `${F}:1: control character in line`],
+    ["ali\x07ce,1G\n", `${F}:1: control character in line (U+0007 in column 4); remove it`],
     [",1G\n", `${F}:1: empty user name`],
     ["alice@,1G\n", `${F}:1: empty host after "@" in "alice@"`],
     [
