@@ -78,7 +78,8 @@ ServerName=db1
     ["\nReportPasswordFile=p\n", /^c\.ini:2: ReportPasswordFile must be an absolute path/],
   ];
   for (const [text, message] of cases) {
-    assert.throws(() => parseConntrackConfig(`${text}SqlitePath=/s\n`, "c.ini"), (err: Error) => {
+    const ini = text.startsWith("SqlitePath") ? text : `${text}SqlitePath=/s\n`;
+    assert.throws(() => parseConntrackConfig(ini, "c.ini"), (err: Error) => {
       assert.ok(err instanceof ConfigError);
       assert.match(err.message, message);
       assert.doesNotMatch(err.message, /secret/);
@@ -127,4 +128,68 @@ Deno.test("conntrack ini: binary garbage is reported on one line, by position on
       return true;
     },
   );
+});
+
+Deno.test("conntrack ini: TimeLocation takes IANA names only; an offset gets a suggestion", () => {
+  const ini = (zone: string) => `[default]\nSqlitePath=/s\nTimeLocation=${zone}\n`;
+  assert.equal(parseConntrackConfig(ini("Etc/GMT-2"), "c.ini").timeLocation, "Etc/GMT-2");
+  assert.equal(parseConntrackConfig(ini("UTC"), "c.ini").timeLocation, "UTC");
+  const cases: [string, RegExp][] = [
+    [
+      "+02:00",
+      /^c\.ini:3: TimeLocation "\+02:00" is a UTC offset, .*Europe\/Zurich .* or Etc\/GMT-2 for/,
+    ],
+    ["-05", /TimeLocation "-05" is a UTC offset, .* or Etc\/GMT\+5 for a fixed offset/],
+    ["UTC+05:30", /TimeLocation "UTC\+05:30" is a UTC offset, not a time zone name; .*time\)$/],
+    ["Mars/Base", /TimeLocation "Mars\/Base" is not a known IANA time zone/],
+    ["../../etc/x", /TimeLocation "\.\.\/\.\.\/etc\/x" is not an IANA time zone name/],
+  ];
+  for (const [zone, message] of cases) {
+    assert.throws(() => parseConntrackConfig(ini(zone), "c.ini"), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, message);
+      return true;
+    }, zone);
+  }
+});
+
+Deno.test("conntrack ini: no SqlitePath is an error, never a default database", () => {
+  for (const text of ["", "[default]\n", "[default]\nAuditLogPath=/tmp\nSqlitePath=\n"]) {
+    assert.throws(() => parseConntrackConfig(text, "c.ini"), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^c\.ini(:\d+)?: SqlitePath is not set; name the SQLite database/);
+      return true;
+    });
+  }
+});
+
+Deno.test("conntrack ini: CR line ends, bad %-escapes, long values, a password file as -c", () => {
+  const c = parseConntrackConfig("[default]\rSqlitePath=/s\rMaxWorkers=3\r", "c.ini");
+  assert.equal(c.maxWorkers, 3);
+  const cases: [string, RegExp][] = [
+    ["Store=mysql://%zz@h/db\n", /^c\.ini:1: Store: the user has a bad %-escape/],
+    ["Store=mysql://u@h/%e9\n", /^c\.ini:1: Store: the database has a bad %-escape/],
+    [`MaxWorkers=${"9".repeat(1 << 20)}\n`, /^c\.ini:1: MaxWorkers .*got "9{80}…" \(1048576 /],
+    ['AuditFileName="a\\u0000b"\n', /^c\.ini:1: AuditFileName must not hold control .*U\+0000/],
+    ["ReportUser=a\u0085\n", /^c\.ini:1: control character in line \(U\+0085 in column 13\)/],
+    ["ServerName=a\u202eb\n", /^c\.ini:1: control character in line \(U\+202E/],
+    [`SqlitePath=/${"d".repeat(300)}\n`, /^c\.ini:1: SqlitePath must not have a path component/],
+  ];
+  for (const [text, message] of cases) {
+    const ini = text.startsWith("SqlitePath") ? text : `${text}SqlitePath=/s\n`;
+    assert.throws(() => parseConntrackConfig(ini, "c.ini"), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, message);
+      assert.ok(err.message.length < 400);
+      return true;
+    }, text.slice(0, 40));
+  }
+  for (const secret of ["hunter2-Secret", "c2VjcmV0LXBhc3N3b3Jk==", "[Passw0rd]"]) {
+    assert.throws(() => parseConntrackConfig(`${secret}\n`, "c.ini"), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^c\.ini:1: /);
+      assert.ok(!err.message.includes(secret.replace(/[=\[\]]/g, "")), err.message);
+      return true;
+    });
+  }
 });

@@ -76,3 +76,42 @@ Deno.test("search.conf: closest key suggestion", () => {
   assert.equal(closestKey("DB_HOST"), "db_host");
   assert.equal(closestKey("zzzzzzzz"), undefined);
 });
+
+Deno.test("search.conf: CR and CRLF end lines; controls anywhere on a key line are refused", () => {
+  const raw = parseSearchConf("# c\rdb_host=a\r\ndb_user=m\rworkers=2", F);
+  assert.equal(raw.servers[0].settings.get("db_user")?.line, 3);
+  assert.equal(raw.globals.get("workers")?.line, 4);
+  for (const [text, code] of [["db_user=a\u0085", "U+0085"], ["db_user=a\u202e", "U+202E"]]) {
+    assert.throws(
+      () => parseSearchConf(`db_host=x\n${text}\n`, F),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message === `${F}:2: control character in line (${code} in column 10); remove it`,
+    );
+  }
+});
+
+Deno.test("search.conf: a password file given as search.conf is never echoed", () => {
+  for (const secret of ["hunter2-Secret", "c2VjcmV0LXBhc3N3b3Jk==", "p@ss=word;1", "[s3cret]"]) {
+    assert.throws(() => parseSearchConf(`${secret}\n`, F), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, new RegExp(`^${F}:1: `));
+      for (const part of secret.split(/[=\[\]]/).filter((p) => p.length > 2)) {
+        assert.ok(!e.message.includes(part), e.message);
+      }
+      return true;
+    });
+  }
+});
+
+Deno.test("search.conf: a 1 MB unknown key gets no suggestion search and a short message", () => {
+  const t = performance.now();
+  assert.throws(
+    () => parseSearchConf(`${"k".repeat(1 << 20)}=1\n`, F),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message === `${F}:1: unknown key (not shown, in case the line is a password)`,
+  );
+  // Generous bound: the quadratic search took seconds; the bounded one takes milliseconds.
+  assert.ok(performance.now() - t < 1000);
+});
