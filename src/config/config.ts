@@ -154,7 +154,11 @@ function envCredentials(): string | undefined {
 }
 
 function readConfigFile(file: string): Promise<string> {
-  return readConfigText(file, { maxBytes: LIST_MAX_BYTES, label: "configuration file" });
+  return readConfigText(file, {
+    maxBytes: LIST_MAX_BYTES,
+    label: "configuration file",
+    notFound: "file not found",
+  });
 }
 
 /** Whether a default candidate is usable; one we may not even look at is skipped. */

@@ -27,12 +27,14 @@ async function monitorDir(conf = "", users = "alice,1G,2G\n"): Promise<string> {
   return dir;
 }
 
-async function reload(dir: string): Promise<Outcome> {
-  return await runCliCase(["reload", "-c", dir], {
-    dir,
-    timeoutMs: CLI_MAX_MS,
-    maxMiB: CLI_MAX_MIB,
-  });
+/** `reload -c DIR`: the whole monitor configuration is loaded, nothing is signalled. */
+function reload(dir: string): Promise<Outcome> {
+  return runCliCase(["reload", "-c", dir], { dir, timeoutMs: CLI_MAX_MS, maxMiB: CLI_MAX_MIB });
+}
+
+/** `conntrack -c INI` with writes confined to `dir`. */
+function conntrack(dir: string, ini: string): Promise<Outcome> {
+  return runCliCase(["conntrack", "-c", ini], { dir, timeoutMs: CLI_MAX_MS, maxMiB: CLI_MAX_MIB });
 }
 
 /** Runs `run`, asserts the common oracles and `expect` on its single error line. */
@@ -114,12 +116,7 @@ Deno.test("regression: conntracker.ini and StorePasswordFile as a FIFO or /dev/z
     await placeSpecial(`${dir}/c.ini`, kind, 0);
     await expectError(
       dir,
-      () =>
-        runCliCase(["conntrack", "-c", `${dir}/c.ini`], {
-          dir,
-          timeoutMs: CLI_MAX_MS,
-          maxMiB: CLI_MAX_MIB,
-        }),
+      () => conntrack(dir, `${dir}/c.ini`),
       78,
       new RegExp(`^mysql_monitor_daemon: ${dir}/c\\.ini: configuration ${message.source}`),
     );
@@ -132,12 +129,7 @@ Deno.test("regression: conntracker.ini and StorePasswordFile as a FIFO or /dev/z
   await Deno.writeTextFile(`${dir}/c.ini`, ini);
   await expectError(
     dir,
-    () =>
-      runCliCase(["conntrack", "-c", `${dir}/c.ini`], {
-        dir,
-        timeoutMs: CLI_MAX_MS,
-        maxMiB: CLI_MAX_MIB,
-      }),
+    () => conntrack(dir, `${dir}/c.ini`),
     78,
     /store\.pw: password file is a FIFO \(named pipe\), not a regular file$/,
     ini,
@@ -215,11 +207,7 @@ Deno.test("regression: a password file given as configuration is never echoed", 
   dir = await Deno.makeTempDir({ prefix: "mmd-regression-" });
   for (const text of [`${SECRET}\n`, `# pw\n${SECRET}=\n`]) {
     await Deno.writeTextFile(`${dir}/pw`, text, { mode: 0o600 });
-    const o = await runCliCase(["conntrack", "-c", `${dir}/pw`], {
-      dir,
-      timeoutMs: CLI_MAX_MS,
-      maxMiB: CLI_MAX_MIB,
-    });
+    const o = await conntrack(dir, `${dir}/pw`);
     assert.deepEqual(commonProblems(o, { maxMs: CLI_MAX_MS, secrets: [SECRET], dir }), []);
     assert.equal(o.code, 78);
     assert.match(o.stderr, /pw:\d: (expected "Key = value"|unknown key) \(/);
@@ -233,12 +221,7 @@ Deno.test("regression: TimeLocation=+02:00 is refused with a suggestion", async 
   await Deno.writeTextFile(`${dir}/c.ini`, ini);
   await expectError(
     dir,
-    () =>
-      runCliCase(["conntrack", "-c", `${dir}/c.ini`], {
-        dir,
-        timeoutMs: CLI_MAX_MS,
-        maxMiB: CLI_MAX_MIB,
-      }),
+    () => conntrack(dir, `${dir}/c.ini`),
     78,
     /c\.ini:3: TimeLocation "\+02:00" is a UTC offset, not a time zone name; write the server's region, e\.g\. Europe\/Zurich \(follows daylight saving time\) or Etc\/GMT-2 for a fixed offset/,
     ini,
@@ -251,12 +234,7 @@ Deno.test("regression: an empty conntracker.ini writes nothing anywhere", async 
     await Deno.writeTextFile(`${dir}/c.ini`, ini);
     const o = await expectError(
       dir,
-      () =>
-        runCliCase(["conntrack", "-c", `${dir}/c.ini`], {
-          dir,
-          timeoutMs: CLI_MAX_MS,
-          maxMiB: CLI_MAX_MIB,
-        }),
+      () => conntrack(dir, `${dir}/c.ini`),
       78,
       /c\.ini(:\d+)?: SqlitePath is not set; name the SQLite database, e\.g\. SqlitePath = \/var\/lib\/mysql\/audit\.sqlite/,
       ini,
