@@ -5,8 +5,9 @@
  * Keys live in a `[default]` section (keys before any section count too). Every key but
  * `SqlitePath` is optional; see README "conntrack" for the list and defaults. Unknown keys and
  * sections are errors naming the line and the closest known key. CR, LF and CRLF all end a
- * line. A line that is not `Key = value` with a known key is never quoted in an error (`-c` may
- * point at a password file); an unknown key only when it is close to a known one.
+ * line. Errors never quote a value: the file may hold a secret (a password pasted into `Store`,
+ * a line joined to it, or `-c` pointing at a password file). An unknown key is quoted only when
+ * it is close to a known one (a typo, then); the line number shows the rest.
  * @module
  */
 import { typo } from "./suggest.ts";
@@ -147,7 +148,7 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
     throw new ConfigError(message, file, lines.get(key));
   };
   const check = (key: string, value: string, problem: string | undefined): string => {
-    if (problem) fail(key, `${key} ${problem}, got ${quoteValue(value)}`);
+    if (problem) fail(key, `${key} ${problem}`);
     return value;
   };
 
@@ -155,28 +156,24 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   if (auditFormat !== undefined && auditFormat !== AUDIT_LAYOUT) {
     fail(
       "TimeFormatAudit",
-      `TimeFormatAudit must be "${AUDIT_LAYOUT}" (server_audit's fixed layout), got ${
-        quoteValue(auditFormat)
-      }`,
+      `TimeFormatAudit must be "${AUDIT_LAYOUT}" (server_audit's fixed layout)`,
     );
   }
   const dbFormat = get("TimeFormatDB");
   if (dbFormat !== undefined && !DB_LAYOUTS.includes(dbFormat)) {
     fail(
       "TimeFormatDB",
-      `TimeFormatDB must be one of ${DB_LAYOUTS.map((l) => `"${l}"`).join(", ")}, got ${
-        quoteValue(dbFormat)
-      }`,
+      `TimeFormatDB must be one of ${DB_LAYOUTS.map((l) => `"${l}"`).join(", ")}`,
     );
   }
   const timeLocation = get("TimeLocation") ?? localZoneName();
   const zoneError = zoneProblem(timeLocation);
-  if (zoneError) fail("TimeLocation", `TimeLocation ${quoteValue(timeLocation)} ${zoneError}`);
+  if (zoneError) fail("TimeLocation", `TimeLocation ${zoneError}`);
   const workersText = get("MaxWorkers") ?? CONNTRACK_DEFAULTS.MaxWorkers;
   if (!/^\d+$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
     fail(
       "MaxWorkers",
-      `MaxWorkers must be a whole number from 1 to 64, got ${quoteValue(workersText)}`,
+      `MaxWorkers must be a whole number from 1 to 64`,
     );
   }
   const levelText = (get("LogLevel") ?? CONNTRACK_DEFAULTS.LogLevel).toUpperCase();
@@ -184,7 +181,7 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   if (!logLevel) {
     fail(
       "LogLevel",
-      `LogLevel must be one of DEBUG, INFO, WARN, ERROR, got ${quoteValue(get("LogLevel") ?? "")}`,
+      `LogLevel must be one of DEBUG, INFO, WARN, ERROR`,
     );
   }
   const auditFileName = get("AuditFileName") ?? CONNTRACK_DEFAULTS.AuditFileName;
@@ -237,11 +234,15 @@ export function zoneProblem(name: string): string | undefined {
       ? ` or Etc/GMT${hours === 0 ? "" : `${offset[1] === "+" ? "-" : "+"}${hours}`} ` +
         `for a fixed offset without daylight saving time`
       : "";
-    return `is a UTC offset, not a time zone name; write the server's region, e.g. ` +
+    // Rebuilt from its digits: the value itself is never quoted.
+    const shown = `${offset[1]}${String(hours).padStart(2, "0")}:${
+      String(minutes).padStart(2, "0")
+    }`;
+    return `is the UTC offset ${shown}, not a time zone name; write the server's region, e.g. ` +
       `Europe/Zurich (follows daylight saving time)${etc}`;
   }
   if (!/^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/.test(name) || name.length > 64) {
-    return "is not an IANA time zone name (e.g. Europe/Zurich or UTC)";
+    return "must be an IANA time zone name (e.g. Europe/Zurich or UTC)";
   }
   try {
     new Zone(name);
@@ -318,7 +319,7 @@ function centralStore(
   if (url.protocol !== "mysql:") {
     fail(
       "Store",
-      `Store must be a mysql:// URL like ${example}, got scheme ${quoteValue(url.protocol)}`,
+      `Store must be a mysql:// URL like ${example}`,
     );
   }
   if (url.password !== "") {
@@ -344,7 +345,7 @@ function centralStore(
   }
   const params = [...url.searchParams.keys()].filter((k) => k !== "socket");
   if (params.length) {
-    fail("Store", `Store: unknown parameter ${quoteValue(params[0])} (only socket=/path)`);
+    fail("Store", `Store: unknown parameter (only socket=/path is known)`);
   }
   const socket = absolute("Store", url.searchParams.get("socket") ?? undefined, check, "socket");
   const host = url.hostname.replace(/^\[|\]$/g, "");

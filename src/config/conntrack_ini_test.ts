@@ -70,7 +70,10 @@ ServerName=db1
     ["Store=postgres://u@h/db\n", /^c\.ini:1: Store must be a mysql:\/\/ URL/],
     ["Store=mysql://h/db\n", /^c\.ini:1: Store must name the user/],
     ["Store=mysql://u@h/\n", /^c\.ini:1: Store must name the database/],
-    ["Store=mysql://u@h/d?ssl=1\n", /^c\.ini:1: Store: unknown parameter "ssl"/],
+    [
+      "Store=mysql://u@h/d?ssl=1\n",
+      /^c\.ini:1: Store: unknown parameter \(only socket=\/path is known\)$/,
+    ],
     ["Store=not a url\n", /^c\.ini:1: Store must be a URL/],
     ["StorePasswordFile=/x\n", /^c\.ini:1: StorePasswordFile is set but Store is not/],
     ["ReportPort=0\n", /^c\.ini:1: ReportPort must be a port number/],
@@ -97,7 +100,7 @@ Deno.test("conntrack ini: errors name file, line and the closest key", () => {
     ["[default]\nMaxWorkers=0\n", /^c\.ini:2: MaxWorkers must be a whole number from 1 to 64/],
     [
       "[default]\n\nTimeLocation=Mars/Base\n",
-      /^c\.ini:3: TimeLocation "Mars\/Base" is not a known IANA/,
+      /^c\.ini:3: TimeLocation is not a known IANA/,
     ],
     ["[default]\nLogLevel=LOUD\n", /^c\.ini:2: LogLevel must be one of/],
     ["[other]\n", /^c\.ini:1: unknown section; the settings go in \[default\]$/],
@@ -137,12 +140,12 @@ Deno.test("conntrack ini: TimeLocation takes IANA names only; an offset gets a s
   const cases: [string, RegExp][] = [
     [
       "+02:00",
-      /^c\.ini:3: TimeLocation "\+02:00" is a UTC offset, .*Europe\/Zurich .* or Etc\/GMT-2 for/,
+      /^c\.ini:3: TimeLocation is the UTC offset \+02:00, .*Europe\/Zurich .* or Etc\/GMT-2 for/,
     ],
-    ["-05", /TimeLocation "-05" is a UTC offset, .* or Etc\/GMT\+5 for a fixed offset/],
-    ["UTC+05:30", /TimeLocation "UTC\+05:30" is a UTC offset, not a time zone name; .*time\)$/],
-    ["Mars/Base", /TimeLocation "Mars\/Base" is not a known IANA time zone/],
-    ["../../etc/x", /TimeLocation "\.\.\/\.\.\/etc\/x" is not an IANA time zone name/],
+    ["-05", /TimeLocation is the UTC offset -05:00, .* or Etc\/GMT\+5 for a fixed offset/],
+    ["UTC+05:30", /TimeLocation is the UTC offset \+05:30, not a time zone name; .*time\)$/],
+    ["Mars/Base", /TimeLocation is not a known IANA time zone/],
+    ["../../etc/x", /TimeLocation must be an IANA time zone name/],
   ];
   for (const [zone, message] of cases) {
     assert.throws(() => parseConntrackConfig(ini(zone), "c.ini"), (err: Error) => {
@@ -169,7 +172,15 @@ Deno.test("conntrack ini: CR line ends, bad %-escapes, long values, a password f
   const cases: [string, RegExp][] = [
     ["Store=mysql://%zz@h/db\n", /^c\.ini:1: Store: the user has a bad %-escape/],
     ["Store=mysql://u@h/%e9\n", /^c\.ini:1: Store: the database has a bad %-escape/],
-    [`MaxWorkers=${"9".repeat(1 << 20)}\n`, /^c\.ini:1: MaxWorkers .*got "9{80}…" \(1048576 /],
+    [
+      `MaxWorkers=${"9".repeat(1 << 20)}\n`,
+      /^c\.ini:1: MaxWorkers must be a whole number from 1 to 64$/,
+    ],
+    // A password pasted into the file, joined to another key's line: no value is ever quoted.
+    [
+      "ReportPort = r:S3crx77GjYBjNsTTjA@db.example.org/fleet\n",
+      /^c\.ini:1: ReportPort must be a port number from 1 to 65535$/,
+    ],
     ['AuditFileName="a\\u0000b"\n', /^c\.ini:1: AuditFileName must not hold control .*U\+0000/],
     ["ReportUser=a\u0085\n", /^c\.ini:1: control character in line \(U\+0085 in column 13\)/],
     ["ServerName=a\u202eb\n", /^c\.ini:1: control character in line \(U\+202E/],

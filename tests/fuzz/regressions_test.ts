@@ -223,7 +223,7 @@ Deno.test("regression: TimeLocation=+02:00 is refused with a suggestion", async 
     dir,
     () => conntrack(dir, `${dir}/c.ini`),
     78,
-    /c\.ini:3: TimeLocation "\+02:00" is a UTC offset, not a time zone name; write the server's region, e\.g\. Europe\/Zurich \(follows daylight saving time\) or Etc\/GMT-2 for a fixed offset/,
+    /c\.ini:3: TimeLocation is the UTC offset \+02:00, not a time zone name; write the server's region, e\.g\. Europe\/Zurich \(follows daylight saving time\) or Etc\/GMT-2 for a fixed offset/,
     ini,
   );
 });
