@@ -347,7 +347,7 @@ function monitorTarget(focus: MonitorFocus): FuzzTarget {
         const comment = focus === "search.conf" ? "# c" : "#";
         files[focus] = enc.encode(reformat(rng, text, comment, focus === "passwd" ? null : /=|,/));
         summary = `${focus} reformatted (same meaning)`;
-      } else if (roll < 90) {
+      } else if (roll < 93) {
         kind = "mutated";
         const dict = focus === "search.conf"
           ? [...CONF_DICT, ...m.secrets]
@@ -555,7 +555,7 @@ export const conntrackIniTarget: FuzzTarget = {
       const r = mutate(rng, enc.encode(m.text), INI_DICT, 5);
       data = r.data;
       summary = `mutated: ${r.applied.join(", ")}`;
-    } else if (roll < 94) {
+    } else if (roll < 95) {
       // `-c` pointed at a password file by mistake.
       kind = "password";
       const s = secret(rng);
