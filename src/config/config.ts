@@ -367,7 +367,8 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
       );
     }
     ids.set(id, idSetting?.line ?? block.line);
-    let host = r.text("db_host", own("db_host"));
+    // An IPv6 address may be written in brackets, as in a URL; the driver wants it bare.
+    let host = r.text("db_host", own("db_host"))?.replace(/^\[(.*)\]$/, "$1");
     const portSetting = own("db_port");
     const port = portSetting ? RULES.db_port(r, portSetting) : undefined;
     let socket = own("db_socket") ? RULES.db_socket(r, own("db_socket")!) : undefined;

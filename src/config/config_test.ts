@@ -45,7 +45,7 @@ Deno.test("config: established flat form; passwords by db_id from <DIR>/passwd; 
 
 Deno.test("config: sections, per-server password files, CREDENTIALS_DIRECTORY", async () => {
   const dir = await sandbox(
-    "protected_users=ops, backup\nschema_mapping=prefix\n[server a]\ndb_host=10.0.0.1\ndb_port=3307\ndb_user=m\n" +
+    "protected_users=ops, backup\nschema_mapping=prefix\n[server a]\ndb_host=[::1]\ndb_port=3307\ndb_user=m\n" +
       "[server b]\ndb_socket=/tmp/x.sock\ndb_user=m\npasswd_file=$DIR/other\nschema_mapping=name\nusage_source=datadir\n",
   );
   try {
@@ -54,6 +54,7 @@ Deno.test("config: sections, per-server password files, CREDENTIALS_DIRECTORY", 
     await Deno.writeTextFile(`${dir}/creds/passwd`, "cred-pw\n", { mode: 0o600 });
     const c = await loadConfig(dir, { credentialsDirectory: `${dir}/creds` });
     assert.equal(c.servers[0].id, "a");
+    assert.equal(c.servers[0].host, "::1", "brackets around an IPv6 address are dropped");
     assert.equal(c.servers[0].port, 3307);
     assert.equal(c.servers[0].password.reveal(), "cred-pw");
     assert.equal(c.servers[0].mapping, "prefix");
