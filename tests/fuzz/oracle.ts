@@ -75,7 +75,8 @@ export function commonProblems(o: Outcome, opts: OracleOptions): string[] {
     if (!line.startsWith(PREFIX)) problems.push("error line does not start with the program name");
     const message = line.slice(PREFIX.length);
     if (o.code === 78) {
-      const where = /^(\/[^:]*)(?::(\d+))?: /.exec(message);
+      // An absolute path (which may itself hold ":"), then the line when there is one.
+      const where = /^\/.*?(?::\d+)?: /.exec(message);
       if (!where) problems.push("configuration error does not name a file");
       else if (message.length - where[0].length > MAX_CONFIG_MESSAGE) {
         problems.push(`configuration error is ${message.length} characters long`);
