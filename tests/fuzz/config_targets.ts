@@ -14,6 +14,7 @@
  * @module
  */
 import type { ConntrackConfig } from "../../src/config/conntrack_ini.ts";
+import { DEFAULT_PATHS, shardPath } from "../../src/config/config.ts";
 import { mutate } from "./mutate.ts";
 import { commonProblems, LoaderPool, type LoadOutcome, runCliCase } from "./oracle.ts";
 import type { Rng } from "./rng.ts";
@@ -327,6 +328,9 @@ function isValue(text: string, secret: string): boolean {
   });
 }
 
+/** The pid files `reload` looks at when search.conf sets no pid_file. */
+const RELOAD_PID_FILES = [DEFAULT_PATHS.pidFile, shardPath(DEFAULT_PATHS.pidFile, 0, 2)];
+
 /** Which file of the monitor's directory a target mutates. */
 type MonitorFocus = "search.conf" | "search_user" | "passwd";
 
@@ -390,6 +394,9 @@ function monitorTarget(focus: MonitorFocus): FuzzTarget {
         maxMs: cli ? CLI_MAX_MS : IN_PROCESS_MAX_MS,
         maxMiB: CLI_MAX_MIB,
         secrets: m.secrets.filter((secret) => !isValue(conf, secret)),
+        // Without pid_file (a mutation may drop it), reload opens the default pid file to see
+        // whether a daemon holds its lock; the confinement refuses it, and nothing is written.
+        allowedWrites: RELOAD_PID_FILES,
         inputText: dec.decode(files[focus] ?? new Uint8Array()) + m.conf,
         dir,
       });

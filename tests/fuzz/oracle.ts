@@ -39,6 +39,8 @@ export interface OracleOptions {
   inputText?: string;
   /** The temporary directory of the case. */
   dir?: string;
+  /** Paths outside `dir` the program may ask to write although the input does not name them. */
+  allowedWrites?: readonly string[];
 }
 
 /** Program name that starts each error line. */
@@ -92,7 +94,7 @@ export function commonProblems(o: Outcome, opts: OracleOptions): string[] {
   if (refused) writes.push(refused[1]);
   for (const path of new Set(writes)) {
     const inside = opts.dir !== undefined && (path === opts.dir || path.startsWith(`${opts.dir}/`));
-    if (!inside && !(opts.inputText ?? "").includes(path)) {
+    if (!inside && !(opts.inputText ?? "").includes(path) && !opts.allowedWrites?.includes(path)) {
       problems.push(`tried to write ${path}, outside its directory and not named by the input`);
     }
   }
