@@ -6,10 +6,31 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import { parseSearchConf, type RawServer, type Setting } from "./search_conf.ts";
+import { quoteValue } from "../util/text.ts";
+import {
+  parseSearchConf,
+  type RawSearchConf,
+  type RawServer,
+  type Setting,
+} from "./search_conf.ts";
 import { parseSearchUser, type UserLimit } from "./search_user.ts";
 import { passwordAt, type PasswordFile, readPasswordFile } from "./passwd.ts";
 import { isRsaPublicKey, notPublicKey, readPem } from "./pem.ts";
+import {
+  CERT_MAX_BYTES,
+  LIST_MAX_BYTES,
+  readConfigText,
+  SECRET_MAX_BYTES,
+  splitLines,
+} from "./safe_read.ts";
+import {
+  accountProblem,
+  hostProblem,
+  labelProblem,
+  type PathKind,
+  pathProblem,
+  systemUserProblem,
+} from "./value_rules.ts";
 
 /** Default configuration directory. */
 export const DEFAULT_CONFIG_DIR = "/etc/mysql_search";
@@ -144,13 +165,12 @@ function envCredentials(): string | undefined {
   }
 }
 
-async function readConfigFile(file: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(file);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new ConfigError("file not found", file);
-    throw new ConfigError(`cannot read: ${(err as Error).message}`, file);
-  }
+function readConfigFile(file: string): Promise<string> {
+  return readConfigText(file, {
+    maxBytes: LIST_MAX_BYTES,
+    label: "configuration file",
+    notFound: "file not found",
+  });
 }
 
 /** Whether a default candidate is usable; one we may not even look at is skipped. */
@@ -169,8 +189,8 @@ async function exists(path: string): Promise<boolean> {
 
 async function uidOf(name: string, passwdDb: string): Promise<number | undefined> {
   if (/^\d+$/.test(name)) return Number(name);
-  const text = await Deno.readTextFile(passwdDb).catch(() => "");
-  for (const line of text.split("\n")) {
+  const text = await readConfigText(passwdDb, { maxBytes: LIST_MAX_BYTES }).catch(() => "");
+  for (const line of splitLines(text)) {
     const f = line.split(":");
     if (f[0] === name && f.length > 3) return Number(f[2]);
   }
@@ -185,11 +205,21 @@ class Reader {
     throw new ConfigError(message, this.file, s?.line);
   }
 
+  /** Refuses `s` when `problem` (from value_rules.ts) found something wrong with it. */
+  rule(key: string, s: Setting, problem: string | undefined): string {
+    if (problem) this.fail(`${key} ${problem}, got ${quoteValue(s.value)}`, s);
+    return s.value;
+  }
+
   int(key: string, s: Setting | undefined, fallback: number, min: number, max: number): number {
     if (!s) return fallback;
-    if (!/^\d+$/.test(s.value)) this.fail(`${key} must be a whole number, got "${s.value}"`, s);
+    if (!/^\d+$/.test(s.value)) {
+      this.fail(`${key} must be a whole number, got ${quoteValue(s.value)}`, s);
+    }
     const n = Number(s.value);
-    if (n < min || n > max) this.fail(`${key} must be between ${min} and ${max}, got ${n}`, s);
+    if (n < min || n > max) {
+      this.fail(`${key} must be between ${min} and ${max}, got ${quoteValue(s.value)}`, s);
+    }
     return n;
   }
 
@@ -198,27 +228,84 @@ class Reader {
     const v = s.value.toLowerCase();
     if (["1", "yes", "true", "on"].includes(v)) return true;
     if (["0", "no", "false", "off"].includes(v)) return false;
-    return this.fail(`${key} must be 0 or 1, got "${s.value}"`, s);
+    return this.fail(`${key} must be 0 or 1, got ${quoteValue(s.value)}`, s);
   }
 
   choice<T extends string>(key: string, s: Setting | undefined, choices: T[], fallback: T): T {
     if (!s) return fallback;
     if (!(choices as string[]).includes(s.value)) {
-      this.fail(`${key} must be one of ${choices.join(", ")}, got "${s.value}"`, s);
+      this.fail(`${key} must be one of ${choices.join(", ")}, got ${quoteValue(s.value)}`, s);
     }
     return s.value as T;
   }
 
-  path(key: string, s: Setting | undefined, fallback: string): string {
+  path(key: string, s: Setting | undefined, fallback: string, kind: PathKind = "file"): string {
     if (!s) return fallback;
-    if (!s.value.startsWith("/")) this.fail(`${key} must be an absolute path, got "${s.value}"`, s);
-    return s.value;
+    return this.rule(key, s, pathProblem(s.value, kind));
   }
 
   text(key: string, s: Setting | undefined): string | undefined {
     if (s && s.value === "") this.fail(`${key} is empty`, s);
     return s?.value;
   }
+}
+
+/**
+ * The check of every key's value (the TLS keys are checked where the TLS settings are built).
+ * Each value present anywhere is checked, whether or not it takes effect: a mistake in a
+ * default that every server overrides, or in a key a kept password makes unused, is still one.
+ */
+const RULES = {
+  db_host: (r: Reader, s: Setting) => r.rule("db_host", s, hostProblem(s.value)),
+  db_port: (r: Reader, s: Setting) => r.int("db_port", s, 3306, 1, 65535),
+  db_socket: (r: Reader, s: Setting) => r.path("db_socket", s, "", "socket"),
+  db_user: (r: Reader, s: Setting) => r.rule("db_user", s, accountProblem(s.value)),
+  db_id: (r: Reader, s: Setting) => r.rule("db_id", s, labelProblem(s.value)),
+  passwd_index: (r: Reader, s: Setting | undefined, fallback = 0) =>
+    r.int("passwd_index", s, fallback, 0, 9999),
+  monitor_interval_sec: (r: Reader, s?: Setting) =>
+    r.int("monitor_interval_sec", s, 3600, 1, 31_536_000),
+  passwd_file: (r: Reader, s: Setting) => r.path("passwd_file", s, ""),
+  usage_source: (r: Reader, s?: Setting) =>
+    r.choice<UsageSource>(
+      "usage_source",
+      s,
+      ["information_schema", "datadir"],
+      "information_schema",
+    ),
+  datadir: (r: Reader, s: Setting) => r.path("datadir", s, "", "dir"),
+  schema_mapping: (r: Reader, s?: Setting) =>
+    r.choice<SchemaMapping>("schema_mapping", s, ["grants", "name", "prefix"], "grants"),
+  connect_timeout_sec: (r: Reader, s?: Setting) => r.int("connect_timeout_sec", s, 10, 1, 3600),
+  query_timeout_sec: (r: Reader, s?: Setting) => r.int("query_timeout_sec", s, 60, 1, 86400),
+  connect_retries: (r: Reader, s?: Setting) => r.int("connect_retries", s, 3, 0, 100),
+  prometheus_truncate: (r: Reader, s?: Setting) => r.bool("prometheus_truncate", s, true),
+  prometheus_file: (r: Reader, s?: Setting) =>
+    r.path("prometheus_file", s, DEFAULT_PATHS.prometheusFile, "written file"),
+  audit_log: (r: Reader, s?: Setting) =>
+    r.path("audit_log", s, DEFAULT_PATHS.auditLog, "written file"),
+  state_dir: (r: Reader, s?: Setting) => r.path("state_dir", s, DEFAULT_PATHS.stateDir, "dir"),
+  pid_file: (r: Reader, s?: Setting) =>
+    r.path("pid_file", s, DEFAULT_PATHS.pidFile, "written file"),
+  run_as: (r: Reader, s?: Setting) => s ? r.rule("run_as", s, systemUserProblem(s.value)) : "mysql",
+  workers: (r: Reader, s?: Setting) => r.int("workers", s, 4, 1, 256),
+  lru_size: (r: Reader, s?: Setting) => r.int("lru_size", s, 10000, 1, 10_000_000),
+  protected_users: (r: Reader, s?: Setting) => {
+    const names = (s?.value ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
+    for (const name of names) {
+      const problem = accountProblem(name);
+      if (problem) r.fail(`protected_users: the name ${quoteValue(name)} ${problem}`, s);
+    }
+    return names;
+  },
+};
+
+/** Runs the rule of every key present in `raw`, in file order (the first mistake is reported). */
+function checkAll(r: Reader, raw: RawSearchConf): void {
+  const rules: Record<string, (r: Reader, s: Setting) => unknown> = RULES;
+  const all = [raw.globals, ...raw.servers.map((b) => b.settings)].flatMap((m) => [...m]);
+  all.sort((a, b) => a[1].line - b[1].line);
+  for (const [key, setting] of all) rules[key]?.(r, setting);
 }
 
 /**
@@ -232,12 +319,13 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
   const users = parseSearchUser(await readConfigFile(userFile), userFile);
   const r = new Reader(confFile);
   const g = (key: string) => raw.globals.get(key);
+  // Every value first, before anything is read or decided.
+  checkAll(r, raw);
 
-  const runAs = r.text("run_as", g("run_as")) ?? "mysql";
-  const workers = r.int("workers", g("workers"), 4, 1, 256);
-  const lruSize = r.int("lru_size", g("lru_size"), 10000, 1, 10_000_000);
-  const protectedExtra = (g("protected_users")?.value ?? "").split(",").map((u) => u.trim())
-    .filter((u) => u !== "");
+  const runAs = RULES.run_as(r, g("run_as"));
+  const workers = RULES.workers(r, g("workers"));
+  const lruSize = RULES.lru_size(r, g("lru_size"));
+  const protectedExtra = RULES.protected_users(r, g("protected_users"));
 
   if (raw.servers.length === 0) r.fail("no server configured; set db_host and db_user");
 
@@ -257,7 +345,7 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
   };
   const defaultPasswd = async (): Promise<string> => {
     const explicit = g("passwd_file");
-    if (explicit) return r.path("passwd_file", explicit, "");
+    if (explicit) return RULES.passwd_file(r, explicit);
     const candidates = [
       ...(credentials ? [`${credentials}/passwd`] : []),
       DEFAULT_PASSWD_FILE,
@@ -286,22 +374,20 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     const user = r.text("db_user", own("db_user")) ??
       r.fail(`${where} has no db_user`, { value: "", line: block.line });
     const idSetting = own("db_id");
-    const id = r.text("db_id", idSetting) ?? block.name ?? String(index);
-    if (!/^[A-Za-z0-9_.:-]+$/.test(id)) {
-      r.fail(`db_id "${id}" may only hold letters, digits, _ . : -`, idSetting);
-    }
+    const id = idSetting ? RULES.db_id(r, idSetting) : block.name ?? String(index);
     const dupe = ids.get(id);
     if (dupe !== undefined) {
       r.fail(
-        `server id "${id}" is used twice (first on line ${dupe})`,
+        `server id ${quoteValue(id)} is used twice (first on line ${dupe})`,
         idSetting ?? { value: id, line: block.line },
       );
     }
     ids.set(id, idSetting?.line ?? block.line);
-    let host = r.text("db_host", own("db_host"));
+    // An IPv6 address may be written in brackets, as in a URL; the driver wants it bare.
+    let host = r.text("db_host", own("db_host"))?.replace(/^\[(.*)\]$/, "$1");
     const portSetting = own("db_port");
-    const port = portSetting ? r.int("db_port", portSetting, 3306, 1, 65535) : undefined;
-    let socket = own("db_socket") ? r.path("db_socket", own("db_socket"), "") : undefined;
+    const port = portSetting ? RULES.db_port(r, portSetting) : undefined;
+    let socket = own("db_socket") ? RULES.db_socket(r, own("db_socket")!) : undefined;
     if (!host && !socket) {
       r.fail(`${where} has neither db_host nor db_socket`, { value: "", line: block.line });
     }
@@ -314,25 +400,24 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     if (options.keptPasswords) {
       password = options.keptPasswords.get(passwordKey({ id, user })) ??
         r.fail(
-          `${where} (id "${id}", user "${user}") was not configured when the daemon started, ` +
+          `${where} (id ${quoteValue(id)}, user ${
+            quoteValue(user)
+          }) was not configured when the daemon started, ` +
             `and its password file cannot be read after dropping root; restart the daemon`,
           idSetting ?? { value: id, line: block.line },
         );
     } else if (passwdSetting) {
-      const file = r.path("passwd_file", passwdSetting, "");
-      const index = r.int("passwd_index", own("passwd_index"), 0, 0, 9999);
+      const file = RULES.passwd_file(r, passwdSetting);
+      const index = RULES.passwd_index(r, own("passwd_index"));
       password = new Secret(passwordAt(await passwords(file), index, id));
     } else {
       const file = await defaultPasswd();
       const fallbackIndex = /^\d+$/.test(id) ? Number(id) : 0;
-      const index = r.int("passwd_index", own("passwd_index"), fallbackIndex, 0, 9999);
+      const index = RULES.passwd_index(r, own("passwd_index"), fallbackIndex);
       password = new Secret(passwordAt(await passwords(file), index, id));
     }
-    const usageSource = r.choice<UsageSource>("usage_source", s("usage_source"), [
-      "information_schema",
-      "datadir",
-    ], "information_schema");
-    const datadir = s("datadir") ? r.path("datadir", s("datadir"), "") : undefined;
+    const usageSource = RULES.usage_source(r, s("usage_source"));
+    const datadir = s("datadir") ? RULES.datadir(r, s("datadir")!) : undefined;
     const tls = await tlsSettings(block, socket !== undefined);
     return {
       id,
@@ -341,17 +426,13 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
       socket,
       user,
       password,
-      intervalSec: r.int("monitor_interval_sec", s("monitor_interval_sec"), 3600, 1, 31_536_000),
+      intervalSec: RULES.monitor_interval_sec(r, s("monitor_interval_sec")),
       usageSource,
       datadir,
-      mapping: r.choice<SchemaMapping>("schema_mapping", s("schema_mapping"), [
-        "grants",
-        "name",
-        "prefix",
-      ], "grants"),
-      connectTimeoutSec: r.int("connect_timeout_sec", s("connect_timeout_sec"), 10, 1, 3600),
-      queryTimeoutSec: r.int("query_timeout_sec", s("query_timeout_sec"), 60, 1, 86400),
-      connectRetries: r.int("connect_retries", s("connect_retries"), 3, 0, 100),
+      mapping: RULES.schema_mapping(r, s("schema_mapping")),
+      connectTimeoutSec: RULES.connect_timeout_sec(r, s("connect_timeout_sec")),
+      queryTimeoutSec: RULES.query_timeout_sec(r, s("query_timeout_sec")),
+      connectRetries: RULES.connect_retries(r, s("connect_retries")),
       ...tls,
     };
   }
@@ -388,9 +469,10 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
       if (!setting) return undefined;
       const file = r.path(key, setting, "");
       try {
-        return await readPem(file);
+        return await readPem(file, key === "tls_key" ? SECRET_MAX_BYTES : CERT_MAX_BYTES);
       } catch (err) {
-        return r.fail(`${key}: ${(err as Error).message}`, setting);
+        if (!(err instanceof ConfigError)) throw err;
+        return r.fail(`${key}: ${err.message}`, setting);
       }
     };
     if (!tlsOn) {
@@ -434,11 +516,11 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     dir,
     servers,
     users,
-    prometheusFile: r.path("prometheus_file", g("prometheus_file"), DEFAULT_PATHS.prometheusFile),
-    prometheusTruncate: r.bool("prometheus_truncate", g("prometheus_truncate"), true),
-    auditLog: r.path("audit_log", g("audit_log"), DEFAULT_PATHS.auditLog),
-    stateDir: r.path("state_dir", g("state_dir"), DEFAULT_PATHS.stateDir),
-    pidFile: r.path("pid_file", g("pid_file"), DEFAULT_PATHS.pidFile),
+    prometheusFile: RULES.prometheus_file(r, g("prometheus_file")),
+    prometheusTruncate: RULES.prometheus_truncate(r, g("prometheus_truncate")),
+    auditLog: RULES.audit_log(r, g("audit_log")),
+    stateDir: RULES.state_dir(r, g("state_dir")),
+    pidFile: RULES.pid_file(r, g("pid_file")),
     runAs,
     workers,
     lruSize,

@@ -46,7 +46,7 @@ Deno.test("config: established flat form; passwords by db_id from <DIR>/passwd; 
 
 Deno.test("config: sections, per-server password files, CREDENTIALS_DIRECTORY", async () => {
   const dir = await sandbox(
-    "protected_users=ops, backup\nschema_mapping=prefix\n[server a]\ndb_host=10.0.0.1\ndb_port=3307\ndb_user=m\n" +
+    "protected_users=ops, backup\nschema_mapping=prefix\n[server a]\ndb_host=[::1]\ndb_port=3307\ndb_user=m\n" +
       "[server b]\ndb_socket=/tmp/x.sock\ndb_user=m\npasswd_file=$DIR/other\nschema_mapping=name\nusage_source=datadir\n",
   );
   try {
@@ -55,6 +55,7 @@ Deno.test("config: sections, per-server password files, CREDENTIALS_DIRECTORY", 
     await Deno.writeTextFile(`${dir}/creds/passwd`, "cred-pw\n", { mode: 0o600 });
     const c = await loadConfig(dir, { credentialsDirectory: `${dir}/creds` });
     assert.equal(c.servers[0].id, "a");
+    assert.equal(c.servers[0].host, "::1", "brackets around an IPv6 address are dropped");
     assert.equal(c.servers[0].port, 3307);
     assert.equal(c.servers[0].password.reveal(), "cred-pw");
     assert.equal(c.servers[0].mapping, "prefix");
@@ -75,11 +76,11 @@ Deno.test("config: bad values and password files are ConfigErrors with file and 
     ],
     [
       "db_host=a\ndb_user=m\ndb_port=70000\n",
-      /search\.conf:3: db_port must be between 1 and 65535, got 70000$/,
+      /search\.conf:3: db_port must be between 1 and 65535, got "70000"$/,
     ],
     [
       "workers=0\ndb_host=a\ndb_user=m\n",
-      /search\.conf:1: workers must be between 1 and 256, got 0$/,
+      /search\.conf:1: workers must be between 1 and 256, got "0"$/,
     ],
     [
       "prometheus_truncate=maybe\ndb_host=a\ndb_user=m\n",
@@ -106,7 +107,7 @@ Deno.test("config: bad values and password files are ConfigErrors with file and 
     ],
     [
       "db_host=a\ndb_user=m\ntls=1\ntls_ca=/nonexistent/ca.pem\n",
-      /search\.conf:4: tls_ca: cannot read \/nonexistent\/ca\.pem/,
+      /search\.conf:4: tls_ca: \/nonexistent\/ca\.pem: file not found$/,
     ],
   ];
   for (const [conf, expected] of cases) {
@@ -156,6 +157,154 @@ Deno.test("config: per-shard file names", () => {
   assert.equal(shardPath("/run/mysql_monitor.prom", 0, 1), "/run/mysql_monitor.prom");
   assert.equal(shardPath("/run/mysql_monitor.prom", 2, 4), "/run/mysql_monitor_shard2.prom");
   assert.equal(shardPath("/var/lib/x/state", 1, 2), "/var/lib/x/state_shard1");
+});
+
+async function mkfifo(path: string) {
+  const out = await new Deno.Command("mkfifo", { args: [path] }).output();
+  assert.equal(out.code, 0);
+}
+
+Deno.test("config: FIFOs, /dev/zero and directories in every file slot are refused at once", async () => {
+  const base = "db_host=a\ndb_user=m\n";
+  // [what to replace, extra search.conf lines, expected message]
+  const slots: [string, string, RegExp][] = [
+    ["search.conf", "", /search\.conf: configuration file is a (FIFO|character device)/],
+    ["search_user", "", /search_user: configuration file is a (FIFO|character device)/],
+    ["passwd", "", /passwd: password file is a (FIFO|character device)/],
+    ["other", "passwd_file=$DIR/other\n", /other: password file is a (FIFO|character device)/],
+    [
+      "ca",
+      "tls=1\ntls_ca=$DIR/ca\n",
+      /search\.conf:4: tls_ca: .*\/ca: file is a (FIFO|character device)/,
+    ],
+    // The certificate is read before its key; each slot pairs with an ordinary file.
+    [
+      "cert",
+      "tls=1\ntls_cert=$DIR/cert\ntls_key=$DIR/search_user\n",
+      /search\.conf:4: tls_cert: .*cert: file is a /,
+    ],
+    [
+      "key",
+      "tls=1\ntls_cert=$DIR/search_user\ntls_key=$DIR/key\n",
+      /search\.conf:5: tls_key: .*key: file is a /,
+    ],
+  ];
+  for (const [slot, extra, expected] of slots) {
+    for (const kind of ["fifo", "zero", "dir"]) {
+      const dir = await sandbox(base + extra);
+      try {
+        await Deno.writeTextFile(`${dir}/search.conf`, (base + extra).replaceAll("$DIR", dir));
+        const path = `${dir}/${slot}`;
+        await Deno.remove(path).catch(() => {});
+        if (kind === "fifo") await mkfifo(path);
+        else if (kind === "zero") await Deno.symlink("/dev/zero", path);
+        else await Deno.mkdir(path);
+        if (slot === "passwd" || slot === "other") await Deno.chmod(path, 0o600).catch(() => {});
+        const t = performance.now();
+        await assert.rejects(
+          loadConfig(dir, { credentialsDirectory: "" }),
+          (e: unknown) => {
+            assert.ok(e instanceof ConfigError, String(e));
+            const want = kind === "dir" ? /is a directory/ : expected;
+            assert.match(e.message, want, `${slot} as ${kind}`);
+            return true;
+          },
+        );
+        assert.ok(performance.now() - t < 2000, `${slot} as ${kind} took too long`);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+  }
+});
+
+Deno.test("config: the password file's mode is checked on the open file before it is read", async () => {
+  const dir = await sandbox("db_host=a\ndb_user=m\n");
+  try {
+    // A group-readable FIFO: refused for what it is, without ever waiting for a writer.
+    await Deno.remove(`${dir}/passwd`);
+    await mkfifo(`${dir}/passwd`);
+    await Deno.chmod(`${dir}/passwd`, 0o644);
+    await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), /not a regular file/);
+    // Over 64 KiB: not a password file.
+    await Deno.remove(`${dir}/passwd`);
+    await Deno.writeTextFile(`${dir}/passwd`, "p".repeat(70_000), { mode: 0o600 });
+    await assert.rejects(
+      loadConfig(dir, { credentialsDirectory: "" }),
+      /passwd: password file is larger than 64 KiB/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("config: every value is checked, even where it takes no effect", async () => {
+  const cases: [string, RegExp][] = [
+    [
+      `db_host=a\ndb_user=m\ndb_id=${"x".repeat(300)}\n`,
+      /search\.conf:3: db_id must be 1 to 64 letters, digits, _ \. : -, got "x{80}…" \(300 characters\)$/,
+    ],
+    [
+      // Every server overrides the global default: the default is still checked.
+      "usage_source=guess\n[server a]\ndb_host=a\ndb_user=m\nusage_source=datadir\n",
+      /search\.conf:1: usage_source must be one of information_schema, datadir, got "guess"$/,
+    ],
+    [
+      // Every server names its own password file: the global one is still checked.
+      "passwd_file=relative\n[server a]\ndb_host=a\ndb_user=m\npasswd_file=$DIR/passwd\n",
+      /search\.conf:1: passwd_file must be an absolute path, got "relative"$/,
+    ],
+    [
+      "db_socket=/run/x.sock\ndb_port=99999\ndb_user=m\n",
+      /search\.conf:2: db_port must be between 1 and 65535, got "99999"$/,
+    ],
+    [
+      "db_host=a\ndb_user=m\ndatadir=/var/\u0000lib\n",
+      /search\.conf:3: control character in line \(U\+0000 in column 14\)/,
+    ],
+    ["db_host=a b\ndb_user=m\n", /search\.conf:1: db_host must be a host name or an IP address/],
+    [
+      `db_socket=/tmp/${"s".repeat(100)}.sock\ndb_user=m\n`,
+      /search\.conf:1: db_socket must be at most 107 bytes long/,
+    ],
+    [
+      `prometheus_file=/run/${"p".repeat(250)}.prom\ndb_host=a\ndb_user=m\n`,
+      /search\.conf:1: prometheus_file must end in a file name of at most 200 bytes/,
+    ],
+    ["pid_file=/run/\ndb_host=a\ndb_user=m\n", /search\.conf:1: pid_file must name a file/],
+    ["run_as=my user\ndb_host=a\ndb_user=m\n", /search\.conf:1: run_as must be a system user/],
+    [
+      `protected_users=ok,${"u".repeat(200)}\ndb_host=a\ndb_user=m\n`,
+      /search\.conf:1: protected_users: the name "u{80}…" \(200 characters\) must be at most 128/,
+    ],
+    [`db_host=a\ndb_user=${"m".repeat(129)}\n`, /search\.conf:2: db_user must be at most 128/],
+    [
+      `db_host=a\ndb_user=m\nconnect_retries=${"7".repeat(1 << 20)}\u00e9\n`,
+      /search\.conf:3: connect_retries must be a whole number, got "7{80}…" \(1048577 characters\)$/,
+    ],
+  ];
+  for (const [conf, expected] of cases) {
+    const dir = await sandbox(conf);
+    try {
+      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, expected);
+        return true;
+      }, conf.slice(0, 100));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  // passwd_index is checked even when kept passwords make it unused.
+  const dir = await sandbox("db_host=a\ndb_user=m\ndb_id=x\npasswd_index=-1\n");
+  try {
+    await assert.rejects(
+      loadConfig(dir, { keptPasswords: new Map() }),
+      /search\.conf:4: passwd_index must be a whole number, got "-1"$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("config: TLS keys that cannot take effect and bad TLS values are errors (exit 78)", async () => {

@@ -2,17 +2,28 @@
  * conntracker.ini: the Go conntracker's settings file, read with npm:ini plus line tracking so
  * every error names `file:line`.
  *
- * Keys live in a `[default]` section (keys before any section count too). Every key is
- * optional; see README "conntrack" for the list and defaults. Unknown keys and sections are
- * errors naming the key and the closest known one.
+ * Keys live in a `[default]` section (keys before any section count too). Every key but
+ * `SqlitePath` is optional; see README "conntrack" for the list and defaults. Unknown keys and
+ * sections are errors naming the line and the closest known key. CR, LF and CRLF all end a
+ * line. Errors never quote a value: the file may hold a secret (a password pasted into `Store`,
+ * a line joined to it, or `-c` pointing at a password file). An unknown key is quoted only when
+ * it is close to a known one (a typo, then); the line number shows the rest.
  * @module
  */
-import { closest } from "./suggest.ts";
+import { typo } from "./suggest.ts";
 import { parse as parseIni } from "ini";
 import { ConfigError } from "../errors.ts";
 import { localZoneName, Zone } from "../conntrack/tz.ts";
 import type { LogLevel } from "../system/log.ts";
-import { hasUnsafeChars, quoteValue } from "../util/text.ts";
+import { findUnsafeChar, quoteValue } from "../util/text.ts";
+import { LIST_MAX_BYTES, readConfigText, splitLines } from "./safe_read.ts";
+import {
+  accountProblem,
+  fileNameProblem,
+  hostProblem,
+  type PathKind,
+  pathProblem,
+} from "./value_rules.ts";
 
 /** Default location of the ini file. */
 export const DEFAULT_CONNTRACK_INI = "/etc/conntracker/conntracker.ini";
@@ -134,23 +145,18 @@ export const CONNTRACK_DEFAULTS = {
   ReportUser: "root",
 };
 
-/** Reads and validates `path`; a missing or unreadable file is a ConfigError. */
+/**
+ * Reads and validates `path`; a missing, unreadable or oversized file, or anything but a
+ * regular file, is a ConfigError. A refusal by the permission set is passed on (main.ts
+ * explains it).
+ */
 export async function loadConntrackConfig(path = DEFAULT_CONNTRACK_INI): Promise<ConntrackConfig> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    // Not the operator's file at fault: main.ts explains permission refusals.
-    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      throw err;
-    }
-    const why = err instanceof Deno.errors.NotFound
-      ? "not found (copy conntracker.ini-dist there, or pass -c FILE)"
-      : err instanceof Error
-      ? err.message
-      : String(err);
-    throw new ConfigError(`cannot read configuration: ${why}`, path);
-  }
+  const text = await readConfigText(path, {
+    maxBytes: LIST_MAX_BYTES,
+    label: "configuration",
+    notFound:
+      "cannot read configuration: not found (copy conntracker.ini-dist there, or pass -c FILE)",
+  });
   return parseConntrackConfig(text, path);
 }
 
@@ -176,54 +182,59 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   const fail = (key: string, message: string): never => {
     throw new ConfigError(message, file, lines.get(key));
   };
+  const check = (key: string, value: string, problem: string | undefined): string => {
+    if (problem) fail(key, `${key} ${problem}`);
+    return value;
+  };
 
   const auditFormat = get("TimeFormatAudit");
   if (auditFormat !== undefined && auditFormat !== AUDIT_LAYOUT) {
     fail(
       "TimeFormatAudit",
-      `TimeFormatAudit must be "${AUDIT_LAYOUT}" (server_audit's fixed layout), got "${auditFormat}"`,
+      `TimeFormatAudit must be "${AUDIT_LAYOUT}" (server_audit's fixed layout)`,
     );
   }
   const dbFormat = get("TimeFormatDB");
   if (dbFormat !== undefined && !DB_LAYOUTS.includes(dbFormat)) {
     fail(
       "TimeFormatDB",
-      `TimeFormatDB must be one of ${
-        DB_LAYOUTS.map((l) => `"${l}"`).join(", ")
-      }, got "${dbFormat}"`,
+      `TimeFormatDB must be one of ${DB_LAYOUTS.map((l) => `"${l}"`).join(", ")}`,
     );
   }
   const timeLocation = get("TimeLocation") ?? localZoneName();
-  try {
-    new Zone(timeLocation);
-  } catch {
-    fail(
-      "TimeLocation",
-      `TimeLocation "${timeLocation}" is not a known IANA time zone (e.g. Europe/Zurich)`,
-    );
-  }
+  const zoneError = zoneProblem(timeLocation);
+  if (zoneError) fail("TimeLocation", `TimeLocation ${zoneError}`);
   const workersText = get("MaxWorkers") ?? CONNTRACK_DEFAULTS.MaxWorkers;
   if (!/^\d+$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
-    fail("MaxWorkers", `MaxWorkers must be a whole number from 1 to 64, got "${workersText}"`);
+    fail(
+      "MaxWorkers",
+      `MaxWorkers must be a whole number from 1 to 64`,
+    );
   }
   const levelText = (get("LogLevel") ?? CONNTRACK_DEFAULTS.LogLevel).toUpperCase();
   const logLevel = LEVELS[levelText];
   if (!logLevel) {
-    fail("LogLevel", `LogLevel must be one of DEBUG, INFO, WARN, ERROR, got "${get("LogLevel")}"`);
+    fail(
+      "LogLevel",
+      `LogLevel must be one of DEBUG, INFO, WARN, ERROR`,
+    );
   }
   const auditFileName = get("AuditFileName") ?? CONNTRACK_DEFAULTS.AuditFileName;
-  if (auditFileName.includes("/")) {
-    fail("AuditFileName", `AuditFileName must be a file name without "/", got "${auditFileName}"`);
-  }
+  check("AuditFileName", auditFileName, fileNameProblem(auditFileName));
   const auditLogPath = get("AuditLogPath") ?? CONNTRACK_DEFAULTS.AuditLogPath;
-  const sqlitePath = get("SqlitePath") ?? CONNTRACK_DEFAULTS.SqlitePath;
-  for (const [key, value] of [["AuditLogPath", auditLogPath], ["SqlitePath", sqlitePath]]) {
-    if (!value.startsWith("/")) fail(key, `${key} must be an absolute path, got "${value}"`);
-  }
-  const report = reportAddress(get, fail, lines);
-  const store = centralStore(get, fail, lines);
+  check("AuditLogPath", auditLogPath, pathProblem(auditLogPath, "any"));
+  // No default: the Go tool has none either (an empty SqlitePath gives it a throwaway temporary
+  // database), and this is the one file conntrack writes.
+  const sqlitePath = get("SqlitePath") ??
+    fail(
+      "SqlitePath",
+      `SqlitePath is not set; name the SQLite database, e.g. SqlitePath = ${CONNTRACK_DEFAULTS.SqlitePath} (as in conntracker.ini-dist)`,
+    );
+  check("SqlitePath", sqlitePath, pathProblem(sqlitePath, "written file"));
+  const report = reportAddress(get, fail, check, lines);
+  const store = centralStore(get, fail, check, lines);
   const serverName = get("ServerName") ?? hostName();
-  if (serverName.length > 64 || hasUnsafeChars(serverName)) {
+  if ([...serverName].length > 64 || findUnsafeChar(serverName)) {
     fail("ServerName", `ServerName must be at most 64 characters without control characters`);
   }
   return {
@@ -241,6 +252,40 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
 
 type Getter = (key: (typeof KEYS)[number]) => string | undefined;
 type Fail = (key: string, message: string) => never;
+type Check = (key: string, value: string, problem: string | undefined) => string;
+
+/**
+ * What is wrong with a TimeLocation, or undefined: only IANA zone names are accepted (as by
+ * the Go tool's time.LoadLocation). A UTC offset such as `+02:00`, which Intl would take, gets
+ * the fixed-offset `Etc/GMT` zone suggested, or a region name.
+ */
+export function zoneProblem(name: string): string | undefined {
+  const offset = /^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d\d))?$/i.exec(name);
+  if (offset) {
+    const hours = Number(offset[2]);
+    const minutes = Number(offset[3] ?? 0);
+    // The Etc/GMT zones count the other way round: Etc/GMT-2 is two hours east (UTC+02:00).
+    const etc = minutes === 0 && hours <= 14
+      ? ` or Etc/GMT${hours === 0 ? "" : `${offset[1] === "+" ? "-" : "+"}${hours}`} ` +
+        `for a fixed offset without daylight saving time`
+      : "";
+    // Rebuilt from its digits: the value itself is never quoted.
+    const shown = `${offset[1]}${String(hours).padStart(2, "0")}:${
+      String(minutes).padStart(2, "0")
+    }`;
+    return `is the UTC offset ${shown}, not a time zone name; write the server's region, e.g. ` +
+      `Europe/Zurich (follows daylight saving time)${etc}`;
+  }
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/.test(name) || name.length > 64) {
+    return "must be an IANA time zone name (e.g. Europe/Zurich or UTC)";
+  }
+  try {
+    new Zone(name);
+  } catch {
+    return "is not a known IANA time zone (e.g. Europe/Zurich)";
+  }
+  return undefined;
+}
 
 function hostName(): string {
   try {
@@ -250,32 +295,41 @@ function hostName(): string {
   }
 }
 
-function portOf(text: string, key: string, fail: Fail): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
-    fail(key, `${key} must be a port number from 1 to 65535, got "${text}"`);
-  }
+function portOf(text: string, key: string, check: Check): number {
+  const bad = !/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535;
+  check(key, text, bad ? "must be a port number from 1 to 65535" : undefined);
   return Number(text);
 }
 
-function absolute(key: string, value: string | undefined, fail: Fail): string | undefined {
-  if (value !== undefined && !value.startsWith("/")) {
-    fail(key, `${key} must be an absolute path, got "${value}"`);
-  }
-  return value;
+function absolute(
+  key: string,
+  value: string | undefined,
+  check: Check,
+  kind: PathKind = "file",
+): string | undefined {
+  return value === undefined ? undefined : check(key, value, pathProblem(value, kind));
 }
 
 /** ReportHost wins over the default socket; ReportSocket wins over ReportHost. */
-function reportAddress(get: Getter, fail: Fail, lines: Map<string, number>): ServerAddress {
+function reportAddress(
+  get: Getter,
+  fail: Fail,
+  check: Check,
+  lines: Map<string, number>,
+): ServerAddress {
   const host = get("ReportHost");
-  const socket = absolute("ReportSocket", get("ReportSocket"), fail) ??
+  if (host !== undefined) check("ReportHost", host, hostProblem(host));
+  const socket = absolute("ReportSocket", get("ReportSocket"), check, "socket") ??
     (host === undefined ? CONNTRACK_DEFAULTS.ReportSocket : undefined);
-  const passwordFile = absolute("ReportPasswordFile", get("ReportPasswordFile"), fail);
+  const passwordFile = absolute("ReportPasswordFile", get("ReportPasswordFile"), check);
+  const user = get("ReportUser") ?? CONNTRACK_DEFAULTS.ReportUser;
+  check("ReportUser", user, accountProblem(user));
   return {
     ...(socket !== undefined ? { socket } : { host }),
-    port: portOf(get("ReportPort") ?? CONNTRACK_DEFAULTS.ReportPort, "ReportPort", fail),
-    user: get("ReportUser") ?? CONNTRACK_DEFAULTS.ReportUser,
+    port: portOf(get("ReportPort") ?? CONNTRACK_DEFAULTS.ReportPort, "ReportPort", check),
+    user,
     ...(passwordFile ? { passwordFile, passwordLine: lines.get("ReportPasswordFile") } : {}),
-    ...transport("Report", get, fail, socket !== undefined),
+    ...transport("Report", get, fail, check, socket !== undefined),
   };
 }
 
@@ -287,7 +341,8 @@ function flag(key: string, get: Getter, fail: Fail, fallback: boolean): boolean 
   if (text === undefined) return fallback;
   if (TRUE.includes(text.toLowerCase())) return true;
   if (FALSE.includes(text.toLowerCase())) return false;
-  return fail(key, `${key} must be 1 or 0, got ${quoteValue(text, 20)}`);
+  // The value is not shown: this file may hold a password (see locateKeys).
+  return fail(key, `${key} must be 1 or 0`);
 }
 
 /**
@@ -299,12 +354,13 @@ function transport(
   prefix: "Report" | "Store",
   get: Getter,
   fail: Fail,
+  check: Check,
   overSocket: boolean,
 ): Pick<ServerAddress, "tls" | "serverPublicKey"> {
   const [on, caKey, certKey, keyKey, verifyKey, publicKey] = tlsKeyNames(prefix);
   const tls = flag(on, get, fail, false);
   const verify = flag(verifyKey, get, fail, true);
-  const path = (key: string) => absolute(key, get(key as (typeof KEYS)[number]), fail);
+  const path = (key: string) => absolute(key, get(key as (typeof KEYS)[number]), check);
   for (const key of [caKey, certKey, keyKey, verifyKey]) {
     if (!tls && get(key as (typeof KEYS)[number]) !== undefined) {
       fail(key, `${key} has no effect without ${on}=1; add ${on}=1 or remove ${key}`);
@@ -336,10 +392,11 @@ function transport(
 function centralStore(
   get: Getter,
   fail: Fail,
+  check: Check,
   lines: Map<string, number>,
 ): CentralStore | undefined {
   const text = get("Store");
-  const passwordFile = absolute("StorePasswordFile", get("StorePasswordFile"), fail);
+  const passwordFile = absolute("StorePasswordFile", get("StorePasswordFile"), check);
   if (text === undefined) {
     for (const key of ["StorePasswordFile", ...tlsKeyNames("Store")] as const) {
       if (get(key) !== undefined) fail(key, `${key} is set but Store is not`);
@@ -354,7 +411,10 @@ function centralStore(
     return fail("Store", `Store must be a URL like ${example}`);
   }
   if (url.protocol !== "mysql:") {
-    fail("Store", `Store must be a mysql:// URL like ${example}, got scheme "${url.protocol}"`);
+    fail(
+      "Store",
+      `Store must be a mysql:// URL like ${example}`,
+    );
   }
   if (url.password !== "") {
     fail(
@@ -362,25 +422,36 @@ function centralStore(
       "Store must not contain a password; put it in a 0600 file named by StorePasswordFile",
     );
   }
-  const user = decodeURIComponent(url.username);
+  const decode = (part: string, what: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return fail("Store", `Store: the ${what} has a bad %-escape, like ${example}`);
+    }
+  };
+  const user = decode(url.username, "user");
   if (user === "") fail("Store", `Store must name the user, like ${example}`);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
+  const userProblem = accountProblem(user);
+  if (userProblem) fail("Store", `Store: the user ${userProblem}`);
+  const database = decode(url.pathname.replace(/^\//, ""), "database");
   if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) {
     fail("Store", `Store must name the database (letters, digits, _ and $), like ${example}`);
   }
   const params = [...url.searchParams.keys()].filter((k) => k !== "socket");
-  if (params.length) fail("Store", `Store: unknown parameter "${params[0]}" (only socket=/path)`);
-  const socket = absolute("Store", url.searchParams.get("socket") ?? undefined, fail);
+  if (params.length) {
+    fail("Store", `Store: unknown parameter (only socket=/path is known)`);
+  }
+  const socket = absolute("Store", url.searchParams.get("socket") ?? undefined, check, "socket");
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!socket && host === "") fail("Store", `Store must name a host, like ${example}`);
-  const port = url.port === "" ? 3306 : portOf(url.port, "Store", fail);
+  const port = url.port === "" ? 3306 : portOf(url.port, "Store", check);
   return {
     ...(socket ? { socket } : { host }),
     port,
     user,
     database,
     ...(passwordFile ? { passwordFile, passwordLine: lines.get("StorePasswordFile") } : {}),
-    ...transport("Store", get, fail, socket !== undefined),
+    ...transport("Store", get, fail, check, socket !== undefined),
     display: `mysql://${url.username}@${url.host}/${database}${socket ? `?socket=${socket}` : ""}`,
   };
 }
@@ -388,14 +459,28 @@ function centralStore(
 /** Maps each key to its line; rejects unknown keys and sections with file:line. */
 function locateKeys(text: string, file: string): Map<string, number> {
   const found = new Map<string, number>();
-  text.split(/\r?\n/).forEach((raw, i) => {
+  splitLines(text).forEach((raw, i) => {
     const line = raw.trim();
     if (line === "" || line.startsWith(";") || line.startsWith("#")) return;
-    const sectionMatch = /^\[(.*)\]$/.exec(line);
-    if (sectionMatch) {
-      if (sectionMatch[1].trim() !== "default") {
+    const bad = findUnsafeChar(raw, true);
+    if (bad) {
+      throw new ConfigError(
+        `control character in line (${bad.name} in column ${bad.column}); remove it`,
+        file,
+        i + 1,
+      );
+    }
+    if (line.startsWith("[")) {
+      // npm:ini keeps the spaces of "[ default ]" in the name: the keys would be lost.
+      if (!/^\[default\]$/.test(line)) {
+        // String operations, not a regex: "[" followed by 70 000 spaces once took minutes.
+        const inner = line.endsWith("]") ? line.slice(1, -1).trim() : "";
+        const name = inner.length <= 40 && /^[A-Za-z0-9_. -]+$/.test(inner) ? inner : undefined;
         throw new ConfigError(
-          `unknown section [${sectionMatch[1]}]; the settings go in [default]`,
+          name === "default"
+            ? "write the section header as [default], without spaces"
+            : `unknown section${name && typo(name, ["default"]) ? ` [${name}]` : ""}; ` +
+              `the settings go in [default]`,
           file,
           i + 1,
         );
@@ -404,11 +489,24 @@ function locateKeys(text: string, file: string): Map<string, number> {
     }
     const eq = line.indexOf("=");
     if (eq <= 0) {
-      throw new ConfigError(`expected "Key = value", got ${quoteValue(line, 60)}`, file, i + 1);
+      throw new ConfigError(
+        `expected "Key = value" (the line is not shown, in case it is a password)`,
+        file,
+        i + 1,
+      );
     }
     const key = line.slice(0, eq).trim();
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`unknown key ${quoteValue(key, 60)}${suggest(key)}`, file, i + 1);
+      const t = typo(key, KEYS);
+      throw new ConfigError(
+        t
+          ? `unknown key ${quoteValue(t.key)} (did you mean "${t.hint}"?)`
+          : `unknown key (not shown, in case the line is a password; known keys: ${
+            KEYS.join(", ")
+          })`,
+        file,
+        i + 1,
+      );
     }
     if (found.has(key)) {
       throw new ConfigError(`${key} is set twice (first on line ${found.get(key)})`, file, i + 1);
@@ -416,9 +514,4 @@ function locateKeys(text: string, file: string): Map<string, number> {
     found.set(key, i + 1);
   });
   return found;
-}
-
-function suggest(key: string): string {
-  const best = closest(key, KEYS);
-  return best ? ` (did you mean "${best}"?)` : ` (known keys: ${KEYS.join(", ")})`;
 }

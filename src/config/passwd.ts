@@ -8,6 +8,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { readConfigText, SECRET_MAX_BYTES, splitLines } from "./safe_read.ts";
 
 /** Password entries of one file. */
 export interface PasswordFile {
@@ -15,41 +16,37 @@ export interface PasswordFile {
   entries: string[];
 }
 
-/** Reads and checks a password file; `allowedUids` are the owners accepted (root, run_as). */
+/**
+ * Reads and checks a password file; `allowedUids` are the owners accepted (root, run_as).
+ * Mode and owner are checked on the open handle before a byte is read; the file must be a
+ * regular file of at most 64 KiB.
+ */
 export async function readPasswordFile(
   file: string,
   allowedUids: number[],
 ): Promise<PasswordFile> {
-  let info: Deno.FileInfo;
-  let text: string;
-  try {
-    info = await Deno.stat(file);
-    text = await Deno.readTextFile(file);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new ConfigError("password file not found", file);
-    }
-    throw new ConfigError(`cannot read password file: ${(err as Error).message}`, file);
-  }
-  const mode = (info.mode ?? 0) & 0o777;
-  if (mode & 0o077) {
-    throw new ConfigError(
-      `password file is accessible by group or others (mode ${
-        mode.toString(8).padStart(4, "0")
-      }); ` +
-        `run chmod 600 on it`,
-      file,
-    );
-  }
-  if (info.uid !== null && !allowedUids.includes(info.uid)) {
-    throw new ConfigError(
-      `password file is owned by uid ${info.uid}; it must belong to root or the run_as user`,
-      file,
-    );
-  }
-  const entries = text.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) =>
-    l.trim() !== "" && !l.trimStart().startsWith("#")
-  );
+  const text = await readConfigText(file, {
+    maxBytes: SECRET_MAX_BYTES,
+    label: "password file",
+    check: ({ mode, uid }) => {
+      const perms = mode & 0o777;
+      if (perms & 0o077) {
+        throw new ConfigError(
+          `password file is accessible by group or others (mode ${
+            perms.toString(8).padStart(4, "0")
+          }); run chmod 600 on it`,
+          file,
+        );
+      }
+      if (!allowedUids.includes(uid)) {
+        throw new ConfigError(
+          `password file is owned by uid ${uid}; it must belong to root or the run_as user`,
+          file,
+        );
+      }
+    },
+  });
+  const entries = splitLines(text).filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
   return { file, entries };
 }
 

@@ -4,14 +4,14 @@
  * @module
  */
 import { createPublicKey } from "node:crypto";
+import { CERT_MAX_BYTES, readConfigText } from "./safe_read.ts";
 
-/** The text of `path`; throws an Error whose message says why it cannot be read. */
-export async function readPem(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${err instanceof Error ? err.message : err}`);
-  }
+/**
+ * The text of `path`, read like every configuration file (regular file only, at most
+ * `maxBytes`); throws a ConfigError naming the file and why it cannot be read.
+ */
+export function readPem(path: string, maxBytes = CERT_MAX_BYTES): Promise<string> {
+  return readConfigText(path, { maxBytes, label: "file" });
 }
 
 /** Whether `pem` holds an RSA public key (what sha256_password/caching_sha2_password use). */

@@ -9,11 +9,17 @@
  *   starts the next server;
  * - `[server NAME]` sections, each with its own keys until the next section.
  *
- * This module only checks syntax and key names; values are checked by config.ts.
+ * This module only checks syntax and key names; values are checked by config.ts. CR, LF and
+ * CRLF all end a line. A line that is not `key=value` with a known key is never quoted in an
+ * error: the file named could be a password file. An unknown key is quoted only when it is close
+ * to a known one (a typo, then, not a secret).
  * @module
  */
-import { closest } from "./suggest.ts";
+import { closest, typo } from "./suggest.ts";
 import { ConfigError } from "../errors.ts";
+import { splitLines } from "./safe_read.ts";
+import { findUnsafeChar, quoteValue } from "../util/text.ts";
+import { LABEL_MAX_CHARS } from "./value_rules.ts";
 
 /** A value with the line it came from. */
 export interface Setting {
@@ -93,23 +99,26 @@ export function parseSearchConf(text: string, file: string): RawSearchConf {
   const servers: RawServer[] = [];
   let flat: RawServer | undefined;
   let section: RawServer | undefined;
-  // A byte-order mark from a Windows editor is not part of the first key.
-  const lines = text.replace(/^\ufeff/, "").split("\n");
+  const lines = splitLines(text);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
-    const line = lines[i].replace(/\r$/, "").trim();
+    const line = lines[i].trim();
     if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
-    // deno-lint-ignore no-control-regex
-    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(line)) {
-      throw new ConfigError("control character in line", file, lineNo);
+    const bad = findUnsafeChar(lines[i], true);
+    if (bad) {
+      throw new ConfigError(
+        `control character in line (${bad.name} in column ${bad.column}); remove it`,
+        file,
+        lineNo,
+      );
     }
     if (line.startsWith("[")) {
-      const m = /^\[\s*server\s+([A-Za-z0-9_.:-]+)\s*\]$/.exec(line);
+      const m = new RegExp(`^\\[\\s*server\\s+([A-Za-z0-9_.:-]{1,${LABEL_MAX_CHARS}})\\s*\\]$`)
+        .exec(line);
       if (!m) {
         throw new ConfigError(
-          `bad section header ${
-            JSON.stringify(line)
-          }; write [server NAME] (NAME: letters, digits, _ . : -)`,
+          `bad section header; write [server NAME] (NAME: 1 to ${LABEL_MAX_CHARS} letters, ` +
+            `digits, _ . : -)`,
           file,
           lineNo,
         );
@@ -123,14 +132,20 @@ export function parseSearchConf(text: string, file: string): RawSearchConf {
     }
     const eq = line.indexOf("=");
     if (eq <= 0) {
-      throw new ConfigError(`expected key=value, got ${JSON.stringify(line)}`, file, lineNo);
+      throw new ConfigError(
+        "expected key=value (the line is not shown, in case it is a password)",
+        file,
+        lineNo,
+      );
     }
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
     if (!ALL_KEYS.includes(key)) {
-      const hint = closestKey(key);
+      const t = typo(key, ALL_KEYS);
       throw new ConfigError(
-        `unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
+        t
+          ? `unknown key ${quoteValue(t.key)}; did you mean "${t.hint}"?`
+          : "unknown key (not shown, in case the line is a password)",
         file,
         lineNo,
       );

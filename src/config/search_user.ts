@@ -10,12 +10,17 @@
  * - `"we,ird@name"@host,...` or `"we,ird@name",...`: a user name in double quotes is taken as
  *   written (commas, `@`, spaces and all); `\"` and `\\` inside stand for `"` and `\`.
  *
- * `#` starts a comment line. Each user name may appear once. Only ASCII spaces and tabs around
- * fields are trimmed: any other character (a no-break space, say) belongs to the name.
+ * `#` starts a comment line. Each user name may appear once. CR, LF and CRLF all end a line.
+ * Only ASCII spaces and tabs around fields are trimmed: any other character (a no-break space,
+ * say) belongs to the name. Control and invisible characters (C0 other than tab, DEL, C1,
+ * format characters such as bidi overrides, line separators) are refused anywhere on a line.
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { findUnsafeChar, quoteValue } from "../util/text.ts";
 import { parseSize } from "./size.ts";
+import { splitLines } from "./safe_read.ts";
+import { ACCOUNT_MAX_CHARS } from "./value_rules.ts";
 
 /** One line of search_user. */
 export interface UserLimit {
@@ -31,22 +36,25 @@ export interface UserLimit {
   line: number;
 }
 
+/** A size as written, quoted and cut when it is long (e.g. thousands of leading zeros). */
+function short(text: string): string {
+  return text.length <= 24 ? text : quoteValue(text, 24);
+}
+
 /** Parses the text of search_user; `file` is used in error messages. */
 export function parseSearchUser(text: string, file: string): UserLimit[] {
   const out: UserLimit[] = [];
   const seen = new Map<string, number>();
-  // A byte-order mark from a Windows editor is not part of the first key.
-  const lines = text.replace(/^\ufeff/, "").split("\n");
+  const lines = splitLines(text);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
-    const raw = lines[i].replace(/\r$/, "");
-    const line = trimBlanks(raw);
+    const line = trimBlanks(lines[i]);
     if (line === "" || line.startsWith("#")) continue;
     const fail = (message: string): never => {
       throw new ConfigError(message, file, lineNo);
     };
-    // deno-lint-ignore no-control-regex
-    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) fail("control character in line");
+    const bad = findUnsafeChar(lines[i], true);
+    if (bad) fail(`control character in line (${bad.name} in column ${bad.column}); remove it`);
     const quoted = line.startsWith('"') ? quotedName(line) : undefined;
     if (line.startsWith('"') && !quoted) {
       fail('unterminated quoted user name; write "name",soft[,hard] (\\" for a quote)');
@@ -71,9 +79,12 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
       host = at >= 0 ? account.slice(at + 1) : undefined;
     }
     if (user === "") fail("empty user name");
-    if (host === "") fail(`empty host after "@" in "${account}"`);
+    if (host === "") fail(`empty host after "@" in ${quoteValue(account)}`);
     if (`${user}${host ?? ""}`.includes("\t")) fail("tab inside a user name or host");
-    if ([...user].length > 128) fail("user name longer than 128 characters");
+    if ([...user].length > ACCOUNT_MAX_CHARS) {
+      fail(`user name longer than ${ACCOUNT_MAX_CHARS} characters`);
+    }
+    if (host !== undefined && [...host].length > 255) fail("host longer than 255 characters");
     const size = (text: string, what: string): number => {
       try {
         return parseSize(text);
@@ -90,11 +101,13 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
       soft = softText === "" ? undefined : size(softText, "soft");
       hard = size(hardText, "hard");
       if (soft !== undefined && soft > hard) {
-        fail(`soft limit ${softText} is above hard limit ${hardText}`);
+        fail(`soft limit ${short(softText)} is above hard limit ${short(hardText)}`);
       }
     }
     const earlier = seen.get(user);
-    if (earlier !== undefined) fail(`user "${user}" is listed twice (first on line ${earlier})`);
+    if (earlier !== undefined) {
+      fail(`user ${quoteValue(user)} is listed twice (first on line ${earlier})`);
+    }
     seen.set(user, lineNo);
     out.push({ user, host, soft, hard, line: lineNo });
   }

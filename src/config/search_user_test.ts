@@ -48,7 +48,7 @@ Deno.test("search_user: malformed lines give file:line errors", () => {
       `${F}:1: soft limit: "lots" is not a size; write bytes or a number with K, M, G or T (e.g. 500MB, 1.5G)`,
     ],
     ["alice,1G\nbob,1G\nalice,2G\n", `${F}:3: user "alice" is listed twice (first on line 1)`],
-    ["ali\x07ce,1G\n", `${F}:1: control character in line`],
+    ["ali\x07ce,1G\n", `${F}:1: control character in line (U+0007 in column 4); remove it`],
     [",1G\n", `${F}:1: empty user name`],
     ["alice@,1G\n", `${F}:1: empty host after "@" in "alice@"`],
     [
@@ -73,4 +73,51 @@ Deno.test("search_user: malformed lines give file:line errors", () => {
       `${JSON.stringify(text)} should fail with: ${message}`,
     );
   }
+});
+
+Deno.test("search_user: CR-only line ends after a comment still give every user", () => {
+  const users = parseSearchUser("# monitored users\ralice,1G,2G\rbob,3G\r", F);
+  assert.deepEqual(users.map((u) => [u.user, u.line]), [["alice", 2], ["bob", 3]]);
+  const mixed = parseSearchUser("# c\r\nalice,1G\n# d\rbob,2G", F);
+  assert.deepEqual(mixed.map((u) => [u.user, u.line]), [["alice", 2], ["bob", 4]]);
+});
+
+Deno.test("search_user: C1 controls, DEL, format characters and separators are refused", () => {
+  for (
+    const [name, code] of [
+      ["a\u0085b", "U+0085"],
+      ["a\u009bb", "U+009B"],
+      ["a\u007fb", "U+007F"],
+      ["a\u202eb", "U+202E"],
+      ["a\u200bb", "U+200B"],
+      ["a\ufeffb", "U+FEFF"],
+      ["a\u2028b", "U+2028"],
+      ["a\vb", "U+000B"],
+    ]
+  ) {
+    assert.throws(
+      () => parseSearchUser(`ok,1G\n${name},1G\n`, F),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message === `${F}:2: control character in line (${code} in column 2); remove it`,
+      JSON.stringify(name),
+    );
+  }
+});
+
+Deno.test("search_user: a huge field is quoted cut and escaped, never whole", () => {
+  const huge = "9".repeat(1_000_000) + "\u001b";
+  for (const line of [`alice,${huge}`, `alice,1G,${"1".repeat(500_000)}Q`]) {
+    assert.throws(() => parseSearchUser(line, F), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.ok(e.message.length < 300, e.message.slice(0, 300));
+      return true;
+    });
+  }
+  assert.throws(
+    () => parseSearchUser(`alice,${"0".repeat(100)}2G,1G`, F),
+    (e: unknown) =>
+      e instanceof ConfigError && e.message.length < 200 &&
+      e.message.includes('soft limit "000000000000000000000000…" (102 characters) is above'),
+  );
 });

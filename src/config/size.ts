@@ -4,6 +4,7 @@
  * is allowed (`1.5GB`, as in the established example files) and rounded down to whole bytes.
  * @module
  */
+import { quoteValue } from "../util/text.ts";
 
 const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -17,16 +18,22 @@ export function parseSize(text: string): number {
   const raw = text.trim();
   const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?$/i.exec(raw);
   if (!m) {
-    if (/^-/.test(raw)) throw new SyntaxError(`size "${raw}" is negative; sizes must be above 0`);
+    if (/^-/.test(raw)) {
+      throw new SyntaxError(`size ${quoteValue(raw)} is negative; sizes must be above 0`);
+    }
     throw new SyntaxError(
-      `"${raw}" is not a size; write bytes or a number with K, M, G or T (e.g. 500MB, 1.5G)`,
+      `${
+        quoteValue(raw)
+      } is not a size; write bytes or a number with K, M, G or T (e.g. 500MB, 1.5G)`,
     );
   }
   const bytes = Math.floor(Number(m[1]) * UNITS[m[2].toUpperCase()]);
   if (!Number.isSafeInteger(bytes)) {
-    throw new SyntaxError(`size "${raw}" is too large (at most ${Number.MAX_SAFE_INTEGER} bytes)`);
+    throw new SyntaxError(
+      `size ${quoteValue(raw)} is too large (at most ${Number.MAX_SAFE_INTEGER} bytes)`,
+    );
   }
-  if (bytes <= 0) throw new SyntaxError(`size "${raw}" is zero; sizes must be above 0`);
+  if (bytes <= 0) throw new SyntaxError(`size ${quoteValue(raw)} is zero; sizes must be above 0`);
   return bytes;
 }
 

@@ -40,6 +40,27 @@ export function hasUnsafeChars(text: string): boolean {
   return false;
 }
 
+/**
+ * Where the first character {@link escapeText} would change (other than `\`, and other than
+ * a tab when `allowTab`) is: its 1-based column in code points and its code point, written
+ * `U+0085` for a message. Undefined when there is none.
+ */
+export function findUnsafeChar(
+  text: string,
+  allowTab = false,
+): { column: number; name: string } | undefined {
+  UNSAFE.lastIndex = 0;
+  for (const m of text.matchAll(UNSAFE)) {
+    if (m[0] === "\\" || (allowTab && m[0] === "\t")) continue;
+    const code = m[0].codePointAt(0)!;
+    return {
+      column: [...text.slice(0, m.index)].length + 1,
+      name: `U+${code.toString(16).toUpperCase().padStart(4, "0")}`,
+    };
+  }
+  return undefined;
+}
+
 /** Default length of a value quoted in an error message. */
 export const QUOTE_MAX = 80;
 
