@@ -377,10 +377,12 @@ function monitorTarget(focus: MonitorFocus): FuzzTarget {
         if (special.slot.endsWith(".pem")) {
           const key = special.slot === "ca.pem" ? "tls_ca" : "tls_cert";
           // Keys above the first server block are globals; the flat form's first block starts
-          // at its first server key, so put the TLS key on the first line.
+          // at its first server key, so put the TLS key on the first line. A client certificate
+          // needs its key (an ordinary file here; the certificate is read first).
+          const pair = key === "tls_cert" ? `tls_key=${dir}/search_user\n` : "";
           await Deno.writeTextFile(
             `${dir}/search.conf`,
-            `tls=1\n${key}=${dir}/${special.slot}\n${m.conf}`,
+            `tls=1\n${key}=${dir}/${special.slot}\n${pair}${m.conf}`,
           );
         }
         await placeSpecial(`${dir}/${special.slot}`, special.kind, hugeBytes);

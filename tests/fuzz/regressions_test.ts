@@ -94,12 +94,17 @@ Deno.test("regression: passwd_file, tls_ca, tls_cert and tls_key as a FIFO or /d
       const conf = await Deno.readTextFile(`${dir}/search.conf`);
       const extra = key === "passwd_file"
         ? conf.replace(`passwd_file=${dir}/passwd`, `passwd_file=${path}`)
+        : key === "tls_cert"
+        ? `tls=1\n${key}=${path}\ntls_key=${dir}/search_user\n${conf}`
+        : key === "tls_key"
+        // The certificate (an ordinary file here) is read before its key.
+        ? `tls=1\ntls_cert=${dir}/search_user\n${key}=${path}\n${conf}`
         : `tls=1\n${key}=${path}\n${conf}`;
       await Deno.writeTextFile(`${dir}/search.conf`, extra);
       await placeSpecial(path, kind, 0);
       const where = key === "passwd_file"
         ? `${path}: password file `
-        : `${dir}/search.conf:2: ${key}: ${path}: file `;
+        : `${dir}/search.conf:${key === "tls_key" ? 3 : 2}: ${key}: ${path}: file `;
       await expectError(
         dir,
         () => reload(dir),
