@@ -60,6 +60,15 @@ async function lastConnect(dir: string, user: string): Promise<string | undefine
   return latest;
 }
 
+/** Waits (up to 30 s) until `path` holds at least `count` matches of `re` (a /g pattern). */
+async function untilWritten(path: string, re: RegExp, count: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (((await Deno.readTextFile(path)).match(re)?.length ?? 0) < count) {
+    assert.ok(Date.now() < deadline, `${path}: fewer than ${count} matches of ${re}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function run(box: Sandbox, auditDir: string) {
   await settle(auditDir);
   const r = await box.run("-v");
@@ -115,6 +124,9 @@ Deno.test("forgery on a real server: a forged login whose second copy lands in t
   await db.query("CREATE USER 'alice'@'%' IDENTIFIED BY 'pw'");
   const host = await serverHost(db);
   for (let i = 0; i < 5; i++) assert.ok(await login(db, "alice", "pw"));
+  // The server writes a DISCONNECT after the client has gone: wait for all five, so that the
+  // next record written is the forged login's.
+  await untilWritten(db.auditLog!, /,alice,[^,]*,\d+,\d+,DISCONNECT,/g, 5);
   // Rotate right after the next record: the login record stays in this file, its DISCONNECT
   // (the username's second copy) opens the next one.
   const size = (await Deno.stat(db.auditLog!)).size;
@@ -139,7 +151,7 @@ Deno.test("forgery on a real server: a forged login whose second copy lands in t
   assert.ok(alone.logins.some(([u]) => u === "mallory"));
 
   const r = await run(box, auditDir);
-  assert.deepEqual(names(box), ["alice", "root"]);
+  assert.deepEqual(names(box), ["alice", "root"], r.stderr);
   assert.match(r.stderr, /server_audit\.log\.1:\d+: rejected: .*appears twice/);
 });
 
@@ -163,7 +175,7 @@ Deno.test("forgery on a real server: a forged login amid a flood of logins is st
   await Promise.all(flood);
   for (let i = 0; i < 3; i++) assert.ok(await login(db, "alice", "pw"));
   const r = await run(box, auditDir);
-  assert.deepEqual(names(box), ["alice", "root"]);
+  assert.deepEqual(names(box), ["alice", "root"], r.stderr);
   assert.match(r.stderr, /appears twice/);
 });
 
@@ -192,7 +204,7 @@ Deno.test("forgery on a real server: an anonymous account lets a username be a w
       /\n[^\n]*,backdoor,localhost,99999999,0,CONNECT,,,0\n[^\n]*,admin,[^,]*,\d+,0,CONNECT,,,0\n/,
     );
     const r = await run(box, auditDir);
-    assert.deepEqual(names(box), ["alice", "root"]);
+    assert.deepEqual(names(box), ["alice", "root"], r.stderr);
     assert.deepEqual(
       box.accounts().filter((a) => a.startsWith("root|")).map((a) => a.split("|")[1]),
       ["localhost"],
