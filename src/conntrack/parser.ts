@@ -444,12 +444,14 @@ function startsLikeRecord(buf: Uint8Array, i: number): boolean {
   return buf[i + 17] === 44;
 }
 
-/** True when the line ending at buf[nl] (a newline) ends in `,<digits>`. */
+/**
+ * True when the line ending at buf[nl] (a newline) ends in `,<digits>`, or in `,` (TABLE
+ * events — READ, WRITE, … — have an empty retcode).
+ */
 function endsLikeRecord(buf: Uint8Array, nl: number): boolean {
   let i = nl - 1;
-  const stop = i;
   while (i >= 0 && buf[i] >= 48 && buf[i] <= 57) i--;
-  return i < stop && i >= 0 && buf[i] === 44;
+  return i >= 0 && buf[i] === 44;
 }
 
 /**
