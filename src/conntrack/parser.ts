@@ -29,6 +29,7 @@
  * @module
  */
 import { type ByteOps, jsByteOps } from "./byte_ops.ts";
+import { ByteInterner } from "./interner.ts";
 import type { WallTime, Zone } from "./tz.ts";
 
 /** The connection operations server_audit writes. */
@@ -94,6 +95,8 @@ const TWIN_MS = 5_000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Usernames and hosts seen in this thread (a log repeats the same few thousand). */
+const names = new ByteInterner();
 
 const OPS: Record<string, ConnOp> = {
   CONNECT: "CONNECT",
@@ -259,7 +262,7 @@ export class AuditParser {
         return;
       }
     }
-    const user = decoder.decode(buf.subarray(head.userStart, f.userEnd));
+    const user = names.get(buf, head.userStart, f.userEnd);
     const event = this.#event(user, head.wall, f, false);
     if (event.instant < this.lastInstant - TIME_SLACK_MS) {
       this.#reject(start, end, "earlier than the records before it");
@@ -347,7 +350,7 @@ export class AuditParser {
 
   #event(user: string, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
     const instant = this.#zone.toInstant(wall, this.lastInstant);
-    const host = splitHostPort(asciiOrUtf8(this.#buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
+    const host = splitHostPort(names.get(this.#buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
     if (host.port) this.#portsSeen = true;
     return {
       op: f.op,
@@ -551,12 +554,6 @@ function intField(buf: Uint8Array, a: number, b: number, signed: boolean): numbe
     v = v * 10 + c;
   }
   return negative ? -v : v;
-}
-
-/** The bytes buf[a, b) as a string (fast path for ASCII). */
-function asciiOrUtf8(buf: Uint8Array, a: number, b: number): string {
-  for (let i = a; i < b; i++) if (buf[i] > 127) return decoder.decode(buf.subarray(a, b));
-  return String.fromCharCode.apply(null, buf.subarray(a, b) as unknown as number[]);
 }
 
 /**

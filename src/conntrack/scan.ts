@@ -37,7 +37,10 @@ export interface ScanJob {
 
 /** Latest successful login per (user, host), without building a key string per event. */
 export class LoginTable {
-  #byUser = new Map<string, Map<string, [string, string, number]>>();
+  #byUser = new Map<string, Map<string, number>>();
+  #users: string[] = [];
+  #hosts: string[] = [];
+  #instants = new Float64Array(1024);
   /** Number of (user, host) pairs. */
   size = 0;
 
@@ -45,16 +48,23 @@ export class LoginTable {
   add(user: string, host: string, instant: number): void {
     let hosts = this.#byUser.get(user);
     if (!hosts) this.#byUser.set(user, hosts = new Map());
-    const cur = hosts.get(host);
-    if (!cur) {
-      hosts.set(host, [user, host, instant]);
-      this.size++;
-    } else if (instant > cur[2]) cur[2] = instant;
+    const i = hosts.get(host);
+    if (i === undefined) {
+      if (this.size === this.#instants.length) {
+        const grown = new Float64Array(this.size * 2);
+        grown.set(this.#instants);
+        this.#instants = grown;
+      }
+      hosts.set(host, this.size);
+      this.#users.push(user);
+      this.#hosts.push(host);
+      this.#instants[this.size++] = instant;
+    } else if (instant > this.#instants[i]) this.#instants[i] = instant;
   }
 
   /** All pairs as [user, host, latest instant]. */
   *values(): IterableIterator<[string, string, number]> {
-    for (const hosts of this.#byUser.values()) yield* hosts.values();
+    for (let i = 0; i < this.size; i++) yield [this.#users[i], this.#hosts[i], this.#instants[i]];
   }
 }
 
