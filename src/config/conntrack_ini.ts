@@ -10,7 +10,7 @@
 import { closest } from "./suggest.ts";
 import { parse as parseIni } from "ini";
 import { ConfigError } from "../errors.ts";
-import { localZoneName, Zone } from "../conntrack/tz.ts";
+import { Zone } from "../conntrack/tz.ts";
 import { escapeControl, type LogLevel } from "../system/log.ts";
 
 /** Default location of the ini file. */
@@ -20,11 +20,13 @@ export const DEFAULT_CONNTRACK_INI = "/etc/conntracker/conntracker.ini";
 export interface ConntrackConfig {
   /** Directory holding the audit log, or the live log file itself. */
   auditLogPath: string;
-  /** Base name of the live log inside the directory. */
-  auditFileName: string;
+  /** Base name of the live log inside the directory; unset: audit files are found by content. */
+  auditFileName?: string;
   sqlitePath: string;
   /** IANA zone of the server's clock. */
   timeLocation: string;
+  /** False when TimeLocation was left out (then UTC, as for the Go tool). */
+  timeLocationSet: boolean;
   maxWorkers: number;
   logLevel: LogLevel;
   /** Where `conntrack report` reads `mysql.user` (ReportHost/ReportPort/ReportSocket/…). */
@@ -89,7 +91,6 @@ const KEYS = [
 /** Defaults, as in the Go tool's conntracker.ini-dist where it has one. */
 export const CONNTRACK_DEFAULTS = {
   AuditLogPath: "/var/lib/mysql",
-  AuditFileName: "server_audit.log",
   SqlitePath: "/var/lib/mysql/audit.sqlite",
   MaxWorkers: "4",
   LogLevel: "WARN",
@@ -157,7 +158,8 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
       }, got "${dbFormat}"`,
     );
   }
-  const timeLocation = get("TimeLocation") ?? localZoneName();
+  // Left out, the Go tool reads times as UTC (time.LoadLocation("")), and so do its databases.
+  const timeLocation = get("TimeLocation") ?? "UTC";
   try {
     new Zone(timeLocation);
   } catch {
@@ -175,8 +177,8 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   if (!logLevel) {
     fail("LogLevel", `LogLevel must be one of DEBUG, INFO, WARN, ERROR, got "${get("LogLevel")}"`);
   }
-  const auditFileName = get("AuditFileName") ?? CONNTRACK_DEFAULTS.AuditFileName;
-  if (auditFileName.includes("/")) {
+  const auditFileName = get("AuditFileName");
+  if (auditFileName?.includes("/")) {
     fail("AuditFileName", `AuditFileName must be a file name without "/", got "${auditFileName}"`);
   }
   const auditLogPath = get("AuditLogPath") ?? CONNTRACK_DEFAULTS.AuditLogPath;
@@ -192,9 +194,10 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   }
   return {
     auditLogPath,
-    auditFileName,
+    ...(auditFileName !== undefined ? { auditFileName } : {}),
     sqlitePath,
     timeLocation,
+    timeLocationSet: get("TimeLocation") !== undefined,
     maxWorkers: Number(workersText),
     logLevel,
     report,

@@ -6,7 +6,7 @@
 import type { ConntrackConfig } from "../config/conntrack_ini.ts";
 import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
-import { discoverAuditFiles, type FilePlan, fingerprintOf, lostFiles, planFile } from "./files.ts";
+import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
 import {
   LoginTable,
   type OtherEvent,
@@ -19,7 +19,7 @@ import {
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
 import type { ProgressSink } from "./progress.ts";
-import { Zone } from "./tz.ts";
+import { isUtcLike, machineZone, Zone } from "./tz.ts";
 
 /** Figures of one run, for `-v`. */
 export interface RunSummary {
@@ -68,7 +68,11 @@ export async function runConntrack(
   const threshold = options.workerThresholdBytes ?? WORKER_THRESHOLD_BYTES;
   const logger = log("conntrack");
   const zone = new Zone(config.timeLocation);
+  if (!config.timeLocationSet) warnIfLocalTime(logger);
   const { dir, base } = auditLocation(config);
+  // Listed once before the database is touched, so that a wrong AuditLogPath changes nothing,
+  // and again under the run's lock, for the plan.
+  findAuditFiles(dir, base);
   const store = Store.open(config.sqlitePath);
   try {
     if (store.adopted) {
@@ -79,24 +83,11 @@ export async function runConntrack(
         },
       );
     }
-    let files;
-    try {
-      files = discoverAuditFiles(dir, base);
-    } catch (err) {
-      throw new RuntimeError(
-        `cannot list audit log directory ${dir}: ${err instanceof Error ? err.message : err}`,
-      );
-    }
+    const files = findAuditFiles(dir, base);
     const previous = store.checkpoints();
     const plans: FilePlan[] = [];
     for (const file of files) {
-      let fp: string;
-      try {
-        fp = fingerprintOf(file.path, file.size);
-      } catch {
-        continue; // vanished meanwhile
-      }
-      const plan = planFile(file, fp, previous.get(file.ino));
+      const plan = planFile(file, file.fingerprint, previous.get(file.ino));
       if (plan.reset) {
         logger.warning("{path} was {how} since the last run; reading it again from the start", {
           path: file.path,
@@ -111,7 +102,7 @@ export async function runConntrack(
     const jobs: ScanJob[] = plans.map((p) => {
       let end = p.file.size;
       let complete = true;
-      if (p.file.rank === 0 && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
+      if (p.file.live && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
         const cut = Math.max(p.start, end - HOLD_BACK_BYTES);
         heldBack += end - cut;
         end = cut;
@@ -198,7 +189,7 @@ export async function runConntrack(
         fingerprint: p.fingerprint,
         serverHost: r.serverHost ?? null,
         lastInstant: r.lastInstant,
-        live: p.file.rank === 0,
+        live: p.file.live,
       }];
     });
     store.saveCheckpoints(checkpoints);
@@ -272,8 +263,11 @@ function mergeOther(into: Map<string, OtherEvent>, o: OtherEvent): void {
   }
 }
 
-/** The directory and base name: AuditLogPath may name the directory or the live file. */
-export function auditLocation(config: ConntrackConfig): { dir: string; base: string } {
+/**
+ * The directory, and the base name when one is known: AuditLogPath may name the live file, and
+ * AuditFileName may name it inside the directory; otherwise the files are recognised by content.
+ */
+export function auditLocation(config: ConntrackConfig): { dir: string; base?: string } {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(config.auditLogPath);
@@ -290,6 +284,39 @@ export function auditLocation(config: ConntrackConfig): { dir: string; base: str
     };
   }
   return { dir: config.auditLogPath.replace(/\/+$/, "") || "/", base: config.auditFileName };
+}
+
+/** The audit files in `dir`; none at all is an error (a wrong AuditLogPath reads nothing). */
+function findAuditFiles(dir: string, base: string | undefined): AuditFile[] {
+  let found;
+  try {
+    found = discoverAuditFiles(dir, base);
+  } catch (err) {
+    throw new RuntimeError(
+      `cannot list audit log directory ${dir}: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  if (found.files.length > 0) return found.files;
+  throw new RuntimeError(
+    base !== undefined
+      ? `no audit log in ${dir}: no file named ${base} or ${base}.N (set AuditFileName, or AuditLogPath to the file that server_audit_file_path names)`
+      : `no audit log in ${dir}: none of its ${found.examined} files starts like a server_audit record (YYYYMMDD HH:MM:SS,host,…); set AuditLogPath to the directory or file that server_audit_file_path names`,
+  );
+}
+
+/**
+ * TimeLocation left out means UTC, as for the Go tool (whose databases hold UTC-read times);
+ * a server on a machine whose clock is not UTC writes local time, so say how to choose.
+ */
+function warnIfLocalTime(logger: ReturnType<typeof log>): void {
+  const local = machineZone();
+  if (!local || isUtcLike(local.offsetAt)) return;
+  logger.warning(
+    "TimeLocation is not set, so audit log times are read as UTC (as the Go conntracker does), " +
+      "but this machine's time zone is {zone}: if MariaDB writes its local time, set " +
+      "TimeLocation = {zone} in the ini file; set TimeLocation = UTC to keep UTC without this warning",
+    { zone: local.name },
+  );
 }
 
 /** Scans `jobs` (in workers when `workers` > 0), telling `progress` how far it got. */

@@ -2,7 +2,8 @@
  * The SQLite database: the Go tool's `Accounts` table plus this program's own tables.
  *
  * - `Accounts(name, host, last_seen)`: last successful login per account, `last_seen` as
- *   `YYYY-MM-DD HH:MM:SS+HH:MM` in TimeLocation, exactly what the Go tool's users query.
+ *   `YYYY-MM-DD HH:MM:SS+HH:MM` in TimeLocation, exactly what the Go tool's users query, in a
+ *   table declared exactly as the Go tool declares it.
  * - `conntrack_files`: one checkpoint per audit file, keyed by inode.
  * - `conntrack_events`: failed logins, CHANGEUSER, PROXY_CONNECT and logins whose username
  *   spans lines, latest per (kind, name, host), with a count.
@@ -56,6 +57,16 @@ export interface EventRow {
 export const FINGERPRINT_BYTES = 64;
 
 const SCHEMA_VERSION = "1";
+
+/**
+ * The Go tool's `Accounts` table, byte for byte as its database.go (v1.1.14) sends it, so that
+ * whatever reads the schema (`sqlite3 .schema`, `sqlite_master`, ORMs) sees the same table
+ * whichever program created the file. SQLite keeps the text from `CREATE` to the closing
+ * parenthesis, without `IF NOT EXISTS`. Databases created by earlier versions of this program
+ * declare `last_seen TEXT`; both hold the same text values and are read alike.
+ */
+export const GO_ACCOUNTS_DDL = "\n\tCREATE TABLE IF NOT EXISTS Accounts (\n\t\tname      TEXT,\n" +
+  "\t\thost      TEXT,\n\t\tlast_seen TIMESTAMP,\n\t\tPRIMARY KEY (name, host)\n\t);\n\t";
 
 /** How long a run waits for another run's lock, in milliseconds. */
 export const LOCK_WAIT_MS = 10 * 60_000;
@@ -118,13 +129,8 @@ export class Store {
       db.prepare("DELETE FROM Accounts WHERE name = 'mysql' AND host = 'localhost'").run();
       this.adopted = true;
     }
+    db.exec(GO_ACCOUNTS_DDL);
     db.exec(`
-      CREATE TABLE IF NOT EXISTS Accounts (
-        name      TEXT,
-        host      TEXT,
-        last_seen TEXT,
-        PRIMARY KEY (name, host)
-      );
       CREATE TABLE IF NOT EXISTS conntrack_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS conntrack_files (
         ino          INTEGER PRIMARY KEY,
