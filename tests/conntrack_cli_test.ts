@@ -178,3 +178,27 @@ Deno.test("conntrack cli: an over-long line and binary garbage are skipped, the 
     "bob|10.0.0.1|2024-03-01 10:00:01+00:00",
   ]);
 });
+
+Deno.test("conntrack cli: a run with nothing new leaves the database file untouched", async () => {
+  await using box = await sandbox();
+  await Deno.writeTextFile(`${box.auditDir}/server_audit.log`, line("0301 10:00:00", "alice", 1));
+  await settle(box.auditDir);
+  assert.equal((await box.run()).code, 0);
+  const before = await Deno.readFile(box.sqlite);
+  const past = new Date(Date.now() - 3_600_000);
+  await Deno.utime(box.sqlite, past, past);
+  const r = await box.run("-v");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /0 of 1 audit files had new data/);
+  assert.deepEqual(await Deno.readFile(box.sqlite), before);
+  assert.equal((await Deno.stat(box.sqlite)).mtime?.getTime(), past.getTime());
+  // New data is committed as before.
+  await Deno.writeTextFile(
+    `${box.auditDir}/server_audit.log`,
+    line("0301 11:00:00", "alice", 2),
+    { append: true },
+  );
+  await settle(box.auditDir);
+  assert.equal((await box.run()).code, 0);
+  assert.deepEqual(box.accounts(), ["alice|10.0.0.1|2024-03-01 11:00:00+00:00"]);
+});

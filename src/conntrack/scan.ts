@@ -110,6 +110,7 @@ export const MAX_LINE_BYTES = 1 << 20;
  * progress display).
  */
 export function scanFile(job: ScanJob, onRead?: (bytes: number) => void): ScanResult {
+  if (job.end <= job.start) return unread(job, false); // nothing new: not even opened
   const zone = zoneNamed(job.zone);
   let file: Deno.FsFile;
   try {
@@ -127,8 +128,8 @@ export function scanFile(job: ScanJob, onRead?: (bytes: number) => void): ScanRe
   }
 }
 
-/** The result for a file that was not read. */
-function unread(job: ScanJob): ScanResult {
+/** The result for a file that was not read (`moved`: because it was renamed or removed). */
+function unread(job: ScanJob, moved = true): ScanResult {
   return {
     path: job.path,
     consumed: job.start,
@@ -142,7 +143,7 @@ function unread(job: ScanJob): ScanResult {
     malformed: 0,
     events: 0,
     bytes: 0,
-    moved: true,
+    ...(moved ? { moved } : {}),
   };
 }
 

@@ -80,6 +80,10 @@ export class Store {
   readonly changedLogins: [string, string][] = [];
   /** `conntrack_events` keys (kind, name, host) touched in this transaction. */
   readonly changedEvents: [string, string, string][] = [];
+  /** True once this run wrote something worth committing. */
+  #changed = false;
+  /** The checkpoints as read, to tell whether they changed. */
+  #stored: Checkpoint[] = [];
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -124,6 +128,8 @@ export class Store {
       }[])
         .map((r) => r.name),
     );
+    const ours = ["Accounts", "conntrack_meta", "conntrack_files", "conntrack_events"];
+    if (!ours.every((t) => tables.has(t))) this.#changed = true;
     if (tables.has("Accounts") && !tables.has("conntrack_meta")) {
       // Written by the Go tool: its progress marker is not an account.
       db.prepare("DELETE FROM Accounts WHERE name = 'mysql' AND host = 'localhost'").run();
@@ -163,7 +169,7 @@ export class Store {
       string,
       unknown
     >[];
-    return new Map(rows.map((r) => [Number(r.ino), {
+    this.#stored = rows.map((r) => ({
       ino: Number(r.ino),
       path: String(r.path),
       offset: Number(r.offset),
@@ -172,11 +178,26 @@ export class Store {
       serverHost: r.server_host === null ? null : String(r.server_host),
       lastInstant: r.last_instant === null ? null : Number(r.last_instant),
       live: Number(r.live) === 1,
-    }]));
+    }));
+    return new Map(this.#stored.map((c) => [c.ino, c]));
   }
 
-  /** Replaces all checkpoints with `list`. */
+  /** Replaces all checkpoints with `list` (nothing is written when they are the same). */
   saveCheckpoints(list: Checkpoint[]): void {
+    const key = (c: Checkpoint) =>
+      JSON.stringify([
+        c.ino,
+        c.path,
+        c.offset,
+        c.size,
+        c.fingerprint,
+        c.serverHost,
+        c.lastInstant,
+        c.live,
+      ]);
+    const before = new Set(this.#stored.map(key));
+    if (list.length === before.size && list.every((c) => before.has(key(c)))) return;
+    this.#changed = true;
     this.#db.exec("DELETE FROM conntrack_files");
     const insert = this.#db.prepare(
       "INSERT INTO conntrack_files (ino, path, offset, size, fingerprint, server_host, last_instant, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -227,6 +248,7 @@ export class Store {
         updated++;
       }
     }
+    if (inserted + updated > 0) this.#changed = true;
     return { inserted, updated };
   }
 
@@ -242,6 +264,7 @@ export class Store {
       "UPDATE conntrack_events SET count = count + ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END, last_retcode = CASE WHEN ? THEN ? ELSE last_retcode END WHERE kind = ? AND name = ? AND host = ?",
     );
     for (const e of events) {
+      this.#changed = true;
       this.changedEvents.push([e.kind, e.user, e.host]);
       const row = get.get(e.kind, e.user, e.host) as { last_seen: string } | undefined;
       const text = zone.format(e.instant);
@@ -307,15 +330,20 @@ export class Store {
 
   /** Sets a value of `conntrack_meta` (inside the run's transaction). */
   setMeta(key: string, value: string): void {
+    this.#changed = true;
     this.#db.prepare("INSERT OR REPLACE INTO conntrack_meta (key, value) VALUES (?, ?)").run(
       key,
       value,
     );
   }
 
-  /** Commits the run and closes the database. */
+  /**
+   * Commits the run and closes the database; a run that changed nothing ends without writing
+   * (no journal, no fsync).
+   */
   commit(): void {
-    this.#db.exec("COMMIT");
+    // A run that found nothing new leaves the file alone: no journal, no fsync.
+    this.#db.exec(this.#changed ? "COMMIT" : "ROLLBACK");
     this.#db.close();
   }
 
