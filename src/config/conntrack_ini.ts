@@ -1,6 +1,6 @@
 /**
- * conntracker.ini: the Go conntracker's settings file, read with npm:ini plus line tracking so
- * every error names `file:line`.
+ * conntracker.ini: the Go conntracker's settings file, read as npm:ini reads it (ini_values.ts)
+ * plus line tracking so every error names `file:line`.
  *
  * Keys live in a `[default]` section (keys before any section count too). Every key is
  * optional; see README "conntrack" for the list and defaults. Unknown keys and sections are
@@ -8,7 +8,7 @@
  * @module
  */
 import { closest } from "./suggest.ts";
-import { parse as parseIni } from "ini";
+import { iniValues } from "./ini_values.ts";
 import { ConfigError } from "../errors.ts";
 import { Zone } from "../conntrack/tz.ts";
 import { escapeControl, type LogLevel } from "../system/log.ts";
@@ -122,18 +122,7 @@ export async function loadConntrackConfig(path = DEFAULT_CONNTRACK_INI): Promise
 /** Validates the text of a conntracker.ini; `file` is used in error messages. */
 export function parseConntrackConfig(text: string, file: string): ConntrackConfig {
   const lines = locateKeys(text, file);
-  let data: Record<string, unknown>;
-  try {
-    data = parseIni(text);
-  } catch (err) {
-    throw new ConfigError(`not an ini file: ${err instanceof Error ? err.message : err}`, file);
-  }
-  const values: Record<string, string> = {};
-  const section = (data.default ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries({ ...data, ...section })) {
-    if (k === "default") continue;
-    values[k] = typeof v === "string" ? v : String(v);
-  }
+  const values = iniValues(text);
   const get = (key: (typeof KEYS)[number]): string | undefined => {
     const v = values[key]?.trim();
     return v === undefined || v === "" ? undefined : v;

@@ -153,7 +153,7 @@ function scanOpen(
   zone: Zone,
   onRead?: (bytes: number) => void,
 ): ScanResult {
-  const chunkBytes = job.chunkBytes ?? 1 << 20;
+  const chunkBytes = job.chunkBytes ?? 1 << 18;
   // One buffer (WebAssembly memory, searched in place): [kept look-back | unfinished line | new read].
   // Kept look-back is at most HOLD_BYTES plus the line it starts in, the unfinished line at most
   // MAX_LINE_BYTES, so a whole chunk always fits after them.
