@@ -29,7 +29,7 @@
  * @module
  */
 import { type ByteOps, jsByteOps } from "./byte_ops.ts";
-import { ByteInterner } from "./interner.ts";
+import { BytesCache, decodeBytes } from "./interner.ts";
 import type { WallTime, Zone } from "./tz.ts";
 
 /** The connection operations server_audit writes. */
@@ -50,6 +50,23 @@ export interface ConnEvent {
   instant: number;
   /** True when the username spans lines (attribution is then uncertain). */
   multiline: boolean;
+  /** The same user and host, shared by every record that wrote them with the same bytes. */
+  who?: Who;
+}
+
+/**
+ * A username and client host as records write them, decoded once per thread; whoever
+ * aggregates events may note where it keeps this account (`owner`, `row`) to find it again
+ * without hashing the strings.
+ */
+export interface Who {
+  user: string;
+  host: string;
+  /** The raw host carried a `:port`. */
+  port: boolean;
+  /** Free for the aggregating table (0 until it notes something). */
+  owner: number;
+  row: number;
 }
 
 /** A line the parser refused, with why. */
@@ -96,7 +113,7 @@ const TWIN_MS = 5_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Usernames and hosts seen in this thread (a log repeats the same few thousand). */
-const names = new ByteInterner();
+const accounts = new BytesCache<Who>();
 
 const OPS: Record<string, ConnOp> = {
   CONNECT: "CONNECT",
@@ -262,8 +279,7 @@ export class AuditParser {
         return;
       }
     }
-    const user = names.get(buf, head.userStart, f.userEnd);
-    const event = this.#event(user, head.wall, f, false);
+    const event = this.#event(this.#who(head.userStart, f), head.wall, f, false);
     if (event.instant < this.lastInstant - TIME_SLACK_MS) {
       this.#reject(start, end, "earlier than the records before it");
       return;
@@ -343,25 +359,37 @@ export class AuditParser {
       this.#reject(start, end, "continuation line without a record start");
       return;
     }
-    const user = decoder.decode(buf.subarray(userStart, userEnd));
-    const event = this.#event(user, head.wall, f, true);
+    const event = this.#event(this.#who(userStart, f), head.wall, f, true);
     this.#reject(start, end, `username spans lines (${event.op}, not counted as a login)`);
     this.#pending.push({ event, pos: this.#base + headStart });
   }
 
-  #event(user: string, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
+  /** The user buf[userStart, f.userEnd) and host up to f.hostEnd, from the cache when seen. */
+  #who(userStart: number, f: RightFields): Who {
+    const buf = this.#buf;
+    // Same bytes, same split between user and host, same port reading: same answer.
+    const tag = (f.userEnd - userStart) * 2 + (this.#portsSeen ? 1 : 0);
+    const known = accounts.find(buf, userStart, f.hostEnd, tag);
+    if (known) return known;
+    const host = splitHostPort(decodeBytes(buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
+    const user = decodeBytes(buf, userStart, f.userEnd);
+    const who: Who = { user, host: host.host, port: host.port, owner: 0, row: 0 };
+    return accounts.add(buf, userStart, f.hostEnd, tag, who);
+  }
+
+  #event(who: Who, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
     const instant = this.#zone.toInstant(wall, this.lastInstant);
-    const host = splitHostPort(names.get(this.#buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
-    if (host.port) this.#portsSeen = true;
+    if (who.port) this.#portsSeen = true;
     return {
       op: f.op,
-      user,
-      host: host.host,
+      user: who.user,
+      host: who.host,
       connId: f.connId,
       retcode: f.retcode,
       wall,
       instant,
       multiline,
+      who,
     };
   }
 

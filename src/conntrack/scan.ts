@@ -10,7 +10,7 @@
  */
 import { RuntimeError } from "../errors.ts";
 import { WasmByteOps } from "./byte_ops.ts";
-import { AuditParser, type ConnEvent, HOLD_BYTES, type Rejection } from "./parser.ts";
+import { AuditParser, type ConnEvent, HOLD_BYTES, type Rejection, type Who } from "./parser.ts";
 import { Zone } from "./tz.ts";
 
 /** What to read. Plain data, so it can be posted to a worker. */
@@ -35,8 +35,11 @@ export interface ScanJob {
   chunkBytes?: number;
 }
 
+let tables = 0;
+
 /** Latest successful login per (user, host), without building a key string per event. */
 export class LoginTable {
+  #id = ++tables;
   #byUser = new Map<string, Map<string, number>>();
   #users: string[] = [];
   #hosts: string[] = [];
@@ -44,22 +47,34 @@ export class LoginTable {
   /** Number of (user, host) pairs. */
   size = 0;
 
-  /** Records a login at `instant`, keeping the latest per pair. */
-  add(user: string, host: string, instant: number): void {
-    let hosts = this.#byUser.get(user);
-    if (!hosts) this.#byUser.set(user, hosts = new Map());
-    const i = hosts.get(host);
-    if (i === undefined) {
-      if (this.size === this.#instants.length) {
-        const grown = new Float64Array(this.size * 2);
-        grown.set(this.#instants);
-        this.#instants = grown;
+  /**
+   * Records a login at `instant`, keeping the latest per pair. With `who` (the parser's shared
+   * account object), the row is noted on it and found again without looking up the strings.
+   */
+  add(user: string, host: string, instant: number, who?: Who): void {
+    let i: number | undefined;
+    if (who !== undefined && who.owner === this.#id) i = who.row;
+    else {
+      let hosts = this.#byUser.get(user);
+      if (!hosts) this.#byUser.set(user, hosts = new Map());
+      i = hosts.get(host);
+      if (i === undefined) {
+        if (this.size === this.#instants.length) {
+          const grown = new Float64Array(this.size * 2);
+          grown.set(this.#instants);
+          this.#instants = grown;
+        }
+        hosts.set(host, i = this.size);
+        this.#users.push(user);
+        this.#hosts.push(host);
+        this.#instants[this.size++] = instant;
       }
-      hosts.set(host, this.size);
-      this.#users.push(user);
-      this.#hosts.push(host);
-      this.#instants[this.size++] = instant;
-    } else if (instant > this.#instants[i]) this.#instants[i] = instant;
+      if (who !== undefined) {
+        who.owner = this.#id;
+        who.row = i;
+      }
+    }
+    if (instant > this.#instants[i]) this.#instants[i] = instant;
   }
 
   /** All pairs as [user, host, latest instant]. */
@@ -310,7 +325,7 @@ export function addEvent(
 ): void {
   if (e.op === "DISCONNECT") return;
   if (e.op === "CONNECT" && e.retcode === 0 && !e.multiline) {
-    logins.add(e.user, e.host, e.instant);
+    logins.add(e.user, e.host, e.instant, e.who);
     return;
   }
   const kind = e.multiline ? "multiline" : KIND[e.op] ?? "failed"; // CONNECT with an error code
