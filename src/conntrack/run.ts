@@ -8,8 +8,7 @@ import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
 import {
-  LoginTable,
-  type OtherEvent,
+  Findings,
   scanFile,
   type ScanJob,
   scanQueue,
@@ -125,7 +124,8 @@ export async function runConntrack(
     const workers = toRead >= threshold && busy.length > 1
       ? Math.min(config.maxWorkers, busy.length, navigator.hardwareConcurrency || 1)
       : 0;
-    const results = await scanAll(jobs, workers, options.progress);
+    const found = new Findings();
+    const results = await scanAll(jobs, workers, found, options.progress);
 
     for (const { checkpoint: cp, how } of lost) {
       const oldest = results.find((r) => r.firstInstant !== null);
@@ -144,14 +144,10 @@ export async function runConntrack(
       );
     }
 
-    const logins = new LoginTable();
-    const others = new Map<string, OtherEvent>();
     let rejected = 0;
     let malformed = 0;
     let events = 0;
     for (const r of results) {
-      for (const [user, host, instant] of r.logins) logins.add(user, host, instant);
-      for (const o of r.others) mergeOther(others, o);
       for (const rej of r.rejections) {
         logger.warning("{path}:{line}: rejected: {reason}: {excerpt}", {
           path: r.path,
@@ -174,8 +170,8 @@ export async function runConntrack(
       malformed += r.malformed;
       events += r.events;
     }
-    const { inserted, updated } = store.mergeLogins(logins.values(), zone);
-    store.mergeOthers(others.values(), zone);
+    const { inserted, updated } = store.mergeLogins(found.logins.values(), zone);
+    store.mergeOthers(found.others.values(), zone);
 
     const checkpoints: Checkpoint[] = plans.flatMap((p, i): Checkpoint[] => {
       const r = results[i];
@@ -201,10 +197,10 @@ export async function runConntrack(
       filesRead: results.filter((r) => r.bytes > 0).length,
       bytes: results.reduce((n, r) => n + r.bytes, 0),
       events,
-      logins: logins.size,
+      logins: found.logins.size,
       inserted,
       updated,
-      others: others.size,
+      others: found.others.size,
       rejected,
       malformed,
       workers,
@@ -248,19 +244,6 @@ async function pushCentral(config: ConntrackConfig, store: Store): Promise<numbe
   }
   store.setMeta("central", marker);
   return accounts.length + events.length;
-}
-
-function mergeOther(into: Map<string, OtherEvent>, o: OtherEvent): void {
-  const key = `${o.kind}\u0000${o.user}\u0000${o.host}`;
-  const cur = into.get(key);
-  if (!cur) into.set(key, { ...o });
-  else {
-    cur.count += o.count;
-    if (o.instant >= cur.instant) {
-      cur.instant = o.instant;
-      cur.retcode = o.retcode;
-    }
-  }
 }
 
 /**
@@ -319,14 +302,19 @@ function warnIfLocalTime(logger: ReturnType<typeof log>): void {
   );
 }
 
-/** Scans `jobs` (in workers when `workers` > 0), telling `progress` how far it got. */
+/**
+ * Scans `jobs` (in workers when `workers` > 0) into `found`, telling `progress` how far it got.
+ */
 async function scanAll(
   jobs: ScanJob[],
   workers: number,
+  found: Findings,
   progress?: ProgressSink,
 ): Promise<ScanResult[]> {
   if (!progress) {
-    return workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
+    return workers > 0
+      ? await scanInWorkers(jobs, workers, found)
+      : jobs.map((j) => scanFile(j, found));
   }
   const state = {
     filesDone: 0,
@@ -336,14 +324,14 @@ async function scanAll(
   };
   try {
     if (workers > 0) {
-      return await scanInWorkers(jobs, workers, (r) => {
+      return await scanInWorkers(jobs, workers, found, (r) => {
         if (r.bytes > 0) state.filesDone++;
         state.bytesDone += r.bytes;
         progress.update(state);
       });
     }
     return jobs.map((j) => {
-      const r = scanFile(j, (n) => {
+      const r = scanFile(j, found, (n) => {
         state.bytesDone += n;
         progress.update(state);
       });
@@ -357,13 +345,14 @@ async function scanAll(
 }
 
 /**
- * Scans `jobs` on this thread plus `count - 1` Web Workers; results come back in job order.
- * Every thread takes the next job from a shared counter (largest files first), so no thread
- * waits for another to hand out work.
+ * Scans `jobs` on this thread plus `count - 1` Web Workers; results come back in job order,
+ * and every thread's findings end up in `found`. Every thread takes the next job from a shared
+ * counter (largest files first), so no thread waits for another to hand out work.
  */
 async function scanInWorkers(
   jobs: ScanJob[],
   count: number,
+  found: Findings,
   onResult?: (r: ScanResult) => void,
 ): Promise<ScanResult[]> {
   const results: ScanResult[] = new Array(jobs.length);
@@ -387,7 +376,10 @@ async function scanInWorkers(
           else if (m.index !== undefined && m.result) {
             results[order[m.index]] = m.result;
             onResult?.(m.result);
-          } else resolve();
+          } else if (m.findings) {
+            found.merge(m.findings);
+            resolve();
+          } else reject(new RuntimeError("parser worker: unexpected message"));
         };
         worker.onerror = (e) => {
           e.preventDefault();
@@ -398,7 +390,7 @@ async function scanInWorkers(
     );
     // Let the workers start before this thread gets busy.
     await new Promise((r) => setTimeout(r, 0));
-    scanQueue(sorted, next, (i, r) => {
+    scanQueue(sorted, next, found, (i, r) => {
       results[order[i]] = r;
       onResult?.(r);
     });

@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
 import { generateAudit } from "../../scripts/bench/gen_audit.ts";
-import { MAX_LINE_BYTES, scanFile, type ScanResult } from "./scan.ts";
+import { Findings, MAX_LINE_BYTES, scanFile, type ScanJob, type ScanResult } from "./scan.ts";
 
-const brief = (r: ScanResult) => ({
+/** Scans `job` on its own: the file's result with what it found. */
+function scanAlone(job: ScanJob): ScanResult & { found: Findings } {
+  const found = new Findings();
+  return { ...scanFile(job, found), found };
+}
+
+const brief = (r: ScanResult & { found: Findings }) => ({
   consumed: r.consumed,
-  logins: [...r.logins].sort(),
-  others: r.others.map((o) => JSON.stringify(o)).sort(),
+  logins: [...r.found.logins.values()].sort(),
+  others: [...r.found.others.values()].map((o) => JSON.stringify(o)).sort(),
   rejections: r.rejections,
   rejected: r.rejected,
   malformed: r.malformed,
@@ -32,10 +38,10 @@ Deno.test("scan: the result does not depend on the read size, whatever the line 
     await Deno.writeTextFile(path, text);
     const size = (await Deno.stat(path)).size;
     const run = (chunkBytes: number) =>
-      scanFile({ path, start: 0, end: size, zone: "UTC", chunkBytes });
+      scanAlone({ path, start: 0, end: size, zone: "UTC", chunkBytes });
     const reference = run(1 << 20);
     assert.equal(reference.consumed, size - "20240301 23:00:01,db1,cut".length);
-    assert.ok(reference.logins.some(([user]) => user === "late"));
+    assert.ok([...reference.found.logins.values()].some(([user]) => user === "late"));
     assert.equal(reference.malformed, 1, "the 5 MiB line is skipped");
     const skipped = reference.rejections.find((r) => /line longer than/.test(r.reason));
     assert.equal(skipped?.line, 2 * third + 2);
@@ -55,12 +61,50 @@ Deno.test("scan: a file renamed away after it was listed is left for the next ru
     const ino = (await Deno.stat(path)).ino!;
     await Deno.rename(path, `${path}.1`);
     await Deno.writeTextFile(path, "20240301 11:00:00,db1,new,h,2,0,CONNECT,,,0\n");
-    const r = scanFile({ path, ino, start: 0, end: 100, zone: "UTC" });
+    const r = scanAlone({ path, ino, start: 0, end: 100, zone: "UTC" });
     assert.equal(r.consumed, 0);
     assert.equal(r.moved, true);
-    assert.deepEqual(r.logins, []);
-    const gone = scanFile({ path: `${dir}/missing`, ino, start: 7, end: 100, zone: "UTC" });
+    assert.equal(r.found.logins.size, 0);
+    const gone = scanAlone({ path: `${dir}/missing`, ino, start: 7, end: 100, zone: "UTC" });
     assert.equal(gone.consumed, 7);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scan: one thread's findings over several files equal the merge of each file's own", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const gen = await generateAudit({
+      dir,
+      files: 3,
+      bytesPerFile: 200_000,
+      accounts: 40,
+      seed: 21,
+    });
+    const jobs = gen.paths.map((path) => ({
+      path,
+      start: 0,
+      end: Deno.statSync(path).size,
+      zone: "UTC",
+    }));
+    const shared = new Findings();
+    for (const job of jobs) scanFile(job, shared);
+    const merged = new Findings();
+    for (const job of jobs) {
+      const alone = new Findings();
+      scanFile(job, alone);
+      merged.merge(alone.toMessage());
+    }
+    const rows = (f: Findings) => [...f.logins.values()].map((r) => r.join("|")).sort();
+    assert.deepEqual(rows(shared), rows(merged));
+    assert.deepEqual(
+      rows(shared),
+      [...gen.truth].map(([k, w]) => `${k.replace("\u0000", "|")}|${w}`).sort(),
+    );
+    const others = (f: Findings) => [...f.others.values()].map((o) => JSON.stringify(o)).sort();
+    assert.deepEqual(others(shared), others(merged));
+    assert.ok(shared.others.size > 0, "the corpus has failed logins");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
