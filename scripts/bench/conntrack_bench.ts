@@ -41,6 +41,8 @@ const cases = opts.cases.split(",").map((c) => {
 
 interface Timed {
   ms: number;
+  /** User plus system CPU time, ms (less disturbed by other load than the wall time). */
+  cpuMs: number;
   code: number;
   stdout: string;
   stderr: string;
@@ -63,8 +65,11 @@ async function timed(
   const ms = performance.now() - start;
   const stderr = new TextDecoder().decode(out.stderr);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const cpu = (what: string) =>
+    Number(new RegExp(`${what} time \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1]);
   return {
     ms,
+    cpuMs: 1000 * (cpu("User") + cpu("System")),
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
     stderr: stderr.replace(/\n?\s*Command being timed:[\s\S]*$/, ""),
@@ -75,6 +80,34 @@ async function timed(
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 const list = (xs: number[]) => `[${xs.map(secs).join(", ")}]`;
+/** `median s [each], CPU median s` of some runs. */
+const timing = (ts: Timed[]) =>
+  `${secs(median(ts.map((t) => t.ms)))} s ${list(ts.map((t) => t.ms))}, CPU ${
+    secs(median(ts.map((t) => t.cpuMs)))
+  } s`;
+const maxRss = (ts: Timed[]) => Math.max(...ts.map((t) => t.rssKb)) / 1024 | 0;
+
+/**
+ * grep and a conntrack first run (fresh database) in turns, `repeat` times, so both see the
+ * same load.
+ */
+async function againstGrep(
+  paths: string[],
+  cmd: string,
+  args: string[],
+  sqlite: string,
+): Promise<{ greps: Timed[]; runs: Timed[] }> {
+  const greps: Timed[] = [];
+  const runs: Timed[] = [];
+  for (let i = 0; i < repeat; i++) {
+    greps.push(await timed("grep", ["-F", "-c", ",CONNECT,", ...paths], { LC_ALL: "C" }));
+    await Deno.remove(sqlite).catch(() => {});
+    const r = await timed(cmd, args, { NO_COLOR: "1" });
+    if (r.code !== 0) throw new Error(`conntrack failed: ${r.stderr}`);
+    runs.push(r);
+  }
+  return { greps, runs };
+}
 const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 
 /** The generated corpus for one case, reused from `--corpus-dir` when it is there. */
@@ -136,15 +169,7 @@ try {
     // Warm the page cache.
     await new Deno.Command("cat", { args: gen.paths, stdout: "null" }).output();
 
-    const greps: Timed[] = [];
-    const firsts: Timed[] = [];
-    for (let i = 0; i < repeat; i++) {
-      greps.push(await timed("grep", ["-F", "-c", ",CONNECT,", ...gen.paths], { LC_ALL: "C" }));
-      await Deno.remove(sqlite).catch(() => {});
-      const f = await timed(cmd, args, env);
-      if (f.code !== 0) throw new Error(`conntrack failed: ${f.stderr}`);
-      firsts.push(f);
-    }
+    const { greps, runs: firsts } = await againstGrep(gen.paths, cmd, args, sqlite);
     const want = [...gen.truth].map(([k, w]) => `${k.replace("\u0000", "|")}|${utcLastSeen(w)}`)
       .sort();
     const got = readAccounts(sqlite);
@@ -155,28 +180,25 @@ try {
     const grepMs = median(greps.map((g) => g.ms));
     const firstMs = median(firsts.map((f) => f.ms));
     const rerunMs = median(reruns.map((r) => r.ms));
+    const mibs = (ms: number) => (gen.bytes / 1048576 / (ms / 1000)).toFixed(0);
     const goal = files === 1 ? 2.5 : mb >= 1000 ? 1.2 : undefined;
     say(`conntrack -v: ${firsts[0].stdout.trim()}`);
-    say(`grep -F -c ,CONNECT, (LC_ALL=C): ${secs(grepMs)} s ${list(greps.map((g) => g.ms))}`);
+    say(`grep -F -c ,CONNECT, (LC_ALL=C): ${timing(greps)}`);
     say(
-      `first run: ${secs(firstMs)} s ${list(firsts.map((f) => f.ms))}, ${
-        (firstMs / grepMs).toFixed(2)
-      }x grep${goal ? ` (goal <= ${goal}x)` : ""}`,
+      `first run (MaxWorkers default): ${timing(firsts)}, ${(firstMs / grepMs).toFixed(2)}x grep${
+        goal ? ` (goal <= ${goal}x)` : ""
+      }`,
     );
     say(
       `first run throughput: ${(gen.shape.lines / firstMs / 1000).toFixed(2)} M lines/s, ${
-        (gen.bytes / 1048576 / (firstMs / 1000)).toFixed(0)
-      } MiB/s (grep ${(gen.bytes / 1048576 / (grepMs / 1000)).toFixed(0)} MiB/s)`,
+        mibs(firstMs)
+      } MiB/s (grep ${mibs(grepMs)} MiB/s)`,
     );
+    say(`re-run, nothing new: ${timing(reruns)} (goal <= 0.15 s)`);
     say(
-      `re-run, nothing new: ${secs(rerunMs)} s ${list(reruns.map((r) => r.ms))} (goal <= 0.15 s)`,
-    );
-    say(
-      `peak RSS: first run ${
-        Math.max(...firsts.map((f) => f.rssKb)) / 1024 | 0
-      } MB (max of ${repeat}), re-run ${
-        Math.max(...reruns.map((r) => r.rssKb)) / 1024 | 0
-      } MB, grep ${Math.max(...greps.map((g) => g.rssKb)) / 1024 | 0} MB (goal <= 100 MB)`,
+      `peak RSS: first run ${maxRss(firsts)} MB (max of ${repeat}), re-run ${
+        maxRss(reruns)
+      } MB, grep ${maxRss(greps)} MB (goal <= 100 MB)`,
     );
     say(
       `ground truth: ${equal ? "exact" : "MISMATCH"} (${got.length} rows, ${want.length} expected)`,
@@ -186,25 +208,15 @@ try {
     if (mb === Math.max(...cases.map((c) => c.mb))) {
       // One parser thread against grep's one thread, back to back.
       const [cmd1, args1] = command(ini(1));
-      const singles: Timed[] = [];
-      const greps1: Timed[] = [];
-      for (let i = 0; i < repeat; i++) {
-        greps1.push(await timed("grep", ["-F", "-c", ",CONNECT,", ...gen.paths], { LC_ALL: "C" }));
-        await Deno.remove(sqlite).catch(() => {});
-        const s = await timed(cmd1, args1, env);
-        if (s.code !== 0) throw new Error(`conntrack failed: ${s.stderr}`);
-        singles.push(s);
-      }
-      const oneMs = median(singles.map((s) => s.ms));
-      const g1 = median(greps1.map((g) => g.ms));
-      const mibs = (ms: number) => gen.bytes / 1048576 / (ms / 1000);
+      const one = await againstGrep(gen.paths, cmd1, args1, sqlite);
+      const oneMs = median(one.runs.map((r) => r.ms));
+      const g1 = median(one.greps.map((g) => g.ms));
       say(
-        `MaxWorkers=1: ${secs(oneMs)} s ${list(singles.map((s) => s.ms))}, ${
-          mibs(oneMs).toFixed(0)
-        } MiB/s (${mibs(oneMs - rerunMs).toFixed(0)} MiB/s without the re-run's fixed cost) ` +
-          `vs grep ${mibs(g1).toFixed(0)} MiB/s ${list(greps1.map((g) => g.ms))}: ${
-            (oneMs / g1).toFixed(2)
-          }x grep, peak RSS ${Math.max(...singles.map((s) => s.rssKb)) / 1024 | 0} MB`,
+        `MaxWorkers=1: ${timing(one.runs)}, ${mibs(oneMs)} MiB/s (${
+          mibs(oneMs - rerunMs)
+        } MiB/s without the re-run's fixed cost) vs grep ${mibs(g1)} MiB/s ${timing(one.greps)}: ${
+          (oneMs / g1).toFixed(2)
+        }x grep, peak RSS ${maxRss(one.runs)} MB`,
       );
     }
     say(`load average after: ${loadavg()}`);

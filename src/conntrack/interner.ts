@@ -22,10 +22,11 @@ export class BytesCache<V> {
   static readonly MAX_KEY = 512;
 
   #mask = (BytesCache.MAX_ENTRIES << 1) - 1;
-  /** Per slot: offset of the key in #arena plus 1 (0 = empty slot). */
-  #at = new Int32Array(BytesCache.MAX_ENTRIES << 1);
-  #len = new Int32Array(BytesCache.MAX_ENTRIES << 1);
-  #tag = new Int32Array(BytesCache.MAX_ENTRIES << 1);
+  /**
+   * Four integers per slot, in one cache line: offset of the key in #arena plus 1 (0 = empty
+   * slot), key length, tag, hash.
+   */
+  #slots = new Int32Array(BytesCache.MAX_ENTRIES << 3);
   #values: (V | undefined)[] = new Array(BytesCache.MAX_ENTRIES << 1).fill(undefined);
   #arena = new Uint8Array(BytesCache.MAX_BYTES);
   #used = 0;
@@ -36,11 +37,14 @@ export class BytesCache<V> {
     const n = b - a;
     if (n > BytesCache.MAX_KEY) return undefined;
     const mask = this.#mask;
+    const slots = this.#slots;
     const arena = this.#arena;
-    for (let slot = hash(buf, a, b, tag) & mask;; slot = (slot + 1) & mask) {
-      const at = this.#at[slot] - 1;
+    const h = hash(buf, a, b, tag);
+    for (let slot = h & mask;; slot = (slot + 1) & mask) {
+      const at = slots[slot << 2] - 1;
       if (at < 0) return undefined;
-      if (this.#len[slot] !== n || this.#tag[slot] !== tag) continue;
+      const s = slot << 2;
+      if (slots[s + 3] !== h || slots[s + 1] !== n || slots[s + 2] !== tag) continue;
       let k = 0;
       while (k < n && arena[at + k] === buf[a + k]) k++;
       if (k === n) return this.#values[slot];
@@ -53,12 +57,15 @@ export class BytesCache<V> {
     if (n > BytesCache.MAX_KEY) return value;
     const arena = this.#arena;
     if (this.#count >= BytesCache.MAX_ENTRIES || this.#used + n > arena.length) this.clear();
-    let slot = hash(buf, a, b, tag) & this.#mask;
-    while (this.#at[slot] !== 0) slot = (slot + 1) & this.#mask;
+    const h = hash(buf, a, b, tag);
+    let slot = h & this.#mask;
+    while (this.#slots[slot << 2] !== 0) slot = (slot + 1) & this.#mask;
     arena.set(buf.subarray(a, b), this.#used);
-    this.#at[slot] = this.#used + 1;
-    this.#len[slot] = n;
-    this.#tag[slot] = tag;
+    const s = slot << 2;
+    this.#slots[s] = this.#used + 1;
+    this.#slots[s + 1] = n;
+    this.#slots[s + 2] = tag;
+    this.#slots[s + 3] = h;
     this.#values[slot] = value;
     this.#used += n;
     this.#count++;
@@ -67,7 +74,7 @@ export class BytesCache<V> {
 
   /** Forgets every entry. */
   clear(): void {
-    this.#at.fill(0);
+    this.#slots.fill(0);
     this.#values.fill(undefined);
     this.#used = 0;
     this.#count = 0;
