@@ -3,7 +3,8 @@
  * benchmark. The default shape is that of a server logging CONNECT, QUERY and TABLE events: a
  * few interleaved sessions writing short QUERY records (quoted SQL with escaped quotes, commas,
  * escaped newlines, the word CONNECT) and TABLE records (READ/WRITE), about 4 % CONNECT and 4 %
- * DISCONNECT lines, a median line of about 105 bytes (≈ 940 000 lines per 100 MiB). `longLines`
+ * DISCONNECT lines, a median line of about 113 bytes (≈ 930 000 lines per 100 MiB), and clients
+ * of MariaDB 12 logged with a new `host:port` per connection. `longLines`
  * keeps the older shape (whole sessions of 40–55 long queries, ≈ 157-byte lines, about 2 % of
  * each). Both have thousands of accounts (some with commas and quotes in the name, IPv6 and
  * MariaDB 12 `host:port` clients) and failed logins with hostile usernames that forge whole
@@ -117,7 +118,9 @@ export async function generateAudit(o: GenOptions): Promise<GenResult> {
       : kind === 9
       ? host.replace(/:\d+$/, "")
       : host;
-    return { user, host, stored };
+    // MariaDB >= 12.0.1 logs the client's port, a new one for each connection.
+    const withPort = kind === 5 ? `[${stored}]` : kind === 9 ? stored : undefined;
+    return { user, host, stored, withPort };
   });
   const truth = new Map<string, number>();
   let wall = o.start ?? Date.UTC(2024, 2, 1);
@@ -144,9 +147,9 @@ export async function generateAudit(o: GenOptions): Promise<GenResult> {
     lengths[Math.min(line.length, 4096)]++;
     ops[op] = (ops[op] ?? 0) + 1;
   };
-  const login = (a: (typeof accounts)[number], id: number) => {
+  const login = (a: (typeof accounts)[number], id: number, host = a.host) => {
     sinceLogin = 0;
-    emit(`${t},${server},${a.user},${a.host},${id},0,CONNECT,app,,0\n`, "CONNECT");
+    emit(`${t},${server},${a.user},${host},${id},0,CONNECT,app,,0\n`, "CONNECT");
     const key = `${a.user}\u0000${a.stored}`;
     if ((truth.get(key) ?? -Infinity) < wall) truth.set(key, wall);
   };
@@ -168,8 +171,9 @@ export async function generateAudit(o: GenOptions): Promise<GenResult> {
       if (rand() < 0.01 && sinceLogin > 400) return hostile();
       const a = pick(accounts);
       const id = connId++;
-      login(a, id);
-      open.push({ user: a.user, host: a.host, id, left: 10 + num(27) });
+      const host = a.withPort ? `${a.withPort}:${32768 + num(28000)}` : a.host;
+      login(a, id, host);
+      open.push({ user: a.user, host, id, left: 10 + num(27) });
       return;
     }
     if (open.length === 0) return;

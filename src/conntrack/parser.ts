@@ -114,6 +114,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Usernames and hosts seen in this thread (a log repeats the same few thousand). */
 const accounts = new BytesCache<Who>();
+/** The same accounts by user and host, for hosts logged with a port (bounded like the cache). */
+const withPorts = new Map<string, Who>();
 
 const OPS: Record<string, ConnOp> = {
   CONNECT: "CONNECT",
@@ -373,7 +375,17 @@ export class AuditParser {
     if (known) return known;
     const host = splitHostPort(decodeBytes(buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
     const user = decodeBytes(buf, userStart, f.userEnd);
-    const who: Who = { user, host: host.host, port: host.port, owner: 0, row: 0 };
+    // MariaDB 12 logs a new client port per connection: such bytes are new every time, but
+    // they share one account object per user and host.
+    const key = host.port ? `${user.length}:${user}\u0000${host.host}` : undefined;
+    let who = key === undefined ? undefined : withPorts.get(key);
+    if (who === undefined) {
+      who = { user, host: host.host, port: host.port, owner: 0, row: 0 };
+      if (key !== undefined) {
+        if (withPorts.size >= BytesCache.MAX_ENTRIES) withPorts.clear();
+        withPorts.set(key, who);
+      }
+    }
     return accounts.add(buf, userStart, f.hostEnd, tag, who);
   }
 
