@@ -15,7 +15,7 @@ const decoder = new TextDecoder();
  */
 export class BytesCache<V> {
   /** Entries kept before the cache starts over. */
-  static readonly MAX_ENTRIES = 1 << 15;
+  static readonly MAX_ENTRIES = 1 << 14;
   /** Key bytes kept before the cache starts over. */
   static readonly MAX_BYTES = 1 << 20;
   /** Keys longer than this are never cached. */

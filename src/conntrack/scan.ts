@@ -400,7 +400,7 @@ function lineCounter(path: string): (offset: number) => number {
       at = 0;
       count = 0;
     }
-    counterOps ??= new WasmByteOps(1 << 20);
+    counterOps ??= new WasmByteOps(1 << 16);
     const buf = counterOps.buffer;
     const f = Deno.openSync(path, { read: true });
     try {
