@@ -14,6 +14,9 @@ export type WallTime = number;
 import { loadZone, type OffsetFn, parsePosixTz, parseTzif } from "./tzif.ts";
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** "00" to "59". */
+const TWO = Array.from({ length: 60 }, (_, i) => (i < 10 ? "0" : "") + i);
 
 /** Names of UTC itself (no offset file needed). */
 const UTC_NAMES = new Set([
@@ -46,6 +49,8 @@ export class Zone {
   readonly name: string;
   #offsetOf: OffsetFn;
   #offsets = new Map<number, number>();
+  #dates = new Map<number, string>();
+  #offsetTexts = new Map<number, string>();
 
   /** Throws RangeError for an unknown zone name. */
   constructor(name: string) {
@@ -107,14 +112,28 @@ export class Zone {
   /** Formats `instant` as `YYYY-MM-DD HH:MM:SS+HH:MM` in this zone (the Go tool's layout). */
   format(instant: number): string {
     const offset = this.offsetAt(instant);
-    const d = new Date(instant + offset);
-    const sign = offset < 0 ? "-" : "+";
-    const abs = Math.abs(offset) / 60_000;
-    return `${d.getUTCFullYear().toString().padStart(4, "0")}-${pad(d.getUTCMonth() + 1)}-${
-      pad(d.getUTCDate())
-    } ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${sign}${
-      pad(Math.floor(abs / 60))
-    }:${pad(abs % 60)}`;
+    const local = instant + offset;
+    const day = Math.floor(local / DAY);
+    // The date and the offset are built once per day and per offset: a run formats thousands
+    // of times that fall on a few days.
+    let date = this.#dates.get(day);
+    if (date === undefined) {
+      if (this.#dates.size > 4096) this.#dates.clear();
+      const d = new Date(day * DAY);
+      date = `${d.getUTCFullYear().toString().padStart(4, "0")}-${pad(d.getUTCMonth() + 1)}-${
+        pad(d.getUTCDate())
+      } `;
+      this.#dates.set(day, date);
+    }
+    let zone = this.#offsetTexts.get(offset);
+    if (zone === undefined) {
+      const abs = Math.abs(offset) / 60_000;
+      zone = `${offset < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+      this.#offsetTexts.set(offset, zone);
+    }
+    const secs = Math.floor((local - day * DAY) / 1000);
+    return date + TWO[Math.floor(secs / 3600)] + ":" + TWO[Math.floor(secs / 60) % 60] + ":" +
+      TWO[secs % 60] + zone;
   }
 }
 

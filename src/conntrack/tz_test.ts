@@ -46,3 +46,27 @@ Deno.test("tz: the machine's zone from TZ or the /etc/localtime link, and whethe
   // UTC and its aliases need no zone file; the name is kept as given.
   assert.equal(new Zone("Etc/UTC").format(0), "1970-01-01 00:00:00+00:00");
 });
+
+Deno.test("tz: format gives what the Date fields give, for any instant and zone", () => {
+  const reference = (z: Zone, instant: number) => {
+    const offset = z.offsetAt(instant);
+    const d = new Date(instant + offset);
+    const p = (n: number) => String(n).padStart(2, "0");
+    const abs = Math.abs(offset) / 60_000;
+    return `${String(d.getUTCFullYear()).padStart(4, "0")}-${p(d.getUTCMonth() + 1)}-${
+      p(d.getUTCDate())
+    } ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}${
+      offset < 0 ? "-" : "+"
+    }${p(Math.floor(abs / 60))}:${p(abs % 60)}`;
+  };
+  let seed = 7;
+  const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (const name of ["UTC", "Europe/Zurich", "America/St_Johns", "Asia/Kathmandu"]) {
+    const z = new Zone(name);
+    for (let i = 0; i < 3000; i++) {
+      const instant = Math.floor(Date.UTC(1950, 0, 1) + rand() * 120 * 365 * 86_400_000);
+      assert.equal(z.format(instant), reference(z, instant), `${name} ${instant}`);
+    }
+    assert.equal(z.format(-1), reference(z, -1));
+  }
+});
