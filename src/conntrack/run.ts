@@ -9,6 +9,7 @@ import { log } from "../system/log.ts";
 import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
 import {
   Findings,
+  MAX_OTHER_KEYS,
   scanFile,
   type ScanJob,
   scanQueue,
@@ -169,6 +170,14 @@ export async function runConntrack(
       rejected += r.rejected;
       malformed += r.malformed;
       events += r.events;
+    }
+    if (found.overflow > 0) {
+      logger.warning(
+        "{count} failed or other login events were counted but not stored: this run saw more " +
+          "than {max} distinct names and hosts in them (a flood of made-up usernames?); " +
+          "successful logins are all stored",
+        { count: found.overflow, max: MAX_OTHER_KEYS },
+      );
     }
     const { inserted, updated } = store.mergeLogins(found.logins.values(), zone);
     store.mergeOthers(found.others.values(), zone);

@@ -326,7 +326,15 @@ export interface FindingsMessage {
   hosts: string[];
   instants: Float64Array;
   others: OtherEvent[];
+  overflow: number;
 }
+
+/**
+ * Distinct (kind, user, host) keys of failed and other login events kept per run; events under
+ * further keys are only counted ({@link Findings.overflow}). Usernames come from unauthenticated
+ * clients, so without a bound a flood of made-up names would take any amount of memory.
+ */
+export const MAX_OTHER_KEYS = 20_000;
 
 /**
  * What the scans of one thread found, over all the files it read: the latest successful login
@@ -336,6 +344,8 @@ export interface FindingsMessage {
 export class Findings {
   readonly logins = new LoginTable();
   readonly others = new Map<string, OtherEvent>();
+  /** Other events not kept because {@link MAX_OTHER_KEYS} keys were already kept. */
+  overflow = 0;
 
   /** Sorts one event into the successful logins or the other kinds, keeping the latest. */
   add(e: ConnEvent): void {
@@ -360,8 +370,10 @@ export class Findings {
   addOther(o: OtherEvent): void {
     const key = `${o.kind}\u0000${o.user.length}:${o.user}\u0000${o.host}`;
     const cur = this.others.get(key);
-    if (!cur) this.others.set(key, { ...o });
-    else {
+    if (!cur) {
+      if (this.others.size >= MAX_OTHER_KEYS) this.overflow += o.count;
+      else this.others.set(key, { ...o });
+    } else {
       cur.count += o.count;
       if (o.instant >= cur.instant) {
         cur.instant = o.instant;
@@ -381,13 +393,14 @@ export class Findings {
       hosts.push(host);
       instants[i++] = instant;
     }
-    return { users, hosts, instants, others: [...this.others.values()] };
+    return { users, hosts, instants, others: [...this.others.values()], overflow: this.overflow };
   }
 
   /** Adds another thread's findings. */
   merge(m: FindingsMessage): void {
     for (let i = 0; i < m.users.length; i++) this.logins.add(m.users[i], m.hosts[i], m.instants[i]);
     for (const o of m.others) this.addOther(o);
+    this.overflow += m.overflow;
   }
 }
 

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { generateAudit } from "../../scripts/bench/gen_audit.ts";
-import { Findings, MAX_LINE_BYTES, scanFile, type ScanJob, type ScanResult } from "./scan.ts";
+import {
+  Findings,
+  MAX_LINE_BYTES,
+  MAX_OTHER_KEYS,
+  scanFile,
+  type ScanJob,
+  type ScanResult,
+} from "./scan.ts";
 
 /** Scans `job` on its own: the file's result with what it found. */
 function scanAlone(job: ScanJob): ScanResult & { found: Findings } {
@@ -105,6 +112,38 @@ Deno.test("scan: one thread's findings over several files equal the merge of eac
     const others = (f: Findings) => [...f.others.values()].map((o) => JSON.stringify(o)).sort();
     assert.deepEqual(others(shared), others(merged));
     assert.ok(shared.others.size > 0, "the corpus has failed logins");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scan: failed logins under endless made-up names take bounded memory and are counted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/server_audit.log`;
+    const lines: string[] = [];
+    const extra = 500;
+    for (let i = 0; i < MAX_OTHER_KEYS + extra; i++) {
+      const t = `20240301 ${String(10 + Math.floor(i / 3600)).padStart(2, "0")}:${
+        String(Math.floor(i / 60) % 60).padStart(2, "0")
+      }:${String(i % 60).padStart(2, "0")}`;
+      lines.push(`${t},db1,made${i},10.0.0.1,${i + 1},0,FAILED_CONNECT,,,1045`);
+      lines.push(`${t},db1,made${i},10.0.0.1,${i + 1},0,DISCONNECT,,,0`);
+    }
+    lines.push("20240301 23:59:59,db1,alice,10.0.0.2,999999,0,CONNECT,,,0", "");
+    await Deno.writeTextFile(path, lines.join("\n"));
+    const found = new Findings();
+    scanFile({ path, start: 0, end: Deno.statSync(path).size, zone: "UTC" }, found);
+    assert.equal(found.others.size, MAX_OTHER_KEYS);
+    assert.equal(found.overflow, extra);
+    assert.deepEqual([...found.logins.values()].map(([u]) => u), ["alice"]);
+    // Merging another thread's findings keeps the same bound.
+    const main = new Findings();
+    main.merge(found.toMessage());
+    main.merge(found.toMessage());
+    assert.equal(main.others.size, MAX_OTHER_KEYS);
+    assert.equal(main.overflow, 2 * extra);
+    assert.equal([...main.others.values()][0].count, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
