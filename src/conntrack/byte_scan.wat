@@ -109,4 +109,41 @@
             (if (i32.eq (local.get $k) (local.get $max)) (then (return (local.get $k))))))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $narrow)))
-    (local.get $k)))
+    (local.get $k))
+
+  ;; For the $k positions stored as i32 at $hits, writes the start of each one's line (the byte
+  ;; after the previous newline, or 0) at $starts and its end (the next newline, or $end) at
+  ;; $ends: what lastIndexOf and indexOf would give, without a call per position.
+  (func (export "line_bounds") (param $hits i32) (param $k i32) (param $end i32)
+    (param $starts i32) (param $ends i32)
+    (local $j i32) (local $i i32) (local $s i32) (local $e i32) (local $last i32)
+    (local.set $last (i32.const -1))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $j) (local.get $k)))
+        (local.set $i (i32.load (i32.add (local.get $hits) (i32.shl (local.get $j) (i32.const 2)))))
+        (if (i32.lt_s (local.get $i) (local.get $last))
+          (then nop) ;; same line as the previous position: same bounds
+          (else
+            (local.set $s (local.get $i))
+            (block $back_done
+              (loop $back
+                (br_if $back_done (i32.eqz (local.get $s)))
+                (br_if $back_done
+                  (i32.eq (i32.load8_u (i32.sub (local.get $s) (i32.const 1))) (i32.const 10)))
+                (local.set $s (i32.sub (local.get $s) (i32.const 1)))
+                (br $back)))
+            (local.set $e (local.get $i))
+            (block $fwd_done
+              (loop $fwd
+                (br_if $fwd_done (i32.ge_u (local.get $e) (local.get $end)))
+                (br_if $fwd_done (i32.eq (i32.load8_u (local.get $e)) (i32.const 10)))
+                (local.set $e (i32.add (local.get $e) (i32.const 1)))
+                (br $fwd)))
+            (local.set $last (local.get $e))))
+        (i32.store (i32.add (local.get $starts) (i32.shl (local.get $j) (i32.const 2)))
+          (local.get $s))
+        (i32.store (i32.add (local.get $ends) (i32.shl (local.get $j) (i32.const 2)))
+          (local.get $e))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $each)))))

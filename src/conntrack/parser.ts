@@ -199,11 +199,9 @@ export class AuditParser {
       }
     }
     let lineEnd = -1;
-    this.#ops.markers(buf, from, to, (hit) => {
+    this.#ops.markers(buf, from, to, (hit, start, end) => {
       if (hit < lineEnd) return; // one look per line
-      lineEnd = buf.indexOf(10, hit);
-      if (lineEnd < 0 || lineEnd >= to) lineEnd = to;
-      const start = buf.lastIndexOf(10, hit) + 1;
+      lineEnd = end;
       if (!isPlainDisconnect(buf, start, hit, lineEnd)) this.#line(start, lineEnd);
     });
     // Keep the last HOLD_BYTES (from a line start) for look-back and pending events.
