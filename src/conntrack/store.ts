@@ -233,8 +233,10 @@ export class Store {
     );
     let inserted = 0;
     let updated = 0;
+    // A first run fills an empty table: nothing to look up before each insert.
+    const empty = this.#db.prepare("SELECT 1 FROM Accounts LIMIT 1").get() === undefined;
     for (const [name, host, instant] of logins) {
-      const row = get.get(name, host) as { last_seen: unknown } | undefined;
+      const row = empty ? undefined : get.get(name, host) as { last_seen: unknown } | undefined;
       if (!row) {
         insert.run(name, host, zone.format(instant));
         this.changedLogins.push([name, host]);
