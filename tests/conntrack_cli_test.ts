@@ -140,7 +140,11 @@ Deno.test("conntrack cli: a forged login cut off from its twin record by the hol
   r = await box.run();
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(box.accounts(), ["alice|10.0.0.1|2024-03-01 10:00:00+00:00"]);
-  assert.match(r.stderr, /connection id claimed by two login events/);
+  assert.match(r.stderr, /appears twice \(text inside a username\)/);
+  assert.match(
+    r.stderr,
+    /rejected: .*: "20240301 10:00:01,db1,mallory,localhost,55,0,CONNECT,,,0"/,
+  );
 });
 
 Deno.test("conntrack cli: a path outside the permission set is a runtime error that says so", async () => {

@@ -122,7 +122,7 @@ Deno.test("permissions: the binary's permission set covers every default path of
       ["read", DEFAULT_CONFIG_DIR + "/search.conf"], ["read", DEFAULT_PASSWD_FILE], ["read", D.passwdDb],
       ["read", "/run/credentials/mysql_monitor_daemon@0.service/passwd"],
       ["write", D.prometheusFile], ["write", D.prometheusFile + ".tmp.1"],
-      ["write", "/var/run/mysql_monitor_shard3.prom"], ["write", D.auditLog],
+      ["write", "/var/run/mysql_monitor/mysql_monitor_shard3.prom"], ["write", D.auditLog],
       ["read", D.stateDir + "/db1.json"], ["write", D.stateDir + "/db1.json.tmp.1"],
       ["read", D.socket], ["write", D.socket], ["read", D.datadir + "/shop"],
     ];

@@ -5,75 +5,12 @@
 import assert from "node:assert/strict";
 import { MariaDB } from "./support/mariadb.ts";
 import { createMonitorAccount, fillSchema, isLocked, Sandbox } from "./support/monitor_fixture.ts";
-
-async function openssl(args: string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (out.code !== 0) {
-    throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
-async function makeCa(dir: string, name: string): Promise<void> {
-  await openssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.pem`,
-  ], dir);
-}
+import { makeCerts } from "./support/certs.ts";
 
 Deno.test("tls: verified TLS connection with tls_ca; a wrong CA fails the scan without action", async () => {
-  const certs = await Deno.makeTempDir({ prefix: "mmd-tls-" });
+  const certs = await makeCerts("IP:127.0.0.1");
   try {
-    await makeCa(certs, "ca");
-    await makeCa(certs, "otherca");
-    await Deno.writeTextFile(`${certs}/san.ext`, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    await openssl([
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-keyout",
-      "server.key",
-      "-out",
-      "server.csr",
-    ], certs);
-    await openssl([
-      "x509",
-      "-req",
-      "-in",
-      "server.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-days",
-      "2",
-      "-extfile",
-      "san.ext",
-      "-out",
-      "server.pem",
-    ], certs);
-    await using db = await MariaDB.start({
-      args: [
-        `--ssl-ca=${certs}/ca.pem`,
-        `--ssl-cert=${certs}/server.pem`,
-        `--ssl-key=${certs}/server.key`,
-      ],
-    });
+    await using db = await MariaDB.start({ args: certs.serverArgs });
     await createMonitorAccount(db);
     await db.query("ALTER USER 'monitor'@'127.0.0.1' REQUIRE SSL");
     await db.query("CREATE USER 'ivy'@'%' IDENTIFIED BY 'x'");
@@ -83,16 +20,16 @@ Deno.test("tls: verified TLS connection with tls_ca; a wrong CA fails the scan w
     await sb.writeUsers("ivy,10K,100K\n");
     const conf = (ca: string) =>
       sb.globals() + `[server db1]\ndb_host=127.0.0.1\ndb_port=${db.port}\ndb_user=monitor\n` +
-      `tls=1\ntls_ca=${certs}/${ca}\n`;
-    const paths = [certs];
+      `tls=1\ntls_ca=${ca}\n`;
+    const paths = [certs.dir];
 
-    await sb.writeConf(conf("otherca.pem"));
+    await sb.writeConf(conf(certs.otherCa));
     let r = await sb.run(["--once"], {}, paths);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /scan failed, no action taken: .*(certificate|self.signed|verify)/i);
     assert.equal(await isLocked(db, "ivy", "%"), false);
 
-    await sb.writeConf(conf("ca.pem"));
+    await sb.writeConf(conf(certs.ca));
     r = await sb.run(["--once"], {}, paths);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(await isLocked(db, "ivy", "%"));
@@ -102,6 +39,6 @@ Deno.test("tls: verified TLS connection with tls_ca; a wrong CA fails the scan w
     );
     assert.equal(Number(row.n), 1);
   } finally {
-    await Deno.remove(certs, { recursive: true });
+    await Deno.remove(certs.dir, { recursive: true });
   }
 });

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { ROOT } from "./support/cli.ts";
+import { DEFAULT_PATHS } from "../src/config/config.ts";
+import { CONNTRACK_DEFAULTS } from "../src/config/conntrack_ini.ts";
+
+const DROP_IN = "mysql_monitor_conntrack.service.d/no-network.conf";
 
 const UNITS = [
   "mysql_monitor_daemon@.service",
@@ -18,6 +22,12 @@ async function stage(dir: string): Promise<void> {
       text.replaceAll("/usr/local/sbin/mysql_monitor_daemon", bin),
     );
   }
+  // The documented drop-in, where systemd looks for it next to the unit.
+  await Deno.mkdir(`${dir}/mysql_monitor_conntrack.service.d`);
+  await Deno.copyFile(
+    `${ROOT}/systemd/${DROP_IN}`,
+    `${dir}/${DROP_IN}`,
+  );
   // An instance of the template, as `systemctl start mysql_monitor_daemon@0` would load it.
   await Deno.copyFile(
     `${dir}/mysql_monitor_daemon@.service`,
@@ -60,18 +70,53 @@ function settings(text: string): Map<string, string[]> {
   return map;
 }
 
-Deno.test("systemd: the monitor unit is a notify service per shard that can still drop privileges", async () => {
+const dirOf = (p: string) => p.slice(0, p.lastIndexOf("/"));
+
+Deno.test("systemd: the monitor runs as mysql from the start; systemd makes its directories; reload names the shard count", async () => {
   const s = settings(await Deno.readTextFile(`${ROOT}/systemd/mysql_monitor_daemon@.service`));
   assert.deepEqual(s.get("Type"), ["notify"]);
   assert.match(s.get("ExecStart")![0], / monitor -s %i -t \$\{SHARDS\}$/);
-  assert.match(s.get("ExecReload")![0], / reload -s %i$/);
+  // Without -t, `reload -s N` looks for a shard file of one shard: wrong for any N > 0.
+  assert.match(s.get("ExecReload")![0], / reload -s %i -t \$\{SHARDS\}$/);
+  // One model: User=mysql with the password as a credential, no privilege drop, no caps.
+  assert.deepEqual(s.get("User"), ["mysql"]);
+  assert.deepEqual(s.get("Group"), ["mysql"]);
+  assert.deepEqual(s.get("LoadCredential"), ["passwd:/root/mysql_search/passwd"]);
+  assert.deepEqual(s.get("CapabilityBoundingSet"), [""]);
+  assert.deepEqual(s.get("AmbientCapabilities") ?? [""], [""]);
+  // The directories of the default paths are the ones systemd creates for mysql.
+  assert.deepEqual(s.get("RuntimeDirectory"), ["mysql_monitor"]);
+  assert.equal(dirOf(DEFAULT_PATHS.prometheusFile), "/run/mysql_monitor");
+  assert.equal(dirOf(DEFAULT_PATHS.pidFile), "/run/mysql_monitor");
+  assert.deepEqual(s.get("RuntimeDirectoryPreserve"), ["yes"], "shared by every shard");
+  assert.deepEqual(s.get("StateDirectory"), ["mysql_monitor"]);
+  assert.equal(DEFAULT_PATHS.stateDir, "/var/lib/mysql_monitor");
+  assert.deepEqual(s.get("StateDirectoryMode"), ["0700"]);
+  assert.deepEqual(s.get("LogsDirectory"), ["mysql_monitor"]);
+  assert.equal(dirOf(DEFAULT_PATHS.auditLog), "/var/log/mysql_monitor");
+  // Never a file in ReadWritePaths (logrotate moves the audit log; it must be re-creatable).
+  for (const entry of (s.get("ReadWritePaths") ?? []).flatMap((v) => v.split(/\s+/))) {
+    assert.notEqual(entry.replace(/^-/, ""), DEFAULT_PATHS.auditLog);
+  }
   assert.deepEqual(s.get("ProtectSystem"), ["strict"]);
   assert.deepEqual(s.get("NoNewPrivileges"), ["yes"]);
   assert.deepEqual(s.get("PrivateTmp"), ["yes"]);
   assert.ok(s.get("SystemCallFilter")?.length);
-  const caps = s.get("CapabilityBoundingSet")![0].split(/\s+/);
-  for (const cap of ["CAP_SETUID", "CAP_SETGID"]) assert.ok(caps.includes(cap), `${cap} missing`);
-  assert.equal(s.has("User"), false, "the monitor starts as root and drops privileges itself");
   const t = settings(await Deno.readTextFile(`${ROOT}/systemd/mysql_monitor_conntrack.timer`));
   assert.deepEqual(t.get("OnCalendar"), ["*:0/5"]);
+});
+
+Deno.test("systemd: conntrack keeps the network for a fleet store; the documented drop-in takes it away", async () => {
+  const s = settings(await Deno.readTextFile(`${ROOT}/systemd/mysql_monitor_conntrack.service`));
+  assert.deepEqual(s.get("User"), ["mysql"]);
+  assert.equal(s.has("PrivateNetwork"), false, "PrivateNetwork=yes breaks Store= over TCP");
+  const families = s.get("RestrictAddressFamilies")![0].split(/\s+/);
+  for (const f of ["AF_UNIX", "AF_INET", "AF_INET6"]) assert.ok(families.includes(f), f);
+  assert.deepEqual(s.get("ReadWritePaths"), [dirOf(CONNTRACK_DEFAULTS.SqlitePath)]);
+  assert.deepEqual(s.get("UMask"), ["0077"]);
+  const d = settings(await Deno.readTextFile(`${ROOT}/systemd/${DROP_IN}`));
+  assert.deepEqual(d.get("PrivateNetwork"), ["yes"]);
+  assert.deepEqual(d.get("RestrictAddressFamilies"), ["AF_UNIX"]);
+  const readme = await Deno.readTextFile(`${ROOT}/systemd/README.md`);
+  assert.ok(readme.includes(`/etc/systemd/system/${DROP_IN}`), "drop-in not documented");
 });

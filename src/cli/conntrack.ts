@@ -8,6 +8,7 @@ import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
 import { quoteValue } from "../util/text.ts";
+import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 
 /** Help text for `conntrack`. */
 export const HELP = `Usage: ${PROGRAM} conntrack [-c FILE] [-v] [-q]
@@ -38,6 +39,8 @@ export const OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
   verbose: { type: "boolean", short: "v" },
   quiet: { type: "boolean", short: "q" },
+  // Test only, not in the help: log which permissions are left after start-up.
+  "probe-permissions": { type: "boolean" },
 };
 
 /** What Go's boolean flag syntax accepts as a value (`-version=true`), as strconv.ParseBool. */
@@ -126,6 +129,13 @@ export async function run(args: string[]): Promise<number> {
   await setupLogging({
     level: values.verbose && config.logLevel !== "debug" ? "info" : config.logLevel,
   });
+  const ini = typeof values.config === "string" ? values.config : DEFAULT_CONNTRACK_INI;
+  becomeSqliteOwner(config, ini);
+  await revokeForConntrack(config, {
+    local: true,
+    net: config.store !== undefined,
+    probe: values["probe-permissions"] === true,
+  });
   const s = await runConntrack(config, {
     progress: !values.quiet && Deno.stderr.isTerminal() ? stderrProgress() : undefined,
   });
@@ -138,6 +148,7 @@ export async function run(args: string[]): Promise<number> {
           : "") +
         `; ${s.events} connection events, ${s.logins} accounts logged in (${s.inserted} new, ${s.updated} updated), ` +
         `${s.others} failed/other login keys, ${s.rejected} lines rejected, ${s.malformed} malformed` +
+        (s.lateDated ? `, ${s.lateDated} dated after their file was last written` : "") +
         (s.adopted ? "; adopted the Go conntracker database" : "") +
         (s.central !== null ? `; ${s.central} rows sent to the central store` : ""),
     );

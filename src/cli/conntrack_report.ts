@@ -10,6 +10,8 @@ import {
 } from "../config/conntrack_ini.ts";
 import { connectAddress, describeAddress } from "../db/address.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
+import { dirOf } from "../system/safe_fs.ts";
+import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 import { buildReport } from "../report/report.ts";
 import { readLocal, readServerAccounts, type Recorded } from "../report/sources.ts";
 import { renderText, reportJson, reportMetrics } from "../report/render.ts";
@@ -42,7 +44,7 @@ Options:
 Examples:
   ${PROGRAM} conntrack report --unused-days 180
   ${PROGRAM} conntrack report --json | jq '.accounts[] | select(.status != "active")'
-  ${PROGRAM} conntrack report --prom /var/run/mysql_accounts.prom`;
+  ${PROGRAM} conntrack report --prom /run/mysql_monitor/mysql_accounts.prom`;
 
 /** Flags of `conntrack report`. */
 export const OPTIONS: OptionSpec = {
@@ -52,6 +54,8 @@ export const OPTIONS: OptionSpec = {
   json: { type: "boolean" },
   prom: { type: "string" },
   "reported-by": { type: "string" },
+  // Test only, not in the help: log which permissions are left after start-up.
+  "probe-permissions": { type: "boolean" },
 };
 
 /** Default of `--unused-days`. */
@@ -100,6 +104,17 @@ export function safeJson(value: unknown): string {
   );
 }
 
+/** The absolute directory `prom` is written in (for the write permission kept). */
+function promDir(prom: string): string {
+  if (prom.startsWith("/")) return dirOf(prom);
+  try {
+    const dir = dirOf(`${Deno.cwd()}/${prom}`);
+    return dir;
+  } catch {
+    return "/";
+  }
+}
+
 /** Runs `conntrack report` (arguments after `report`). */
 export async function runReport(args: string[]): Promise<number> {
   try {
@@ -145,11 +160,25 @@ async function report(args: string[]): Promise<number> {
       "conntrack report",
     );
   }
+  // As root, a local SQLite file is read as the owner of its directory (conntrack_start.ts).
+  if (!config.store) {
+    becomeSqliteOwner(
+      config,
+      typeof values.config === "string" ? values.config : DEFAULT_CONNTRACK_INI,
+    );
+  }
+  await revokeForConntrack({ ...config, report: address }, {
+    local: !config.store,
+    net: true,
+    report: true,
+    writes: prom === undefined ? [] : [promDir(prom)],
+    probe: values["probe-permissions"] === true,
+  });
   // Recorded data first: a missing SQLite file should not cost a connection attempt.
   const recorded: Recorded = config.store
     ? await readCentral(config.store, reportedBy)
     : readLocal(config.sqlitePath);
-  const db = await connectAddress(address, "report");
+  const db = await connectAddress(address, "report", "Report");
   let accounts;
   try {
     accounts = await readServerAccounts(db);

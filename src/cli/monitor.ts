@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG_DIR, loadConfig } from "../config/config.ts";
 import { Monitor } from "../monitor/monitor.ts";
 import { renderTable } from "../monitor/table.ts";
 import { log, setupLogging } from "../system/log.ts";
-import { runDaemon } from "../monitor/daemon.ts";
+import { runDaemon, startMonitorProcess } from "../monitor/daemon.ts";
 import { isDaemonChild, startDaemon } from "../system/daemonize.ts";
 import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
@@ -40,6 +40,8 @@ export const OPTIONS: OptionSpec = {
   debug: { type: "string", short: "d" },
   once: { type: "boolean" },
   daemon: { type: "boolean" },
+  // Test only, not in the help: log which permissions are left after start-up.
+  "probe-permissions": { type: "boolean" },
 };
 
 /**
@@ -73,10 +75,22 @@ export async function run(args: string[]): Promise<number> {
       console.log(`mysql_monitor_daemon monitor started in the background, pid ${pid}`);
       return 0;
     }
-    return await runDaemon({ configDir, debug, shard, shards });
+    return await runDaemon({
+      configDir,
+      debug,
+      shard,
+      shards,
+      probePermissions: values["probe-permissions"] === true,
+    });
   }
   await setupLogging();
-  const config = await loadConfig(configDir);
+  // As root this prepares the paths, drops to run_as and revokes what --once does not need.
+  const { config } = await startMonitorProcess(configDir, {
+    shard,
+    shards,
+    daemon: false,
+    probe: values["probe-permissions"] === true,
+  });
   for (const { where, user } of config.protectedInConfig) {
     log("config")
       .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;

@@ -3,16 +3,18 @@ import { PROGRAM } from "../version.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { DEFAULT_CONFIG_DIR, loadConfig, shardPath } from "../config/config.ts";
 import { type ReloadRecord, reloadRecordPath } from "../monitor/daemon.ts";
-import { runningPid } from "../system/pidfile.ts";
-import { sendSignal } from "../system/libc.ts";
+import { daemonPid } from "../system/pidfile.ts";
+import { getpwnam, sendSignal } from "../system/libc.ts";
+import { readFileNoFollow } from "../system/safe_fs.ts";
 import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
 /** Help text for `reload`. */
 export const HELP = `Usage: ${PROGRAM} reload [-c DIR] [-s N] [-t M]
 
 Checks the whole configuration; when it is valid, sends SIGHUP to the monitor of shard N
-named by its pid file and reports whether the reload succeeded. When it is invalid, prints
-the error with file and line, signals nothing and exits 78.
+and reports whether the reload succeeded. When it is invalid, prints the error with file and
+line, signals nothing and exits 78. Only a verified monitor is signalled: the process that
+holds the pid file's lock, whose pid the file names, running this program as root or run_as.
 
 Options:
   -c, --config DIR   configuration directory (default /etc/mysql_search)
@@ -30,9 +32,10 @@ export const OPTIONS: OptionSpec = {
   shards: { type: "string", short: "t" },
 };
 
-async function readRecord(path: string): Promise<ReloadRecord | undefined> {
+function readRecord(path: string): ReloadRecord | undefined {
   try {
-    return JSON.parse(await Deno.readTextFile(path)) as ReloadRecord;
+    const got = readFileNoFollow(path);
+    return got ? JSON.parse(got.text) as ReloadRecord : undefined;
   } catch {
     return undefined;
   }
@@ -58,10 +61,13 @@ export async function run(args: string[]): Promise<number> {
   // but try both so that `reload -s N` works without -t as well.
   const candidates = [shardPath(config.pidFile, shard, shards)];
   if (shards === 1) candidates.push(shardPath(config.pidFile, shard, 2));
+  const uids = [0, Deno.uid() ?? 0];
+  const runAs = getpwnam(config.runAs);
+  if (runAs) uids.push(runAs.uid);
   let pidPath = "";
   let pid: number | undefined;
   for (const c of candidates) {
-    pid = await runningPid(c);
+    pid = daemonPid(c, uids);
     if (pid !== undefined) {
       pidPath = c;
       break;
@@ -76,7 +82,7 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const recordPath = reloadRecordPath(pidPath);
-  const before = await readRecord(recordPath);
+  const before = readRecord(recordPath);
   if (!sendSignal(pid, "SIGHUP")) {
     throw new RuntimeError(
       `cannot signal the monitor (pid ${pid}); run reload as root or as its user`,
@@ -84,7 +90,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const now = await readRecord(recordPath);
+    const now = readRecord(recordPath);
     if (now && now.pid === pid && (!before || now.generation > before.generation)) {
       if (now.ok) {
         console.log(`monitor (pid ${pid}) reloaded its configuration`);

@@ -9,6 +9,7 @@ import { ConfigError } from "../errors.ts";
 import { parseSearchConf, type RawServer, type Setting } from "./search_conf.ts";
 import { parseSearchUser, type UserLimit } from "./search_user.ts";
 import { passwordAt, type PasswordFile, readPasswordFile } from "./passwd.ts";
+import { isRsaPublicKey, notPublicKey, readPem } from "./pem.ts";
 
 /** Default configuration directory. */
 export const DEFAULT_CONFIG_DIR = "/etc/mysql_search";
@@ -17,8 +18,8 @@ export const DEFAULT_PASSWD_FILE = "/root/mysql_search/passwd";
 
 /** Default paths of everything the monitor reads or writes (the app permission set covers them). */
 export const DEFAULT_PATHS = {
-  prometheusFile: "/var/run/mysql_monitor.prom",
-  auditLog: "/var/log/mysql_monitor_audit.log",
+  prometheusFile: "/run/mysql_monitor/mysql_monitor.prom",
+  auditLog: "/var/log/mysql_monitor/audit.log",
   stateDir: "/var/lib/mysql_monitor",
   pidFile: "/run/mysql_monitor/mysql_monitor.pid",
   socket: "/run/mysqld/mysqld.sock",
@@ -58,12 +59,15 @@ export type UsageSource = "information_schema" | "datadir";
 /** How a user's schemas are found. */
 export type SchemaMapping = "grants" | "name" | "prefix";
 
-/** TLS settings of one server connection. */
+/** TLS settings of one server connection (PEM text, not paths). */
 export interface TlsConfig {
   ca?: string;
   cert?: string;
   key?: string;
+  /** Check the certificate chain and that the certificate names the configured host. */
   verifyServerCert: boolean;
+  /** Name of the setting that turned verification off, for the start-up warning. */
+  verifySetting?: string;
 }
 
 /** One server to monitor. */
@@ -83,7 +87,15 @@ export interface ServerConfig {
   connectTimeoutSec: number;
   queryTimeoutSec: number;
   connectRetries: number;
+  /** TLS; undefined = plain TCP or socket. */
   tls?: TlsConfig;
+  /**
+   * PEM of the server's RSA public key (`server_public_key`): the only key a password is
+   * encrypted with for sha256_password/caching_sha2_password over a connection without TLS.
+   */
+  serverPublicKey?: string;
+  /** The settings that make such a login possible, named in the refusal (default search.conf's). */
+  secureHint?: string;
 }
 
 /** Everything the monitor needs, validated and frozen. */
@@ -255,6 +267,10 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     return r.fail(`no password file; looked for ${candidates.join(", ")} (or set passwd_file)`);
   };
 
+  // Global values are checked even where every server sets its own.
+  r.bool("tls", g("tls"), false);
+  r.bool("tls_verify_server_cert", g("tls_verify_server_cert"), true);
+  const usedGlobals = new Set<string>();
   const servers: ServerConfig[] = [];
   const ids = new Map<string, number>();
   for (let index = 0; index < raw.servers.length; index++) {
@@ -317,25 +333,7 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
       "datadir",
     ], "information_schema");
     const datadir = s("datadir") ? r.path("datadir", s("datadir"), "") : undefined;
-    const tlsOn = r.bool("tls", s("tls"), false) || !!s("tls_ca") || !!s("tls_cert");
-    const readPem = async (key: string): Promise<string | undefined> => {
-      const setting = s(key);
-      if (!setting) return undefined;
-      const file = r.path(key, setting, "");
-      try {
-        return await Deno.readTextFile(file);
-      } catch (err) {
-        return r.fail(`${key}: cannot read ${file}: ${(err as Error).message}`, setting);
-      }
-    };
-    const tls: TlsConfig | undefined = tlsOn
-      ? {
-        ca: await readPem("tls_ca"),
-        cert: await readPem("tls_cert"),
-        key: await readPem("tls_key"),
-        verifyServerCert: r.bool("tls_verify_server_cert", s("tls_verify_server_cert"), true),
-      }
-      : undefined;
+    const tls = await tlsSettings(block, socket !== undefined);
     return {
       id,
       host,
@@ -354,8 +352,75 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
       connectTimeoutSec: r.int("connect_timeout_sec", s("connect_timeout_sec"), 10, 1, 3600),
       queryTimeoutSec: r.int("query_timeout_sec", s("query_timeout_sec"), 60, 1, 86400),
       connectRetries: r.int("connect_retries", s("connect_retries"), 3, 0, 100),
-      tls,
+      ...tls,
     };
+  }
+
+  /**
+   * TLS and server_public_key of one server. Every TLS key needs `tls=1`, client certificate
+   * and key go together, and server_public_key only serves plain TCP: a key set in the
+   * server's own block that cannot take effect there is an error; a global one only when it
+   * takes effect on no server at all (checked after the loop).
+   */
+  async function tlsSettings(
+    block: RawServer,
+    overSocket: boolean,
+  ): Promise<{ tls?: TlsConfig; serverPublicKey?: string }> {
+    const s = (key: string) => block.settings.get(key) ?? raw.globals.get(key);
+    const tlsOn = r.bool("tls", s("tls"), false);
+    const verify = r.bool("tls_verify_server_cert", s("tls_verify_server_cert"), true);
+    const useless = (key: string, why: string) => {
+      const own = block.settings.get(key);
+      if (own) r.fail(`${key} has no effect ${why}; ${ineffectiveFix(key)}`, own);
+    };
+    const effective = (key: string) => {
+      if (s(key)) usedGlobals.add(key);
+    };
+    for (const key of TLS_KEYS) {
+      if (!tlsOn) useless(key, "without tls=1");
+      else effective(key);
+    }
+    if (tlsOn || overSocket) {
+      useless("server_public_key", tlsOn ? "with tls=1" : "over a Unix socket");
+    } else effective("server_public_key");
+    const pemOf = async (key: string): Promise<string | undefined> => {
+      const setting = s(key);
+      if (!setting) return undefined;
+      const file = r.path(key, setting, "");
+      try {
+        return await readPem(file);
+      } catch (err) {
+        return r.fail(`${key}: ${(err as Error).message}`, setting);
+      }
+    };
+    if (!tlsOn) {
+      const pem = overSocket ? undefined : await pemOf("server_public_key");
+      if (pem === undefined) return {};
+      const setting = s("server_public_key")!;
+      if (!isRsaPublicKey(pem)) {
+        r.fail(`server_public_key: ${notPublicKey(setting.value)}`, setting);
+      }
+      return { serverPublicKey: pem };
+    }
+    if (!s("tls_cert") !== !s("tls_key")) {
+      const [set, missing] = s("tls_cert") ? ["tls_cert", "tls_key"] : ["tls_key", "tls_cert"];
+      r.fail(`${set} needs ${missing} (the client certificate and its key)`, s(set));
+    }
+    return {
+      tls: {
+        ca: await pemOf("tls_ca"),
+        cert: await pemOf("tls_cert"),
+        key: await pemOf("tls_key"),
+        verifyServerCert: verify,
+      },
+    };
+  }
+
+  for (const key of [...TLS_KEYS, "server_public_key"]) {
+    const global = g(key);
+    if (global && !usedGlobals.has(key)) {
+      r.fail(`${key} has no effect on any server; ${ineffectiveFix(key)}`, global);
+    }
   }
 
   const protectedUsers = [
@@ -381,6 +446,16 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     protectedInConfig,
   };
   return deepFreeze(config);
+}
+
+/** Keys that only mean something with `tls=1`. */
+const TLS_KEYS = ["tls_ca", "tls_cert", "tls_key", "tls_verify_server_cert"] as const;
+
+/** What to do about a key that cannot take effect. */
+function ineffectiveFix(key: string): string {
+  return key === "server_public_key"
+    ? "it only serves servers reached over TCP without TLS; remove it"
+    : `add tls=1 or remove ${key}`;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../errors.ts";
 import { loadConfig, shardPath } from "./config.ts";
+import { generateKeyPairSync } from "node:crypto";
 
 async function sandbox(conf: string, users = "alice,1G,2G\n", passwd = "pw0\npw1\n") {
   const dir = await Deno.makeTempDir({ prefix: "mmd-config-" });
@@ -29,8 +30,8 @@ Deno.test("config: established flat form; passwords by db_id from <DIR>/passwd; 
     assert.equal(b.password.reveal(), "pw1");
     assert.equal(b.intervalSec, 600);
     assert.equal(a.intervalSec, 3600);
-    assert.equal(c.prometheusFile, "/var/run/mysql_monitor.prom");
-    assert.equal(c.auditLog, "/var/log/mysql_monitor_audit.log");
+    assert.equal(c.prometheusFile, "/run/mysql_monitor/mysql_monitor.prom");
+    assert.equal(c.auditLog, "/var/log/mysql_monitor/audit.log");
     assert.equal(c.prometheusTruncate, true);
     assert.deepEqual(c.protectedUsers, ["root", "mariadb.sys", "mysql", "mon", "dev"]);
     assert.deepEqual(c.protectedInConfig.map((p) => p.user), ["root"]);
@@ -104,8 +105,8 @@ Deno.test("config: bad values and password files are ConfigErrors with file and 
       /search\.conf:6: server id "x" is used twice \(first on line 3\)$/,
     ],
     [
-      "db_host=a\ndb_user=m\ntls_ca=/nonexistent/ca.pem\n",
-      /search\.conf:3: tls_ca: cannot read \/nonexistent\/ca\.pem/,
+      "db_host=a\ndb_user=m\ntls=1\ntls_ca=/nonexistent/ca.pem\n",
+      /search\.conf:4: tls_ca: cannot read \/nonexistent\/ca\.pem/,
     ],
   ];
   for (const [conf, expected] of cases) {
@@ -156,3 +157,102 @@ Deno.test("config: per-shard file names", () => {
   assert.equal(shardPath("/run/mysql_monitor.prom", 2, 4), "/run/mysql_monitor_shard2.prom");
   assert.equal(shardPath("/var/lib/x/state", 1, 2), "/var/lib/x/state_shard1");
 });
+
+Deno.test("config: TLS keys that cannot take effect and bad TLS values are errors (exit 78)", async () => {
+  const cases: [string, RegExp][] = [
+    [
+      "db_host=a\ndb_user=m\ntls_verify_server_cert=maybe\n",
+      /:3: tls_verify_server_cert must be 0 or 1, got "maybe"/,
+    ],
+    [
+      "db_host=a\ndb_user=m\ntls=1\ntls_verify_server_cert=maybe\n",
+      /:4: tls_verify_server_cert must be 0 or 1/,
+    ],
+    ["db_host=a\ndb_user=m\ntls=maybe\n", /:3: tls must be 0 or 1, got "maybe"/],
+    [
+      "db_host=a\ndb_user=m\ntls_verify_server_cert=0\n",
+      /:3: tls_verify_server_cert has no effect without tls=1; add tls=1 or remove tls_verify_server_cert$/,
+    ],
+    ["db_host=a\ndb_user=m\ntls_key=$DIR/k.pem\n", /:3: tls_key has no effect without tls=1/],
+    ["db_host=a\ndb_user=m\ntls=0\ntls_ca=$DIR/k.pem\n", /:4: tls_ca has no effect without tls=1/],
+    [
+      "db_host=a\ndb_user=m\ntls=1\ntls_key=$DIR/k.pem\n",
+      /:4: tls_key needs tls_cert \(the client certificate and its key\)$/,
+    ],
+    ["db_host=a\ndb_user=m\ntls=1\ntls_cert=$DIR/k.pem\n", /:4: tls_cert needs tls_key/],
+    // A global key that takes effect on no server.
+    [
+      "tls_ca=$DIR/k.pem\n[server a]\ndb_host=a\ndb_user=m\n",
+      /:1: tls_ca has no effect on any server; add tls=1 or remove tls_ca$/,
+    ],
+    [
+      "tls=1\ntls_verify_server_cert=0\n[server a]\ndb_host=a\ndb_user=m\ntls=0\n",
+      /:2: tls_verify_server_cert has no effect on any server/,
+    ],
+    [
+      "db_host=a\ndb_user=m\ntls=1\nserver_public_key=$DIR/pub.pem\n",
+      /:4: server_public_key has no effect with tls=1; it only serves servers reached over TCP without TLS/,
+    ],
+    [
+      "db_socket=/run/x.sock\ndb_user=m\nserver_public_key=$DIR/pub.pem\n",
+      /:3: server_public_key has no effect over a Unix socket/,
+    ],
+    [
+      "db_host=a\ndb_user=m\nserver_public_key=$DIR/k.pem\n",
+      /:3: server_public_key: .*k\.pem is not an RSA public key in PEM form/,
+    ],
+  ];
+  for (const [conf, expected] of cases) {
+    const dir = await sandbox(conf);
+    try {
+      await Deno.writeTextFile(`${dir}/k.pem`, "not a key\n");
+      await Deno.writeTextFile(`${dir}/pub.pem`, publicPem());
+      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, expected);
+        return true;
+      }, conf);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("config: tls=1 verifies by default; global TLS keys serve the servers with tls=1; server_public_key for plain TCP", async () => {
+  const dir = await sandbox(
+    "tls_ca=$DIR/ca.pem\nserver_public_key=$DIR/pub.pem\n" +
+      "[server a]\ndb_host=a\ndb_user=m\ntls=1\n" +
+      "[server b]\ndb_host=b\ndb_user=m\n" +
+      "[server c]\ndb_socket=/run/c.sock\ndb_user=m\n" +
+      "[server d]\ndb_host=d\ndb_user=m\ntls=1\ntls_verify_server_cert=0\n",
+  );
+  try {
+    await Deno.writeTextFile(`${dir}/ca.pem`, "CA PEM\n");
+    await Deno.writeTextFile(`${dir}/pub.pem`, publicPem());
+    const c = await loadConfig(dir, { credentialsDirectory: "" });
+    const [a, b, sock, d] = c.servers;
+    assert.deepEqual(a.tls, {
+      ca: "CA PEM\n",
+      cert: undefined,
+      key: undefined,
+      verifyServerCert: true,
+    });
+    assert.equal(a.serverPublicKey, undefined);
+    assert.equal(b.tls, undefined);
+    assert.match(b.serverPublicKey!, /BEGIN PUBLIC KEY/);
+    assert.equal(sock.tls, undefined);
+    assert.equal(sock.serverPublicKey, undefined);
+    assert.equal(d.tls?.verifyServerCert, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+let pem: string | undefined;
+function publicPem(): string {
+  if (pem === undefined) {
+    const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    pem = publicKey.export({ type: "spki", format: "pem" }) as string;
+  }
+  return pem;
+}

@@ -11,7 +11,8 @@ import { closest } from "./suggest.ts";
 import { iniValues } from "./ini_values.ts";
 import { ConfigError } from "../errors.ts";
 import { Zone } from "../conntrack/tz.ts";
-import { escapeControl, type LogLevel } from "../system/log.ts";
+import type { LogLevel } from "../system/log.ts";
+import { hasUnsafeChars, quoteValue } from "../util/text.ts";
 
 /** Default location of the ini file. */
 export const DEFAULT_CONNTRACK_INI = "/etc/conntracker/conntracker.ini";
@@ -48,6 +49,27 @@ export interface ServerAddress {
   passwordFile?: string;
   /** The ini line that named the password file, for error messages. */
   passwordLine?: number;
+  /** TLS (`<prefix>TLS=1` and its keys); undefined = no TLS. */
+  tls?: AddressTls;
+  /** File with the server's RSA public key (`<prefix>ServerPublicKey`), for plain TCP. */
+  serverPublicKey?: string;
+}
+
+/** The ini keys that make a password login safe without TLS, for the refusal message. */
+export function secureHint(prefix: "Report" | "Store"): string {
+  return `${prefix}TLS=1 (with ${prefix}TLSCA) or ${prefix}ServerPublicKey=FILE (the server's ` +
+    `RSA public key, PEM) in the ini file`;
+}
+
+/** TLS files (paths, read when connecting) and verification of one address. */
+export interface AddressTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Check the chain and that the certificate names the host (default true). */
+  verifyServerCert: boolean;
+  /** Name of the verification key, for the warning when it is off. */
+  verifySetting: string;
 }
 
 /** The central database of fleet mode. */
@@ -86,7 +108,21 @@ const KEYS = [
   "Store",
   "StorePasswordFile",
   "ServerName",
+  ...tlsKeyNames("Report"),
+  ...tlsKeyNames("Store"),
 ] as const;
+
+/** The TLS keys of an address whose keys start with `prefix`. */
+function tlsKeyNames<P extends string>(prefix: P) {
+  return [
+    `${prefix}TLS`,
+    `${prefix}TLSCA`,
+    `${prefix}TLSCert`,
+    `${prefix}TLSKey`,
+    `${prefix}TLSVerifyServerCert`,
+    `${prefix}ServerPublicKey`,
+  ] as const;
+}
 
 /** Defaults, as in the Go tool's conntracker.ini-dist where it has one. */
 export const CONNTRACK_DEFAULTS = {
@@ -178,7 +214,7 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   const report = reportAddress(get, fail, lines);
   const store = centralStore(get, fail, lines);
   const serverName = get("ServerName") ?? hostName();
-  if (serverName.length > 64 || escapeControl(serverName) !== serverName) {
+  if (serverName.length > 64 || hasUnsafeChars(serverName)) {
     fail("ServerName", `ServerName must be at most 64 characters without control characters`);
   }
   return {
@@ -231,7 +267,57 @@ function reportAddress(get: Getter, fail: Fail, lines: Map<string, number>): Ser
     port: portOf(get("ReportPort") ?? CONNTRACK_DEFAULTS.ReportPort, "ReportPort", fail),
     user: get("ReportUser") ?? CONNTRACK_DEFAULTS.ReportUser,
     ...(passwordFile ? { passwordFile, passwordLine: lines.get("ReportPasswordFile") } : {}),
+    ...transport("Report", get, fail, socket !== undefined),
   };
+}
+
+const TRUE = ["1", "yes", "true", "on"];
+const FALSE = ["0", "no", "false", "off"];
+
+function flag(key: string, get: Getter, fail: Fail, fallback: boolean): boolean {
+  const text = get(key as (typeof KEYS)[number]);
+  if (text === undefined) return fallback;
+  if (TRUE.includes(text.toLowerCase())) return true;
+  if (FALSE.includes(text.toLowerCase())) return false;
+  return fail(key, `${key} must be 1 or 0, got ${quoteValue(text, 20)}`);
+}
+
+/**
+ * TLS and public-key settings of the address with key prefix `prefix` ("Report", "Store"):
+ * every TLS key needs `<prefix>TLS=1`, the client certificate and key go together, and
+ * `<prefix>ServerPublicKey` only serves plain TCP. A key that cannot take effect is an error.
+ */
+function transport(
+  prefix: "Report" | "Store",
+  get: Getter,
+  fail: Fail,
+  overSocket: boolean,
+): Pick<ServerAddress, "tls" | "serverPublicKey"> {
+  const [on, caKey, certKey, keyKey, verifyKey, publicKey] = tlsKeyNames(prefix);
+  const tls = flag(on, get, fail, false);
+  const verify = flag(verifyKey, get, fail, true);
+  const path = (key: string) => absolute(key, get(key as (typeof KEYS)[number]), fail);
+  for (const key of [caKey, certKey, keyKey, verifyKey]) {
+    if (!tls && get(key as (typeof KEYS)[number]) !== undefined) {
+      fail(key, `${key} has no effect without ${on}=1; add ${on}=1 or remove ${key}`);
+    }
+  }
+  const serverPublicKey = path(publicKey);
+  if (serverPublicKey !== undefined && (tls || overSocket)) {
+    fail(
+      publicKey,
+      `${publicKey} has no effect ${
+        tls ? `with ${on}=1` : "over a Unix socket"
+      }; it only serves servers reached over TCP without TLS; remove it`,
+    );
+  }
+  if (!tls) return serverPublicKey ? { serverPublicKey } : {};
+  const [ca, cert, key] = [path(caKey), path(certKey), path(keyKey)];
+  if ((cert === undefined) !== (key === undefined)) {
+    const [set, missing] = cert ? [certKey, keyKey] : [keyKey, certKey];
+    fail(set, `${set} needs ${missing} (the client certificate and its key)`);
+  }
+  return { tls: { ca, cert, key, verifyServerCert: verify, verifySetting: verifyKey } };
 }
 
 /**
@@ -247,7 +333,9 @@ function centralStore(
   const text = get("Store");
   const passwordFile = absolute("StorePasswordFile", get("StorePasswordFile"), fail);
   if (text === undefined) {
-    if (passwordFile) fail("StorePasswordFile", "StorePasswordFile is set but Store is not");
+    for (const key of ["StorePasswordFile", ...tlsKeyNames("Store")] as const) {
+      if (get(key) !== undefined) fail(key, `${key} is set but Store is not`);
+    }
     return undefined;
   }
   const example = "mysql://user@host:3306/database";
@@ -284,6 +372,7 @@ function centralStore(
     user,
     database,
     ...(passwordFile ? { passwordFile, passwordLine: lines.get("StorePasswordFile") } : {}),
+    ...transport("Store", get, fail, socket !== undefined),
     display: `mysql://${url.username}@${url.host}/${database}${socket ? `?socket=${socket}` : ""}`,
   };
 }
@@ -307,11 +396,11 @@ function locateKeys(text: string, file: string): Map<string, number> {
     }
     const eq = line.indexOf("=");
     if (eq <= 0) {
-      throw new ConfigError(`expected "Key = value", got ${quote(line)}`, file, i + 1);
+      throw new ConfigError(`expected "Key = value", got ${quoteValue(line, 60)}`, file, i + 1);
     }
     const key = line.slice(0, eq).trim();
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`unknown key ${quote(key)}${suggest(key)}`, file, i + 1);
+      throw new ConfigError(`unknown key ${quoteValue(key, 60)}${suggest(key)}`, file, i + 1);
     }
     if (found.has(key)) {
       throw new ConfigError(`${key} is set twice (first on line ${found.get(key)})`, file, i + 1);
@@ -319,12 +408,6 @@ function locateKeys(text: string, file: string): Map<string, number> {
     found.set(key, i + 1);
   });
   return found;
-}
-
-/** Quotes text from the file for a message: control characters escaped, at most 60 characters. */
-function quote(text: string): string {
-  const short = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  return `"${escapeControl(short).replaceAll('"', '\\"')}"`;
 }
 
 function suggest(key: string): string {

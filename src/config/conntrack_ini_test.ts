@@ -132,3 +132,82 @@ Deno.test("conntrack ini: TimeLocation left out is UTC (the Go tool's reading), 
   assert.equal(named.auditFileName, "audit.log");
   assert.equal(named.timeLocationSet, true);
 });
+
+Deno.test("conntrack ini: TLS keys of the report server and the central store", () => {
+  const c = parseConntrackConfig(
+    `ReportHost=db1.example.org
+ReportTLS=1
+ReportTLSCA=/etc/conntracker/ca.pem
+Store=mysql://db1@central.example.org/fleet
+StoreTLS=yes
+StoreTLSCA=/etc/conntracker/ca.pem
+StoreTLSCert=/etc/conntracker/client.pem
+StoreTLSKey=/etc/conntracker/client.key
+StoreTLSVerifyServerCert=0
+`,
+    "c.ini",
+  );
+  assert.deepEqual(c.report.tls, {
+    ca: "/etc/conntracker/ca.pem",
+    cert: undefined,
+    key: undefined,
+    verifyServerCert: true,
+    verifySetting: "ReportTLSVerifyServerCert",
+  });
+  assert.deepEqual(c.store?.tls, {
+    ca: "/etc/conntracker/ca.pem",
+    cert: "/etc/conntracker/client.pem",
+    key: "/etc/conntracker/client.key",
+    verifyServerCert: false,
+    verifySetting: "StoreTLSVerifyServerCert",
+  });
+  const plain = parseConntrackConfig(
+    "ReportHost=h\nReportServerPublicKey=/etc/conntracker/db1.pub\n",
+    "c.ini",
+  );
+  assert.equal(plain.report.tls, undefined);
+  assert.equal(plain.report.serverPublicKey, "/etc/conntracker/db1.pub");
+
+  const cases: [string, RegExp][] = [
+    [
+      "ReportTLSVerifyServerCert=maybe\n",
+      /^c\.ini:1: ReportTLSVerifyServerCert must be 1 or 0, got "maybe"$/,
+    ],
+    [
+      "ReportHost=h\nReportTLSVerifyServerCert=0\n",
+      /^c\.ini:2: ReportTLSVerifyServerCert has no effect without ReportTLS=1; add ReportTLS=1 or remove ReportTLSVerifyServerCert$/,
+    ],
+    ["ReportTLS=2\n", /^c\.ini:1: ReportTLS must be 1 or 0/],
+    ["ReportTLSKey=/k\n", /^c\.ini:1: ReportTLSKey has no effect without ReportTLS=1/],
+    ["ReportTLS=1\nReportTLSKey=/k\n", /^c\.ini:2: ReportTLSKey needs ReportTLSCert/],
+    ["ReportTLS=1\nReportTLSCA=ca.pem\n", /^c\.ini:2: ReportTLSCA must be an absolute path/],
+    [
+      "ReportServerPublicKey=/k.pub\n",
+      /^c\.ini:1: ReportServerPublicKey has no effect over a Unix socket/,
+    ],
+    [
+      "ReportHost=h\nReportTLS=1\nReportServerPublicKey=/k.pub\n",
+      /^c\.ini:3: ReportServerPublicKey has no effect with ReportTLS=1/,
+    ],
+    ["StoreTLS=1\n", /^c\.ini:1: StoreTLS is set but Store is not/],
+    [
+      "Store=mysql://u@h/db\nStoreTLSCert=/c\n",
+      /^c\.ini:2: StoreTLSCert has no effect without StoreTLS=1/,
+    ],
+    [
+      "Store=mysql://u@h/db\nStoreTLS=1\nStoreTLSVerifyServerCert=nope\n",
+      /^c\.ini:3: StoreTLSVerifyServerCert must be 1 or 0/,
+    ],
+    [
+      "Store=mysql://u@localhost/db?socket=/s\nStoreServerPublicKey=/k\n",
+      /^c\.ini:2: StoreServerPublicKey has no effect over a Unix socket/,
+    ],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => parseConntrackConfig(text, "c.ini"), (err: Error) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.match(err.message, message);
+      return true;
+    }, text);
+  }
+});

@@ -62,6 +62,7 @@ export const SHARED_KEYS = [
   "tls_cert",
   "tls_key",
   "tls_verify_server_cert",
+  "server_public_key",
 ] as const;
 
 /** Keys valid only at the top of the file (before any section). */

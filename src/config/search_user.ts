@@ -7,8 +7,11 @@
  * - `user,,3GB`: hard limit only (no warning); unlocked below 90 % of it.
  * - `user@host,...`: only that account is locked; without a host, every account with that
  *   user name is. The last `@` separates user and host.
+ * - `"we,ird@name"@host,...` or `"we,ird@name",...`: a user name in double quotes is taken as
+ *   written (commas, `@`, spaces and all); `\"` and `\\` inside stand for `"` and `\`.
  *
- * `#` starts a comment line. Each user name may appear once.
+ * `#` starts a comment line. Each user name may appear once. Only ASCII spaces and tabs around
+ * fields are trimmed: any other character (a no-break space, say) belongs to the name.
  * @module
  */
 import { ConfigError } from "../errors.ts";
@@ -37,23 +40,39 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const raw = lines[i].replace(/\r$/, "");
-    const line = raw.trim();
+    const line = trimBlanks(raw);
     if (line === "" || line.startsWith("#")) continue;
     const fail = (message: string): never => {
       throw new ConfigError(message, file, lineNo);
     };
     // deno-lint-ignore no-control-regex
-    if (/[\x00-\x1f\x7f]/.test(line)) fail("control character in line");
-    const fields = line.split(",").map((f) => f.trim());
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) fail("control character in line");
+    const quoted = line.startsWith('"') ? quotedName(line) : undefined;
+    if (line.startsWith('"') && !quoted) {
+      fail('unterminated quoted user name; write "name",soft[,hard] (\\" for a quote)');
+    }
+    const rest = quoted ? line.slice(quoted.end) : line;
+    const fields = rest.split(",").map(trimBlanks);
     if (fields.length < 2 || fields.length > 3) {
       fail(`expected user,soft[,hard] (e.g. alice,2GB,3GB), got ${fields.length} field(s)`);
     }
     const [account, softText, hardText] = fields;
-    const at = account.lastIndexOf("@");
-    const user = at >= 0 ? account.slice(0, at) : account;
-    const host = at >= 0 ? account.slice(at + 1) : undefined;
+    let user: string;
+    let host: string | undefined;
+    if (quoted) {
+      user = quoted.name;
+      if (account !== "" && !account.startsWith("@")) {
+        fail(`unexpected text after the quoted user name; write "name"@host or "name"`);
+      }
+      host = account === "" ? undefined : account.slice(1);
+    } else {
+      const at = account.lastIndexOf("@");
+      user = at >= 0 ? account.slice(0, at) : account;
+      host = at >= 0 ? account.slice(at + 1) : undefined;
+    }
     if (user === "") fail("empty user name");
     if (host === "") fail(`empty host after "@" in "${account}"`);
+    if (`${user}${host ?? ""}`.includes("\t")) fail("tab inside a user name or host");
     if ([...user].length > 128) fail("user name longer than 128 characters");
     const size = (text: string, what: string): number => {
       try {
@@ -80,4 +99,21 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
     out.push({ user, host, soft, hard, line: lineNo });
   }
   return out;
+}
+
+/** Removes ASCII spaces and tabs (only those) from both ends. */
+function trimBlanks(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, "");
+}
+
+/** Reads `"name"` at the start of `line`; `end` is the index after the closing quote. */
+function quotedName(line: string): { name: string; end: number } | undefined {
+  let name = "";
+  for (let i = 1; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') return { name, end: i + 1 };
+    if (c === "\\" && (line[i + 1] === '"' || line[i + 1] === "\\")) name += line[++i];
+    else name += c;
+  }
+  return undefined;
 }

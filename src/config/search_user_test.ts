@@ -16,6 +16,9 @@ test_user_03,500MB
 o'brien@localhost , 1G , 2G
 hardonly,,10M
 a@b@%,1K
+"we,ird@name",1K
+"say \\"hi\\" \\\\ ok"@10.0.0.%,1K
+  \u00a0nbsp\u3000 ,\t1K
 `,
     F,
   );
@@ -26,6 +29,10 @@ a@b@%,1K
     { user: "o'brien", host: "localhost", soft: G, hard: 2 * G, line: 6 },
     { user: "hardonly", host: undefined, soft: undefined, hard: 10 * M, line: 7 },
     { user: "a@b", host: "%", soft: 1024, hard: 1024, line: 8 },
+    { user: "we,ird@name", host: undefined, soft: 1024, hard: 1024, line: 9 },
+    { user: 'say "hi" \\ ok', host: "10.0.0.%", soft: 1024, hard: 1024, line: 10 },
+    // Only ASCII blanks are trimmed: the no-break and ideographic spaces belong to the name.
+    { user: "\u00a0nbsp\u3000", host: undefined, soft: 1024, hard: 1024, line: 11 },
   ]);
 });
 
@@ -44,6 +51,16 @@ Deno.test("search_user: malformed lines give file:line errors", () => {
     ["ali\x07ce,1G\n", `${F}:1: control character in line`],
     [",1G\n", `${F}:1: empty user name`],
     ["alice@,1G\n", `${F}:1: empty host after "@" in "alice@"`],
+    [
+      '"alice,1G\n',
+      `${F}:1: unterminated quoted user name; write "name",soft[,hard] (\\" for a quote)`,
+    ],
+    [
+      '"alice"x,1G\n',
+      `${F}:1: unexpected text after the quoted user name; write "name"@host or "name"`,
+    ],
+    ['"",1G\n', `${F}:1: empty user name`],
+    ["al\tice,1G\n", `${F}:1: tab inside a user name or host`],
     [
       "alice,1G,\n",
       `${F}:1: hard limit: "" is not a size; write bytes or a number with K, M, G or T (e.g. 500MB, 1.5G)`,

@@ -5,8 +5,6 @@
  * @module
  */
 
-const decoder = new TextDecoder();
-
 /**
  * A bounded cache from byte sequences (plus a small integer tag) to values made from them (open
  * addressing, FNV-1a). It is only a cache: when it holds {@link BytesCache.MAX_ENTRIES} values or
@@ -85,13 +83,4 @@ function hash(buf: Uint8Array, a: number, b: number, tag: number): number {
   let h = 0x811c9dc5 ^ tag;
   for (let i = a; i < b; i++) h = Math.imul(h ^ buf[i], 0x01000193);
   return h ^ (h >>> 15);
-}
-
-/**
- * buf[a, b) as a string: one-byte characters directly when ASCII, else UTF-8 decoded
- * (invalid bytes become U+FFFD), the same as TextDecoder gives.
- */
-export function decodeBytes(buf: Uint8Array, a: number, b: number): string {
-  for (let i = a; i < b; i++) if (buf[i] > 127) return decoder.decode(buf.subarray(a, b));
-  return String.fromCharCode.apply(null, buf.subarray(a, b) as unknown as number[]);
 }

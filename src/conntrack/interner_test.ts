@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BytesCache, decodeBytes } from "./interner.ts";
+import { BytesCache } from "./interner.ts";
 
 const enc = new TextEncoder();
 
@@ -40,16 +40,4 @@ Deno.test("interner: stays correct and bounded past its capacity and for long ke
   const wide = Array.from({ length: 4000 }, (_, i) => enc.encode(`${i}:${"w".repeat(500)}`));
   for (const k of wide) cache.add(k, 0, k.length, 0, "w");
   assert.equal(cache.find(wide[3999], 0, wide[3999].length, 0), "w");
-});
-
-Deno.test("interner: bytes decode exactly as TextDecoder decodes them", () => {
-  const samples = [
-    enc.encode("plain ascii, with commas"),
-    enc.encode("é and 😀"),
-    new Uint8Array([0x61, 0xff, 0xc3, 0x41, 0xe2, 0x82]),
-    new Uint8Array([]),
-  ];
-  for (const s of samples) assert.equal(decodeBytes(s, 0, s.length), new TextDecoder().decode(s));
-  const buf = enc.encode("[alice]");
-  assert.equal(decodeBytes(buf, 1, 6), "alice");
 });

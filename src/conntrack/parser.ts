@@ -2,45 +2,81 @@
  * The server_audit record parser: file bytes in, connection events out. Pure (no I/O).
  *
  * A record is `YYYYMMDD HH:MM:SS,serverhost,username,host,connid,queryid,OPERATION,db,object,retcode`
- * and ends with a newline. Only connection events matter here, so the bytes are never split
- * into lines or decoded as a whole: a byte search ({@link ByteOps}) finds the operation names
- * (`…NECT,`, `…USER,`) and only the line around each hit is decoded. The fixed fields are read
- * from the right, because the username is whatever an unauthenticated client sent (commas,
- * quotes, newlines).
+ * and ends with a newline (CRLF is read too). Only connection events matter here, so the bytes
+ * are never split into lines or decoded as a whole: a byte search ({@link ByteOps}) finds the
+ * operation names (`…NECT,`, `…USER,`) and only the line around each hit is decoded. The fixed
+ * fields are read from the right, because the username is whatever an unauthenticated client
+ * sent (commas, quotes, newlines: up to 128 characters that may look like whole records).
  *
- * Defences against forged lines (text inside a username that looks like whole records):
- * - a record starts at a line start with a valid `YYYYMMDD HH:MM:SS,` and the file's server host;
- * - `,connid,queryid,OP,db,object,retcode` must match exactly, with numeric ids, queryid 0, and no
- *   quote or comma in db/object (QUERY lines end in a quoted object, so they never match);
+ * Checks made as soon as a line is read (each refusal is counted, and the first ones are kept
+ * with line number and excerpt):
+ * - a record starts at a line start with a real date and time and this file's server host
+ *   (from the checkpoint, else the file's first line, which the server always starts, else the
+ *   first valid record when the file starts with garbage);
+ * - `,connid,queryid,OP,db,object,retcode` must match exactly: numeric ids, queryid 0, retcode
+ *   an integer written the way the server writes it (`-0` or `00` are malformed), no quote or
+ *   comma in db/object (QUERY lines end in a quoted object, so they never match);
+ * - no control byte in the username or host of a successful login;
  * - a connection-event line that does not start with a timestamp ends a record whose username
- *   held a newline: every event in the bytes that username can span (the server keeps 128
- *   characters) is rejected, and the event is attributed to the username across the lines
- *   (never to `Accounts`);
- * - an event whose previous line starts like a record but does not end like one is inside such
- *   a record and is rejected;
- * - the server writes each login attempt's username twice (CONNECT or FAILED_CONNECT, then
- *   DISCONNECT), so a connection id claimed by two login events within seconds marks both as
- *   forged;
- * - time never goes back by more than a minute between accepted events.
+ *   held a newline: every event in the bytes that username can span is refused, and the event
+ *   is attributed to the username across the lines (never to `Accounts`);
+ * - walking back from an event to the nearest line that starts like a record, within a
+ *   username's reach: that line must be the previous one and a complete record; otherwise the
+ *   event is inside a username that spans lines and is refused;
+ * - a record dated more than a day after the file was last written is refused.
+ *
+ * Checks made once the neighbours on both sides are known ({@link DECIDE_LAG} bytes later):
+ * - connection id claims: each login attempt has one CONNECT or FAILED_CONNECT and one
+ *   DISCONNECT. The server writes a username twice (the login record and the DISCONNECT), so a
+ *   forged record inside it appears twice with identical text: such copies (of login,
+ *   DISCONNECT and continuation lines) are refused, and two different login records claiming one
+ *   id within {@link TWIN_BYTES} are both refused (nothing tells which is real). Claims are kept
+ *   by file position, so no number of logins in between can push one out of the window;
+ * - time: an event more than a minute earlier (or later) than both the median time of the
+ *   events before it and that of the events after it is refused. A median of several neighbours,
+ *   none in the same record, cannot be moved by one forged record; a clock stepped back puts a
+ *   genuine event out of line with one side only; records dated after the file's last write never
+ *   serve as neighbours;
+ * - connection id sequence: ids rise (allowing reordering between concurrent logins, and a server
+ *   restart starting again from 1); a login id far outside the ids of its neighbours is refused.
+ *
+ * Every refused line also refuses the events within a username's reach of it (before and after):
+ * a refused line is inside a username, whose other lines are the attacker's too. Identical copies
+ * tell exactly which bytes the username covers; otherwise the reach is its maximum length.
  * Events are held back until {@link HOLD_BYTES} more bytes have been seen, so these checks can
- * still reject them; {@link AuditParser.finish} releases the rest. Well-formed DISCONNECT
- * records are not reported (they say nothing about logins); one that ends a multi-line
- * username is.
+ * still refuse them; {@link AuditParser.finish} releases the rest.
+ *
+ * The bytes of the previous file's end (or of this file before the checkpoint) can be fed first,
+ * and the next file's start after the end, as context: they take part in the checks above, but
+ * their own events and refusals belong to that other file's run.
  * @module
  */
 import { type ByteOps, jsByteOps } from "./byte_ops.ts";
-import { BytesCache, decodeBytes } from "./interner.ts";
+import { BytesCache } from "./interner.ts";
+import { byteString, decodeName, hasControlByte } from "./names.ts";
+import {
+  completeRecord,
+  type ConnOp,
+  endsLikeRecord,
+  intField,
+  isPlainDisconnect,
+  recordHead,
+  type RightFields,
+  rightFields,
+  splitHostPort,
+  startsLikeRecord,
+} from "./record.ts";
 import type { WallTime, Zone } from "./tz.ts";
 
-/** The connection operations server_audit writes. */
-export type ConnOp = "CONNECT" | "FAILED_CONNECT" | "CHANGEUSER" | "PROXY_CONNECT" | "DISCONNECT";
+export type { ConnOp } from "./record.ts";
+export { splitHostPort, wallTime } from "./record.ts";
 
 /** One connection event read from the log. */
 export interface ConnEvent {
   op: ConnOp;
-  /** Username as sent by the client (UTF-8 decoded; may contain anything). */
+  /** Username as sent by the client, byte-exact (see names.ts). */
   user: string;
-  /** Client host without the port that MariaDB ≥ 12.0.1 appends. */
+  /** Client host without the port that MariaDB ≥ 12.0.1 appends (byte-exact). */
   host: string;
   connId: number;
   retcode: number;
@@ -51,13 +87,13 @@ export interface ConnEvent {
   /** True when the username spans lines (attribution is then uncertain). */
   multiline: boolean;
   /** The same user and host, shared by every record that wrote them with the same bytes. */
-  who?: Who;
+  who: Who;
 }
 
 /**
- * A username and client host as records write them, decoded once per thread; whoever
- * aggregates events may note where it keeps this account (`owner`, `row`) to find it again
- * without hashing the strings.
+ * A username and client host as records write them, decoded once per thread (byte-exact, see
+ * names.ts); whoever aggregates events may note where it keeps this account (`owner`, `row`) to
+ * find it again without hashing the strings.
  */
 export interface Who {
   user: string;
@@ -81,12 +117,22 @@ export interface Rejection {
 /** Options for {@link AuditParser}. */
 export interface ParserOptions {
   zone: Zone;
-  /** Byte offset in the file where parsing starts (a line start). */
+  /**
+   * File offset of the first byte whose events and refusals belong to this run (a line start).
+   * Bytes fed before it are context (see the module notes).
+   */
   startOffset: number;
-  /** The server host of the file's first record, when known from an earlier run. */
+  /** The server host of this file, when known from an earlier run. */
   serverHost?: string;
-  /** Instant of the last record accepted in an earlier run of this file. */
+  /** The server host of the context fed before `startOffset`, when known. */
+  contextServerHost?: string;
+  /** Instant of the events read last in an earlier run of this file. */
   lastInstant?: number;
+  /**
+   * The latest instant the file can have been written at (its mtime, or the current time if
+   * that is earlier). Records dated after it never serve as a time reference.
+   */
+  lastWrite?: number;
   /**
    * Counts newlines in the file before byte `offset`; called once, when the first warning needs
    * a line number. Default: line numbers relative to the start offset.
@@ -94,6 +140,8 @@ export interface ParserOptions {
   countLines?: (offset: number) => number;
   /** Byte search implementation; default {@link jsByteOps}. */
   ops?: ByteOps;
+  /** How many refusals to keep with details; default {@link MAX_REJECTION_DETAILS}. */
+  detailLimit?: number;
 }
 
 /**
@@ -104,56 +152,147 @@ export const MAX_USER_CHARS = 130;
 /** Rejections kept with line number and excerpt per file and run; the rest are only counted. */
 export const MAX_REJECTION_DETAILS = 20;
 /** Events stay pending until this many bytes follow them. */
-export const HOLD_BYTES = 16 * 1024;
-/** How far back time may go between accepted events (threads write slightly out of order). */
+export const HOLD_BYTES = 64 * 1024;
+/** Checks that need neighbours on both sides are made once this many bytes follow an event. */
+export const DECIDE_LAG = 56 * 1024;
+/** Login (or DISCONNECT) records of one connection id within this many bytes are compared. */
+export const TWIN_BYTES = 56 * 1024;
+/**
+ * Records this close to an event may belong to the same record (a username holds up to 128
+ * characters of up to 4 bytes, after a server host of up to 255), so they never serve as its
+ * neighbours in the time and id checks. Identical copies further away are left out by the
+ * twin check.
+ */
+export const NEAR_BYTES = 1024;
+/** How many neighbours on each side the time and id checks look at… */
+const NEIGHBOURS = 8;
+/** …and how many a side needs to count. */
+const MIN_NEIGHBOURS = 3;
+/** How far an event's time may stray from its neighbours' (threads write slightly out of order). */
 const TIME_SLACK_MS = 60_000;
-/** Two login events for the same connection id this close together are a forged pair. */
-const TWIN_MS = 5_000;
+/** How far after the file's last write a record may be dated and still serve as a reference. */
+const FUTURE_SLACK_MS = 60_000;
+/**
+ * Records dated after the file's last write by more than this are refused: more than any
+ * difference between TimeLocation and the server's real zone can explain.
+ */
+const FUTURE_LIMIT_MS = 27 * 3_600_000;
+/** A login id may be this far above its neighbours' (plus 8× their spread)… */
+const SEQ_AHEAD = 4096;
+/** …or this far below (a slow client's id is older than those logged around it). */
+const SEQ_BEHIND = 65_536;
+/** The longest a username plus its record can be in bytes (for comparing copies). */
+const MAX_RECORD_BYTES = 4 * MAX_USER_CHARS + 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Usernames and hosts seen in this thread (a log repeats the same few thousand). */
+/** Usernames and hosts seen in this thread, by their bytes (a log repeats the same few thousand). */
 const accounts = new BytesCache<Who>();
 /** The same accounts by user and host, for hosts logged with a port (bounded like the cache). */
 const withPorts = new Map<string, Who>();
 
-const OPS: Record<string, ConnOp> = {
-  CONNECT: "CONNECT",
-  FAILED_CONNECT: "FAILED_CONNECT",
-  CHANGEUSER: "CHANGEUSER",
-  PROXY_CONNECT: "PROXY_CONNECT",
-  DISCONNECT: "DISCONNECT",
-};
+/** Kinds of connection id claim a record makes (index into AuditParser.#claims). */
+const NO_CLAIM = 0;
+/** A CONNECT or FAILED_CONNECT: one per connection id. */
+const LOGIN = 1;
+/** A DISCONNECT: one per connection id. */
+const DISCONNECT = 2;
+/** The last line of a username that spans lines (the server writes two such, different). */
+const TAIL = 3;
 
-interface Pending {
-  event: ConnEvent;
+/** A record read but not released yet, or a claim on a connection id (one shape for all). */
+class Pending {
+  /** The event; undefined for a well-formed DISCONNECT, kept only as a claim on its id. */
+  event: ConnEvent | undefined;
   /** File offset of the record's first line. */
   pos: number;
-  rejected?: string;
-  /** The login claim of this event's connection id, if it is a login. */
-  claim?: Claim;
+  /** File offsets of the line the fields were read from, and of its end (before CR/LF). */
+  line: number;
+  lineEnd: number;
+  connId: number;
+  claim: number;
+  /** The line's text: computed when another claim on the same id is near. */
+  key: string | undefined = undefined;
+  /** The previous claim of this kind on this id, when it was near. */
+  older: Pending | undefined = undefined;
+  /**
+   * File offsets of the bytes an identical copy of this line shares with it (-Infinity while
+   * unknown; offsets of context before the file are negative).
+   */
+  sharedFrom = -Infinity;
+  sharedTo = -Infinity;
+  decided: boolean;
+  rejected: string | undefined;
+  /** Refused as a twin rather than for its own shape: it still makes others ambiguous. */
+  twin = false;
+
+  constructor(
+    event: ConnEvent | undefined,
+    pos: number,
+    line: number,
+    lineEnd: number,
+    connId: number,
+    claim: number,
+    decided = false,
+    rejected: string | undefined = undefined,
+  ) {
+    this.event = event;
+    this.pos = pos;
+    this.line = line;
+    this.lineEnd = lineEnd;
+    this.connId = connId;
+    this.claim = claim;
+    this.decided = decided;
+    this.rejected = rejected;
+  }
 }
 
-/** A login event's claim on its connection id (see the twin check). */
-interface Claim {
-  instant: number;
-  rejected: boolean;
-  /** The event while it is still pending; dropped once released so its text can be freed. */
-  pending?: Pending;
+/** The last few accepted values (times or ids) with their positions. */
+class Recent {
+  // Room for the neighbours beyond NEAR_BYTES even in a log of bare CONNECT/DISCONNECT pairs.
+  readonly #pos = new Float64Array(64);
+  readonly #val = new Float64Array(64);
+  #n = 0;
+  #median: number | undefined = undefined;
+  #dirty = false;
+
+  push(pos: number, val: number): void {
+    this.#pos[this.#n & 63] = pos;
+    this.#val[this.#n & 63] = val;
+    this.#n++;
+    this.#dirty = true;
+  }
+
+  /** Median of the latest NEIGHBOURS values, undefined when there are none. */
+  get median(): number | undefined {
+    if (this.#dirty) {
+      this.#dirty = false;
+      const n = this.before(Infinity, SCRATCH_M);
+      this.#median = n ? median(SCRATCH_M, n) : undefined;
+    }
+    return this.#median;
+  }
+
+  /** Copies up to NEIGHBOURS of the latest values at positions ≤ `maxPos` into `out`; their count. */
+  before(maxPos: number, out: Float64Array): number {
+    let n = 0;
+    for (let k = this.#n - 1; k >= 0 && k >= this.#n - 64 && n < NEIGHBOURS; k--) {
+      if (this.#pos[k & 63] <= maxPos) out[n++] = this.#val[k & 63];
+    }
+    return n;
+  }
 }
 
 /** Incremental parser for one audit file. */
 export class AuditParser {
-  /** Server host of this file's records (learned from the first record at offset 0). */
-  serverHost?: string;
-  /** Instant of the last accepted event. */
-  lastInstant: number;
   /** Lines with a connection-event shape that were refused. */
   readonly rejections: Rejection[] = [];
   /** All refused lines, including those beyond {@link MAX_REJECTION_DETAILS}. */
   rejected = 0;
   /** Connection-event lines that were malformed (bad timestamp, bad fields). */
   malformed = 0;
+  /** Accepted events dated after the file's last write (TimeLocation not the server's zone?). */
+  lateDated = 0;
   /**
    * After {@link feed}: the buffer index from which the caller must keep the bytes in front of
    * the next call's new data (look-back for the checks above).
@@ -162,61 +301,116 @@ export class AuditParser {
 
   #zone: Zone;
   #ops: ByteOps;
+  /** Records not yet released, in file order of their first line. */
   #pending: Pending[] = [];
-  #logins = new Map<number, Claim>();
+  /** The latest connection id claim by kind and id (older ones hang from it, see #addClaim). */
+  #claims = [
+    new Map<number, Pending>(),
+    new Map<number, Pending>(),
+    new Map<number, Pending>(),
+    new Map<number, Pending>(),
+  ];
+  /** All claims in file order, for pruning; #claimHead is the first still kept. */
+  #claimOrder: Pending[] = [];
+  #claimHead = 0;
+  /**
+   * File offsets where a record certainly ends and the next starts: after each continuation
+   * line, and at file boundaries. A username never spans one, which bounds every reach.
+   */
+  #recordEnds: number[] = [];
+  /** Times of the latest accepted events (the time check's reference before an event). */
+  #times = new Recent();
+  /** Times of the latest events read, accepted or not yet: the reference for DST. */
+  #read = new Recent();
+  #ids = new Recent();
   #countLines: (offset: number) => number;
-  #atFileStart: boolean;
+  #start: number;
+  /** End of this file's bytes once {@link endOfFile} was called (then context follows). */
+  #end = Infinity;
+  #inContextBefore = true;
+  #fileHost: string | undefined;
+  #contextHost: string | undefined;
+  #checkHost: string | undefined;
+  #checkHostBytes: Uint8Array | undefined;
+  /** File offset from which the server host is still to be learned (undefined: known). */
+  #learnFrom: number | undefined;
+  /** True when #learnFrom is a file's first byte (its first line's head is the server's). */
+  #learnAtFileStart = false;
   #portsSeen = false;
+  #ceiling: number;
+  /** Lines starting up to here are within a username's reach of a refused line. */
+  #taintUntil = -Infinity;
+  #fileLastInstant: number | undefined;
   /** A file offset whose line count is known, once a warning needed line numbers. */
   #known: { offset: number; lines: number } | undefined;
   #buf: Uint8Array = new Uint8Array(0);
   #base = 0;
+  #to = 0;
+  #detailLimit: number;
 
   constructor(options: ParserOptions) {
     this.#zone = options.zone;
     this.#ops = options.ops ?? jsByteOps;
-    this.#atFileStart = options.startOffset === 0;
-    this.serverHost = options.serverHost;
-    this.lastInstant = options.lastInstant ?? -Infinity;
+    this.#start = options.startOffset;
+    this.#fileHost = options.serverHost;
+    this.#contextHost = options.contextServerHost;
+    this.#ceiling = (options.lastWrite ?? Infinity) + FUTURE_SLACK_MS;
+    if (options.lastInstant !== undefined && Number.isFinite(options.lastInstant)) {
+      for (let k = 0; k < MIN_NEIGHBOURS; k++) {
+        this.#times.push(-Infinity, options.lastInstant);
+        this.#read.push(-Infinity, options.lastInstant);
+      }
+    }
     const start = options.startOffset;
     this.#countLines = options.countLines ?? ((offset) => offset === start ? 0 : NaN);
+    this.#detailLimit = options.detailLimit ?? MAX_REJECTION_DETAILS;
+  }
+
+  /** Server host of this file's records (from the checkpoint or the first valid record). */
+  get serverHost(): string | undefined {
+    return this.#fileHost;
+  }
+
+  /** The instant the time check refers to: the median of the latest accepted events. */
+  get lastInstant(): number {
+    return this.#fileLastInstant ?? this.#times.median ?? -Infinity;
   }
 
   /**
    * Parses buf[from, to): complete lines at file offset `base + from`. buf[0, from) must hold
    * the bytes kept since the previous call (from {@link keepFrom}), or nothing at the start.
-   * Returns the events that can no longer be rejected.
+   * Context before `startOffset` is fed in calls of its own. Returns the events that can no
+   * longer be refused.
    */
   feed(buf: Uint8Array, base: number, from: number, to: number): ConnEvent[] {
     this.#buf = buf;
     this.#base = base;
-    if (this.#atFileStart && to > from) {
-      this.#atFileStart = false;
-      const nl = buf.indexOf(10, from);
-      const head = recordHead(buf, from, nl < 0 ? to : nl);
-      if (this.serverHost === undefined && head) {
-        this.serverHost = decoder.decode(buf.subarray(from + 18, head.userStart - 1));
+    this.#to = to;
+    const at = base + from;
+    if (this.#inContextBefore) {
+      if (at >= this.#start) {
+        this.#inContextBefore = false;
+        // The first byte of a file is a record boundary (context from the previous file).
+        if (this.#start === 0 && at === 0 && from > 0) this.#recordEnds.push(0);
+        this.#setCheckHost(this.#fileHost, this.#start, this.#start === 0);
+      } else if (this.#learnFrom === undefined && this.#checkHost === undefined) {
+        this.#setCheckHost(this.#contextHost, at, false);
       }
     }
+    if (this.#learnFrom !== undefined && to > from) this.#learnHost(from, to);
     let lineEnd = -1;
-    this.#ops.markers(buf, from, to, (hit, start, end) => {
+    this.#ops.markers(buf, from, to, (hit, start, nl) => {
       if (hit < lineEnd) return; // one look per line
-      lineEnd = end;
-      if (!isPlainDisconnect(buf, start, hit, lineEnd)) this.#line(start, lineEnd);
+      lineEnd = nl;
+      const end = buf[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
+      if (isPlainDisconnect(buf, start, hit, end)) this.#disconnect(start, hit, end);
+      else this.#line(start, end);
     });
+    this.#decide(base + to - DECIDE_LAG);
     // Keep the last HOLD_BYTES (from a line start) for look-back and pending events.
     const cut = to > HOLD_BYTES ? Math.max(0, buf.lastIndexOf(10, to - HOLD_BYTES) + 1) : 0;
     this.keepFrom = cut;
-    const out: ConnEvent[] = [];
-    const keep: Pending[] = [];
-    for (const p of this.#pending) {
-      if (p.pos >= base + cut) keep.push(p);
-      else {
-        if (p.claim) p.claim.pending = undefined;
-        if (!p.rejected) out.push(p.event);
-      }
-    }
-    this.#pending = keep;
+    const out = this.#release(base + cut);
     if (this.#known && this.#known.offset < base + cut) {
       this.#known = {
         offset: base + cut,
@@ -226,11 +420,22 @@ export class AuditParser {
     return out;
   }
 
+  /**
+   * Marks the end of this file's bytes: what is fed next is the start of the next file, as
+   * context. Call it after the last complete line of the file was fed.
+   */
+  endOfFile(): void {
+    this.#end = this.#base + this.#to;
+    this.#fileLastInstant = this.#times.median;
+    this.#recordEnds.push(this.#end);
+    this.#taintUntil = -Infinity;
+    this.#setCheckHost(undefined, this.#end, true);
+  }
+
   /** Releases the events still held back (end of the readable data). */
   finish(): ConnEvent[] {
-    const out = this.#pending.filter((p) => !p.rejected).map((p) => p.event);
-    this.#pending = [];
-    return out;
+    this.#decide(Infinity);
+    return this.#release(Infinity);
   }
 
   /**
@@ -239,9 +444,71 @@ export class AuditParser {
    * next run must read again; undefined when nothing was held back.
    */
   withhold(): number | undefined {
-    const first = this.#pending.length ? Math.min(...this.#pending.map((p) => p.pos)) : undefined;
+    let first: number | undefined;
+    for (const p of this.#pending) {
+      if (p.event && this.#counts(p.pos) && (first === undefined || p.pos < first)) first = p.pos;
+    }
     this.#pending = [];
     return first;
+  }
+
+  /** The server host records are checked against; undefined: learn it from `from` on. */
+  #setCheckHost(host: string | undefined, from: number, atFileStart: boolean): void {
+    this.#checkHost = host;
+    this.#checkHostBytes = host === undefined ? undefined : encoder.encode(host);
+    this.#learnFrom = host === undefined ? from : undefined;
+    this.#learnAtFileStart = atFileStart;
+  }
+
+  /** True when an event or refusal at file offset `pos` belongs to this file's run. */
+  #counts(pos: number): boolean {
+    return pos >= this.#start && pos < this.#end;
+  }
+
+  /**
+   * Learns the server host. A file's first line always starts with the server's own
+   * `timestamp,serverhost,` (whatever follows it), so its host is taken when its date is real;
+   * otherwise (garbage first, or reading from the middle) the first valid record gives it: a
+   * real date, a clean host field, a line that is a complete record.
+   */
+  #learnHost(from: number, to: number): void {
+    const buf = this.#buf;
+    let i = Math.max(from, this.#learnFrom! - this.#base);
+    let first = this.#learnAtFileStart && this.#base + i === this.#learnFrom;
+    while (i < to) {
+      let nl = buf.indexOf(10, i);
+      if (nl < 0 || nl > to) nl = to;
+      const end = buf[nl - 1] === 13 ? nl - 1 : nl;
+      const head = recordHead(buf, i, end);
+      if (
+        head && Number.isFinite(head.wall) && head.userStart - 1 > i + 18 &&
+        !hasControlByte(buf, i + 18, head.userStart - 1) && (first || completeRecord(buf, i, end))
+      ) {
+        const host = decodeName(buf, i + 18, head.userStart - 1);
+        if (this.#counts(this.#base + i)) this.#fileHost = host;
+        this.#setCheckHost(host, 0, false);
+        return;
+      }
+      first = false;
+      i = nl + 1;
+    }
+    this.#learnFrom = this.#base + to;
+    this.#learnAtFileStart = false;
+  }
+
+  /** A well-formed DISCONNECT: only its claim on the connection id is kept. */
+  #disconnect(start: number, hit: number, end: number): void {
+    const buf = this.#buf;
+    // `,connid,0,DISCONNECT,`: the comma before DISCONNECT is at hit - 7.
+    const c1 = hit - 7;
+    const c2 = buf.lastIndexOf(44, c1 - 1);
+    const c3 = c2 > start ? buf.lastIndexOf(44, c2 - 1) : -1;
+    const connId = c3 >= start ? intField(buf, c3 + 1, c2) : undefined;
+    if (connId === undefined) return;
+    const at = this.#base + start;
+    const p = new Pending(undefined, at, at, this.#base + end, connId, DISCONNECT);
+    this.#addClaim(p);
+    this.#pending.push(p);
   }
 
   /** Looks at the line buf[start, end) that contains an operation name. */
@@ -250,93 +517,172 @@ export class AuditParser {
     const f = rightFields(buf, start, end);
     if (!f) return; // a QUERY or other record that merely mentions the word
     const head = recordHead(buf, start, end);
-    if (!head) {
-      this.#continuation(start, end, f);
-      return;
-    }
-    if (!Number.isFinite(head.wall)) {
-      this.malformed++;
-      this.#reject(start, end, "malformed timestamp");
-      return;
-    }
-    if (f.userEnd < head.userStart) {
-      this.malformed++;
-      this.#reject(start, end, "too few fields");
-      return;
-    }
-    // A well-formed DISCONNECT says nothing about logins; only its malformed (continuation)
-    // form matters, as the end of a multi-line username.
+    if (!head) return this.#continuation(start, end, f);
+    if (f.bad) return this.#refuseMalformed(start, end, f.bad);
+    if (!Number.isFinite(head.wall)) return this.#refuseMalformed(start, end, "impossible date");
+    if (f.userEnd < head.userStart) return this.#refuseMalformed(start, end, "too few fields");
+    // A well-formed DISCONNECT went to #disconnect; what is left of them says nothing.
     if (f.op === "DISCONNECT") return;
-    if (this.serverHost !== undefined && !this.#isServerHost(buf, start + 18, head.userStart - 1)) {
-      const found = decoder.decode(buf.subarray(start + 18, head.userStart - 1));
-      this.#reject(start, end, `server host "${found}" is not this file's "${this.serverHost}"`);
+    // First the walk back: when it finds the line that holds a username's start, the refusal
+    // reaches exactly that username.
+    const inside = this.#insideUsername(start);
+    if (inside >= 0) {
+      const reason = buf.indexOf(10, inside) + 1 === start
+        ? "follows an unfinished record (a username with a newline)"
+        : "inside a record whose username spans lines";
+      this.#record(start, end, reason);
+      this.#claimRefused(start, end, f, reason);
+      const head = recordHead(buf, inside, buf.indexOf(10, inside));
+      const from = this.#base + inside;
+      const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
+      this.#taintRange(from, to, reason);
+      this.#taintFurther(to);
       return;
     }
-    if (start > 0) {
-      const prev = start >= 2 ? buf.lastIndexOf(10, start - 2) + 1 : 0;
-      if (startsLikeRecord(buf, prev) && !endsLikeRecord(buf, start - 1)) {
-        this.#reject(start, end, "follows an unfinished record (a username with a newline)");
-        return;
-      }
+    if (this.#checkHost !== undefined && !this.#isServerHost(buf, start + 18, head.userStart - 1)) {
+      const found = decoder.decode(buf.subarray(start + 18, head.userStart - 1));
+      return this.#refuse(
+        start,
+        end,
+        `server host "${found}" is not this file's "${this.#checkHost}"`,
+        true,
+        f,
+      );
+    }
+    // A successful login's name and host go to Accounts: no control byte there. Failed and
+    // other attempts are kept as sent (every output escapes them).
+    if (f.op === "CONNECT" && f.retcode === 0 && hasControlByte(buf, head.userStart, f.hostEnd)) {
+      return this.#refuse(
+        start,
+        end,
+        "control character in the username or host of a login",
+        true,
+        f,
+      );
+    }
+    if (this.#base + start <= this.#taintUntil) {
+      return this.#refuse(start, end, "within a username's reach of a refused line", false, f);
     }
     const event = this.#event(this.#who(head.userStart, f), head.wall, f, false);
-    if (event.instant < this.lastInstant - TIME_SLACK_MS) {
-      this.#reject(start, end, "earlier than the records before it");
-      return;
+    if (event.instant > this.#ceiling - FUTURE_SLACK_MS + FUTURE_LIMIT_MS) {
+      return this.#refuse(
+        start,
+        end,
+        "dated more than a day after the file was last written",
+        true,
+        f,
+      );
     }
-    const pending: Pending = { event, pos: this.#base + start };
-    if (event.op === "CONNECT" || event.op === "FAILED_CONNECT") {
-      const seen = this.#logins.get(event.connId);
-      if (seen && !seen.rejected && Math.abs(seen.instant - event.instant) <= TWIN_MS) {
-        const earlier = seen.pending;
-        if (earlier && !earlier.rejected) {
-          earlier.rejected = "connection id claimed twice";
-          seen.rejected = true;
-          const at = earlier.pos - this.#base;
-          this.#reject(at, buf.indexOf(10, at), "connection id claimed by two login events");
-        }
-        this.#reject(start, end, "connection id claimed by two login events");
-        return;
-      }
-      pending.claim = { instant: event.instant, rejected: false, pending };
-      this.#logins.set(event.connId, pending.claim);
-      if (this.#logins.size > 256) this.#pruneLogins(event.instant);
-    }
-    this.lastInstant = Math.max(this.lastInstant, event.instant);
-    this.#pending.push(pending);
+    const at = this.#base + start;
+    const claim = event.op === "CONNECT" || event.op === "FAILED_CONNECT" ? LOGIN : NO_CLAIM;
+    const p = new Pending(event, at, at, this.#base + end, event.connId, claim);
+    if (claim !== NO_CLAIM) this.#addClaim(p);
+    this.#pending.push(p);
   }
 
-  #pruneLogins(now: number): void {
-    // forEach, not for…of: no entry array per claim (this runs every 256 logins).
-    this.#logins.forEach((v, id) => {
-      if (now - v.instant > TWIN_MS) this.#logins.delete(id);
-    });
+  /**
+   * Whether the event line at buf[start] is inside a username that spans lines: walking back
+   * within a username's reach, the nearest line that starts like a record must be the line
+   * just before and a complete record, unless a continuation line (the end of another
+   * username) comes first. Returns the buffer index of the line that holds the username's
+   * start, or -1.
+   */
+  #insideUsername(start: number): number {
+    const buf = this.#buf;
+    const at = this.#base + start;
+    if (start === 0 || this.#isRecordEnd(at)) return -1;
+    // The reach is only worked out when the walk goes further than any username could
+    // without it (the usual case: the line just before is a short record).
+    let limit = -1;
+    let s = start;
+    let between = 0;
+    while (s > 0) {
+      const prev = s >= 2 ? buf.lastIndexOf(10, s - 2) + 1 : 0;
+      if (between > 0 || start - prev > MAX_USER_CHARS) {
+        if (limit < 0) {
+          limit = Math.max(this.#reachBack(start), this.#lastRecordEnd(at) - this.#base, 0);
+        }
+        if (prev < limit) return -1;
+      }
+      const nl = s - 1;
+      const end = buf[nl - 1] === 13 ? nl - 1 : nl;
+      if (startsLikeRecord(buf, prev)) {
+        return between === 0 && completeRecord(buf, prev, end) ? -1 : prev;
+      }
+      const tail = rightFields(buf, prev, end);
+      if (tail && !tail.bad) return -1; // a continuation line: that username ended there
+      between++;
+      s = prev;
+    }
+    return -1;
+  }
+
+  /** True when file offset `at` is in #recordEnds. */
+  #isRecordEnd(at: number): boolean {
+    const ends = this.#recordEnds;
+    for (let k = ends.length - 1; k >= 0 && ends[k] >= at; k--) if (ends[k] === at) return true;
+    return false;
+  }
+
+  /** The last record end at or before file offset `at` (-Infinity if none). */
+  #lastRecordEnd(at: number): number {
+    const ends = this.#recordEnds;
+    for (let k = ends.length - 1; k >= 0; k--) if (ends[k] <= at) return ends[k];
+    return -Infinity;
+  }
+
+  /** The first record end after file offset `at` (Infinity if none yet). */
+  #nextRecordEnd(at: number): number {
+    const ends = this.#recordEnds;
+    let next = Infinity;
+    for (let k = ends.length - 1; k >= 0 && ends[k] > at; k--) next = ends[k];
+    return next;
+  }
+
+  /**
+   * Buffer index from which a username holding the line at buf[at] could have started its
+   * record: MAX_USER_CHARS characters back, plus the record's `timestamp,serverhost,`.
+   */
+  #reachBack(at: number): number {
+    const buf = this.#buf;
+    let i = at;
+    for (let chars = 0; i > 0 && chars < MAX_USER_CHARS;) {
+      i--;
+      if ((buf[i] & 0xc0) !== 0x80) chars++;
+    }
+    const hostBytes = this.#checkHostBytes?.length ?? 255;
+    return Math.max(0, i - (19 + hostBytes + 1));
+  }
+
+  /** File offset up to which a username whose text reaches buf[at] could go on. */
+  #reachAhead(at: number): number {
+    const buf = this.#buf;
+    let i = at;
+    let chars = 0;
+    for (; i < this.#to && chars < MAX_USER_CHARS; i++) {
+      if ((buf[i] & 0xc0) !== 0x80) chars++;
+    }
+    return this.#base + i + 4 * (MAX_USER_CHARS - chars);
+  }
+
+  /** Lines read from now on that start up to file offset `to` are refused. */
+  #taintFurther(to: number): void {
+    if (to > this.#taintUntil) this.#taintUntil = to;
   }
 
   /** A connection-event line that does not start a record: the end of a multi-line username. */
   #continuation(start: number, end: number, f: RightFields): void {
     const buf = this.#buf;
+    const at = this.#base + start;
     const userEnd = f.userEnd; // the comma that ends the username
-    // The record's first line starts at most a username plus `timestamp,serverhost,` earlier.
-    let i = userEnd;
-    for (let chars = 0; i > 0 && chars < MAX_USER_CHARS;) {
-      i--;
-      if ((buf[i] & 0xc0) !== 0x80) chars++;
-    }
-    const headBytes = 19 +
-      (this.serverHost === undefined ? 255 : encoder.encode(this.serverHost).length) + 1;
-    const limit = Math.max(0, i - headBytes);
-    for (const p of this.#pending) {
-      const at = p.pos - this.#base;
-      if (at >= limit && at < start && !p.rejected) {
-        p.rejected = "inside a multi-line username";
-        // A forged line must not keep its connection id from the genuine login that owns it.
-        if (p.claim && this.#logins.get(p.event.connId) === p.claim) {
-          this.#logins.delete(p.event.connId);
-        }
-        this.#reject(at, buf.indexOf(10, at), "inside a record whose username spans lines");
-      }
-    }
+    const limit = Math.max(this.#reachBack(userEnd), this.#lastRecordEnd(at) - this.#base);
+    // This line ends a record: what follows starts a new one.
+    this.#recordEnds.push(
+      this.#base + (buf.indexOf(10, end) < 0 ? this.#to : buf.indexOf(10, end) + 1),
+    );
+    this.#taintUntil = -Infinity;
+    // Every event whose line starts in reach is inside this username.
+    this.#taintRange(this.#base + limit, at - 1, "inside a record whose username spans lines");
     // Attribute the event to its record's first line: the earliest line in reach that starts
     // like a record but does not end like one; failing that, the nearest record start.
     let headStart = -1;
@@ -354,25 +700,35 @@ export class AuditParser {
       ? recordHead(buf, headStart, buf.indexOf(10, headStart))
       : undefined;
     const userStart = head ? head.userStart : -1;
-    if (!head || userEnd < userStart || !Number.isFinite(head.wall)) {
-      this.malformed++;
-      this.#reject(start, end, "continuation line without a record start");
-      return;
+    if (!head || userEnd < userStart || !Number.isFinite(head.wall) || f.bad) {
+      return this.#refuseMalformed(start, end, "continuation line without a record start", false);
     }
     const event = this.#event(this.#who(userStart, f), head.wall, f, true);
-    this.#reject(start, end, `username spans lines (${event.op}, not counted as a login)`);
-    this.#pending.push({ event, pos: this.#base + headStart });
+    this.#record(start, end, `username spans lines (${event.op}, not counted as a login)`);
+    const p = new Pending(event, this.#base + headStart, at, this.#base + end, event.connId, TAIL);
+    this.#addClaim(p);
+    this.#insertPending(p);
   }
 
-  /** The user buf[userStart, f.userEnd) and host up to f.hostEnd, from the cache when seen. */
+  #insertPending(p: Pending): void {
+    const list = this.#pending;
+    let i = list.length;
+    while (i > 0 && list[i - 1].pos > p.pos) i--;
+    list.splice(i, 0, p);
+  }
+
+  /**
+   * The user buf[userStart, f.userEnd) and host up to f.hostEnd, decoded byte-exact, from the
+   * cache when these bytes were seen before.
+   */
   #who(userStart: number, f: RightFields): Who {
     const buf = this.#buf;
     // Same bytes, same split between user and host, same port reading: same answer.
     const tag = (f.userEnd - userStart) * 2 + (this.#portsSeen ? 1 : 0);
     const known = accounts.find(buf, userStart, f.hostEnd, tag);
     if (known) return known;
-    const host = splitHostPort(decodeBytes(buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
-    const user = decodeBytes(buf, userStart, f.userEnd);
+    const host = splitHostPort(decodeName(buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
+    const user = decodeName(buf, userStart, f.userEnd);
     // MariaDB 12 logs a new client port per connection: such bytes are new every time, but
     // they share one account object per user and host.
     const key = host.port ? `${user.length}:${user}\u0000${host.host}` : undefined;
@@ -388,7 +744,12 @@ export class AuditParser {
   }
 
   #event(who: Who, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
-    const instant = this.#zone.toInstant(wall, this.lastInstant);
+    // A wall time in the repeated hour of a DST change is read as the instant that keeps
+    // the log in order: the one not before the median of the records just read.
+    const zone = this.#zone;
+    const change = zone.offsetAt(wall - 14 * 3_600_000) !== zone.offsetAt(wall + 14 * 3_600_000);
+    const instant = zone.toInstant(wall, change ? this.#read.median : undefined);
+    if (instant <= this.#ceiling) this.#read.push(this.#base + this.#to, instant);
     if (who.port) this.#portsSeen = true;
     return {
       op: f.op,
@@ -403,222 +764,359 @@ export class AuditParser {
     };
   }
 
-  #serverHostBytes: Uint8Array | undefined;
-
-  /** True when buf[from, to) is this file's server host. */
+  /** True when buf[from, to) is the server host records are checked against. */
   #isServerHost(buf: Uint8Array, from: number, to: number): boolean {
-    const want = this.#serverHostBytes ??= encoder.encode(this.serverHost);
+    const want = this.#checkHostBytes!;
     if (to - from !== want.length) return false;
     for (let i = 0; i < want.length; i++) if (buf[from + i] !== want[i]) return false;
     return true;
   }
 
-  /** Records a rejection of the line buf[start, end). */
-  #reject(start: number, end: number, reason: string): void {
+  // ---- connection id claims -------------------------------------------------------------
+
+  /**
+   * Registers a claim: it becomes the id's latest, the previous one hangs from it when near.
+   * When another claim on the id is near, both get their text as key (their bytes are still in
+   * the buffer then).
+   */
+  #addClaim(p: Pending): void {
+    const map = this.#claims[p.claim];
+    const prev = map.get(p.connId);
+    if (prev && p.pos - prev.pos <= TWIN_BYTES) {
+      p.older = prev;
+      p.key = this.#keyOf(p);
+      for (let q: Pending | undefined = prev; q && p.pos - q.pos <= TWIN_BYTES; q = q.older) {
+        q.key ??= this.#keyOf(q);
+      }
+    }
+    map.set(p.connId, p);
+    this.#claimOrder.push(p);
+  }
+
+  /** The claim's line as text (its bytes are in the buffer while claims are compared). */
+  #keyOf(p: Pending): string {
+    const a = p.line - this.#base;
+    const b = p.lineEnd - this.#base;
+    if (a < 0) return `\u0000${p.line}`; // no longer in the buffer: unlike any other
+    return byteString(this.#buf, a, b);
+  }
+
+  /** Drops claims and record ends more than TWIN_BYTES before `pos`. */
+  #pruneClaims(pos: number): void {
+    const order = this.#claimOrder;
+    let h = this.#claimHead;
+    while (h < order.length && order[h].pos < pos - TWIN_BYTES) {
+      const p = order[h++];
+      const map = this.#claims[p.claim];
+      if (map.get(p.connId) === p) map.delete(p.connId);
+    }
+    if (h > 4096) {
+      order.splice(0, h);
+      h = 0;
+    }
+    this.#claimHead = h;
+    const ends = this.#recordEnds;
+    let n = 0;
+    while (n < ends.length - 1 && ends[n] < pos - TWIN_BYTES) n++;
+    if (n > 64) ends.splice(0, n);
+  }
+
+  /** Other claims of p's kind on p's id within TWIN_BYTES (before or after it). */
+  #peers(p: Pending): Pending[] {
+    const latest = this.#claims[p.claim].get(p.connId);
+    if (latest === p && !p.older) return NONE;
+    const out: Pending[] = [];
+    for (let q = latest; q && q.pos >= p.pos - TWIN_BYTES; q = q.older) {
+      if (q !== p && q.pos <= p.pos + TWIN_BYTES) out.push(q);
+    }
+    return out;
+  }
+
+  /** True when another claim near p has exactly p's text (p is a copy inside a username). */
+  #hasCopy(p: Pending): boolean {
+    if (p.key === undefined) return false;
+    for (const q of this.#peers(p)) if (q.key === p.key) return true;
+    return false;
+  }
+
+  /**
+   * The twin check: why p is refused, or undefined. A forged line inside a username is written
+   * twice, identical; a second, different login record claiming the same id leaves nothing to
+   * tell which one is real (DISCONNECT lines and username ends only count copies).
+   */
+  #twin(p: Pending): string | undefined {
+    const peers = this.#peers(p);
+    if (!peers.length) return undefined;
+    const what = p.claim === LOGIN ? "login" : p.claim === DISCONNECT ? "DISCONNECT" : "record";
+    const copy = peers.find((q) => q.key === p.key);
+    if (copy) {
+      if (p.sharedFrom === -Infinity) this.#copyExtent(p, copy);
+      return `the same ${what} line appears twice (text inside a username)`;
+    }
+    if (p.claim !== LOGIN) return undefined;
+    for (const q of peers) {
+      if (q.rejected && !q.twin) continue; // refused for its own shape: it claims nothing
+      if (peers.some((r) => r !== q && r.key === q.key)) continue; // a forged copy
+      const line = this.rejections.length < this.#detailLimit && this.#counts(q.line)
+        ? this.#lineNumber(q.line)
+        : NaN;
+      return `connection id ${p.connId} is claimed by another login record${
+        Number.isFinite(line) ? ` (line ${line})` : ""
+      }`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Compares the bytes around two identical copies p and q (bytes still in the buffer): what
+   * they share is the username that holds them, plus what the two records have in common.
+   */
+  #copyExtent(p: Pending, q: Pending): void {
+    const buf = this.#buf;
+    const base = this.#base;
+    let i = p.line - base - 1;
+    let j = q.line - base - 1;
+    let n = 0;
+    while (i >= 0 && j >= 0 && buf[i] === buf[j] && n < MAX_RECORD_BYTES) {
+      i--;
+      j--;
+      n++;
+    }
+    let a = p.lineEnd - base;
+    let b = q.lineEnd - base;
+    let m = 0;
+    while (a < this.#to && b < this.#to && buf[a] === buf[b] && m < MAX_RECORD_BYTES) {
+      a++;
+      b++;
+      m++;
+    }
+    if (i < 0 || j < 0 || a >= this.#to || b >= this.#to) return; // not all in view
+    p.sharedFrom = p.line - n;
+    p.sharedTo = p.lineEnd + m;
+    q.sharedFrom = q.line - n;
+    q.sharedTo = q.lineEnd + m;
+  }
+
+  // ---- decisions --------------------------------------------------------------------------
+
+  /** Decides the pending records at file offsets below `upTo`, in file order. */
+  #decide(upTo: number): void {
+    const list = this.#pending;
+    for (let k = 0; k < list.length && list[k].pos < upTo; k++) {
+      const p = list[k];
+      if (p.decided) continue;
+      p.decided = true;
+      this.#pruneClaims(p.pos);
+      if (p.rejected) continue;
+      let reason = p.claim !== NO_CLAIM ? this.#twin(p) : undefined;
+      p.twin = reason !== undefined;
+      const e = p.event;
+      if (!reason && e && !e.multiline) reason = this.#sequence(p, k) ?? this.#time(p, k);
+      if (reason) {
+        this.#refusePending(p, reason);
+        continue;
+      }
+      if (!e || e.multiline) continue;
+      if (e.instant <= this.#ceiling) this.#times.push(p.pos, e.instant);
+      else if (this.#counts(p.pos)) this.lateDated++;
+      if (p.claim === LOGIN) this.#ids.push(p.pos, e.connId);
+    }
+  }
+
+  /**
+   * Copies into `out` the times (`ids` false) or login ids (`ids` true) of up to NEIGHBOURS
+   * events after list[k], at least NEAR_BYTES away, not refused (nor, for ids, copies); their
+   * count.
+   */
+  #after(k: number, ids: boolean, out: Float64Array): number {
+    let n = 0;
+    const list = this.#pending;
+    const from = list[k].pos + NEAR_BYTES;
+    const ceiling = this.#ceiling;
+    for (let i = k + 1; i < list.length && n < NEIGHBOURS; i++) {
+      const q = list[i];
+      const e = q.event;
+      if (q.pos < from || q.rejected !== undefined || e === undefined || e.multiline) continue;
+      if (ids) {
+        if (q.claim === LOGIN && !this.#hasCopy(q)) out[n++] = q.connId;
+      } else if (e.instant <= ceiling) out[n++] = e.instant;
+    }
+    return n;
+  }
+
+  /** The time check: why p's time is out of line with its neighbours, or undefined. */
+  #time(p: Pending, k: number): string | undefined {
+    const t = p.event!.instant;
+    const nb = this.#times.before(p.pos - NEAR_BYTES, SCRATCH_A);
+    if (nb < MIN_NEIGHBOURS) return undefined;
+    const na = this.#after(k, false, SCRATCH_B);
+    if (na < MIN_NEIGHBOURS) return undefined;
+    // Only an event out of line with both sides is refused: a clock stepped back puts a
+    // genuine event out of line with one side, never with both.
+    const mb = median(SCRATCH_A, nb);
+    const ma = median(SCRATCH_B, na);
+    if (Math.abs(t - mb) <= TIME_SLACK_MS || Math.abs(t - ma) <= TIME_SLACK_MS) return undefined;
+    if (t < mb && t < ma) return "earlier than the records around it";
+    if (t > mb && t > ma) return "later than the records around it";
+    return undefined;
+  }
+
+  /** The id sequence check for logins: why p's id is out of sequence, or undefined. */
+  #sequence(p: Pending, k: number): string | undefined {
+    if (p.claim !== LOGIN) return undefined;
+    const id = p.connId;
+    const nb = this.#ids.before(p.pos - NEAR_BYTES, SCRATCH_A);
+    const na = this.#after(k, true, SCRATCH_B);
+    const b = fitsSequence(id, SCRATCH_A, nb);
+    const a = fitsSequence(id, SCRATCH_B, na);
+    if (b === undefined && a === undefined) return undefined;
+    if (b === "ok" || a === "ok") return undefined;
+    // A server restart starts again from 1: far below the ids before it with nothing after to
+    // compare with may be the first login after a restart, far above the ids after it with
+    // nothing before, the last one before a restart.
+    if (b === "behind" && a === undefined) return undefined;
+    if (b === undefined && a === "ahead") return undefined;
+    const ids = [...SCRATCH_A.subarray(0, nb), ...SCRATCH_B.subarray(0, na)];
+    return `connection id ${id} is out of sequence (logins around it have ids ${Math.min(...ids)}–${
+      Math.max(...ids)
+    })`;
+  }
+
+  /** Releases the decided events at file offsets below `upTo`. */
+  #release(upTo: number): ConnEvent[] {
+    const out: ConnEvent[] = [];
+    const list = this.#pending;
+    let n = 0;
+    while (n < list.length && list[n].pos < upTo && list[n].decided) {
+      const p = list[n++];
+      if (p.event && !p.rejected && this.#counts(p.pos)) out.push(p.event);
+    }
+    if (n) list.splice(0, n);
+    return out;
+  }
+
+  // ---- refusals -----------------------------------------------------------------------------
+
+  #refuseMalformed(start: number, end: number, reason: string, taint = true): void {
+    if (this.#counts(this.#base + start)) this.malformed++;
+    this.#refuse(start, end, reason, taint);
+  }
+
+  /**
+   * Refuses the line buf[start, end) as it is read; with `taint`, its neighbourhood too. With
+   * `f`, a login line still claims its connection id (as a refused claim), so that its copy in
+   * the username's second record is recognised.
+   */
+  #refuse(start: number, end: number, reason: string, taint = true, f?: RightFields): void {
+    this.#record(start, end, reason);
+    if (f) this.#claimRefused(start, end, f, reason);
+    if (taint) this.#taintAround(start, reason);
+  }
+
+  /** Registers the claim of a login line refused as it was read (see #refuse). */
+  #claimRefused(start: number, end: number, f: RightFields, reason: string): void {
+    if (f.op !== "CONNECT" && f.op !== "FAILED_CONNECT") return;
+    const at = this.#base + start;
+    this.#addClaim(new Pending(undefined, at, at, this.#base + end, f.connId, LOGIN, true, reason));
+  }
+
+  /** Refuses a pending record at decision time, and the events within its reach. */
+  #refusePending(p: Pending, reason: string): void {
+    p.rejected = reason;
+    this.#record(p.line - this.#base, p.lineEnd - this.#base, reason);
+    if (p.sharedFrom !== -Infinity) this.#taintRange(p.sharedFrom, p.sharedTo, reason, p);
+    else this.#taintAround(p.line - this.#base, reason, p);
+  }
+
+  /**
+   * Refuses the pending events within a username's reach of the line at buf[start], not past
+   * a record end on either side.
+   */
+  #taintAround(start: number, reason: string, self?: Pending): void {
+    const at = this.#base + start;
+    const from = Math.max(this.#base + this.#reachBack(start), this.#lastRecordEnd(at));
+    const to = Math.min(this.#reachAhead(start), this.#nextRecordEnd(at) - 1);
+    this.#taintRange(from, to, reason, self);
+    this.#taintFurther(to);
+  }
+
+  /** Refuses the pending events (not DISCONNECT claims) whose line starts in [from, to]. */
+  #taintRange(from: number, to: number, why: string, self?: Pending): void {
+    for (const q of this.#pending) {
+      if (q === self || q.rejected || !q.event || q.line < from || q.line > to) continue;
+      q.rejected = q.event.multiline ? why : `within a username's reach of a refused line (${why})`;
+      this.#record(q.line - this.#base, q.lineEnd - this.#base, q.rejected);
+    }
+  }
+
+  /** 1-based line number of a file offset in the buffer (counting from a known point). */
+  #lineNumber(offset: number): number {
+    if (this.#known === undefined) this.#known = { offset, lines: this.#countLines(offset) };
+    const known = this.#known;
+    const k = known.offset - this.#base;
+    const start = offset - this.#base;
+    if (start < 0 || k < 0) return NaN;
+    const lines = offset >= known.offset
+      ? known.lines + this.#ops.newlines(this.#buf, k, start)
+      : known.lines - this.#ops.newlines(this.#buf, start, k);
+    return lines + 1;
+  }
+
+  /** Records a refusal of the line buf[start, end), when it belongs to this file's run. */
+  #record(start: number, end: number, reason: string): void {
+    const offset = this.#base + start;
+    if (!this.#counts(offset)) return;
     this.rejected++;
-    if (this.rejections.length >= MAX_REJECTION_DETAILS) {
+    if (this.rejections.length >= this.#detailLimit) {
       this.#known = undefined; // no more line numbers needed
       return;
     }
     const buf = this.#buf;
-    const offset = this.#base + start;
-    if (this.#known === undefined) this.#known = { offset, lines: this.#countLines(offset) };
-    const known = this.#known;
-    const k = known.offset - this.#base;
-    const lines = offset >= known.offset
-      ? known.lines + this.#ops.newlines(buf, k, start)
-      : known.lines - this.#ops.newlines(buf, start, k);
     const stop = end < 0 ? Math.min(buf.length, start + 200) : Math.min(end, start + 200);
     const excerpt = decoder.decode(buf.subarray(start, stop)).slice(0, 160);
-    this.rejections.push({ line: lines + 1, reason, excerpt });
+    this.rejections.push({ line: this.#lineNumber(offset), reason, excerpt });
   }
 }
 
-interface RecordHead {
-  /** Wall time, NaN when a field is out of range. */
-  wall: WallTime;
-  /** Index of the username's first byte. */
-  userStart: number;
-}
+const NONE: Pending[] = [];
+const SCRATCH_A = new Float64Array(NEIGHBOURS);
+const SCRATCH_B = new Float64Array(NEIGHBOURS);
+const SCRATCH_M = new Float64Array(NEIGHBOURS);
 
-/**
- * Parses `YYYYMMDD HH:MM:SS,serverhost,` at buf[i] (a line start; the line ends at `end`). The
- * result is overwritten by the next call.
- */
-function recordHead(buf: Uint8Array, i: number, end: number): RecordHead | undefined {
-  if (!startsLikeRecord(buf, i)) return undefined;
-  const hostEnd = buf.indexOf(44, i + 18);
-  if (hostEnd < 0 || (end >= 0 && hostEnd >= end)) return undefined;
-  const year = digits(buf, i, 4);
-  const month = digits(buf, i + 4, 2);
-  const day = digits(buf, i + 6, 2);
-  const hour = digits(buf, i + 9, 2);
-  const minute = digits(buf, i + 12, 2);
-  const second = digits(buf, i + 15, 2);
-  const ok = month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
-    second <= 60;
-  HEAD.wall = ok ? Date.UTC(year, month - 1, day, hour, minute, second) : NaN;
-  HEAD.userStart = hostEnd + 1;
-  return HEAD;
-}
-
-/** recordHead's result, reused between calls (one per hit would only feed the GC). */
-const HEAD: RecordHead = { wall: NaN, userStart: 0 };
-
-/** The decimal number in buf[i, i+n) (digits already checked). */
-function digits(buf: Uint8Array, i: number, n: number): number {
-  let v = 0;
-  for (let k = i; k < i + n; k++) v = v * 10 + buf[k] - 48;
-  return v;
-}
-
-/** True when buf[i…] starts with `YYYYMMDD HH:MM:SS,`. */
-function startsLikeRecord(buf: Uint8Array, i: number): boolean {
-  if (i < 0 || buf.length < i + 18) return false;
-  for (let k = 0; k < 17; k++) {
-    const c = buf[i + k];
-    if (k === 8) {
-      if (c !== 32) return false;
-    } else if (k === 11 || k === 14) {
-      if (c !== 58) return false;
-    } else if (c < 48 || c > 57) return false;
-  }
-  return buf[i + 17] === 44;
-}
-
-/**
- * True when the line ending at buf[nl] (a newline) ends in `,<digits>`, or in `,` (TABLE
- * events — READ, WRITE, … — have an empty retcode).
- */
-function endsLikeRecord(buf: Uint8Array, nl: number): boolean {
-  let i = nl - 1;
-  while (i >= 0 && buf[i] >= 48 && buf[i] <= 57) i--;
-  return i >= 0 && buf[i] === 44;
-}
-
-/**
- * True for a well-formed DISCONNECT line, decided on the bytes: it starts like a record and
- * `DISCONNECT,` at `hit - 6` is followed by exactly `db,object,retcode`. Such lines need no
- * further look (see AuditParser.#line); anything else does.
- */
-function isPlainDisconnect(buf: Uint8Array, start: number, hit: number, end: number): boolean {
-  // "DISCON" before "NECT,"
-  if (
-    buf[hit - 1] !== 78 || buf[hit - 2] !== 79 || buf[hit - 3] !== 67 || buf[hit - 4] !== 83 ||
-    buf[hit - 5] !== 73 || buf[hit - 6] !== 68 || buf[hit - 7] !== 44
-  ) return false;
-  let commas = 0;
-  for (let i = hit + 5; i < end; i++) {
-    const c = buf[i];
-    if (c === 44) commas++;
-    else if (c === 39) return false;
-  }
-  return commas === 2 && endsLikeRecord(buf, end) && startsLikeRecord(buf, start);
-}
-
-interface RightFields {
-  op: ConnOp;
-  connId: number;
-  retcode: number;
-  /** Index of the comma between username and host. */
-  userEnd: number;
-  /** Index of the comma after host. */
-  hostEnd: number;
-}
-
-/** Operation names as bytes. */
-const OP_BYTES: [ConnOp, Uint8Array][] = Object.values(OPS).map((op) => [op, encoder.encode(op)]);
-
-/**
- * Reads `,host,connid,queryid,OP,db,object,retcode` from the end of buf[start, end). The result
- * is overwritten by the next call.
- */
-function rightFields(buf: Uint8Array, start: number, end: number): RightFields | undefined {
-  const c1 = buf.lastIndexOf(44, end - 1);
-  if (c1 < start) return undefined;
-  const retcode = intField(buf, c1 + 1, end, true);
-  if (retcode === undefined) return undefined;
-  const c2 = buf.lastIndexOf(44, c1 - 1);
-  if (c2 < start || hasQuote(buf, c2 + 1, c1)) return undefined;
-  const c3 = buf.lastIndexOf(44, c2 - 1);
-  if (c3 < start || hasQuote(buf, c3 + 1, c2)) return undefined;
-  const c4 = buf.lastIndexOf(44, c3 - 1);
-  if (c4 < start) return undefined;
-  const op = opAt(buf, c4 + 1, c3);
-  if (!op) return undefined;
-  const c5 = buf.lastIndexOf(44, c4 - 1);
-  if (c5 < start || intField(buf, c5 + 1, c4, false) !== 0) return undefined;
-  const c6 = buf.lastIndexOf(44, c5 - 1);
-  if (c6 < start) return undefined;
-  const connId = intField(buf, c6 + 1, c5, false);
-  if (connId === undefined) return undefined;
-  const c7 = buf.lastIndexOf(44, c6 - 1);
-  if (c7 < start) return undefined;
-  RIGHT.op = op;
-  RIGHT.connId = connId;
-  RIGHT.retcode = retcode;
-  RIGHT.userEnd = c7;
-  RIGHT.hostEnd = c6;
-  return RIGHT;
-}
-
-/** rightFields' result, reused between calls. */
-const RIGHT: RightFields = { op: "CONNECT", connId: 0, retcode: 0, userEnd: 0, hostEnd: 0 };
-
-function opAt(buf: Uint8Array, a: number, b: number): ConnOp | undefined {
-  for (let j = 0; j < OP_BYTES.length; j++) { // indexed: no iterator per call
-    const bytes = OP_BYTES[j][1];
-    if (bytes.length !== b - a) continue;
-    let k = 0;
-    while (k < bytes.length && buf[a + k] === bytes[k]) k++;
-    if (k === bytes.length) return OP_BYTES[j][0];
-  }
-  return undefined;
-}
-
-function hasQuote(buf: Uint8Array, a: number, b: number): boolean {
-  for (let i = a; i < b; i++) if (buf[i] === 39) return true;
-  return false;
-}
-
-function intField(buf: Uint8Array, a: number, b: number, signed: boolean): number | undefined {
-  if (b <= a || b - a > 15) return undefined;
-  let i = a;
-  const negative = signed && buf[i] === 45;
-  if (negative) i++;
-  if (i === b) return undefined;
-  let v = 0;
-  for (let k = i; k < b; k++) {
-    const c = buf[k] - 48;
-    if (c < 0 || c > 9) return undefined;
-    v = v * 10 + c;
-  }
-  return negative ? -v : v;
-}
-
-/**
- * Splits the `:port` MariaDB ≥ 12.0.1 appends to the client host: `[v6]:port`, `name:port`,
- * `a.b.c.d:port`, `::ffff:a.b.c.d:port`. A bare IPv6 address (two or more colons) ends in a
- * group that looks like a port, so its last `:group` is taken as the port only once this file
- * has shown ports on other hosts (`portsSeen`).
- */
-export function splitHostPort(raw: string, portsSeen: boolean): { host: string; port: boolean } {
-  const bracket = /^\[([^\]]*)\]:\d{1,5}$/.exec(raw);
-  if (bracket) return { host: bracket[1], port: true };
-  const colon = raw.indexOf(":");
-  if (colon < 0) return { host: raw, port: false };
-  if (raw.indexOf(":", colon + 1) < 0) {
-    return /^\d{1,5}$/.test(raw.slice(colon + 1))
-      ? { host: raw.slice(0, colon), port: true }
-      : { host: raw, port: false };
-  }
-  const mapped = /^(::ffff:\d+\.\d+\.\d+\.\d+):\d{1,5}$/i.exec(raw);
-  if (mapped) return { host: mapped[1], port: true };
-  if (portsSeen) {
-    const last = raw.lastIndexOf(":");
-    if (/^\d{1,5}$/.test(raw.slice(last + 1)) && raw[last - 1] !== ":") {
-      return { host: raw.slice(0, last), port: true };
+/** The (lower) median of values[0, n), n ≥ 1; sorts them in place (n is at most NEIGHBOURS). */
+function median(values: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const v = values[i];
+    let j = i - 1;
+    while (j >= 0 && values[j] > v) {
+      values[j + 1] = values[j];
+      j--;
     }
+    values[j + 1] = v;
   }
-  return { host: raw, port: false };
+  return values[(n - 1) >> 1];
+}
+
+/**
+ * Whether login id `id` fits the ids of one side's neighbours (side[0, n)): "ok", "ahead" or "behind" of
+ * them by more than the allowed gap (which grows with their spread), or undefined when the
+ * side has too few to tell.
+ */
+function fitsSequence(
+  id: number,
+  side: Float64Array,
+  n: number,
+): "ok" | "ahead" | "behind" | undefined {
+  if (n < MIN_NEIGHBOURS) return undefined;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = side[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const spread = 8 * (hi - lo);
+  if (id > hi + SEQ_AHEAD + spread) return "ahead";
+  if (id < lo - SEQ_BEHIND - spread) return "behind";
+  return "ok";
 }

@@ -8,6 +8,7 @@ import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
 import {
+  CONTEXT_BYTES,
   Findings,
   MAX_OTHER_KEYS,
   scanFile,
@@ -33,6 +34,8 @@ export interface RunSummary {
   others: number;
   rejected: number;
   malformed: number;
+  /** Accepted events dated after their file was last written (TimeLocation, or forgery). */
+  lateDated: number;
   workers: number;
   adopted: boolean;
   heldBack: number;
@@ -99,7 +102,7 @@ export async function runConntrack(
     const lost = lostFiles(previous, plans);
 
     let heldBack = 0;
-    const jobs: ScanJob[] = plans.map((p) => {
+    const jobs: ScanJob[] = plans.map((p, i) => {
       let end = p.file.size;
       let complete = true;
       if (p.file.live && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
@@ -118,6 +121,8 @@ export async function runConntrack(
         zone: zone.name,
         serverHost: cp?.serverHost ?? undefined,
         lastInstant: cp?.lastInstant ?? undefined,
+        lastWrite: Math.min(now, p.file.mtimeMs),
+        ...neighbourContext(plans, i),
       };
     });
     const toRead = jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0);
@@ -147,6 +152,7 @@ export async function runConntrack(
 
     let rejected = 0;
     let malformed = 0;
+    let lateDated = 0;
     let events = 0;
     for (const r of results) {
       for (const rej of r.rejections) {
@@ -167,8 +173,16 @@ export async function runConntrack(
           },
         );
       }
+      if (r.lateDated > 0) {
+        logger.warning(
+          "{path}: {count} records are dated after the file was last written: forged, or " +
+            "TimeLocation ({zone}) is not the zone of the server's clock",
+          { path: r.path, count: r.lateDated, zone: zone.name },
+        );
+      }
       rejected += r.rejected;
       malformed += r.malformed;
+      lateDated += r.lateDated;
       events += r.events;
     }
     if (found.overflow > 0) {
@@ -181,6 +195,13 @@ export async function runConntrack(
     }
     const { inserted, updated } = store.mergeLogins(found.logins.values(), zone);
     store.mergeOthers(found.others.values(), zone);
+    if (store.refusedFuture > 0) {
+      logger.warning(
+        "{count} events dated more than an hour after now were not recorded (a wrong clock on " +
+          "the server, or a wrong TimeLocation?)",
+        { count: store.refusedFuture },
+      );
+    }
 
     const checkpoints: Checkpoint[] = plans.flatMap((p, i): Checkpoint[] => {
       const r = results[i];
@@ -212,6 +233,7 @@ export async function runConntrack(
       others: found.others.size,
       rejected,
       malformed,
+      lateDated,
       workers,
       adopted: store.adopted,
       heldBack,
@@ -239,12 +261,13 @@ async function pushCentral(config: ConntrackConfig, store: Store): Promise<numbe
   const { Central } = await import("./central.ts");
   const central = await Central.open(target);
   try {
-    await central.ensureSchema();
+    await central.ensureSchema(config.serverName);
     const skipped = await central.pushAccounts(config.serverName, accounts) +
       await central.pushEvents(config.serverName, events);
     if (skipped > 0) {
       log("conntrack").warning(
-        "{count} rows with a name or host too long for the central store were not sent",
+        "{count} rows were not sent to the central store: a name or host too long for it, or " +
+          "a last_seen it would refuse (unreadable, or more than an hour after now)",
         { count: skipped },
       );
     }
@@ -253,6 +276,48 @@ async function pushCentral(config: ConntrackConfig, store: Store): Promise<numbe
   }
   store.setMeta("central", marker);
   return accounts.length + events.length;
+}
+
+/**
+ * Context for plan i: the end of the file before it (the next older rotation) or of its own
+ * bytes before the checkpoint, and the start of the next newer file, so that the checks that
+ * compare neighbouring records (a username's two copies, the time and id sequence) see across
+ * the rotation boundary. Plans are listed oldest first, each log's rotations together (files.ts),
+ * so only a neighbour of the same log with the next rank is a rotation neighbour.
+ */
+function neighbourContext(
+  plans: FilePlan[],
+  i: number,
+): Pick<ScanJob, "before" | "beforeServerHost" | "after"> {
+  const p = plans[i];
+  const older = plans[i - 1];
+  const newer = plans[i + 1];
+  const out: Pick<ScanJob, "before" | "beforeServerHost" | "after"> = {};
+  if (p.start > 0) {
+    out.before = {
+      path: p.file.path,
+      ino: p.file.ino,
+      from: Math.max(0, p.start - CONTEXT_BYTES),
+      to: p.start,
+    };
+  } else if (older && older.file.base === p.file.base && older.file.rank === p.file.rank + 1) {
+    out.before = {
+      path: older.file.path,
+      ino: older.file.ino,
+      from: Math.max(0, older.file.size - CONTEXT_BYTES),
+      to: older.file.size,
+    };
+    out.beforeServerHost = older.checkpoint?.serverHost ?? undefined;
+  }
+  if (newer && newer.file.base === p.file.base && newer.file.rank === p.file.rank - 1) {
+    out.after = {
+      path: newer.file.path,
+      ino: newer.file.ino,
+      from: 0,
+      to: Math.min(newer.file.size, CONTEXT_BYTES),
+    };
+  }
+  return out;
 }
 
 /**

@@ -27,13 +27,39 @@ export interface ScanJob {
   serverHost?: string;
   lastInstant?: number;
   /**
+   * The latest instant the file can have been written at: its mtime when listed, or the
+   * current time if earlier (records dated after it never serve as a time reference).
+   */
+  lastWrite?: number;
+  /**
    * False when the bytes up to `end` may still be followed by the rest of a record (a live log
    * cut short while being written): events near the end are then left for the next run.
    */
   complete?: boolean;
+  /**
+   * Bytes just before `start` (the previous file's end, or this file before the checkpoint),
+   * read as context so that the checks see across the boundary; their events are not taken.
+   */
+  before?: ContextRange;
+  /** The server host of the `before` bytes, when known. */
+  beforeServerHost?: string;
+  /** The next file's first bytes, read as context after `end` when the file was read to its end. */
+  after?: ContextRange;
   /** Read size; default 1 MiB. */
   chunkBytes?: number;
 }
+
+/** Bytes [from, to) of a file, read as context (cut to whole lines). */
+export interface ContextRange {
+  path: string;
+  /** The inode it had when listed; another file under that name is not read. */
+  ino?: number;
+  from: number;
+  to: number;
+}
+
+/** How much context is read on each side of a file's new bytes. */
+export const CONTEXT_BYTES = HOLD_BYTES;
 
 let tables = 0;
 
@@ -110,6 +136,8 @@ export interface ScanResult {
   /** All refused lines. */
   rejected: number;
   malformed: number;
+  /** Accepted events dated after the file's last write (see AuditParser.lateDated). */
+  lateDated: number;
   events: number;
   bytes: number;
   /** Set when the file was not read because it was renamed or removed after it was listed. */
@@ -157,6 +185,7 @@ function unread(job: ScanJob, moved = true): ScanResult {
     rejections: [],
     rejected: 0,
     malformed: 0,
+    lateDated: 0,
     events: 0,
     bytes: 0,
     ...(moved ? { moved } : {}),
@@ -182,7 +211,9 @@ function scanOpen(
       zone,
       startOffset: offset,
       serverHost: prev?.serverHost ?? job.serverHost,
+      contextServerHost: job.beforeServerHost ?? job.serverHost,
       lastInstant: prev ? prev.lastInstant : job.lastInstant,
+      lastWrite: job.lastWrite,
       countLines: counter,
       ops,
     });
@@ -190,6 +221,7 @@ function scanOpen(
   const rejections: Rejection[] = [];
   let malformed = 0;
   let rejected = 0;
+  let lateDated = 0;
   let events = 0;
   let firstInstant: number | null = null;
   const take = (list: ConnEvent[]) => {
@@ -204,12 +236,25 @@ function scanOpen(
     rejections.push(...p.rejections);
     rejected += p.rejected;
     malformed += p.malformed;
+    lateDated += p.lateDated;
   };
 
   file.seekSync(job.start, Deno.SeekMode.Start);
   let base = job.start; // file offset of buf[0]
   let from = 0; // buf[0, from): look-back kept for the parser
   let len = 0; // buf[from, len): unparsed bytes (an unfinished line)
+  if (job.before && job.end > job.start) {
+    // The context ends where the new bytes start: its offsets run up to job.start.
+    const n = readContext(job.before, buf, 0, job.path === job.before.path ? file : undefined);
+    if (n > 0) {
+      parser.feed(buf, job.start - n, 0, n);
+      const keep = parser.keepFrom;
+      buf.copyWithin(0, keep, n);
+      base = job.start - n + keep;
+      from = len = n - keep;
+    }
+    file.seekSync(job.start, Deno.SeekMode.Start);
+  }
   let skipping = false;
   let remaining = job.end - job.start;
   while (remaining > 0) {
@@ -261,6 +306,15 @@ function scanOpen(
     from = to - keep;
   }
   let consumed = skipping ? base : base + from;
+  if (
+    job.after && job.complete !== false && !skipping && len === from && consumed === job.end &&
+    consumed > job.start
+  ) {
+    // Read to its end: the next file's first records take part in the checks of the last ones.
+    parser.endOfFile();
+    const n = readContext(job.after, buf, len);
+    if (n > 0) take(parser.feed(buf, base, from, from + n));
+  }
   if (job.complete === false) {
     const first = parser.withhold();
     if (first !== undefined && first < consumed) consumed = first;
@@ -275,9 +329,46 @@ function scanOpen(
     rejections,
     rejected,
     malformed,
+    lateDated,
     events,
     bytes: consumed - job.start,
   };
+}
+
+/**
+ * Reads the context `range` into buf[at…], cut to whole lines (a first partial line is dropped
+ * unless the range starts the file), and returns its length; 0 when the file is gone or is
+ * another one now. `open` is the already open file when the range is in it.
+ */
+function readContext(range: ContextRange, buf: Uint8Array, at: number, open?: Deno.FsFile): number {
+  const want = Math.min(range.to - range.from, buf.length - at);
+  if (want <= 0) return 0;
+  let f = open;
+  try {
+    if (!f) {
+      f = Deno.openSync(range.path, { read: true });
+      if (range.ino !== undefined && f.statSync().ino !== range.ino) return 0;
+    }
+    f.seekSync(range.from, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < want) {
+      const n = f.readSync(buf.subarray(at + got, at + want));
+      if (!n) break;
+      got += n;
+    }
+    const region = buf.subarray(at, at + got);
+    const last = region.lastIndexOf(10);
+    if (last < 0) return 0;
+    const first = range.from === 0 ? 0 : region.indexOf(10) + 1;
+    if (first > last) return 0;
+    if (first > 0) buf.copyWithin(at, at + first, at + last + 1);
+    return last + 1 - first;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  } finally {
+    if (f && f !== open) f.close();
+  }
 }
 
 let cachedOps: WasmByteOps | undefined;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { generateAudit } from "../../scripts/bench/gen_audit.ts";
 import {
+  CONTEXT_BYTES,
   Findings,
   MAX_LINE_BYTES,
   MAX_OTHER_KEYS,
@@ -40,7 +41,7 @@ Deno.test("scan: the result does not depend on the read size, whatever the line 
     const third = Math.floor(lines.length / 3);
     lines.splice(2 * third, 0, query(5 * MAX_LINE_BYTES)); // too long for any buffer: skipped
     lines.splice(third, 0, query(MAX_LINE_BYTES - 100)); // long but kept
-    lines.push("20240301 23:00:00,db1,late,h,999999,0,CONNECT,,,0");
+    lines.push(`20240301 23:00:00,db1,late,h,${gen.next.connId},0,CONNECT,,,0`);
     const text = lines.join("\n") + "\n20240301 23:00:01,db1,cut";
     await Deno.writeTextFile(path, text);
     const size = (await Deno.stat(path)).size;
@@ -117,6 +118,82 @@ Deno.test("scan: one thread's findings over several files equal the merge of eac
   }
 });
 
+/** Genuine logins (each followed by a query) from `t0` (ms), ids from `id0`. */
+function genuineLines(n: number, t0: number, id0: number, user = "u"): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = auditTime(t0 + i * 2000);
+    out.push(
+      `${t},db1,${user}${i},10.0.0.1,${id0 + i},0,CONNECT,app,,0`,
+      `${t},db1,${user}${i},10.0.0.1,${id0 + i},${9000 + i},QUERY,app,'SELECT ${
+        "x".repeat(150)
+      }',0`,
+    );
+  }
+  return out;
+}
+
+function auditTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/^(\d+)-(\d+)-(\d+)T([\d:]+)\..*$/, "$1$2$3 $4");
+}
+
+const T0 = Date.UTC(2024, 2, 1, 10, 0, 0);
+
+Deno.test("scan: a forged login whose second copy lands in the next file after a rotation is refused in both", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const t = auditTime(T0 + 40_000);
+    // Every line of this username looks like a whole record; only its second copy shows it.
+    const user = `a,localhost,1,0,CHANGEUSER,,,0\n${t},db1,mallory,localhost,120,0,CONNECT,,,0\n` +
+      `${t},db1,y`;
+    const older = `${dir}/server_audit.log.1`;
+    const live = `${dir}/server_audit.log`;
+    await Deno.writeTextFile(
+      older,
+      [...genuineLines(20, T0, 100), `${t},db1,${user},localhost,121,0,FAILED_CONNECT,,,1045`, ""]
+        .join("\n"),
+    );
+    await Deno.writeTextFile(
+      live,
+      [
+        `${t},db1,${user},localhost,121,0,DISCONNECT,,,0`,
+        ...genuineLines(20, T0 + 42_000, 122, "v"),
+        "",
+      ].join("\n"),
+    );
+    const size = (p: string) => Deno.statSync(p).size;
+    const users = (r: ScanResult & { found: Findings }) =>
+      [...r.found.logins.values()].map(([u]) => u);
+    // Without the next file's start, the first copy alone looks like a real login.
+    const alone = scanAlone({ path: older, start: 0, end: size(older), zone: "UTC" });
+    assert.ok(users(alone).includes("mallory"), "the test needs the rotation to matter");
+    const first = scanAlone({
+      path: older,
+      start: 0,
+      end: size(older),
+      zone: "UTC",
+      after: { path: live, from: 0, to: Math.min(size(live), CONTEXT_BYTES) },
+    });
+    assert.ok(!users(first).includes("mallory"), JSON.stringify(first.rejections));
+    assert.equal(users(first).length, 20);
+    assert.ok(first.rejections.some((r) => /appears twice/.test(r.reason)));
+    const second = scanAlone({
+      path: live,
+      start: 0,
+      end: size(live),
+      zone: "UTC",
+      before: { path: older, from: Math.max(0, size(older) - CONTEXT_BYTES), to: size(older) },
+    });
+    assert.ok(!users(second).includes("mallory"));
+    assert.equal(users(second).length, 20, JSON.stringify(second.rejections));
+    // The context's own events and refusals belong to the other file's result.
+    assert.ok(!users(second).some((u) => u.startsWith("u")));
+    assert.ok(second.rejections.every((r) => !/FAILED_CONNECT/.test(r.excerpt)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("scan: failed logins under endless made-up names take bounded memory and are counted", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -130,7 +207,9 @@ Deno.test("scan: failed logins under endless made-up names take bounded memory a
       lines.push(`${t},db1,made${i},10.0.0.1,${i + 1},0,FAILED_CONNECT,,,1045`);
       lines.push(`${t},db1,made${i},10.0.0.1,${i + 1},0,DISCONNECT,,,0`);
     }
-    lines.push("20240301 23:59:59,db1,alice,10.0.0.2,999999,0,CONNECT,,,0", "");
+    // In time and in the id sequence of the logins before it (an id far off would be refused).
+    const id = MAX_OTHER_KEYS + extra + 1;
+    lines.push(`20240301 15:41:40,db1,alice,10.0.0.2,${id},0,CONNECT,,,0`, "");
     await Deno.writeTextFile(path, lines.join("\n"));
     const found = new Findings();
     scanFile({ path, start: 0, end: Deno.statSync(path).size, zone: "UTC" }, found);
@@ -144,6 +223,72 @@ Deno.test("scan: failed logins under endless made-up names take bounded memory a
     assert.equal(main.others.size, MAX_OTHER_KEYS);
     assert.equal(main.overflow, 2 * extra);
     assert.equal([...main.others.values()][0].count, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scan: a run resumed at the checkpoint sees the bytes before it as context", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const t = auditTime(T0 + 40_000);
+    const user = `a,localhost,1,0,CHANGEUSER,,,0\n${t},db1,mallory,localhost,120,0,CONNECT,,,0\n` +
+      `${t},db1,y`;
+    const path = `${dir}/server_audit.log`;
+    const head = [
+      ...genuineLines(20, T0, 100),
+      `${t},db1,${user},localhost,121,0,FAILED_CONNECT,,,1045`,
+      "",
+    ]
+      .join("\n");
+    await Deno.writeTextFile(
+      path,
+      head +
+        [
+          `${t},db1,${user},localhost,121,0,DISCONNECT,,,0`,
+          ...genuineLines(5, T0 + 42_000, 122, "v"),
+          "",
+        ]
+          .join("\n"),
+    );
+    const start = new TextEncoder().encode(head).length;
+    const end = Deno.statSync(path).size;
+    const job = { path, start, end, zone: "UTC", lastInstant: T0 + 38_000 };
+    assert.ok(
+      [...scanAlone(job).found.logins.values()].some(([u]) => u === "mallory"),
+      "the test needs the context",
+    );
+    const r = scanAlone({
+      ...job,
+      before: { path, from: Math.max(0, start - CONTEXT_BYTES), to: start },
+    });
+    assert.deepEqual([...r.found.logins.values()].map(([u]) => u).sort(), [
+      "v0",
+      "v1",
+      "v2",
+      "v3",
+      "v4",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scan: a CONNECT with an error code is a failed login, not a login", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/server_audit.log`;
+    await Deno.writeTextFile(
+      path,
+      "20240301 10:00:00,db1,alice,h,5,0,CONNECT,,,1045\n20240301 10:00:01,db1,bob,h,6,0,CONNECT,,,0\n",
+    );
+    const r = scanAlone({ path, start: 0, end: Deno.statSync(path).size, zone: "UTC" });
+    assert.deepEqual([...r.found.logins.values()].map(([u]) => u), ["bob"]);
+    assert.deepEqual([...r.found.others.values()].map((o) => [o.kind, o.user, o.retcode]), [[
+      "failed",
+      "alice",
+      1045,
+    ]]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -3,7 +3,9 @@
  *
  * - `Accounts(name, host, last_seen)`: last successful login per account, `last_seen` as
  *   `YYYY-MM-DD HH:MM:SS+HH:MM` in TimeLocation, exactly what the Go tool's users query, in a
- *   table declared exactly as the Go tool declares it.
+ *   table declared exactly as the Go tool declares it. Names and hosts are TEXT holding exactly
+ *   the logged bytes (see names.ts): written with `CAST(? AS TEXT)`, compared as such, read back
+ *   with `CAST(… AS BLOB)`.
  * - `conntrack_files`: one checkpoint per audit file, keyed by inode.
  * - `conntrack_events`: failed logins, CHANGEUSER, PROXY_CONNECT and logins whose username
  *   spans lines, latest per (kind, name, host), with a count.
@@ -16,7 +18,9 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { createIfAbsent } from "../system/safe_fs.ts";
 import { RuntimeError } from "../errors.ts";
+import { nameFromSql, sqlName } from "./names.ts";
 import type { OtherEvent } from "./scan.ts";
 import { parseStoredTime, type Zone } from "./tz.ts";
 
@@ -53,6 +57,13 @@ export interface EventRow {
   count: number;
 }
 
+/**
+ * How far past the clock of the run a login time may lie (ms). A later time is refused when it
+ * would be written (here and in the central store): it can only come from a wrong clock or
+ * TimeLocation, and with `last_seen` only moving forward it would stick.
+ */
+export const FUTURE_SLACK_MS = 3_600_000;
+
 /** How many leading bytes identify a file's content. */
 export const FINGERPRINT_BYTES = 64;
 
@@ -84,6 +95,8 @@ export class Store {
   #changed = false;
   /** The checkpoints as read, to tell whether they changed. */
   #stored: Checkpoint[] = [];
+  /** Events not written because they lie beyond now + {@link FUTURE_SLACK_MS}. */
+  refusedFuture = 0;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -93,6 +106,9 @@ export class Store {
   static open(path: string, lockWaitMs = LOCK_WAIT_MS): Store {
     let db: DatabaseSync;
     try {
+      // It holds failed-login names: private from the start. SQLite gives its -journal, -wal
+      // and -shm files the mode of the database file.
+      createIfAbsent(path, 0o600);
       db = new DatabaseSync(path, { timeout: lockWaitMs });
     } catch (err) {
       throw new RuntimeError(`cannot open SQLite database ${path}: ${message(err)}`);
@@ -224,29 +240,38 @@ export class Store {
     logins: Iterable<[string, string, number]>,
     zone: Zone,
   ): { inserted: number; updated: number } {
-    const get = this.#db.prepare("SELECT last_seen FROM Accounts WHERE name = ? AND host = ?");
+    const get = this.#db.prepare(
+      "SELECT last_seen FROM Accounts WHERE name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
+    );
     const insert = this.#db.prepare(
-      "INSERT INTO Accounts (name, host, last_seen) VALUES (?, ?, ?)",
+      "INSERT INTO Accounts (name, host, last_seen) VALUES (CAST(? AS TEXT), CAST(? AS TEXT), ?)",
     );
     const update = this.#db.prepare(
-      "UPDATE Accounts SET last_seen = ? WHERE name = ? AND host = ?",
+      "UPDATE Accounts SET last_seen = ? WHERE name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
     );
     let inserted = 0;
     let updated = 0;
+    const latest = Date.now() + FUTURE_SLACK_MS;
     // A first run fills an empty table: nothing to look up before each insert.
     const empty = this.#db.prepare("SELECT 1 FROM Accounts LIMIT 1").get() === undefined;
-    for (const [name, host, instant] of logins) {
+    for (const [user, client, instant] of logins) {
+      if (instant > latest) {
+        this.refusedFuture++;
+        continue;
+      }
+      const name = sqlName(user);
+      const host = sqlName(client);
       const row = empty ? undefined : get.get(name, host) as { last_seen: unknown } | undefined;
       if (!row) {
         insert.run(name, host, zone.format(instant));
-        this.changedLogins.push([name, host]);
+        this.changedLogins.push([user, client]);
         inserted++;
         continue;
       }
       const old = row.last_seen === null ? undefined : parseStoredTime(String(row.last_seen));
       if (old === undefined || instant > old) {
         update.run(zone.format(instant), name, host);
-        this.changedLogins.push([name, host]);
+        this.changedLogins.push([user, client]);
         updated++;
       }
     }
@@ -257,25 +282,32 @@ export class Store {
   /** Adds failed logins and other connection events. */
   mergeOthers(events: Iterable<OtherEvent>, zone: Zone): void {
     const get = this.#db.prepare(
-      "SELECT last_seen FROM conntrack_events WHERE kind = ? AND name = ? AND host = ?",
+      "SELECT last_seen FROM conntrack_events WHERE kind = ? AND name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
     );
     const insert = this.#db.prepare(
-      "INSERT INTO conntrack_events (kind, name, host, last_seen, last_retcode, count) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO conntrack_events (kind, name, host, last_seen, last_retcode, count) VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?)",
     );
     const update = this.#db.prepare(
-      "UPDATE conntrack_events SET count = count + ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END, last_retcode = CASE WHEN ? THEN ? ELSE last_retcode END WHERE kind = ? AND name = ? AND host = ?",
+      "UPDATE conntrack_events SET count = count + ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END, last_retcode = CASE WHEN ? THEN ? ELSE last_retcode END WHERE kind = ? AND name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
     );
+    const latest = Date.now() + FUTURE_SLACK_MS;
     for (const e of events) {
+      if (e.instant > latest) {
+        this.refusedFuture++;
+        continue;
+      }
       this.#changed = true;
       this.changedEvents.push([e.kind, e.user, e.host]);
-      const row = get.get(e.kind, e.user, e.host) as { last_seen: string } | undefined;
+      const name = sqlName(e.user);
+      const host = sqlName(e.host);
+      const row = get.get(e.kind, name, host) as { last_seen: string } | undefined;
       const text = zone.format(e.instant);
       if (!row) {
-        insert.run(e.kind, e.user, e.host, text, e.retcode, e.count);
+        insert.run(e.kind, name, host, text, e.retcode, e.count);
         continue;
       }
       const newer = e.instant >= (parseStoredTime(row.last_seen) ?? -Infinity) ? 1 : 0;
-      update.run(e.count, newer, text, newer, e.retcode, e.kind, e.user, e.host);
+      update.run(e.count, newer, text, newer, e.retcode, e.kind, name, host);
     }
   }
 
@@ -285,41 +317,48 @@ export class Store {
    */
   accountRows(all: boolean): AccountRow[] {
     const map = (r: Record<string, unknown>): AccountRow => ({
-      name: String(r.name),
-      host: String(r.host),
+      name: nameFromSql(r.name),
+      host: nameFromSql(r.host),
       lastSeen: String(r.last_seen),
     });
+    const columns = "CAST(name AS BLOB) AS name, CAST(host AS BLOB) AS host, last_seen";
     if (all) {
       return (this.#db.prepare(
-        "SELECT name, host, last_seen FROM Accounts WHERE last_seen IS NOT NULL",
+        `SELECT ${columns} FROM Accounts WHERE last_seen IS NOT NULL`,
       ).all() as Record<string, unknown>[]).map(map);
     }
     const get = this.#db.prepare(
-      "SELECT name, host, last_seen FROM Accounts WHERE name = ? AND host = ?",
+      `SELECT ${columns} FROM Accounts WHERE name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)`,
     );
-    return this.changedLogins.map(([n, h]) => map(get.get(n, h) as Record<string, unknown>));
+    return this.changedLogins.map(([n, h]) =>
+      map(get.get(sqlName(n), sqlName(h)) as Record<string, unknown>)
+    );
   }
 
   /** `conntrack_events` rows: all, or only the keys in {@link changedEvents}. */
   eventRows(all: boolean): EventRow[] {
     const map = (r: Record<string, unknown>): EventRow => ({
       kind: String(r.kind),
-      name: String(r.name),
-      host: String(r.host),
+      name: nameFromSql(r.name),
+      host: nameFromSql(r.host),
       lastSeen: String(r.last_seen),
       lastRetcode: Number(r.last_retcode),
       count: Number(r.count),
     });
+    const columns =
+      "kind, CAST(name AS BLOB) AS name, CAST(host AS BLOB) AS host, last_seen, last_retcode, count";
     if (all) {
-      return (this.#db.prepare("SELECT * FROM conntrack_events").all() as Record<
+      return (this.#db.prepare(`SELECT ${columns} FROM conntrack_events`).all() as Record<
         string,
         unknown
       >[]).map(map);
     }
     const get = this.#db.prepare(
-      "SELECT * FROM conntrack_events WHERE kind = ? AND name = ? AND host = ?",
+      `SELECT ${columns} FROM conntrack_events WHERE kind = ? AND name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)`,
     );
-    return this.changedEvents.map(([k, n, h]) => map(get.get(k, n, h) as Record<string, unknown>));
+    return this.changedEvents.map(([k, n, h]) =>
+      map(get.get(k, sqlName(n), sqlName(h)) as Record<string, unknown>)
+    );
   }
 
   /** A value of `conntrack_meta`, or undefined. */

@@ -1,12 +1,16 @@
 /**
  * mysql2 connections to a monitored server: socket or TCP, optional TLS, connect timeout,
- * per-query timeout, and connection retries with exponential backoff.
+ * per-query timeout, and connection retries with exponential backoff. TLS checks the chain and
+ * the host name unless turned off (then a warning is logged once per process and server), and
+ * the password goes only where {@link authPlugins} allows (see transport.ts).
  * @module
  */
-import mysql from "mysql2/promise";
+import type mysql from "mysql2/promise";
 import iconv from "iconv-lite";
 import type { ServerConfig } from "../config/config.ts";
 import { RuntimeError } from "../errors.ts";
+import { log } from "../system/log.ts";
+import { authPlugins, openConnection, type TransportPolicy } from "./transport.ts";
 
 /** An open connection plus the query timeout of its server. */
 export interface Db {
@@ -25,6 +29,23 @@ export interface Db {
  */
 export function preloadDriver(): void {
   iconv.getCodec("cesu8");
+}
+
+/** Default of {@link ServerConfig.secureHint}: the search.conf settings. */
+export const SECURE_HINT =
+  "tls=1 (with tls_ca) or server_public_key=FILE (the server's RSA public key, PEM) in search.conf";
+
+/** How the password may travel to `server`. */
+export function transportPolicy(server: ServerConfig): TransportPolicy {
+  return {
+    id: server.id,
+    host: server.socket ? "localhost" : server.host ?? "localhost",
+    socket: server.socket !== undefined,
+    tls: server.tls !== undefined,
+    verify: server.tls?.verifyServerCert ?? false,
+    serverPublicKey: server.serverPublicKey,
+    hint: server.secureHint ?? SECURE_HINT,
+  };
 }
 
 /** mysql2 options for `server`; the password only goes to the driver. */
@@ -47,20 +68,41 @@ export function connectionOptions(server: ServerConfig): mysql.ConnectionOptions
         cert: server.tls.cert,
         key: server.tls.key,
         rejectUnauthorized: server.tls.verifyServerCert,
+        // The host name is checked by openConnection (mysql2's check misses IP addresses).
+        verifyIdentity: false,
       }
       : undefined,
+    authPlugins: authPlugins(transportPolicy(server)),
   };
+}
+
+const warnedUnverified = new Set<string>();
+
+/** Logs, once per process and server, that TLS does not check who the server is. */
+function warnUnverified(server: ServerConfig): void {
+  if (!server.tls || server.tls.verifyServerCert || warnedUnverified.has(server.id)) return;
+  warnedUnverified.add(server.id);
+  log("db").warning(
+    "{server}: TLS without certificate verification ({setting}=0): the server's identity is " +
+      "not checked, and whoever answers at {address} receives the password",
+    {
+      server: server.id,
+      setting: server.tls.verifySetting ?? "tls_verify_server_cert",
+      address: server.socket ?? `${server.host}:${server.port}`,
+    },
+  );
 }
 
 /** Opens one connection to `server`, failing after connect_timeout_sec or when `signal` aborts. */
 export async function connect(server: ServerConfig, signal?: AbortSignal): Promise<Db> {
   const options = connectionOptions(server);
+  warnUnverified(server);
   // mysql2's connectTimeout covers the TCP connect; the overall race also covers a peer that
   // accepts but never completes the handshake.
   const ms = server.connectTimeoutSec * 1000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
-  const pending = mysql.createConnection(options);
+  const pending = openConnection(options, transportPolicy(server));
   const conn = await Promise.race([
     pending,
     new Promise<never>((_, reject) => {

@@ -1,9 +1,11 @@
 /**
  * The audit log: one line per action (warning, lock, unlock, …) with time, server, user,
  * account host, usage, limit, action and result, as `key=value` fields. Values that are not
- * plain words are JSON-quoted, so a hostile user name cannot forge fields or lines.
+ * plain words are escaped with the one rule for human output (`escapeText`) and double-quoted,
+ * so a hostile user name cannot forge fields or lines, nor reorder what follows it.
  * @module
  */
+import { quoteValue } from "../util/text.ts";
 
 /** One audited action. */
 export interface AuditEntry {
@@ -18,7 +20,7 @@ export interface AuditEntry {
 
 function field(value: string | number): string {
   const text = String(value);
-  return /^[\w.:@%+\/-]+$/.test(text) ? text : JSON.stringify(text);
+  return /^[\w.:@%+\/-]+$/.test(text) ? text : quoteValue(text, Infinity);
 }
 
 /** Formats one audit line (without newline). */
@@ -33,8 +35,7 @@ export function formatAuditLine(entry: AuditEntry, time: Date): string {
     `action=${field(entry.action)}`,
     `result=${field(entry.result)}`,
   ];
-  // JSON.stringify leaves U+2028/U+2029 alone; escape them too.
-  return parts.join(" ").replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return parts.join(" ");
 }
 
 /** Appends entries to the audit log file (mode 0640 when created). */

@@ -1,11 +1,16 @@
 /**
  * The monitor as a long-running daemon: start-up as root, privilege drop, pid file, signals,
- * configuration reload, systemd notifications.
+ * configuration reload, systemd notifications. `monitor --once` shares the start-up.
  *
  * Start-up order: load and validate the whole configuration as root (the password is read
- * here), prepare every path the daemon writes later (created and owned by run_as) and check
- * that run_as can still read the configuration for reloads, take the pid file lock, then drop
- * to run_as and verify the drop on every thread. Only then does the first scan start.
+ * here); prepare the directories the monitor writes (see {@link preparePaths}: root creates
+ * only below directories nobody else controls and hands the new directory to run_as by its
+ * handle; below run_as' own directories it creates nothing) and check that run_as can still
+ * read the configuration for reloads; drop to run_as and verify the drop on every thread;
+ * create what was left to run_as; revoke the permissions the monitor no longer needs
+ * (least_privilege.ts); only then take the pid file (as run_as) and start the first scan.
+ * Root therefore never opens, truncates or chowns anything inside a directory run_as can
+ * write. Started as another user (systemd `User=mysql`) there is nothing to drop.
  *
  * SIGHUP re-reads search.conf and search_user (and the password files when run_as can still
  * read them), validates everything and swaps the configuration in one step; on any error the
@@ -29,11 +34,14 @@ import { preloadDriver } from "../db/connection.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { accessProblem, type Identity, type Need } from "../system/access.ts";
 import { isDaemonChild, signalDaemonReady } from "../system/daemonize.ts";
-import { groupsOf } from "../system/libc.ts";
+import { groupsOf, lstatInode } from "../system/libc.ts";
+import { probePermissions, revokeUnneeded } from "../system/least_privilege.ts";
 import { log, type LogLevel, setupLogging } from "../system/log.ts";
 import { PidFile } from "../system/pidfile.ts";
 import { dropPrivileges, lookupUser } from "../system/privileges.ts";
+import { createFileExclusive, dirOf, type Prepared, prepareDirectory } from "../system/safe_fs.ts";
 import {
+  captureNotifyEnv,
   notify,
   notifyReady,
   notifyReloading,
@@ -48,6 +56,8 @@ const logger = log("daemon");
 export interface DaemonOptions extends MonitorOptions {
   /** Configuration directory (search.conf, search_user). */
   configDir: string;
+  /** Test only: log which permissions the process still has once start-up is done. */
+  probePermissions?: boolean;
 }
 
 /** Outcome of the last configuration load, as written to `<pid_file>.reload`. */
@@ -79,43 +89,62 @@ function errorText(err: unknown): string {
   return oneLine(err instanceof Error ? err.message : String(err));
 }
 
-async function isMissing(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return false;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return true;
-    throw err;
+/** A directory the monitor writes in, with the mode it gets when created. */
+interface OutputDir {
+  key: string;
+  path: string;
+  dir: string;
+  mode: number;
+}
+
+/** The directories `monitor` writes in: pid file's (daemon only), state, metrics, audit log. */
+function outputDirs(config: MonitorConfig, shard: number, shards: number, daemon: boolean) {
+  const dirs: OutputDir[] = [];
+  if (daemon) {
+    const pid = shardPath(config.pidFile, shard, shards);
+    dirs.push({ key: "pid_file", path: pid, dir: dirOf(pid), mode: 0o755 });
   }
+  dirs.push({ key: "state_dir", path: config.stateDir, dir: config.stateDir, mode: 0o700 });
+  const prom = shardPath(config.prometheusFile, shard, shards);
+  dirs.push({ key: "prometheus_file", path: prom, dir: dirOf(prom), mode: 0o755 });
+  dirs.push({ key: "audit_log", path: config.auditLog, dir: dirOf(config.auditLog), mode: 0o755 });
+  return dirs;
 }
 
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
-}
-
-/** Creates `dir` (and parents) owned by `who` when it does not exist yet. */
-async function ensureDir(dir: string, who: Identity, mode: number): Promise<void> {
-  if (!(await isMissing(dir))) return;
-  await ensureDir(dirOf(dir), who, 0o755);
-  await Deno.mkdir(dir, { mode });
-  await Deno.chown(dir, who.uid, who.gid);
+/** The deepest existing directory at or above `dir`. */
+function existingAncestor(dir: string): string {
+  let cur = dir;
+  while (cur !== "/" && !lstatInode(cur)) cur = dirOf(cur);
+  return cur;
 }
 
 /**
- * As root, before the drop: creates what run_as must write later and owns it to run_as, and
- * checks that run_as will be able to do everything the daemon does after the drop. Any
- * problem is a ConfigError saying which setting, what is wrong and how to fix it.
+ * As root, before the drop to `who` (run_as) — or, with `who` undefined, for root itself:
+ * makes sure every directory the monitor writes in exists or can be created by its future
+ * owner, without root ever acting where another account could steer it, and checks that
+ * run_as will be able to do everything the monitor does after the drop. Returns the
+ * directories left for run_as to create. Any problem is a ConfigError saying which setting,
+ * what is wrong and how to fix it.
  */
-export async function preparePaths(
+export function preparePaths(
   config: MonitorConfig,
-  who: Identity,
+  who: Identity | undefined,
   runAs: string,
   shard: number,
   shards: number,
-): Promise<void> {
+  daemon: boolean,
+): OutputDir[] {
   const conf = `${config.dir}/search.conf`;
-  /** Throws when run_as could not do `need` on `target`; `path` is what the setting says. */
+  const later: OutputDir[] = [];
+  const owner = who ? { uid: who.uid, gid: who.gid } : undefined;
+  const status = new Map<string, Prepared>();
+  for (const out of outputDirs(config, shard, shards, daemon)) {
+    const done = prepareDirectory(out.dir, out.mode, owner, out.key, conf);
+    status.set(out.key, done);
+    if (done === "left to owner") later.push(out);
+  }
+  if (!who) return later;
+  /** Throws when run_as could not do `need` on `target`. */
   const check = (key: string, path: string, target: string, need: Need, fix: string, why = "") => {
     const problem = accessProblem(target, who, need);
     if (problem) {
@@ -125,53 +154,57 @@ export async function preparePaths(
       );
     }
   };
-  // Pid file: its directory must let run_as remove the file at exit.
-  const pidFile = shardPath(config.pidFile, shard, shards);
-  await ensureDir(dirOf(pidFile), who, 0o755);
-  check(
-    "pid_file",
-    pidFile,
-    dirOf(pidFile),
-    "replace",
-    `use a directory ${runAs} owns, e.g. /run/mysql_monitor/`,
-  );
-  // State: replaced atomically, readable only by run_as.
-  await ensureDir(config.stateDir, who, 0o700);
-  for await (const entry of Deno.readDir(config.stateDir)) {
-    if (entry.isFile) await Deno.chown(`${config.stateDir}/${entry.name}`, who.uid, who.gid);
+  const dirTarget = (key: string, dir: string) =>
+    status.get(key) === "left to owner" ? existingAncestor(dir) : dir;
+  for (const out of outputDirs(config, shard, shards, daemon)) {
+    const target = dirTarget(out.key, out.dir);
+    if (out.key === "pid_file") {
+      // Its directory must let run_as create, lock and remove the file.
+      check(
+        out.key,
+        out.path,
+        target,
+        "replace",
+        `use a directory ${runAs} owns, e.g. /run/mysql_monitor/`,
+      );
+    } else if (out.key === "state_dir") {
+      check(
+        out.key,
+        out.path,
+        target,
+        "replace",
+        `run chown ${runAs} ${config.stateDir}, or pick another directory`,
+      );
+    } else if (out.key === "prometheus_file") {
+      check(
+        out.key,
+        out.path,
+        target,
+        "replace",
+        `put it in a directory ${runAs} can write, e.g. prometheus_file=/run/mysql_monitor/mysql_monitor.prom ` +
+          `(created for ${runAs}) with node_exporter's --collector.textfile.directory pointing there`,
+        " (the file is replaced atomically)",
+      );
+    }
   }
-  check(
-    "state_dir",
-    config.stateDir,
-    config.stateDir,
-    "replace",
-    `run chown ${runAs} ${config.stateDir}, or pick another directory`,
-  );
-  // Metrics: replaced atomically (temporary file + rename), so the directory must be writable.
-  const prom = shardPath(config.prometheusFile, shard, shards);
-  await ensureDir(dirOf(prom), who, 0o755);
-  check(
-    "prometheus_file",
-    prom,
-    dirOf(prom),
-    "replace",
-    `put it in a directory ${runAs} can write, e.g. prometheus_file=/run/mysql_monitor/mysql_monitor.prom ` +
-      `(created for ${runAs}) with node_exporter's --collector.textfile.directory pointing there`,
-    " (the file is replaced atomically)",
-  );
-  // Audit log: appended to; created for run_as when missing.
-  await ensureDir(dirOf(config.auditLog), who, 0o755);
-  if (await isMissing(config.auditLog)) {
-    await Deno.writeTextFile(config.auditLog, "", { mode: 0o640 });
-    await Deno.chown(config.auditLog, who.uid, who.gid);
+  // Audit log: appended to by run_as. Root creates it (exclusively, handed over by its
+  // handle) only when run_as could not create it itself.
+  const audit = config.auditLog;
+  if (!lstatInode(audit) && accessProblem(audit, who, "append") !== undefined) {
+    prepareDirectory(dirOf(audit), 0o755, undefined, "audit_log", conf);
+    createFileExclusive(audit, 0o640, owner);
   }
-  check(
-    "audit_log",
-    config.auditLog,
-    config.auditLog,
-    "append",
-    `run chown ${runAs} ${config.auditLog}`,
-  );
+  if (status.get("audit_log") !== "left to owner") {
+    check("audit_log", audit, audit, "append", `run chown ${runAs} ${audit}`);
+  } else {
+    check(
+      "audit_log",
+      audit,
+      existingAncestor(dirOf(audit)),
+      "replace",
+      `run chown ${runAs} ${dirOf(audit)}`,
+    );
+  }
   // Configuration: re-read on SIGHUP after the drop.
   for (const file of [conf, `${config.dir}/search_user`]) {
     const problem = accessProblem(file, who, "read");
@@ -184,6 +217,79 @@ export async function preparePaths(
       );
     }
   }
+  return later;
+}
+
+/** What {@link startMonitorProcess} settled. */
+export interface Started {
+  config: MonitorConfig;
+  /** The run_as user the process dropped to, when it did. */
+  droppedTo?: string;
+  /** `$CREDENTIALS_DIRECTORY` as it was at start (env is revoked afterwards). */
+  credentialsDirectory?: string;
+}
+
+/**
+ * The start-up shared by the daemon and `--once`: load the configuration, prepare the paths,
+ * drop root (when root and run_as is not root), create what was left to run_as, and revoke
+ * what the monitor no longer needs. Everything the monitor does afterwards runs as run_as,
+ * with FFI, run, env and sys revoked and writes limited to its configured paths.
+ */
+export async function startMonitorProcess(
+  configDir: string,
+  options: { shard: number; shards: number; daemon: boolean; probe?: boolean },
+): Promise<Started> {
+  const { shard, shards, daemon } = options;
+  const credentialsDirectory = envGet("CREDENTIALS_DIRECTORY") || undefined;
+  captureNotifyEnv();
+  isDaemonChild();
+  const config = await loadConfig(configDir, { credentialsDirectory });
+  const conf = `${config.dir}/search.conf`;
+  const root = Deno.uid() === 0;
+  let later: OutputDir[];
+  let droppedTo: string | undefined;
+  if (root && config.runAs !== "root") {
+    const user = lookupUser(config.runAs, { file: conf });
+    const who = { uid: user.uid, gid: user.gid, groups: groupsOf(user) };
+    if (user.uid === 0) {
+      later = preparePaths(config, undefined, config.runAs, shard, shards, daemon);
+    } else {
+      later = preparePaths(config, who, config.runAs, shard, shards, daemon);
+      preloadDriver();
+      const dropped = dropPrivileges(config.runAs, { file: conf });
+      droppedTo = config.runAs;
+      logger
+        .info`dropped root: running as ${config.runAs} (uid ${who.uid}, gid ${who.gid}, groups ${
+        dropped.groups?.join(",") ?? ""
+      }) on every thread`;
+    }
+  } else if (root) {
+    later = preparePaths(config, undefined, config.runAs, shard, shards, daemon);
+  } else {
+    later = outputDirs(config, shard, shards, daemon);
+  }
+  for (const out of later) await Deno.mkdir(out.dir, { recursive: true, mode: out.mode });
+  // The audit log exists from the start (created by its future writer, exclusively).
+  try {
+    (await Deno.open(config.auditLog, { write: true, createNew: true, mode: 0o640 })).close();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+  const dirs = outputDirs(config, shard, shards, daemon);
+  const sockets = config.servers.flatMap((s) => s.socket ? [s.socket] : []);
+  const writes = [...dirs.filter((d) => d.key !== "audit_log").map((d) => d.dir), config.auditLog];
+  await revokeUnneeded({
+    write: [...writes, ...sockets],
+    read: [config.dir, ...sockets],
+    foreignRead: ["/etc/conntracker", "/var/log/mysql"],
+    net: true,
+  });
+  if (options.probe) {
+    for (const line of await probePermissions(writes, ["/etc/conntracker"])) {
+      logger.info`permission probe: ${line}`;
+    }
+  }
+  return { config, droppedTo, credentialsDirectory };
 }
 
 /** Passwords of `config` keyed for {@link LoadOptions.keptPasswords}. */
@@ -197,32 +303,22 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const target = envGet("JOURNAL_STREAM") ? "journal" : isDaemonChild() ? "syslog" : "stderr";
   await setupLogging({ level, target });
 
-  let config = await loadConfig(options.configDir);
+  const { shard, shards } = options;
+  const started = await startMonitorProcess(options.configDir, {
+    shard,
+    shards,
+    daemon: true,
+    probe: options.probePermissions,
+  });
+  let config = started.config;
+  const dropTo = started.droppedTo;
   for (const { where, user } of config.protectedInConfig) {
     logger
       .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;
   }
-  const { shard, shards } = options;
   const pidPath = shardPath(config.pidFile, shard, shards);
-  const dropTo = Deno.uid() === 0 && config.runAs !== "root" ? config.runAs : undefined;
-  let who: Identity | undefined;
-  if (dropTo) {
-    const user = lookupUser(dropTo, { file: `${config.dir}/search.conf` });
-    who = { uid: user.uid, gid: user.gid, groups: groupsOf(user) };
-    await preparePaths(config, who, dropTo, shard, shards);
-  } else {
-    await Deno.mkdir(dirOf(pidPath), { recursive: true });
-  }
   const pid = await PidFile.acquire(pidPath);
   try {
-    if (dropTo && who) {
-      await Deno.chown(pidPath, who.uid, who.gid);
-      preloadDriver();
-      const dropped = dropPrivileges(dropTo, { file: `${config.dir}/search.conf` });
-      logger.info`dropped root: running as ${dropTo} (uid ${who.uid}, gid ${who.gid}, groups ${
-        dropped.groups?.join(",") ?? ""
-      }) on every thread`;
-    }
     const monitor = new Monitor(config, options);
     const record = reloadRecordPath(pidPath);
     let generation = 0;
@@ -242,7 +338,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       let ok = true;
       let error: string | undefined;
       try {
-        const loadOptions: LoadOptions = {};
+        const loadOptions: LoadOptions = {
+          credentialsDirectory: started.credentialsDirectory,
+        };
         let next: MonitorConfig;
         try {
           next = await loadConfig(options.configDir, loadOptions);
@@ -250,12 +348,17 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           if (!dropTo) throw first;
           // After the drop the password files are usually unreadable: keep the ones read at
           // start, and say why.
-          next = await loadConfig(options.configDir, { keptPasswords: keptPasswords(config) });
+          next = await loadConfig(options.configDir, {
+            ...loadOptions,
+            keptPasswords: keptPasswords(config),
+          });
           logger.info`reload: kept the passwords read at start (${errorText(first)})`;
         }
-        if (next.runAs !== config.runAs || next.pidFile !== config.pidFile) {
+        const fixed = ["runAs", "pidFile", "stateDir", "prometheusFile", "auditLog"] as const;
+        if (fixed.some((k) => next[k] !== config[k])) {
           throw new ConfigError(
-            "run_as and pid_file cannot change while the daemon runs; restart it instead",
+            "run_as, pid_file, state_dir, prometheus_file and audit_log cannot change while the " +
+              "daemon runs (its write access is limited to the paths it started with); restart it instead",
             `${options.configDir}/search.conf`,
           );
         }

@@ -20,7 +20,7 @@ import { lockUnsupported, parseVersion } from "../db/flavour.ts";
 import { RuntimeError } from "../errors.ts";
 import { renderExposition } from "../metrics/exposition.ts";
 import { monitorFamilies, type ReloadStatus } from "../metrics/monitor_metrics.ts";
-import { writeFileAtomic } from "../system/atomic_file.ts";
+import { TextfileWriter } from "../metrics/textfile_writer.ts";
 import { log } from "../system/log.ts";
 import { listAccounts } from "./accounts.ts";
 import { applyAction, errorText as message } from "./enforce.ts";
@@ -71,6 +71,7 @@ export class Monitor {
   #wake = new AbortController();
   #reload?: ReloadStatus;
   #metricsWritten = false;
+  #metrics?: TextfileWriter;
 
   constructor(config: MonitorConfig, options: MonitorOptions) {
     this.#config = config;
@@ -414,10 +415,11 @@ export class Monitor {
     const config = this.#config;
     const { shard, shards } = this.options;
     const path = shardPath(config.prometheusFile, shard, shards);
+    // One serialised, coalescing writer per file: scans finishing together never race.
+    if (this.#metrics?.path !== path) this.#metrics = new TextfileWriter(path);
     try {
-      await writeFileAtomic(
-        path,
-        renderExposition(monitorFamilies(this.reports(), shard, this.#reload)),
+      await this.#metrics.write(() =>
+        renderExposition(monitorFamilies(this.reports(), shard, this.#reload))
       );
       this.#metricsWritten = true;
     } catch (err) {

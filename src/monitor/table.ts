@@ -1,10 +1,10 @@
 /**
  * The readable table `monitor --once` prints: one row per user and server, plus one row per
- * server that could not be scanned.
+ * server that could not be scanned. Every cell goes through `escapeText`.
  * @module
  */
 import { formatSize } from "../config/size.ts";
-import { escapeControl } from "../system/log.ts";
+import { escapeText } from "../util/text.ts";
 import type { ServerReport } from "./report.ts";
 
 const HEADER = ["SERVER", "USER", "USAGE", "SOFT", "HARD", "STATE", "ACTION"];
@@ -37,7 +37,7 @@ export function renderTable(reports: readonly ServerReport[]): string {
       ]);
     }
   }
-  const cells = [HEADER, ...rows].map((row) => row.map((c) => escapeControl(c)));
+  const cells = [HEADER, ...rows].map((row) => row.map((c) => escapeText(c)));
   const widths = HEADER.map((_, i) => Math.max(...cells.map((row) => [...row[i]].length)));
   return cells.map((row) =>
     row.map((c, i) => (i === row.length - 1 ? c : c + " ".repeat(widths[i] - [...c].length))).join(

@@ -1,12 +1,13 @@
 /**
  * The report as a plain-text table, as one JSON document, and as Prometheus metrics.
  *
- * Names and hosts come from unauthenticated clients: in the table every control or
- * invisible formatting character is escaped (`\n`, `\x1b`, `\u202e`, …) before anything is
- * truncated, so no terminal sequence, bidi override or fake line can reach the screen.
+ * Names and hosts come from unauthenticated clients: in the table every name goes through the
+ * one escaping rule for human output (`escapeText`: `\\`, `\n`, `\x1b`, `\u{202e}`, …) before
+ * anything is truncated, so no terminal sequence, bidi override or fake line can reach the
+ * screen, and a name holding a literal backslash cannot pass for another.
  * @module
  */
-import { escapeControl } from "../system/log.ts";
+import { escapeText } from "../util/text.ts";
 import { type Family, renderExposition } from "../metrics/exposition.ts";
 import type { AccountLine, Report } from "./report.ts";
 
@@ -15,14 +16,25 @@ export const MAX_NAME_WIDTH = 32;
 /** Longest host shown in the table. */
 export const MAX_HOST_WIDTH = 40;
 
-/** Escapes control and invisible format characters, then cuts to `max` characters. */
+/** One character of escaped text, or one whole escape sequence. */
+const UNIT = /\\u\{[0-9a-f]+\}|\\x[0-9a-f]{2}|\\.|[\s\S]/gu;
+
+/**
+ * Escapes with {@link escapeText}, then cuts to at most `max` characters, never inside an
+ * escape sequence (a cut `\u{20…` would read as something else).
+ */
 export function cell(text: string, max = Infinity): string {
-  const safe = escapeControl(text).replace(
-    /[\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/gu,
-    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
-  );
-  const chars = [...safe];
-  return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : safe;
+  const safe = escapeText(text);
+  if ([...safe].length <= max) return safe;
+  let out = "";
+  let width = 0;
+  for (const [unit] of safe.matchAll(UNIT)) {
+    const w = [...unit].length;
+    if (width + w > max - 1) break;
+    out += unit;
+    width += w;
+  }
+  return `${out}…`;
 }
 
 /** The status column: `never seen`, `unused for N days`, `active`, with `, locked`. */

@@ -30,22 +30,24 @@ Deno.test("render: the table escapes hostile names and keeps a stable column ord
   assert.equal(
     text,
     [
-      "USER   HOST       STATUS                       LAST SEEN                  FROM       FAILED LOGINS",
-      "app    %          active                       2026-01-31 11:00:00+00:00  10.0.0.1   2 (last 2026-01-31 10:00:00+00:00)",
-      "new    %          never seen                   -                          -          0",
-      "old    localhost  unused for 395 days, locked  2025-01-01 00:00:00+00:00  localhost  0",
-      'q"u\\o  %          active                       2026-01-31 11:00:00+00:00  h          0',
+      "USER    HOST       STATUS                       LAST SEEN                  FROM       FAILED LOGINS",
+      "app     %          active                       2026-01-31 11:00:00+00:00  10.0.0.1   2 (last 2026-01-31 10:00:00+00:00)",
+      "new     %          never seen                   -                          -          0",
+      "old     localhost  unused for 395 days, locked  2025-01-01 00:00:00+00:00  localhost  0",
+      'q"u\\\\o  %          active                       2026-01-31 11:00:00+00:00  h          0',
       "",
       "4 accounts: 2 active, 1 unused for 90 days or more, 1 never seen",
       "",
       "No matching account (dropped accounts, or names no account has):",
-      "NAME                     CLIENT HOST  LAST SEEN                  FAILED LOGINS  WHY",
-      "\\x1b[2Jevil\\u202e\\nroot  10.0.0.2     2026-01-31 11:00:00+00:00  0              no account of this user",
+      "NAME                       CLIENT HOST  LAST SEEN                  FAILED LOGINS  WHY",
+      "\\x1b[2Jevil\\u{202e}\\nroot  10.0.0.2     2026-01-31 11:00:00+00:00  0              no account of this user",
       "",
     ].join("\n"),
   );
   assert.equal(cell("x".repeat(50), 10), "xxxxxxxxx…");
-  assert.equal(cell("a\u0000b\u200bc"), "a\\x00b\\u200bc");
+  assert.equal(cell("abcdef\u202Exyz", 10), "abcdef…", "never cut inside an escape");
+  assert.equal(cell("abc\\\\def", 5), "abc…");
+  assert.equal(cell("a\u0000b\u200bc"), "a\\x00b\\u{200b}c");
 });
 
 Deno.test("render: JSON and metrics carry the same data; never-seen accounts get no timestamp", () => {

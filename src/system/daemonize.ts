@@ -24,9 +24,12 @@ function envGet(name: string): string | undefined {
   }
 }
 
-/** True in the detached child started by {@link startDaemon}. */
+let child: boolean | undefined;
+
+/** True in the detached child started by {@link startDaemon} (read once, then remembered). */
 export function isDaemonChild(): boolean {
-  return envGet(CHILD_ENV) === "1";
+  child ??= envGet(CHILD_ENV) === "1";
+  return child;
 }
 
 /** argv that runs this program again: the binary itself, or `deno run <flags> main.ts`. */

@@ -1,6 +1,11 @@
 /**
  * The few libc calls Deno has no API for, through `Deno.dlopen`: user lookup (NSS), credential
- * changes, sessions, and Unix datagram sockets (sd_notify, syslog).
+ * changes, sessions, Unix datagram sockets (sd_notify, syslog), and the file calls that work on
+ * a handle or refuse links (open with O_NOFOLLOW, fstat, fchown, fchmod, readlink).
+ *
+ * After the privilege drop the daemon calls {@link sealLibc}: the full symbol table is let go,
+ * only what sd_notify and syslog need stays loaded, and the FFI permission is revoked, so no
+ * code of this process can reach open/fchown/kill through libc any more.
  *
  * glibc's setuid/setgid/setgroups wrappers change the credentials of every thread of the
  * process (they signal each thread), which matters because Deno runs several threads.
@@ -40,8 +45,13 @@ const SYMBOLS = {
     result: "isize",
   },
   close: { parameters: ["i32"], result: "i32" },
-  open: { parameters: ["buffer", "i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  getpwuid: { parameters: ["u32"], result: "pointer" },
+  getgrgid: { parameters: ["u32"], result: "pointer" },
   opendir: { parameters: ["buffer"], result: "pointer" },
   readdir: { parameters: ["pointer"], result: "pointer" },
   closedir: { parameters: ["pointer"], result: "i32" },
@@ -56,18 +66,29 @@ const SYMBOLS = {
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-let lib: Libc | undefined;
+/** What stays loaded after {@link sealLibc}: datagrams, the clock and error messages. */
+const KEPT = {
+  socket: SYMBOLS.socket,
+  sendto: SYMBOLS.sendto,
+  close: SYMBOLS.close,
+  clock_gettime: SYMBOLS.clock_gettime,
+  __errno_location: SYMBOLS.__errno_location,
+  strerror: SYMBOLS.strerror,
+  memcpy: SYMBOLS.memcpy,
+  strlen: SYMBOLS.strlen,
+} as const satisfies Deno.ForeignLibraryInterface;
 
-/**
- * The loaded libc symbols (loaded once). The first glibc path that opens wins; only the FFI
- * permission is needed for it, not read access to the library directories.
- */
-export function libc(): Libc {
-  if (lib) return lib;
-  for (const path of CANDIDATES) {
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Kept = Deno.DynamicLibrary<typeof KEPT>["symbols"];
+let full: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+let kept: Kept | undefined;
+let libPath: string | undefined;
+
+function open<S extends Deno.ForeignLibraryInterface>(symbols: S): Deno.DynamicLibrary<S> {
+  for (const path of libPath ? [libPath] : CANDIDATES) {
     try {
-      lib = Deno.dlopen(path, SYMBOLS).symbols;
+      const lib = Deno.dlopen(path, symbols);
+      libPath = path;
       return lib;
     } catch (err) {
       if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
@@ -80,20 +101,52 @@ export function libc(): Libc {
   );
 }
 
+/**
+ * The loaded libc symbols (loaded once). The first glibc path that opens wins; only the FFI
+ * permission is needed for it, not read access to the library directories. Throws after
+ * {@link sealLibc}.
+ */
+export function libc(): Libc {
+  if (kept) {
+    throw new RuntimeError("internal error: libc was sealed after the privilege drop");
+  }
+  full ??= open(SYMBOLS);
+  return full.symbols;
+}
+
+/** The symbols that survive {@link sealLibc} (the full table until then). */
+function small(): Kept {
+  return kept ?? libc();
+}
+
+/**
+ * Lets go of every libc symbol but those sd_notify and syslog need, then revokes the FFI
+ * permission: from here on nothing in the process can load a library or call open, fchown,
+ * kill or setuid through FFI. Idempotent.
+ */
+export async function sealLibc(): Promise<void> {
+  if (!kept) {
+    kept = open(KEPT).symbols;
+    full?.close();
+    full = undefined;
+  }
+  await Deno.permissions.revoke({ name: "ffi" });
+}
+
 const enc = new TextEncoder();
 
 /** Copies `n` bytes at `ptr` (memory owned by libc) into a new buffer. */
 function peek(ptr: Deno.PointerObject, n: number): DataView {
   const out = new Uint8Array(n);
-  libc().memcpy(out, ptr, BigInt(n));
+  small().memcpy(out, ptr, BigInt(n));
   return new DataView(out.buffer);
 }
 
 /** The NUL-terminated string at `ptr`. */
 function stringAt(ptr: Deno.PointerObject): string {
-  const n = Number(libc().strlen(ptr));
+  const n = Number(small().strlen(ptr));
   const out = new Uint8Array(n);
-  libc().memcpy(out, ptr, BigInt(n));
+  small().memcpy(out, ptr, BigInt(n));
   return new TextDecoder().decode(out);
 }
 
@@ -114,13 +167,21 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** errno of the last failed call on this thread. */
+export function errno(): number {
+  const ptr = small().__errno_location();
+  return ptr ? peek(ptr, 4).getInt32(0, true) : 0;
+}
+
+/** The message for an errno value ("Operation not permitted"). */
+export function errorMessage(code: number): string {
+  const msg = small().strerror(code);
+  return msg ? stringAt(msg) : `errno ${code}`;
+}
+
 /** errno of the last failed call on this thread, as a message ("Operation not permitted"). */
 export function lastError(): string {
-  const c = libc();
-  const ptr = c.__errno_location();
-  const errno = ptr ? peek(ptr, 4).getInt32(0, true) : 0;
-  const msg = c.strerror(errno);
-  return msg ? stringAt(msg) : `errno ${errno}`;
+  return errorMessage(errno());
 }
 
 /** An entry of the user database. */
@@ -134,15 +195,31 @@ export interface Passwd {
 /** Looks a user up through NSS (getpwnam), or returns undefined when there is none. */
 export function getpwnam(name: string): Passwd | undefined {
   const p = libc().getpwnam(cString(name));
-  if (p === null) return undefined;
+  return p === null ? undefined : passwdAt(p, name);
+}
+
+function passwdAt(p: Deno.PointerObject, name?: string): Passwd {
   // struct passwd: pw_name(0) pw_passwd(8) pw_uid(16) pw_gid(20) pw_gecos(24) pw_dir(32) pw_shell(40)
   const view = peek(p, 48);
   return {
-    name,
+    name: name ?? stringAtAddress(view.getBigUint64(0, true)),
     uid: view.getUint32(16, true),
     gid: view.getUint32(20, true),
     home: stringAtAddress(view.getBigUint64(32, true)) || "/",
   };
+}
+
+/** Looks a uid up through NSS (getpwuid), or returns undefined when it has no entry. */
+export function getpwuid(uid: number): Passwd | undefined {
+  const p = libc().getpwuid(uid);
+  return p === null ? undefined : passwdAt(p);
+}
+
+/** The name of group `gid` (getgrgid), or undefined when it has no entry. */
+export function groupName(gid: number): string | undefined {
+  const p = libc().getgrgid(gid);
+  // struct group: gr_name(0)
+  return p === null ? undefined : stringAtAddress(peek(p, 8).getBigUint64(0, true));
 }
 
 /** The user's groups as NSS reports them (primary group included). */
@@ -209,7 +286,7 @@ export function setsid(): void {
 /** CLOCK_MONOTONIC in microseconds, as systemd expects in MONOTONIC_USEC. */
 export function monotonicMicros(): bigint {
   const ts = new BigInt64Array(2);
-  libc().clock_gettime(1, new Uint8Array(ts.buffer));
+  small().clock_gettime(1, new Uint8Array(ts.buffer));
   return ts[0] * 1_000_000n + ts[1] / 1000n;
 }
 
@@ -228,8 +305,6 @@ export interface FileMeta {
  */
 export function fileMeta(path: string): FileMeta | undefined {
   const buf = new Uint8Array(256);
-  const AT_FDCWD = -100;
-  const STATX_BASIC_STATS = 0x7ff;
   if (libc().statx(AT_FDCWD, cString(path), 0, STATX_BASIC_STATS, buf) !== 0) return undefined;
   const v = new DataView(buf.buffer);
   // struct statx: stx_uid at 20, stx_gid at 24, stx_mode (u16) at 28
@@ -240,6 +315,129 @@ export function fileMeta(path: string): FileMeta | undefined {
     mode,
     isDirectory: (mode & 0o170000) === 0o040000,
   };
+}
+
+/** File type and identity of an inode, from statx. */
+export interface Inode extends FileMeta {
+  type: "file" | "directory" | "symlink" | "other";
+  /** Device as /proc/locks writes it: "MAJOR:MINOR" in two-digit hex. */
+  dev: string;
+  ino: bigint;
+  nlink: number;
+  size: bigint;
+}
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_BASIC_STATS = 0x7ff;
+
+/** open(2) flags (the same on x86_64 and aarch64 Linux). */
+export const O_RDONLY = 0;
+/** Write only. */
+export const O_WRONLY = 1;
+/** Create when missing. */
+export const O_CREAT = 0o100;
+/** With O_CREAT: fail when the name exists, even as a dangling link. */
+export const O_EXCL = 0o200;
+/** Do not wait on a FIFO or device. */
+export const O_NONBLOCK = 0o4000;
+/** Fail (ENOTDIR) unless a directory. */
+export const O_DIRECTORY = 0o200000;
+/** Fail (ELOOP) when the last component is a symbolic link. */
+export const O_NOFOLLOW = 0o400000;
+/** Not inherited by programs this process starts. */
+export const O_CLOEXEC = 0o2000000;
+
+/** errno values this program tells apart. */
+export const Errno = { ENOENT: 2, EEXIST: 17, ENOTDIR: 20, ELOOP: 40 } as const;
+
+function inodeOf(buf: Uint8Array): Inode {
+  const v = new DataView(buf.buffer);
+  // struct statx: nlink 16, uid 20, gid 24, mode (u16) 28, ino 32, size 40, dev_major 136,
+  // dev_minor 140
+  const mode = v.getUint16(28, true);
+  const fmt = mode & 0o170000;
+  const hex = (n: number) => n.toString(16).padStart(2, "0");
+  return {
+    uid: v.getUint32(20, true),
+    gid: v.getUint32(24, true),
+    mode,
+    isDirectory: fmt === 0o040000,
+    type: fmt === 0o100000
+      ? "file"
+      : fmt === 0o040000
+      ? "directory"
+      : fmt === 0o120000
+      ? "symlink"
+      : "other",
+    dev: `${hex(v.getUint32(136, true))}:${hex(v.getUint32(140, true))}`,
+    ino: v.getBigUint64(32, true),
+    nlink: v.getUint32(16, true),
+    size: v.getBigUint64(40, true),
+  };
+}
+
+/** lstat(2): the entry itself, a link not followed; undefined when absent (errno set). */
+export function lstatInode(path: string): Inode | undefined {
+  const buf = new Uint8Array(256);
+  if (libc().statx(AT_FDCWD, cString(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) !== 0) {
+    return undefined;
+  }
+  return inodeOf(buf);
+}
+
+/** fstat(2) of an open descriptor. */
+export function fstatInode(fd: number): Inode {
+  const buf = new Uint8Array(256);
+  if (libc().statx(fd, cString(""), AT_EMPTY_PATH, STATX_BASIC_STATS, buf) !== 0) {
+    throw new RuntimeError(`fstat failed: ${lastError()}`);
+  }
+  return inodeOf(buf);
+}
+
+/** open(2); returns the descriptor, or -errno on failure. */
+export function openFd(path: string, flags: number, mode = 0): number {
+  const fd = libc().open(cString(path), flags, mode);
+  return fd < 0 ? -errno() : fd;
+}
+
+/** close(2). */
+export function closeFd(fd: number): void {
+  libc().close(fd);
+}
+
+/** fchown(2) on a descriptor; throws with errno's message. */
+export function fchown(fd: number, uid: number, gid: number, what: string): void {
+  if (libc().fchown(fd, uid, gid) !== 0) {
+    throw new RuntimeError(`cannot give ${what} to uid ${uid}: ${lastError()}`);
+  }
+}
+
+/** fchmod(2) on a descriptor; throws with errno's message. */
+export function fchmod(fd: number, mode: number, what: string): void {
+  if (libc().fchmod(fd, mode) !== 0) {
+    throw new RuntimeError(`cannot set the mode of ${what}: ${lastError()}`);
+  }
+}
+
+/** Reads up to `max` bytes from a descriptor. */
+export function readFd(fd: number, max: number): Uint8Array {
+  const buf = new Uint8Array(max);
+  let off = 0;
+  while (off < max) {
+    const n = Number(libc().read(fd, buf.subarray(off), BigInt(max - off)));
+    if (n <= 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
+}
+
+/** readlink(2) (e.g. /proc/PID/exe); undefined when it cannot be read. */
+export function readLink(path: string): string | undefined {
+  const buf = new Uint8Array(4096);
+  const n = Number(libc().readlink(cString(path), buf, BigInt(buf.length)));
+  return n < 0 || n >= buf.length ? undefined : new TextDecoder().decode(buf.subarray(0, n));
 }
 
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
@@ -261,7 +459,7 @@ const SOCK_CLOEXEC = 0o2000000;
  * NOTIFY_SOCKET). Returns false when the socket cannot be reached.
  */
 export function sendDatagram(path: string, payload: Uint8Array): boolean {
-  const c = libc();
+  const c = small();
   const name = enc.encode(path.startsWith("@") ? "\0" + path.slice(1) : path);
   if (name.length > 107) return false;
   // struct sockaddr_un: sa_family_t (u16) + sun_path[108]
@@ -281,20 +479,12 @@ export function sendDatagram(path: string, payload: Uint8Array): boolean {
 
 /** Reads a small file (e.g. under /proc) through libc; undefined when it cannot be opened. */
 export function readSmallFile(path: string, max = 16384): string | undefined {
-  const c = libc();
-  const fd = c.open(cString(path), 0);
+  const fd = openFd(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return undefined;
   try {
-    const buf = new Uint8Array(max);
-    let off = 0;
-    while (off < max) {
-      const n = Number(c.read(fd, buf.subarray(off), BigInt(max - off)));
-      if (n <= 0) break;
-      off += n;
-    }
-    return new TextDecoder().decode(buf.subarray(0, off));
+    return new TextDecoder().decode(readFd(fd, max));
   } finally {
-    c.close(fd);
+    closeFd(fd);
   }
 }
 

@@ -4,8 +4,9 @@
  * Records go to stderr, one line each. Under systemd (JOURNAL_STREAM set) each line starts with
  * the sd-daemon priority prefix (`<3>` error, `<4>` warning, …) so journald keeps the level;
  * otherwise lines carry a time and level word. Interpolated strings are quoted unless they are
- * plain words or paths, and control characters are escaped, because much of what is logged (user names, audit-log text)
- * comes from untrusted clients and must not forge extra log lines.
+ * plain words or paths, and everything is escaped with the one rule for human output
+ * (`escapeText`), because much of what is logged (user names, audit-log text) comes from
+ * untrusted clients and must not forge extra log lines or hide what follows.
  * @module
  */
 import {
@@ -18,6 +19,7 @@ import {
 } from "@logtape/logtape";
 import { PROGRAM } from "../version.ts";
 import { sendDatagram } from "./libc.ts";
+import { escapeText, quoteValue } from "../util/text.ts";
 
 export type { Logger, LogLevel };
 
@@ -30,40 +32,35 @@ const PRIORITY: Record<LogLevel, number> = {
   fatal: 2,
 };
 
-/** Escapes control characters (including newlines) so one record stays on one line. */
-export function escapeControl(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
-    const code = c.charCodeAt(0);
-    if (c === "\n") return "\\n";
-    if (c === "\r") return "\\r";
-    if (c === "\t") return "\\t";
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`;
-  });
-}
+const PLAIN = /^[\w./:@%+-]+$/;
 
 function renderValue(value: unknown): string {
-  if (typeof value === "string") {
-    return /^[\w./:@%+-]+$/.test(value) ? value : JSON.stringify(value);
-  }
+  if (typeof value === "string") return PLAIN.test(value) ? value : quoteValue(value, Infinity);
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
     return String(value);
   }
-  if (value instanceof Error) return JSON.stringify(value.message);
+  if (value instanceof Error) return quoteValue(value.message, Infinity);
+  let text: string;
   try {
-    return JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    text = String(value);
   }
+  return escapeText(text);
 }
 
-/** Renders one record as a single line (no trailing newline), without time or level. */
+/**
+ * Renders one record as a single line (no trailing newline), without time or level: the
+ * template's text escaped with {@link escapeText}, each interpolated value as is when it is a
+ * plain word or path, else escaped and double-quoted, so a hostile value can neither add a line
+ * nor pass for a different value.
+ */
 export function renderMessage(record: Pick<LogRecord, "message">): string {
   let out = "";
   record.message.forEach((part, i) => {
-    out += i % 2 === 0 ? String(part) : renderValue(part);
+    out += i % 2 === 0 ? escapeText(String(part)) : renderValue(part);
   });
-  return escapeControl(out);
+  return out;
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeControl, log, setupLogging, teardownLogging } from "./log.ts";
+import { log, renderMessage, setupLogging, teardownLogging } from "./log.ts";
 
 Deno.test("log: hostile values cannot add lines; levels filter", async () => {
   const lines: string[] = [];
@@ -22,8 +22,12 @@ Deno.test("log: hostile values cannot add lines; levels filter", async () => {
   );
 });
 
-Deno.test("log: escapeControl escapes C0, DEL, C1 and line separators", () => {
-  assert.equal(escapeControl("a\tb\r\n\x00\x7f\x85\u2028"), "a\\tb\\r\\n\\x00\\x7f\\x85\\u2028");
+Deno.test("log: values are escaped with escapeText and quoted unless plain", () => {
+  const message = ["user ", "a\tb\r\n\x00\x7f\x85\u2028\\", " at ", "/var/log/x.log", ""];
+  assert.equal(
+    renderMessage({ message }),
+    'user "a\\tb\\r\\n\\x00\\x7f\\x85\\u{2028}\\\\" at /var/log/x.log',
+  );
 });
 
 Deno.test("log: syslog target sends one datagram per record with facility daemon", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PidFile, readPid, runningPid } from "./pidfile.ts";
+import { lockHolder, PidFile, readPid } from "./pidfile.ts";
 
 Deno.test("pidfile: holds the lock, refuses a second holder, removes itself", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mmd-pid-" });
@@ -7,7 +7,7 @@ Deno.test("pidfile: holds the lock, refuses a second holder, removes itself", as
   try {
     const held = await PidFile.acquire(path);
     assert.equal(await readPid(path), Deno.pid);
-    assert.equal(await runningPid(path), Deno.pid);
+    assert.equal(lockHolder(path), Deno.pid);
     // A second process trying the same shard is refused and told who holds it.
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -25,7 +25,7 @@ Deno.test("pidfile: holds the lock, refuses a second holder, removes itself", as
     );
     held.release();
     await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
-    assert.equal(await runningPid(path), undefined);
+    assert.equal(lockHolder(path), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -47,12 +47,12 @@ Deno.test("pidfile: a stale file from a killed process does not block the next s
     }).spawn();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     assert.equal((await reader.read()).value?.trim(), "held");
-    assert.equal(await runningPid(path), child.pid);
+    assert.equal(lockHolder(path), child.pid);
     child.kill("SIGKILL");
     await child.status;
     await reader.cancel();
     assert.equal(await readPid(path), child.pid, "the crashed process's file is still there");
-    assert.equal(await runningPid(path), undefined, "but nobody holds it");
+    assert.equal(lockHolder(path), undefined, "but nobody holds it");
     const mine = await PidFile.acquire(path);
     assert.equal(await readPid(path), Deno.pid);
     mine.release();

@@ -5,12 +5,28 @@
  */
 import { monotonicMicros, sendDatagram } from "./libc.ts";
 
+const seen = new Map<string, string | undefined>();
+
+/**
+ * The variable's value, read once and remembered: the daemon reads them all through
+ * {@link captureNotifyEnv} before it revokes its env permission.
+ */
 function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
+  if (!seen.has(name)) {
+    let value: string | undefined;
+    try {
+      value = Deno.env.get(name);
+    } catch {
+      value = undefined;
+    }
+    seen.set(name, value);
   }
+  return seen.get(name);
+}
+
+/** Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID now, for use after env is revoked. */
+export function captureNotifyEnv(): void {
+  for (const name of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]) env(name);
 }
 
 /** Sends `state` (e.g. "READY=1") to the service manager; false when not under systemd. */

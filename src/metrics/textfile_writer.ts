@@ -1,0 +1,64 @@
+/**
+ * The one writer of a metrics textfile.
+ *
+ * Several servers finish their scans independently and each asks for the file to be
+ * rewritten. Writes through here are serialised (never two at once, so never two temporary
+ * files racing for the same name) and coalesced: requests that arrive while a write is running
+ * are served together by the next write, which renders the state as it is when that write
+ * starts. Each write replaces the file atomically (safe_fs.ts).
+ * @module
+ */
+import { writeFileAtomic } from "../system/safe_fs.ts";
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Serialised, coalescing writer of one file. */
+export class TextfileWriter {
+  /** The file this writer replaces. */
+  readonly path: string;
+  #mode: number;
+  #render?: () => string;
+  #waiters: Waiter[] = [];
+  #running = false;
+  /** Number of writes started so far (tests and benchmarks read it). */
+  writes = 0;
+
+  constructor(path: string, mode = 0o644) {
+    this.path = path;
+    this.#mode = mode;
+  }
+
+  /**
+   * Asks for the file to hold what `render` returns. Resolves once a write that started after
+   * this call has finished; rejects with that write's error.
+   */
+  write(render: () => string): Promise<void> {
+    this.#render = render;
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (!this.#running) {
+      this.#running = true;
+      void this.#drain();
+    }
+    return done;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#render) {
+      const render = this.#render;
+      const waiters = this.#waiters;
+      this.#render = undefined;
+      this.#waiters = [];
+      this.writes++;
+      try {
+        await writeFileAtomic(this.path, render(), this.#mode);
+        for (const w of waiters) w.resolve();
+      } catch (err) {
+        for (const w of waiters) w.reject(err);
+      }
+    }
+    this.#running = false;
+  }
+}
