@@ -49,8 +49,8 @@ export interface GenResult {
   shape: CorpusShape;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): numbers in [0, 1) from `seed`. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -65,7 +65,7 @@ function pad(n: number, w = 2): string {
   return String(n).padStart(w, "0");
 }
 
-/** `YYYYMMDD HH:MM:SS` of a wall time. */
+/** `YYYYMMDD HH:MM:SS` of a wall time (an instant read in UTC). */
 export function auditTime(wall: number): string {
   const d = new Date(wall);
   return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ${

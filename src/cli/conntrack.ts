@@ -7,6 +7,7 @@ import { stderrProgress } from "../conntrack/progress.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
+import { machineZone } from "../conntrack/tz.ts";
 import { quoteValue } from "../util/text.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 
@@ -130,6 +131,8 @@ export async function run(args: string[]): Promise<number> {
     level: values.verbose && config.logLevel !== "debug" ? "info" : config.logLevel,
   });
   const ini = typeof values.config === "string" ? values.config : DEFAULT_CONNTRACK_INI;
+  // Read before env is revoked: $TZ names the machine's zone as MariaDB sees it.
+  const localZone = config.timeLocationSet ? undefined : machineZone();
   becomeSqliteOwner(config, ini);
   await revokeForConntrack(config, {
     local: true,
@@ -138,6 +141,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const s = await runConntrack(config, {
     progress: !values.quiet && Deno.stderr.isTerminal() ? stderrProgress() : undefined,
+    machineZone: localZone,
   });
   if (values.verbose) {
     console.log(

@@ -60,6 +60,11 @@ export interface RunOptions {
   progress?: ProgressSink;
   /** Called after the central store was written, just before the local commit (tests). */
   beforeCommit?: () => void;
+  /**
+   * The machine's zone, for the warning when TimeLocation is left out: read by the caller
+   * before it gave up reading the environment (`TZ`). Default: read now.
+   */
+  machineZone?: ReturnType<typeof machineZone>;
 }
 
 /** Runs conntrack once with `config`. */
@@ -71,7 +76,9 @@ export async function runConntrack(
   const threshold = options.workerThresholdBytes ?? WORKER_THRESHOLD_BYTES;
   const logger = log("conntrack");
   const zone = new Zone(config.timeLocation);
-  if (!config.timeLocationSet) warnIfLocalTime(logger);
+  if (!config.timeLocationSet) {
+    warnIfLocalTime(logger, "machineZone" in options ? options.machineZone : machineZone());
+  }
   const { dir, base } = auditLocation(config);
   // Listed once before the database is touched, so that a wrong AuditLogPath changes nothing,
   // and again under the run's lock, for the plan.
@@ -365,8 +372,10 @@ function findAuditFiles(dir: string, base: string | undefined): AuditFile[] {
  * TimeLocation left out means UTC, as for the Go tool (whose databases hold UTC-read times);
  * a server on a machine whose clock is not UTC writes local time, so say how to choose.
  */
-function warnIfLocalTime(logger: ReturnType<typeof log>): void {
-  const local = machineZone();
+function warnIfLocalTime(
+  logger: ReturnType<typeof log>,
+  local: ReturnType<typeof machineZone>,
+): void {
   if (!local || isUtcLike(local.offsetAt)) return;
   logger.warning(
     "TimeLocation is not set, so audit log times are read as UTC (as the Go conntracker does), " +
