@@ -949,13 +949,15 @@ export class AuditParser {
     const t = p.event!.instant;
     const nb = this.#times.before(p.pos - NEAR_BYTES, SCRATCH_A);
     if (nb < MIN_NEIGHBOURS) return undefined;
+    // Only an event out of line with both sides is refused: a clock stepped back puts a
+    // genuine event out of line with one side, never with both. In line with the side before
+    // (nearly always), the side after need not be looked at.
+    const mb = median(SCRATCH_A, nb);
+    if (Math.abs(t - mb) <= TIME_SLACK_MS) return undefined;
     const na = this.#after(k, false, SCRATCH_B);
     if (na < MIN_NEIGHBOURS) return undefined;
-    // Only an event out of line with both sides is refused: a clock stepped back puts a
-    // genuine event out of line with one side, never with both.
-    const mb = median(SCRATCH_A, nb);
     const ma = median(SCRATCH_B, na);
-    if (Math.abs(t - mb) <= TIME_SLACK_MS || Math.abs(t - ma) <= TIME_SLACK_MS) return undefined;
+    if (Math.abs(t - ma) <= TIME_SLACK_MS) return undefined;
     if (t < mb && t < ma) return "earlier than the records around it";
     if (t > mb && t > ma) return "later than the records around it";
     return undefined;
@@ -966,11 +968,13 @@ export class AuditParser {
     if (p.claim !== LOGIN) return undefined;
     const id = p.connId;
     const nb = this.#ids.before(p.pos - NEAR_BYTES, SCRATCH_A);
-    const na = this.#after(k, true, SCRATCH_B);
     const b = fitsSequence(id, SCRATCH_A, nb);
+    // In sequence with the logins before it (nearly always): the side after is not needed.
+    if (b === "ok") return undefined;
+    const na = this.#after(k, true, SCRATCH_B);
     const a = fitsSequence(id, SCRATCH_B, na);
     if (b === undefined && a === undefined) return undefined;
-    if (b === "ok" || a === "ok") return undefined;
+    if (a === "ok") return undefined;
     // A server restart starts again from 1: far below the ids before it with nothing after to
     // compare with may be the first login after a restart, far above the ids after it with
     // nothing before, the last one before a restart.
