@@ -60,6 +60,7 @@ import {
   endsLikeRecord,
   intField,
   isPlainDisconnect,
+  lastByte,
   recordHead,
   type RightFields,
   rightFields,
@@ -501,8 +502,8 @@ export class AuditParser {
     const buf = this.#buf;
     // `,connid,0,DISCONNECT,`: the comma before DISCONNECT is at hit - 7.
     const c1 = hit - 7;
-    const c2 = buf.lastIndexOf(44, c1 - 1);
-    const c3 = c2 > start ? buf.lastIndexOf(44, c2 - 1) : -1;
+    const c2 = lastByte(buf, 44, c1 - 1);
+    const c3 = c2 > start ? lastByte(buf, 44, c2 - 1) : -1;
     const connId = c3 >= start ? intField(buf, c3 + 1, c2) : undefined;
     if (connId === undefined) return;
     const at = this.#base + start;
@@ -597,7 +598,7 @@ export class AuditParser {
     let s = start;
     let between = 0;
     while (s > 0) {
-      const prev = s >= 2 ? buf.lastIndexOf(10, s - 2) + 1 : 0;
+      const prev = s >= 2 ? lastByte(buf, 10, s - 2) + 1 : 0;
       if (between > 0 || start - prev > MAX_USER_CHARS) {
         if (limit < 0) {
           limit = Math.max(this.#reachBack(start), this.#lastRecordEnd(at) - this.#base, 0);
