@@ -189,8 +189,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Usernames and hosts seen in this thread, by their bytes (a log repeats the same few thousand). */
 const accounts = new BytesCache<Who>();
-/** The same accounts by user and host, for hosts logged with a port (bounded like the cache). */
-const withPorts = new Map<string, Who>();
 
 /** Kinds of connection id claim a record makes (index into AuditParser.#claims). */
 const NO_CLAIM = 0;
@@ -724,24 +722,22 @@ export class AuditParser {
    */
   #who(userStart: number, f: RightFields): Who {
     const buf = this.#buf;
+    const hostEnd = f.hostEnd;
     // Same bytes, same split between user and host, same port reading: same answer.
-    const tag = (f.userEnd - userStart) * 2 + (this.#portsSeen ? 1 : 0);
-    const known = accounts.find(buf, userStart, f.hostEnd, tag);
+    const tag = (f.userEnd - userStart) * 4 + (this.#portsSeen ? 1 : 0);
+    // MariaDB 12 logs the client's port, a new one per connection. Whether splitHostPort cuts
+    // `host:port`, and the host it gives, depend on the bytes before the port only, so a host
+    // ending in `:digits` is looked up without them (tag + 2) and found whatever its port.
+    const colon = portColon(buf, f.userEnd + 1, hostEnd);
+    const known = (colon >= 0 ? accounts.find(buf, userStart, colon, tag + 2) : undefined) ??
+      accounts.find(buf, userStart, hostEnd, tag);
     if (known) return known;
-    const host = splitHostPort(decodeName(buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
+    const host = splitHostPort(decodeName(buf, f.userEnd + 1, hostEnd), this.#portsSeen);
     const user = decodeName(buf, userStart, f.userEnd);
-    // MariaDB 12 logs a new client port per connection: such bytes are new every time, but
-    // they share one account object per user and host.
-    const key = host.port ? `${user.length}:${user}\u0000${host.host}` : undefined;
-    let who = key === undefined ? undefined : withPorts.get(key);
-    if (who === undefined) {
-      who = { user, host: host.host, port: host.port, owner: 0, row: 0 };
-      if (key !== undefined) {
-        if (withPorts.size >= BytesCache.MAX_ENTRIES) withPorts.clear();
-        withPorts.set(key, who);
-      }
-    }
-    return accounts.add(buf, userStart, f.hostEnd, tag, who);
+    const who = { user, host: host.host, port: host.port, owner: 0, row: 0 };
+    return colon >= 0 && host.port
+      ? accounts.add(buf, userStart, colon, tag + 2, who)
+      : accounts.add(buf, userStart, hostEnd, tag, who);
   }
 
   #event(who: Who, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
@@ -1081,6 +1077,16 @@ export class AuditParser {
     const excerpt = decoder.decode(buf.subarray(start, stop)).slice(0, 160);
     this.rejections.push({ line: this.#lineNumber(offset), reason, excerpt });
   }
+}
+
+/**
+ * Index of the `:` before the 1 to 5 ASCII digits that end buf[a, b) (a port, if splitHostPort
+ * takes it for one), or -1.
+ */
+function portColon(buf: Uint8Array, a: number, b: number): number {
+  let i = b - 1;
+  while (i >= a && i > b - 7 && buf[i] >= 48 && buf[i] <= 57) i--;
+  return i < b - 1 && i > b - 7 && i >= a && buf[i] === 58 ? i : -1;
 }
 
 const NONE: Pending[] = [];

@@ -521,6 +521,44 @@ Deno.test("parser: names decoded once per thread stay byte-exact when found agai
   assert.deepEqual(moved.map((e) => [e.user, e.host]), [["ab", "c"], ["ab", "c"]]);
 });
 
+Deno.test("parser: a host logged with a new port each time is one account, found again by the bytes before the port", () => {
+  const t = (k: number) => `20241014 13:00:${String(k).padStart(2, "0")}`;
+  const hosts = [
+    "10.0.0.7:40001",
+    "10.0.0.7:40002",
+    "[2001:db8::5]:51000",
+    "[2001:db8::5]:51001",
+    "2001:db8::9", // a bare IPv6 address before any port was seen: its last group stays
+    "2001:db8::9:40003", // ports seen now: the last group is a port
+    "2001:db8::9:40004",
+    "h:123456", // six digits are no port
+    "h:1234567",
+  ];
+  const lines = hosts.flatMap((h, k) => [
+    `${t(k)},db1,alice,${h},${k + 1},0,CONNECT,,,0`,
+    spacer(t(k), 100 + k),
+  ]);
+  const { events } = parse(lines.join("\n") + "\n");
+  assert.deepEqual(events.map((e) => e.host), [
+    "10.0.0.7",
+    "10.0.0.7",
+    "2001:db8::5",
+    "2001:db8::5",
+    "2001:db8::9",
+    "2001:db8::9",
+    "2001:db8::9",
+    "h:123456",
+    "h:1234567",
+  ]);
+  for (const [k, e] of events.entries()) {
+    assert.deepEqual(splitHostPort(hosts[k], k > 4), { host: e.host, port: e.who.port }, hosts[k]);
+  }
+  // (The first record is read before any port was seen, the second after: another reading.)
+  assert.equal(events[3].who, events[2].who, "another port: the same account object");
+  assert.equal(events[6].who, events[5].who);
+  assert.notEqual(events[8].who, events[7].who);
+});
+
 Deno.test("parser: a login right after a TABLE record (READ/WRITE, no return code) is accepted", () => {
   const { events, parser } = parse([
     spacer("20241014 13:00:00", 1),
