@@ -806,8 +806,13 @@ export class AuditParser {
       const p = order[h++];
       const map = this.#claims[p.claim];
       if (map.get(p.connId) === p) map.delete(p.connId);
+      // Every walk along `older` stops at the first claim this far back: what hangs behind a
+      // pruned claim is never looked at again, and need not stay alive.
+      p.older = undefined;
     }
-    if (h > 4096) {
+    // Pruned claims (and their events) are let go in small batches, not thousands at a time:
+    // kept longer, they outlive the young generation and are copied into the old one.
+    if (h > 256) {
       order.splice(0, h);
       h = 0;
     }
