@@ -61,6 +61,7 @@ import {
   intField,
   isPlainDisconnect,
   lastByte,
+  type RecordHead,
   recordHead,
   type RightFields,
   rightFields,
@@ -189,6 +190,17 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Usernames and hosts seen in this thread, by their bytes (a log repeats the same few thousand). */
 const accounts = new BytesCache<Who>();
+
+const CONTROL_IN_LOGIN = "control character in the username or host of a login";
+const WITHIN_REACH = "within a username's reach of a refused line";
+const TOO_LATE = "dated more than a day after the file was last written";
+
+/** Why a line with a connection event's shape is malformed (see #line). */
+function malformedReason(f: RightFields, head: RecordHead): string {
+  if (f.bad) return f.bad;
+  if (!Number.isFinite(head.wall)) return "impossible date";
+  return "too few fields";
+}
 
 /** Kinds of connection id claim a record makes (index into AuditParser.#claims). */
 const NO_CLAIM = 0;
@@ -510,73 +522,73 @@ export class AuditParser {
     this.#pending.push(p);
   }
 
-  /** Looks at the line buf[start, end) that contains an operation name. */
+  /**
+   * Looks at the line buf[start, end) that contains an operation name. Kept short, with every
+   * refusal in a method of its own: V8 compiles a function with its optimizing tier only after
+   * running it in proportion to its size, and this one runs for every connection event.
+   */
   #line(start: number, end: number): void {
     const buf = this.#buf;
     const f = rightFields(buf, start, end);
     if (!f) return; // a QUERY or other record that merely mentions the word
     const head = recordHead(buf, start, end);
     if (!head) return this.#continuation(start, end, f);
-    if (f.bad) return this.#refuseMalformed(start, end, f.bad);
-    if (!Number.isFinite(head.wall)) return this.#refuseMalformed(start, end, "impossible date");
-    if (f.userEnd < head.userStart) return this.#refuseMalformed(start, end, "too few fields");
+    if (f.bad || !Number.isFinite(head.wall) || f.userEnd < head.userStart) {
+      return this.#refuseMalformed(start, end, malformedReason(f, head));
+    }
     // A well-formed DISCONNECT went to #disconnect; what is left of them says nothing.
     if (f.op === "DISCONNECT") return;
     // First the walk back: when it finds the line that holds a username's start, the refusal
     // reaches exactly that username.
     const inside = this.#insideUsername(start);
-    if (inside >= 0) {
-      const reason = buf.indexOf(10, inside) + 1 === start
-        ? "follows an unfinished record (a username with a newline)"
-        : "inside a record whose username spans lines";
-      this.#record(start, end, reason);
-      this.#claimRefused(start, end, f, reason);
-      const head = recordHead(buf, inside, buf.indexOf(10, inside));
-      const from = this.#base + inside;
-      const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
-      this.#taintRange(from, to, reason);
-      this.#taintFurther(to);
-      return;
-    }
+    if (inside >= 0) return this.#refuseInside(start, end, f, inside);
     if (this.#checkHost !== undefined && !this.#isServerHost(buf, start + 18, head.userStart - 1)) {
-      const found = decoder.decode(buf.subarray(start + 18, head.userStart - 1));
-      return this.#refuse(
-        start,
-        end,
-        `server host "${found}" is not this file's "${this.#checkHost}"`,
-        true,
-        f,
-      );
+      return this.#refuseHost(start, end, f, head.userStart - 1);
     }
     // A successful login's name and host go to Accounts: no control byte there. Failed and
     // other attempts are kept as sent (every output escapes them).
     if (f.op === "CONNECT" && f.retcode === 0 && hasControlByte(buf, head.userStart, f.hostEnd)) {
-      return this.#refuse(
-        start,
-        end,
-        "control character in the username or host of a login",
-        true,
-        f,
-      );
+      return this.#refuse(start, end, CONTROL_IN_LOGIN, true, f);
     }
     if (this.#base + start <= this.#taintUntil) {
-      return this.#refuse(start, end, "within a username's reach of a refused line", false, f);
+      return this.#refuse(start, end, WITHIN_REACH, false, f);
     }
     const event = this.#event(this.#who(head.userStart, f), head.wall, f, false);
     if (event.instant > this.#ceiling - FUTURE_SLACK_MS + FUTURE_LIMIT_MS) {
-      return this.#refuse(
-        start,
-        end,
-        "dated more than a day after the file was last written",
-        true,
-        f,
-      );
+      return this.#refuse(start, end, TOO_LATE, true, f);
     }
     const at = this.#base + start;
     const claim = event.op === "CONNECT" || event.op === "FAILED_CONNECT" ? LOGIN : NO_CLAIM;
     const p = new Pending(event, at, at, this.#base + end, event.connId, claim);
     if (claim !== NO_CLAIM) this.#addClaim(p);
     this.#pending.push(p);
+  }
+
+  /** Refuses an event line inside a username that starts on the line at buf[inside]. */
+  #refuseInside(start: number, end: number, f: RightFields, inside: number): void {
+    const buf = this.#buf;
+    const reason = buf.indexOf(10, inside) + 1 === start
+      ? "follows an unfinished record (a username with a newline)"
+      : "inside a record whose username spans lines";
+    this.#record(start, end, reason);
+    this.#claimRefused(start, end, f, reason);
+    const head = recordHead(buf, inside, buf.indexOf(10, inside));
+    const from = this.#base + inside;
+    const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
+    this.#taintRange(from, to, reason);
+    this.#taintFurther(to);
+  }
+
+  /** Refuses an event line whose server host (ending at buf[hostEnd]) is not this file's. */
+  #refuseHost(start: number, end: number, f: RightFields, hostEnd: number): void {
+    const found = decoder.decode(this.#buf.subarray(start + 18, hostEnd));
+    this.#refuse(
+      start,
+      end,
+      `server host "${found}" is not this file's "${this.#checkHost}"`,
+      true,
+      f,
+    );
   }
 
   /**

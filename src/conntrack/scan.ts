@@ -79,30 +79,32 @@ export class LoginTable {
    * account object), the row is noted on it and found again without looking up the strings.
    */
   add(user: string, host: string, instant: number, who?: Who): void {
-    let i: number | undefined;
-    if (who !== undefined && who.owner === this.#id) i = who.row;
-    else {
-      // Once per account and table. A username may contain anything (U+0000 too), so the key
-      // starts with the user's length: no two (user, host) pairs share a key.
-      const key = `${user.length}:${user}\u0000${host}`;
-      i = this.#rows.get(key);
-      if (i === undefined) {
-        if (this.size === this.#instants.length) {
-          const grown = new Float64Array(this.size * 2);
-          grown.set(this.#instants);
-          this.#instants = grown;
-        }
-        this.#rows.set(key, i = this.size);
-        this.#users.push(user);
-        this.#hosts.push(host);
-        this.#instants[this.size++] = instant;
-      }
-      if (who !== undefined) {
-        who.owner = this.#id;
-        who.row = i;
-      }
-    }
+    const i = who !== undefined && who.owner === this.#id ? who.row : this.#row(user, host, who);
     if (instant > this.#instants[i]) this.#instants[i] = instant;
+  }
+
+  /** The row of (user, host), made when new (at instant -Infinity); noted on `who`. */
+  #row(user: string, host: string, who?: Who): number {
+    // Once per account and table. A username may contain anything (U+0000 too), so the key
+    // starts with the user's length: no two (user, host) pairs share a key.
+    const key = `${user.length}:${user}\u0000${host}`;
+    let i = this.#rows.get(key);
+    if (i === undefined) {
+      if (this.size === this.#instants.length) {
+        const grown = new Float64Array(this.size * 2);
+        grown.set(this.#instants);
+        this.#instants = grown;
+      }
+      this.#rows.set(key, i = this.size);
+      this.#users.push(user);
+      this.#hosts.push(host);
+      this.#instants[this.size++] = -Infinity;
+    }
+    if (who !== undefined) {
+      who.owner = this.#id;
+      who.row = i;
+    }
+    return i;
   }
 
   /** All pairs as [user, host, latest instant]. */
