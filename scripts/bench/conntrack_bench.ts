@@ -13,9 +13,11 @@
  * Prints figures; it is not a test. Exits 1 when a result differs from the ground truth.
  *
  * Usage: deno run -A scripts/bench/conntrack_bench.ts [--repeat 3] [--cases 100x1,300x3,1024x10]
- *          [--long-lines] [--bin PATH] [--corpus-dir DIR]
+ *          [--long-lines] [--bin PATH] [--corpus-dir DIR] [--v8-flags FLAGS]
  * `--bin` runs a compiled binary instead of `deno run -P=app main.ts`; `--corpus-dir` keeps the
- * generated files (and their ground truth) there and reuses them on the next call.
+ * generated files (and their ground truth) there and reuses them on the next call;
+ * `--v8-flags` passes V8 flags to `deno run` (to try what `deno compile --v8-flags` would bake
+ * into the binary, e.g. `--max-opt=2`).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -31,6 +33,7 @@ const { values: opts } = parseArgs({
     "long-lines": { type: "boolean", default: false },
     bin: { type: "string" },
     "corpus-dir": { type: "string" },
+    "v8-flags": { type: "string" },
   },
 });
 const repeat = Number(opts.repeat);
@@ -129,12 +132,19 @@ async function corpus(dir: string, mb: number, files: number): Promise<Omit<GenR
   return gen;
 }
 
+/** `deno run …` arguments with `--v8-flags` added after `run` when asked for. */
+function withV8Flags(args: string[]): string[] {
+  const flags = opts["v8-flags"];
+  return flags ? [args[0], `--v8-flags=${flags}`, ...args.slice(1)] : args;
+}
+
 const root = opts["corpus-dir"] ?? await Deno.makeTempDir({ prefix: "mmd-conntrack-bench-" });
 let failed = false;
 try {
   console.log(
     `conntrack bench: ${navigator.hardwareConcurrency} CPUs, ${
-      opts.bin ?? "deno run -P=app main.ts"
+      opts.bin ??
+        `deno run${opts["v8-flags"] ? ` --v8-flags=${opts["v8-flags"]}` : ""} -P=app main.ts`
     }, repeat ${repeat}, load average ${loadavg()}`,
   );
   for (const { mb, files } of cases) {
@@ -159,10 +169,12 @@ try {
     const command = (iniPath: string): [string, string[]] =>
       opts.bin ? [opts.bin, ["conntrack", "-c", iniPath, "-v"]] : [
         Deno.execPath(),
-        cliCommand(["conntrack", "-c", iniPath, "-v"], {
-          read: [dir],
-          write: [dir],
-        }),
+        withV8Flags(
+          cliCommand(["conntrack", "-c", iniPath, "-v"], {
+            read: [dir],
+            write: [dir],
+          }),
+        ),
       ];
     const [cmd, args] = command(ini());
     const env = { NO_COLOR: "1" };
