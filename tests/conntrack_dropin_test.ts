@@ -109,3 +109,23 @@ Deno.test("conntrack drop-in: the Go tool's -version and -help, with one dash or
   assert.equal(r.code, 78);
   assert.match(r.stderr, /none\.ini: cannot read configuration: not found/);
 });
+
+Deno.test("conntrack drop-in: two logs in one directory are not read as rotations of each other", async () => {
+  await using box = await sandbox();
+  // Another server's old rotation and this server's live log (listed in that order): different
+  // logs, each with its own connection ids (the same id in both is no forgery).
+  await Deno.writeTextFile(
+    `${box.auditDir}/db2_audit.log.1`,
+    rec("10:00:00", "carol", 4).replaceAll("db1", "db2") +
+      rec("10:00:00", "alice", 5).replaceAll("db1", "db2"),
+  );
+  await Deno.writeTextFile(
+    `${box.auditDir}/server_audit.log`,
+    rec("10:00:01", "bob", 5) + rec("10:00:02", "dave", 6),
+  );
+  await settle(box.auditDir);
+  const r = await box.run("-v");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /2 of 2 audit files had new data.* 0 lines rejected/, r.stdout);
+  assert.deepEqual(box.accounts().map((a) => a.split("|")[0]), ["alice", "bob", "carol", "dave"]);
+});
