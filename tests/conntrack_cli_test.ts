@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { MAX_OTHER_KEYS } from "../src/conntrack/scan.ts";
 import { runCli } from "./support/cli.ts";
 import { sandbox, settle } from "./support/conntrack.ts";
 
@@ -181,4 +183,52 @@ Deno.test("conntrack cli: an over-long line and binary garbage are skipped, the 
     "alice|10.0.0.1|2024-03-01 10:00:00+00:00",
     "bob|10.0.0.1|2024-03-01 10:00:01+00:00",
   ]);
+});
+
+Deno.test("conntrack cli: a run with nothing new leaves the database file untouched", async () => {
+  await using box = await sandbox();
+  await Deno.writeTextFile(`${box.auditDir}/server_audit.log`, line("0301 10:00:00", "alice", 1));
+  await settle(box.auditDir);
+  assert.equal((await box.run()).code, 0);
+  const before = await Deno.readFile(box.sqlite);
+  const past = new Date(Date.now() - 3_600_000);
+  await Deno.utime(box.sqlite, past, past);
+  const r = await box.run("-v");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /0 of 1 audit files had new data/);
+  assert.deepEqual(await Deno.readFile(box.sqlite), before);
+  assert.equal((await Deno.stat(box.sqlite)).mtime?.getTime(), past.getTime());
+  // New data is committed as before.
+  await Deno.writeTextFile(
+    `${box.auditDir}/server_audit.log`,
+    line("0301 11:00:00", "alice", 2),
+    { append: true },
+  );
+  await settle(box.auditDir);
+  assert.equal((await box.run()).code, 0);
+  assert.deepEqual(box.accounts(), ["alice|10.0.0.1|2024-03-01 11:00:00+00:00"]);
+});
+
+Deno.test("conntrack cli: a flood of made-up failed-login names is bounded, counted and reported", async () => {
+  await using box = await sandbox();
+  const lines: string[] = [];
+  for (let i = 0; i < MAX_OTHER_KEYS + 10; i++) {
+    const t = `0301 1${Math.floor(i / 3600)}:${String(Math.floor(i / 60) % 60).padStart(2, "0")}:${
+      String(i % 60).padStart(2, "0")
+    }`;
+    lines.push(line(t, `made${i}`, i + 1, "FAILED_CONNECT", 1045));
+    lines.push(line(t, `made${i}`, i + 1, "DISCONNECT"));
+  }
+  await Deno.writeTextFile(`${box.auditDir}/server_audit.log`, lines.join(""));
+  await settle(box.auditDir);
+  const r = await box.run();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /WARNING conntrack: 10 failed or other login events were counted but not stored: this run saw more than 20000 distinct/,
+  );
+  const db = new DatabaseSync(box.sqlite, { readOnly: true });
+  const { n } = db.prepare("SELECT count(*) AS n FROM conntrack_events").get() as { n: number };
+  db.close();
+  assert.equal(n, MAX_OTHER_KEYS);
 });

@@ -1,32 +1,58 @@
 /**
- * conntrack benchmark: generates a realistic audit log (default 1 GB in 10 rotated files),
- * then measures, page cache warm and in the same run:
- * - `LC_ALL=C grep -F -c ,CONNECT,` over the files (the yardstick),
- * - conntrack's first run (fresh database) wall time, and its ratio to grep,
- * - a re-run with nothing new,
- * - peak RSS of the conntrack process (`/usr/bin/time -v`, maximum resident set size),
- * and checks the Accounts table against the generator's ground truth. Prints figures; it is
- * not a test. The data goes under /tmp and is removed afterwards.
+ * conntrack benchmark. For each corpus (default: 100 MiB in one file, 300 MiB in 3 files, 1 GiB
+ * in 10 rotated files, all of the real-log shape that gen_audit.ts writes by default), page
+ * cache warm, it measures back to back, `--repeat` times:
+ * - `LC_ALL=C grep -F -c ,CONNECT,` over the files (the floor: one thread, no parsing),
+ * - conntrack's first run on a fresh database, with the default MaxWorkers,
+ * and then a re-run with nothing new, peak RSS (`/usr/bin/time -v`), and the Accounts table
+ * against the generator's ground truth. On the largest corpus it also runs conntrack with
+ * `MaxWorkers = 1`, to compare one parser thread's bytes per second with grep's one thread.
  *
- * Usage: deno run -A scripts/bench/conntrack_bench.ts [TOTAL_MB=1024] [FILES=10] [REPEAT=3]
+ * One line per figure, each starting with the corpus; medians with the single runs in brackets;
+ * the load average before and after, since other processes on the machine skew every figure.
+ * Prints figures; it is not a test. Exits 1 when a result differs from the ground truth.
+ *
+ * Usage: deno run -A scripts/bench/conntrack_bench.ts [--repeat 3] [--cases 100x1,300x3,1024x10]
+ *          [--long-lines] [--bin PATH] [--corpus-dir DIR] [--v8-flags FLAGS]
+ * `--bin` runs a compiled binary instead of `deno run -P=app main.ts`; `--corpus-dir` keeps the
+ * generated files (and their ground truth) there and reuses them on the next call;
+ * `--v8-flags` passes V8 flags to `deno run` (to try what `deno compile --v8-flags` would bake
+ * into the binary, e.g. `--max-opt=2`).
  * @module
  */
-import { generateAudit, utcLastSeen } from "./gen_audit.ts";
+import { parseArgs } from "node:util";
+import { describeShape, generateAudit, type GenResult, utcLastSeen } from "./gen_audit.ts";
 import { readAccounts } from "../../tests/support/conntrack.ts";
 import { cliCommand } from "../../tests/support/cli.ts";
 
-const totalMb = Number(Deno.args[0] ?? 1024);
-const fileCount = Number(Deno.args[1] ?? 10);
-const repeat = Number(Deno.args[2] ?? 3);
+const { values: opts } = parseArgs({
+  args: Deno.args,
+  options: {
+    repeat: { type: "string", default: "3" },
+    cases: { type: "string", default: "100x1,300x3,1024x10" },
+    "long-lines": { type: "boolean", default: false },
+    bin: { type: "string" },
+    "corpus-dir": { type: "string" },
+    "v8-flags": { type: "string" },
+  },
+});
+const repeat = Number(opts.repeat);
+const cases = opts.cases.split(",").map((c) => {
+  const [mb, files] = c.split("x").map(Number);
+  return { mb, files };
+});
 
 interface Timed {
   ms: number;
+  /** User plus system CPU time, ms (less disturbed by other load than the wall time). */
+  cpuMs: number;
   code: number;
   stdout: string;
   stderr: string;
   rssKb: number;
 }
 
+/** Runs `cmd` under `/usr/bin/time -v`: wall time, exit code, output, peak RSS. */
 async function timed(
   cmd: string,
   args: string[],
@@ -42,92 +68,172 @@ async function timed(
   const ms = performance.now() - start;
   const stderr = new TextDecoder().decode(out.stderr);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const cpu = (what: string) =>
+    Number(new RegExp(`${what} time \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1]);
   return {
     ms,
+    cpuMs: 1000 * (cpu("User") + cpu("System")),
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
-    stderr: stderr.replace(/\n\s*Command being timed:[\s\S]*$/, ""),
+    stderr: stderr.replace(/\n?\s*Command being timed:[\s\S]*$/, ""),
     rssKb: rss ? Number(rss[1]) : NaN,
   };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const secs = (ms: number) => (ms / 1000).toFixed(3);
+const list = (xs: number[]) => `[${xs.map(secs).join(", ")}]`;
+/** `median s [each], CPU median s` of some runs. */
+const timing = (ts: Timed[]) =>
+  `${secs(median(ts.map((t) => t.ms)))} s ${list(ts.map((t) => t.ms))}, CPU ${
+    secs(median(ts.map((t) => t.cpuMs)))
+  } s`;
+const maxRss = (ts: Timed[]) => Math.max(...ts.map((t) => t.rssKb)) / 1024 | 0;
 
-const dir = await Deno.makeTempDir({ prefix: "mmd-conntrack-bench-" });
-try {
-  const auditDir = `${dir}/audit`;
-  console.log(`generating ${totalMb} MB in ${fileCount} files under ${auditDir} ...`);
-  const t0 = performance.now();
+/**
+ * grep and a conntrack first run (fresh database) in turns, `repeat` times, so both see the
+ * same load.
+ */
+async function againstGrep(
+  paths: string[],
+  cmd: string,
+  args: string[],
+  sqlite: string,
+): Promise<{ greps: Timed[]; runs: Timed[] }> {
+  const greps: Timed[] = [];
+  const runs: Timed[] = [];
+  for (let i = 0; i < repeat; i++) {
+    greps.push(await timed("grep", ["-F", "-c", ",CONNECT,", ...paths], { LC_ALL: "C" }));
+    await Deno.remove(sqlite).catch(() => {});
+    const r = await timed(cmd, args, { NO_COLOR: "1" });
+    if (r.code !== 0) throw new Error(`conntrack failed: ${r.stderr}`);
+    runs.push(r);
+  }
+  return { greps, runs };
+}
+const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+
+/** The generated corpus for one case, reused from `--corpus-dir` when it is there. */
+async function corpus(dir: string, mb: number, files: number): Promise<Omit<GenResult, "next">> {
+  const saved = `${dir}/corpus.json`;
+  try {
+    const j = JSON.parse(await Deno.readTextFile(saved));
+    return { ...j, truth: new Map(j.truth) };
+  } catch { /* not generated yet */ }
   const gen = await generateAudit({
-    dir: auditDir,
-    files: fileCount,
-    bytesPerFile: Math.floor((totalMb * 1024 * 1024) / fileCount),
+    dir: `${dir}/audit`,
+    files,
+    bytesPerFile: Math.floor((mb * 1048576) / files),
     accounts: 5000,
     seed: 42,
+    longLines: opts["long-lines"],
   });
-  console.log(
-    `generated ${(gen.bytes / 1e6).toFixed(0)} MB, ${gen.truth.size} accounts with logins, in ${
-      ((performance.now() - t0) / 1000).toFixed(1)
-    } s`,
-  );
-  const past = new Date(Date.now() - 60_000);
-  for (const p of gen.paths) await Deno.utime(p, past, past);
-  const sqlite = `${dir}/audit.sqlite`;
-  const ini = `${dir}/conntracker.ini`;
-  await Deno.writeTextFile(
-    ini,
-    `[default]\nAuditLogPath=${auditDir}\nSqlitePath=${sqlite}\nTimeLocation=UTC\nMaxWorkers=${
-      Deno.env.get("MAX_WORKERS") ?? 4
-    }\nLogLevel=ERROR\n`,
-  );
-  const conntrack = cliCommand(["conntrack", "-c", ini, "-v"], { read: [dir], write: [dir] });
-  // Warm the page cache.
-  await new Deno.Command("cat", { args: gen.paths, stdout: "null" }).output();
-
-  const greps: number[] = [];
-  const firsts: Timed[] = [];
-  for (let i = 0; i < repeat; i++) {
-    const g = await timed("grep", ["-F", "-c", ",CONNECT,", ...gen.paths], { LC_ALL: "C" });
-    greps.push(g.ms);
-    await Deno.remove(sqlite).catch(() => {});
-    const f = await timed(Deno.execPath(), conntrack, { NO_COLOR: "1" });
-    if (f.code !== 0) throw new Error(`conntrack failed: ${f.stderr}`);
-    firsts.push(f);
-  }
-  const rerun = await timed(Deno.execPath(), conntrack, { NO_COLOR: "1" });
-
-  const want = [...gen.truth].map(([k, w]) => `${k.replace("\u0000", "|")}|${utcLastSeen(w)}`)
-    .sort();
-  const got = readAccounts(sqlite);
-  const equal = JSON.stringify(want) === JSON.stringify(got);
-
-  const grepMs = median(greps);
-  const firstMs = median(firsts.map((f) => f.ms));
-  console.log(`conntrack -v said: ${firsts[0].stdout.trim()}`);
-  console.log(
-    `grep -F -c ,CONNECT, (LC_ALL=C), median of ${repeat}: ${grepMs.toFixed(0)} ms  [${
-      greps.map((x) => x.toFixed(0)).join(", ")
-    }]`,
-  );
-  console.log(
-    `conntrack first run, median of ${repeat}:     ${firstMs.toFixed(0)} ms  [${
-      firsts.map((f) => f.ms.toFixed(0)).join(", ")
-    }]  ratio ${(firstMs / grepMs).toFixed(2)}x (target <= 1.2x)`,
-  );
-  console.log(
-    `conntrack re-run, nothing new:          ${rerun.ms.toFixed(0)} ms (target <= 300 ms)`,
-  );
-  console.log(
-    `peak RSS (max of first runs, re-run):   ${
-      Math.max(...firsts.map((f) => f.rssKb)) / 1024 | 0
-    } MB, ${rerun.rssKb / 1024 | 0} MB (target <= 150 MB)`,
-  );
-  console.log(
-    `ground truth: ${
-      equal ? "exact match" : "MISMATCH"
-    } (${got.length} rows, ${want.length} expected)`,
-  );
-  if (!equal) Deno.exitCode = 1;
-} finally {
-  await Deno.remove(dir, { recursive: true });
+  await Deno.writeTextFile(saved, JSON.stringify({ ...gen, truth: [...gen.truth] }));
+  return gen;
 }
+
+/** `deno run …` arguments with `--v8-flags` added after `run` when asked for. */
+function withV8Flags(args: string[]): string[] {
+  const flags = opts["v8-flags"];
+  return flags ? [args[0], `--v8-flags=${flags}`, ...args.slice(1)] : args;
+}
+
+const root = opts["corpus-dir"] ?? await Deno.makeTempDir({ prefix: "mmd-conntrack-bench-" });
+let failed = false;
+try {
+  console.log(
+    `conntrack bench: ${navigator.hardwareConcurrency} CPUs, ${
+      opts.bin ??
+        `deno run${opts["v8-flags"] ? ` --v8-flags=${opts["v8-flags"]}` : ""} -P=app main.ts`
+    }, repeat ${repeat}, load average ${loadavg()}`,
+  );
+  for (const { mb, files } of cases) {
+    const label = `[${mb} MiB in ${files} file${files > 1 ? "s" : ""}]`;
+    const say = (text: string) => console.log(`${label} ${text}`);
+    const dir = `${root}/${mb}x${files}${opts["long-lines"] ? "-long" : ""}`;
+    await Deno.mkdir(dir, { recursive: true });
+    const gen = await corpus(dir, mb, files);
+    say(`corpus: ${(gen.bytes / 1048576).toFixed(0)} MiB, ${describeShape(gen.shape)}`);
+    const past = new Date(Date.now() - 60_000);
+    for (const p of gen.paths) await Deno.utime(p, past, past);
+    const sqlite = `${dir}/audit.sqlite`;
+    const ini = (workers?: number) => {
+      const path = `${dir}/conntracker${workers ?? ""}.ini`;
+      Deno.writeTextFileSync(
+        path,
+        `[default]\nAuditLogPath=${dir}/audit\nSqlitePath=${sqlite}\nTimeLocation=UTC\n` +
+          `LogLevel=ERROR\n${workers ? `MaxWorkers=${workers}\n` : ""}`,
+      );
+      return path;
+    };
+    const command = (iniPath: string): [string, string[]] =>
+      opts.bin ? [opts.bin, ["conntrack", "-c", iniPath, "-v"]] : [
+        Deno.execPath(),
+        withV8Flags(
+          cliCommand(["conntrack", "-c", iniPath, "-v"], {
+            read: [dir],
+            write: [dir],
+          }),
+        ),
+      ];
+    const [cmd, args] = command(ini());
+    const env = { NO_COLOR: "1" };
+    // Warm the page cache.
+    await new Deno.Command("cat", { args: gen.paths, stdout: "null" }).output();
+
+    const { greps, runs: firsts } = await againstGrep(gen.paths, cmd, args, sqlite);
+    const want = [...gen.truth].map(([k, w]) => `${k.replace("\u0000", "|")}|${utcLastSeen(w)}`)
+      .sort();
+    const got = readAccounts(sqlite);
+    const equal = JSON.stringify(want) === JSON.stringify(got);
+    const reruns: Timed[] = [];
+    for (let i = 0; i < repeat; i++) reruns.push(await timed(cmd, args, env));
+
+    const grepMs = median(greps.map((g) => g.ms));
+    const firstMs = median(firsts.map((f) => f.ms));
+    const rerunMs = median(reruns.map((r) => r.ms));
+    const mibs = (ms: number) => (gen.bytes / 1048576 / (ms / 1000)).toFixed(0);
+    const goal = files === 1 ? 2.5 : mb >= 1000 ? 1.2 : undefined;
+    say(`conntrack -v: ${firsts[0].stdout.trim()}`);
+    say(`grep -F -c ,CONNECT, (LC_ALL=C): ${timing(greps)}`);
+    say(
+      `first run (MaxWorkers default): ${timing(firsts)}, ${(firstMs / grepMs).toFixed(2)}x grep${
+        goal ? ` (goal <= ${goal}x)` : ""
+      }`,
+    );
+    say(
+      `first run throughput: ${(gen.shape.lines / firstMs / 1000).toFixed(2)} M lines/s, ${
+        mibs(firstMs)
+      } MiB/s (grep ${mibs(grepMs)} MiB/s)`,
+    );
+    say(`re-run, nothing new: ${timing(reruns)} (goal <= 0.15 s)`);
+    say(
+      `peak RSS: first run ${maxRss(firsts)} MB (max of ${repeat}), re-run ${
+        maxRss(reruns)
+      } MB, grep ${maxRss(greps)} MB (goal <= 100 MB)`,
+    );
+    say(
+      `ground truth: ${equal ? "exact" : "MISMATCH"} (${got.length} rows, ${want.length} expected)`,
+    );
+    if (!equal) failed = true;
+
+    if (mb === Math.max(...cases.map((c) => c.mb))) {
+      // One parser thread against grep's one thread, back to back.
+      const [cmd1, args1] = command(ini(1));
+      const one = await againstGrep(gen.paths, cmd1, args1, sqlite);
+      const oneMs = median(one.runs.map((r) => r.ms));
+      const g1 = median(one.greps.map((g) => g.ms));
+      say(
+        `MaxWorkers=1: ${timing(one.runs)}, ${mibs(oneMs)} MiB/s (${
+          mibs(oneMs - rerunMs)
+        } MiB/s without the re-run's fixed cost) vs grep ${mibs(g1)} MiB/s ${timing(one.greps)}: ${
+          (oneMs / g1).toFixed(2)
+        }x grep, peak RSS ${maxRss(one.runs)} MB`,
+      );
+    }
+    say(`load average after: ${loadavg()}`);
+  }
+} finally {
+  if (!opts["corpus-dir"]) await Deno.remove(root, { recursive: true });
+}
+if (failed) Deno.exitCode = 1;

@@ -7,6 +7,8 @@ import { stderrProgress } from "../conntrack/progress.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
+import { machineZone } from "../conntrack/tz.ts";
+import { quoteValue } from "../util/text.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 
 /** Help text for `conntrack`. */
@@ -23,6 +25,9 @@ Options:
   -v, --verbose      print a summary of what was read
   -q, --quiet        no progress line on a terminal (none is shown without a terminal)
   -h, --help         show this help
+  -version           print the version (also "conntrack version"), like the Go conntracker
+
+Long options also take one dash, as with the Go tool (-config FILE, -help).
 
 "conntrack report --help" explains the unused-accounts report.
 
@@ -39,12 +44,69 @@ export const OPTIONS: OptionSpec = {
   "probe-permissions": { type: "boolean" },
 };
 
+/** What Go's boolean flag syntax accepts as a value (`-version=true`), as strconv.ParseBool. */
+const GO_BOOL: Record<string, boolean> = {
+  "1": true,
+  t: true,
+  T: true,
+  true: true,
+  TRUE: true,
+  True: true,
+  "0": false,
+  f: false,
+  F: false,
+  false: false,
+  FALSE: false,
+  False: false,
+};
+
+/**
+ * The Go conntracker's command line, for scripts written for it: Go's flag package takes one
+ * dash or two, so `-version` / `--version` (also `-version=true`) print the version like
+ * `conntracker -version`, and `-help` shows the help. Our own long options are accepted with
+ * one dash too (`-config FILE`, `-verbose`, `-quiet`), which would otherwise read as clusters of
+ * short flags. Returns the remaining arguments in node:util's syntax.
+ */
+export function goFlags(args: string[]): { version: boolean; args: string[] } {
+  let version = false;
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const m = /^--?(version|help|config|verbose|quiet)(?:=(.*))?$/s.exec(arg);
+    if (!m) {
+      out.push(arg);
+      continue;
+    }
+    const [, name, value] = m;
+    if (name === "version") {
+      const on = value === undefined ? true : GO_BOOL[value];
+      if (on === undefined) {
+        throw new UsageError(
+          `conntrack: invalid boolean value ${quoteValue(value!)} for -version`,
+          "conntrack",
+        );
+      }
+      version ||= on;
+    } else out.push(`--${name}${value === undefined ? "" : `=${value}`}`);
+  }
+  return { version, args: out };
+}
+
 /** Runs `conntrack`. */
 export async function run(args: string[]): Promise<number> {
   if (args[0] === "report") {
     return await (await import("./conntrack_report.ts")).runReport(args.slice(1));
   }
-  const { values, positionals } = parseModeArgs("conntrack", args, OPTIONS, true);
+  const go = goFlags(args);
+  if (go.version) {
+    console.log(versionLine());
+    return 0;
+  }
+  const { values, positionals } = parseModeArgs("conntrack", go.args, OPTIONS, true);
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -69,6 +131,8 @@ export async function run(args: string[]): Promise<number> {
     level: values.verbose && config.logLevel !== "debug" ? "info" : config.logLevel,
   });
   const ini = typeof values.config === "string" ? values.config : DEFAULT_CONNTRACK_INI;
+  // Read before env is revoked: $TZ names the machine's zone as MariaDB sees it.
+  const localZone = config.timeLocationSet ? undefined : machineZone();
   becomeSqliteOwner(config, ini);
   await revokeForConntrack(config, {
     local: true,
@@ -77,6 +141,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const s = await runConntrack(config, {
     progress: !values.quiet && Deno.stderr.isTerminal() ? stderrProgress() : undefined,
+    machineZone: localZone,
   });
   if (values.verbose) {
     console.log(

@@ -1,6 +1,6 @@
 /**
- * conntracker.ini: the Go conntracker's settings file, read with npm:ini plus line tracking so
- * every error names `file:line`.
+ * conntracker.ini: the Go conntracker's settings file, read as npm:ini reads it (ini_values.ts)
+ * plus line tracking so every error names `file:line`.
  *
  * Keys live in a `[default]` section (keys before any section count too). Every key but
  * `SqlitePath` is optional; see README "conntrack" for the list and defaults. Unknown keys and
@@ -11,9 +11,9 @@
  * @module
  */
 import { typo } from "./suggest.ts";
-import { parse as parseIni } from "ini";
+import { iniValues } from "./ini_values.ts";
 import { ConfigError } from "../errors.ts";
-import { localZoneName, Zone } from "../conntrack/tz.ts";
+import { Zone } from "../conntrack/tz.ts";
 import type { LogLevel } from "../system/log.ts";
 import { findUnsafeChar, quoteValue } from "../util/text.ts";
 import { LIST_MAX_BYTES, readConfigText, splitLines } from "./safe_read.ts";
@@ -32,11 +32,13 @@ export const DEFAULT_CONNTRACK_INI = "/etc/conntracker/conntracker.ini";
 export interface ConntrackConfig {
   /** Directory holding the audit log, or the live log file itself. */
   auditLogPath: string;
-  /** Base name of the live log inside the directory. */
-  auditFileName: string;
+  /** Base name of the live log inside the directory; unset: audit files are found by content. */
+  auditFileName?: string;
   sqlitePath: string;
   /** IANA zone of the server's clock. */
   timeLocation: string;
+  /** False when TimeLocation was left out (then UTC, as for the Go tool). */
+  timeLocationSet: boolean;
   maxWorkers: number;
   logLevel: LogLevel;
   /** Where `conntrack report` reads `mysql.user` (ReportHost/ReportPort/ReportSocket/…). */
@@ -136,7 +138,6 @@ function tlsKeyNames<P extends string>(prefix: P) {
 /** Defaults, as in the Go tool's conntracker.ini-dist where it has one. */
 export const CONNTRACK_DEFAULTS = {
   AuditLogPath: "/var/lib/mysql",
-  AuditFileName: "server_audit.log",
   SqlitePath: "/var/lib/mysql/audit.sqlite",
   MaxWorkers: "4",
   LogLevel: "WARN",
@@ -163,18 +164,7 @@ export async function loadConntrackConfig(path = DEFAULT_CONNTRACK_INI): Promise
 /** Validates the text of a conntracker.ini; `file` is used in error messages. */
 export function parseConntrackConfig(text: string, file: string): ConntrackConfig {
   const lines = locateKeys(text, file);
-  let data: Record<string, unknown>;
-  try {
-    data = parseIni(text);
-  } catch (err) {
-    throw new ConfigError(`not an ini file: ${err instanceof Error ? err.message : err}`, file);
-  }
-  const values: Record<string, string> = {};
-  const section = (data.default ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries({ ...data, ...section })) {
-    if (k === "default") continue;
-    values[k] = typeof v === "string" ? v : String(v);
-  }
+  const values = iniValues(text);
   const get = (key: (typeof KEYS)[number]): string | undefined => {
     const v = values[key]?.trim();
     return v === undefined || v === "" ? undefined : v;
@@ -201,7 +191,8 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
       `TimeFormatDB must be one of ${DB_LAYOUTS.map((l) => `"${l}"`).join(", ")}`,
     );
   }
-  const timeLocation = get("TimeLocation") ?? localZoneName();
+  // Left out, the Go tool reads times as UTC (time.LoadLocation("")), and so do its databases.
+  const timeLocation = get("TimeLocation") ?? "UTC";
   const zoneError = zoneProblem(timeLocation);
   if (zoneError) fail("TimeLocation", `TimeLocation ${zoneError}`);
   const workersText = get("MaxWorkers") ?? CONNTRACK_DEFAULTS.MaxWorkers;
@@ -219,8 +210,10 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
       `LogLevel must be one of DEBUG, INFO, WARN, ERROR`,
     );
   }
-  const auditFileName = get("AuditFileName") ?? CONNTRACK_DEFAULTS.AuditFileName;
-  check("AuditFileName", auditFileName, fileNameProblem(auditFileName));
+  const auditFileName = get("AuditFileName");
+  if (auditFileName !== undefined) {
+    check("AuditFileName", auditFileName, fileNameProblem(auditFileName));
+  }
   const auditLogPath = get("AuditLogPath") ?? CONNTRACK_DEFAULTS.AuditLogPath;
   check("AuditLogPath", auditLogPath, pathProblem(auditLogPath, "any"));
   // No default: the Go tool has none either (an empty SqlitePath gives it a throwaway temporary
@@ -239,9 +232,10 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   }
   return {
     auditLogPath,
-    auditFileName,
+    ...(auditFileName !== undefined ? { auditFileName } : {}),
     sqlitePath,
     timeLocation,
+    timeLocationSet: get("TimeLocation") !== undefined,
     maxWorkers: Number(workersText),
     logLevel,
     report,

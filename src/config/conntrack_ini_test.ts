@@ -17,9 +17,9 @@ LogLevel=ERROR
   );
   assert.deepEqual(c, {
     auditLogPath: "/var/lib/mysql",
-    auditFileName: "server_audit.log",
     sqlitePath: "/var/lib/mysql/audit.sqlite",
     timeLocation: "Europe/Zurich",
+    timeLocationSet: true,
     maxWorkers: 4,
     logLevel: "error",
     report: { socket: "/run/mysqld/mysqld.sock", port: 3306, user: "root" },
@@ -131,6 +131,22 @@ Deno.test("conntrack ini: binary garbage is reported on one line, by position on
       return true;
     },
   );
+});
+
+Deno.test("conntrack ini: TimeLocation left out is UTC (the Go tool's reading), AuditFileName unset", () => {
+  const c = parseConntrackConfig(
+    "[default]\nAuditLogPath=/var/lib/mysql\nSqlitePath=/s\n",
+    "c.ini",
+  );
+  assert.equal(c.timeLocation, "UTC");
+  assert.equal(c.timeLocationSet, false);
+  assert.equal(c.auditFileName, undefined);
+  const named = parseConntrackConfig(
+    "AuditFileName=audit.log\nTimeLocation=UTC\nSqlitePath=/s\n",
+    "c.ini",
+  );
+  assert.equal(named.auditFileName, "audit.log");
+  assert.equal(named.timeLocationSet, true);
 });
 
 Deno.test("conntrack ini: TLS keys of the report server and the central store", () => {

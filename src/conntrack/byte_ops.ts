@@ -6,10 +6,16 @@
  */
 import { BYTE_SCAN_WASM_BASE64 } from "./byte_scan_wasm.ts";
 
+/**
+ * Called for a marker at `i` in the line buf[start, end): `start` follows the previous newline
+ * (or is 0), `end` is the next newline at or after `i`, or the search's `to`.
+ */
+export type MarkerHit = (i: number, start: number, end: number) => void;
+
 /** Marker search and newline counting over a byte buffer. */
 export interface ByteOps {
-  /** Calls `hit(i)`, in order, for each i in [from, to - 5] where "NECT," or "USER," starts. */
-  markers(buf: Uint8Array, from: number, to: number, hit: (i: number) => void): void;
+  /** Calls `hit`, in order, for each i in [from, to - 5] where "NECT," or "USER," starts. */
+  markers(buf: Uint8Array, from: number, to: number, hit: MarkerHit): void;
   /** Number of newline bytes in buf[from, to). */
   newlines(buf: Uint8Array, from: number, to: number): number;
 }
@@ -28,7 +34,10 @@ export const jsByteOps: ByteOps = {
   markers(buf, from, to, hit) {
     for (let i = from; i + 5 <= to; i++) {
       const c = buf[i];
-      if ((c === N || c === U) && isMarker(buf, i)) hit(i);
+      if ((c === N || c === U) && isMarker(buf, i)) {
+        const end = buf.indexOf(10, i);
+        hit(i, buf.lastIndexOf(10, i) + 1, end < 0 || end >= to ? to : end);
+      }
     }
   },
   newlines(buf, from, to) {
@@ -42,6 +51,7 @@ interface ByteScanExports {
   memory: WebAssembly.Memory;
   count_newlines(p: number, n: number): number;
   find_markers(p: number, n: number, out: number, max: number): number;
+  line_bounds(hits: number, k: number, end: number, starts: number, ends: number): void;
 }
 
 /** The WebAssembly implementation with a buffer of its own (see {@link WasmByteOps.buffer}). */
@@ -50,6 +60,8 @@ export class WasmByteOps implements ByteOps {
   readonly buffer: Uint8Array;
   #exports: ByteScanExports;
   #hits: Int32Array;
+  #starts: Int32Array;
+  #ends: Int32Array;
   #out: number;
   static readonly #MAX_HITS = 16384;
 
@@ -60,24 +72,32 @@ export class WasmByteOps implements ByteOps {
     this.#exports = instance.exports as unknown as ByteScanExports;
     const memory = this.#exports.memory;
     this.#out = (capacity + 63) & ~15;
-    const need = this.#out + WasmByteOps.#MAX_HITS * 4;
+    const need = this.#out + WasmByteOps.#MAX_HITS * 12;
     if (memory.buffer.byteLength < need) {
       memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
     }
     this.buffer = new Uint8Array(memory.buffer, 0, capacity);
-    this.#hits = new Int32Array(memory.buffer, this.#out, WasmByteOps.#MAX_HITS);
+    const max = WasmByteOps.#MAX_HITS;
+    this.#hits = new Int32Array(memory.buffer, this.#out, max);
+    this.#starts = new Int32Array(memory.buffer, this.#out + 4 * max, max);
+    this.#ends = new Int32Array(memory.buffer, this.#out + 8 * max, max);
   }
 
-  markers(buf: Uint8Array, from: number, to: number, hit: (i: number) => void): void {
+  markers(buf: Uint8Array, from: number, to: number, hit: MarkerHit): void {
     if (buf.buffer !== this.buffer.buffer || buf.byteOffset !== 0) {
       return jsByteOps.markers(buf, from, to, hit);
     }
     const max = WasmByteOps.#MAX_HITS;
+    const out = this.#out;
     while (from < to) {
-      const k = this.#exports.find_markers(from, to - from, this.#out, max);
-      for (let j = 0; j < k; j++) hit(this.#hits[j]);
+      const k = this.#exports.find_markers(from, to - from, out, max);
+      this.#exports.line_bounds(out, k, to, out + 4 * max, out + 8 * max);
+      const hits = this.#hits;
+      const starts = this.#starts;
+      const ends = this.#ends;
+      for (let j = 0; j < k; j++) hit(hits[j], starts[j], ends[j]);
       if (k < max) return;
-      from = this.#hits[k - 1] + 1;
+      from = hits[k - 1] + 1;
     }
   }
 

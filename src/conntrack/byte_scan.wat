@@ -51,43 +51,52 @@
         (i32.eq (local.get $w) (i32.const 0x5443454e))   ;; "NECT" little-endian
         (i32.eq (local.get $w) (i32.const 0x52455355)))))  ;; "USER"
 
-  ;; Writes the positions of "NECT," and "USER," in [p, p + n) as i32 at $out, at most $max of
+;; Writes the positions of "NECT," and "USER," in [p, p + n) as i32 at $out, at most $max of
   ;; them, and returns how many were written (resume after the last one when it equals $max).
+  ;; 32 bytes per round: a byte is a candidate when the byte 3 after it is 'T' or 'R' and the
+  ;; byte 4 after it is ','; rounds without any candidate (nearly all) cost two tests.
   (func (export "find_markers") (param $p i32) (param $n i32) (param $out i32) (param $max i32)
     (result i32)
     (local $end i32) (local $k i32) (local $m i32) (local $i i32)
-    (local $first v128) (local $fourth v128)
+    (local $a v128) (local $b v128) (local $t v128) (local $r v128) (local $c v128)
     (local.set $end (i32.add (local.get $p) (local.get $n)))
+    (local.set $t (i8x16.splat (i32.const 84)))   ;; 'T'
+    (local.set $r (i8x16.splat (i32.const 82)))   ;; 'R'
+    (local.set $c (i8x16.splat (i32.const 44)))   ;; ','
     (block $wide_done
       (loop $wide
-        (br_if $wide_done (i32.gt_u (i32.add (local.get $p) (i32.const 20)) (local.get $end)))
-        ;; Candidates: 'N' … 'T' ',' (NECT,) or 'U' … 'R' ',' (USER,) at offsets 0, 3, 4.
-        (local.set $first (v128.load (local.get $p)))
-        (local.set $fourth (v128.load offset=3 (local.get $p)))
-        (local.set $m
-          (i8x16.bitmask
-            (v128.and
-              (v128.or
-                (v128.and
-                  (i8x16.eq (local.get $first) (i8x16.splat (i32.const 78)))    ;; 'N'
-                  (i8x16.eq (local.get $fourth) (i8x16.splat (i32.const 84))))  ;; 'T'
-                (v128.and
-                  (i8x16.eq (local.get $first) (i8x16.splat (i32.const 85)))    ;; 'U'
-                  (i8x16.eq (local.get $fourth) (i8x16.splat (i32.const 82))))) ;; 'R'
-              (i8x16.eq (v128.load offset=4 (local.get $p)) (i8x16.splat (i32.const 44)))))) ;; ','
-        (block $bits_done
-          (loop $bits
-            (br_if $bits_done (i32.eqz (local.get $m)))
-            (local.set $i (i32.add (local.get $p) (i32.ctz (local.get $m))))
-            (if (call $is_marker (local.get $i))
-              (then
-                (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-                  (local.get $i))
-                (local.set $k (i32.add (local.get $k) (i32.const 1)))
-                (if (i32.eq (local.get $k) (local.get $max)) (then (return (local.get $k))))))
-            (local.set $m (i32.and (local.get $m) (i32.sub (local.get $m) (i32.const 1))))
-            (br $bits)))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br_if $wide_done (i32.gt_u (i32.add (local.get $p) (i32.const 36)) (local.get $end)))
+        (local.set $a
+          (v128.and
+            (v128.or
+              (i8x16.eq (v128.load offset=3 (local.get $p)) (local.get $t))
+              (i8x16.eq (v128.load offset=3 (local.get $p)) (local.get $r)))
+            (i8x16.eq (v128.load offset=4 (local.get $p)) (local.get $c))))
+        (local.set $b
+          (v128.and
+            (v128.or
+              (i8x16.eq (v128.load offset=19 (local.get $p)) (local.get $t))
+              (i8x16.eq (v128.load offset=19 (local.get $p)) (local.get $r)))
+            (i8x16.eq (v128.load offset=20 (local.get $p)) (local.get $c))))
+        (if (v128.any_true (v128.or (local.get $a) (local.get $b)))
+          (then
+            (local.set $m
+              (i32.or
+                (i8x16.bitmask (local.get $a))
+                (i32.shl (i8x16.bitmask (local.get $b)) (i32.const 16))))
+            (block $bits_done
+              (loop $bits
+                (br_if $bits_done (i32.eqz (local.get $m)))
+                (local.set $i (i32.add (local.get $p) (i32.ctz (local.get $m))))
+                (if (call $is_marker (local.get $i))
+                  (then
+                    (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
+                      (local.get $i))
+                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                    (if (i32.eq (local.get $k) (local.get $max)) (then (return (local.get $k))))))
+                (local.set $m (i32.and (local.get $m) (i32.sub (local.get $m) (i32.const 1))))
+                (br $bits)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
         (br $wide)))
     (block $done
       (loop $narrow
@@ -100,4 +109,41 @@
             (if (i32.eq (local.get $k) (local.get $max)) (then (return (local.get $k))))))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $narrow)))
-    (local.get $k)))
+    (local.get $k))
+
+  ;; For the $k positions stored as i32 at $hits, writes the start of each one's line (the byte
+  ;; after the previous newline, or 0) at $starts and its end (the next newline, or $end) at
+  ;; $ends: what lastIndexOf and indexOf would give, without a call per position.
+  (func (export "line_bounds") (param $hits i32) (param $k i32) (param $end i32)
+    (param $starts i32) (param $ends i32)
+    (local $j i32) (local $i i32) (local $s i32) (local $e i32) (local $last i32)
+    (local.set $last (i32.const -1))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $j) (local.get $k)))
+        (local.set $i (i32.load (i32.add (local.get $hits) (i32.shl (local.get $j) (i32.const 2)))))
+        (if (i32.lt_s (local.get $i) (local.get $last))
+          (then nop) ;; same line as the previous position: same bounds
+          (else
+            (local.set $s (local.get $i))
+            (block $back_done
+              (loop $back
+                (br_if $back_done (i32.eqz (local.get $s)))
+                (br_if $back_done
+                  (i32.eq (i32.load8_u (i32.sub (local.get $s) (i32.const 1))) (i32.const 10)))
+                (local.set $s (i32.sub (local.get $s) (i32.const 1)))
+                (br $back)))
+            (local.set $e (local.get $i))
+            (block $fwd_done
+              (loop $fwd
+                (br_if $fwd_done (i32.ge_u (local.get $e) (local.get $end)))
+                (br_if $fwd_done (i32.eq (i32.load8_u (local.get $e)) (i32.const 10)))
+                (local.set $e (i32.add (local.get $e) (i32.const 1)))
+                (br $fwd)))
+            (local.set $last (local.get $e))))
+        (i32.store (i32.add (local.get $starts) (i32.shl (local.get $j) (i32.const 2)))
+          (local.get $s))
+        (i32.store (i32.add (local.get $ends) (i32.shl (local.get $j) (i32.const 2)))
+          (local.get $e))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $each)))))

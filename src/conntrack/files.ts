@@ -1,6 +1,7 @@
 /**
- * Which audit files to read and from where: discovery of the live log and its numbered
- * rotations, and the comparison with the stored checkpoints (by inode and content fingerprint).
+ * Which audit files to read and from where: discovery of the audit logs (by name or by their
+ * first bytes) and their numbered rotations, and the comparison with the stored checkpoints (by
+ * inode and content fingerprint).
  * @module
  */
 import { type Checkpoint, FINGERPRINT_BYTES } from "./store.ts";
@@ -8,63 +9,130 @@ import { type Checkpoint, FINGERPRINT_BYTES } from "./store.ts";
 /** An audit file present now. */
 export interface AuditFile {
   path: string;
+  /** The name without its rotation suffix: files with the same base are one log's rotations. */
+  base: string;
   /** 0 for the live log, N for the rotation `.N` (`.0N` when zero-padded). */
   rank: number;
+  /** The file the server writes to now (may still grow): rank 0 of the newest log. */
+  live: boolean;
   ino: number;
   size: number;
   mtimeMs: number;
+  /** Hex of the first {@link FINGERPRINT_BYTES} bytes, read when the file was listed. */
+  fingerprint: string;
 }
 
+/** What {@link discoverAuditFiles} found. */
+export interface Discovery {
+  /** The audit files, oldest first: each log's rotations from the highest number down. */
+  files: AuditFile[];
+  /** Regular files looked at (audit or not). */
+  examined: number;
+}
+
+/** The live log's name when nothing else says (MariaDB's `server_audit_file_path` default). */
+export const DEFAULT_AUDIT_FILE = "server_audit.log";
+
+/** Bytes read from each file to recognise an audit log (a record head with a long host). */
+const HEAD_BYTES = 512;
+
 /**
- * Lists `base` and `base.N` in `dir` (N of any width: the server zero-pads when it keeps ten
- * or more rotations), oldest first. Nothing else in the directory is looked at, not even
- * symlinks, so binary files next to the log never reach the parser.
+ * Lists the audit files in `dir`, oldest first. With `base`, only `base` and its numbered
+ * rotations `base.N` (N of any width: the server zero-pads when it keeps ten or more). Without,
+ * every regular file whose first bytes are a server_audit record head
+ * (`YYYYMMDD HH:MM:SS,host,`), whatever its name — MariaDB's `server_audit_file_path` can name
+ * any file, and the Go tool reads every file of the directory — plus `server_audit.log` and its
+ * rotations while they are still empty. Files named `X.N` are rotation N of `X`; the live log is
+ * rank 0 of the log whose rank 0 was written last. Symlinks and subdirectories are not
+ * followed, and a file that does not start like a record (binary files, compressed rotations,
+ * the SQLite database) is never passed to the parser.
  */
-export function discoverAuditFiles(dir: string, base: string): AuditFile[] {
+export function discoverAuditFiles(dir: string, base?: string): Discovery {
   const files: AuditFile[] = [];
+  let examined = 0;
   for (const entry of Deno.readDirSync(dir)) {
     if (!entry.isFile) continue;
-    let rank: number;
-    if (entry.name === base) rank = 0;
-    else if (
-      entry.name.startsWith(base + ".") && /^\d{1,4}$/.test(entry.name.slice(base.length + 1))
-    ) {
-      rank = Number(entry.name.slice(base.length + 1));
-      if (rank === 0) continue;
-    } else continue;
-    const path = `${dir}/${entry.name}`;
+    examined++;
+    const name = entry.name;
+    const m = /^(.+)\.(\d{1,4})$/.exec(name);
+    const rank = m && Number(m[2]) > 0 ? Number(m[2]) : 0;
+    const group = rank > 0 ? m![1] : name;
+    // Files named like the log are taken as they are (the parser copes with any bytes); any
+    // other file only when it starts like a record.
+    const named = group === (base ?? DEFAULT_AUDIT_FILE);
+    if (base !== undefined && !named) continue;
+    const path = `${dir}/${name}`;
     let info: Deno.FileInfo;
+    let head: Uint8Array;
     try {
       info = Deno.statSync(path);
+      head = readHead(path, Math.min(info.size, named ? FINGERPRINT_BYTES : HEAD_BYTES));
     } catch {
       continue; // rotated away between readDir and stat; picked up under its new name
     }
+    if (!named && !isRecordHead(head)) continue;
     files.push({
       path,
+      base: group,
       rank,
+      live: false,
       ino: info.ino ?? 0,
       size: info.size,
       mtimeMs: info.mtime?.getTime() ?? 0,
+      fingerprint: hex(head.subarray(0, FINGERPRINT_BYTES)),
     });
   }
-  return files.sort((a, b) => b.rank - a.rank);
+  // Each log's files together, the log written to last at the end; then by rank.
+  const newest = new Map<string, number>();
+  for (const f of files) newest.set(f.base, Math.max(newest.get(f.base) ?? 0, f.mtimeMs));
+  files.sort((a, b) =>
+    a.base === b.base
+      ? b.rank - a.rank
+      : newest.get(a.base)! - newest.get(b.base)! || (a.base < b.base ? -1 : 1)
+  );
+  const last = files.at(-1);
+  if (last?.rank === 0) last.live = true;
+  return { files, examined };
+}
+
+/**
+ * True when `head` starts like a server_audit record: `YYYYMMDD HH:MM:SS,` with plausible
+ * date and time, then a server host (1 to 255 printable bytes, no comma) and a comma.
+ */
+export function isRecordHead(head: Uint8Array): boolean {
+  const text = String.fromCharCode(...head.subarray(0, Math.min(head.length, 18 + 256)));
+  const m = /^(\d{4})(\d\d)(\d\d) (\d\d):(\d\d):(\d\d),[\x21-\x2b\x2d-\x7e\x80-\xff]{1,255},/
+    .exec(text);
+  if (!m) return false;
+  const [month, day, hour, minute, second] = m.slice(2).map(Number);
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
+    second <= 60;
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+function readHead(path: string, n: number): Uint8Array {
+  const f = Deno.openSync(path, { read: true });
+  try {
+    const buf = new Uint8Array(n);
+    let got = 0;
+    while (got < buf.length) {
+      const k = f.readSync(buf.subarray(got));
+      if (!k) break;
+      got += k;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    f.close();
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Hex of a file's first bytes. */
 export function fingerprintOf(path: string, size: number): string {
-  const f = Deno.openSync(path, { read: true });
-  try {
-    const buf = new Uint8Array(Math.min(size, FINGERPRINT_BYTES));
-    let got = 0;
-    while (got < buf.length) {
-      const n = f.readSync(buf.subarray(got));
-      if (!n) break;
-      got += n;
-    }
-    return Array.from(buf.subarray(0, got), (b) => b.toString(16).padStart(2, "0")).join("");
-  } finally {
-    f.close();
-  }
+  return hex(readHead(path, Math.min(size, FINGERPRINT_BYTES)));
 }
 
 /** Where to start reading one file, and why. */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { discoverAuditFiles, fingerprintOf, lostFiles, planFile } from "./files.ts";
+import {
+  type AuditFile,
+  discoverAuditFiles,
+  fingerprintOf,
+  isRecordHead,
+  lostFiles,
+  planFile,
+} from "./files.ts";
 import type { Checkpoint } from "./store.ts";
 
 Deno.test("files: only the log and its numbered rotations (any padding), oldest first", async () => {
@@ -20,7 +27,7 @@ Deno.test("files: only the log and its numbered rotations (any padding), oldest 
       await Deno.writeTextFile(`${dir}/${name}`, "x\n");
     }
     await Deno.symlink(`${dir}/ib_logfile0`, `${dir}/server_audit.log.3`);
-    const names = discoverAuditFiles(dir, "server_audit.log").map((f) =>
+    const names = discoverAuditFiles(dir, "server_audit.log").files.map((f) =>
       f.path.slice(dir.length + 1)
     );
     assert.deepEqual(names, [
@@ -34,6 +41,72 @@ Deno.test("files: only the log and its numbered rotations (any padding), oldest 
   }
 });
 
+Deno.test("files: without a name, audit logs are recognised by their first record, in rotation order", async () => {
+  const dir = await Deno.makeTempDir();
+  const rec = (t: string) => `20240301 ${t},db-1.example.org,u,h,1,0,CONNECT,,,0\n`;
+  try {
+    const write = async (name: string, text: string | Uint8Array, minutesAgo: number) => {
+      const path = `${dir}/${name}`;
+      if (typeof text === "string") await Deno.writeTextFile(path, text);
+      else await Deno.writeFile(path, text);
+      const t = new Date(Date.now() - minutesAgo * 60_000);
+      await Deno.utime(path, t, t);
+    };
+    await write("mysql_audit.log", rec("10:00:00"), 1);
+    await write("mysql_audit.log.2", rec("08:00:00"), 30);
+    await write("mysql_audit.log.10", rec("07:00:00"), 40);
+    await write("mysql_audit.log.1", rec("09:00:00"), 20);
+    await write("old-audit.log", rec("01:00:00"), 600); // another log, written long ago
+    await write("server_audit.log", "", 700); // the default name: taken even while empty
+    await write("mysql-bin.000001", new Uint8Array([0xfe, 0x62, 0x69, 0x6e, 1, 2, 3]), 5);
+    await write("db1.err", "2024-03-01 10:00:00 0 [Note] mariadbd: ready\n", 5);
+    await write("notes.txt", "20240301 10:00:00 is not a record\n", 5);
+    await write("garbage.log.3", "20241399 10:00:00,db1,u,h,1,0,CONNECT,,,0\n", 5);
+    await write("audit.sqlite", "SQLite format 3\u0000", 5);
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.symlink(`${dir}/mysql_audit.log`, `${dir}/link.log`);
+    const found = discoverAuditFiles(dir);
+    assert.equal(found.examined, 11);
+    assert.deepEqual(found.files.map((f) => [f.path.slice(dir.length + 1), f.rank, f.live]), [
+      ["server_audit.log", 0, false],
+      ["old-audit.log", 0, false],
+      ["mysql_audit.log.10", 10, false],
+      ["mysql_audit.log.2", 2, false],
+      ["mysql_audit.log.1", 1, false],
+      ["mysql_audit.log", 0, true],
+    ]);
+    assert.equal(found.files[5].fingerprint, fingerprintOf(`${dir}/mysql_audit.log`, 1000));
+    // Named explicitly, only that log (whatever its content).
+    assert.deepEqual(
+      discoverAuditFiles(dir, "old-audit.log").files.map((f) => f.path.slice(dir.length + 1)),
+      ["old-audit.log"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("files: a record head needs a real date and time and a server host", () => {
+  const enc = new TextEncoder();
+  assert.ok(isRecordHead(enc.encode("20240229 23:59:60,db1,")));
+  assert.ok(isRecordHead(enc.encode(`20240301 00:00:00,${"h".repeat(255)},u`)));
+  for (
+    const bad of [
+      "",
+      "20240301 00:00:00,",
+      "20240301 00:00:00,,user",
+      "20240301 24:00:00,db1,",
+      "20240001 00:00:00,db1,",
+      "2024030 00:00:00,db1,",
+      "20240301 00:00:00,db 1,",
+      `20240301 00:00:00,${"h".repeat(256)},`,
+      "20240301 00:00:00,db1", // the host never ends
+    ]
+  ) {
+    assert.equal(isRecordHead(enc.encode(bad)), false, bad);
+  }
+});
+
 Deno.test("files: checkpoints apply only to the same content; truncation and replacement restart", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -41,7 +114,16 @@ Deno.test("files: checkpoints apply only to the same content; truncation and rep
     await Deno.writeTextFile(path, "20240101 00:00:00,db1,a,h,1,0,CONNECT,,,0\n");
     const size = (await Deno.stat(path)).size;
     const fp = fingerprintOf(path, size);
-    const file = { path, rank: 0, ino: 1, size, mtimeMs: 0 };
+    const file: AuditFile = {
+      path,
+      base: "f",
+      rank: 0,
+      live: true,
+      ino: 1,
+      size,
+      mtimeMs: 0,
+      fingerprint: fp,
+    };
     const cp: Checkpoint = {
       ino: 1,
       path,

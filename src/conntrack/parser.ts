@@ -52,6 +52,7 @@
  * @module
  */
 import { type ByteOps, jsByteOps } from "./byte_ops.ts";
+import { BytesCache } from "./interner.ts";
 import { byteString, decodeName, hasControlByte } from "./names.ts";
 import {
   completeRecord,
@@ -59,6 +60,8 @@ import {
   endsLikeRecord,
   intField,
   isPlainDisconnect,
+  lastByte,
+  type RecordHead,
   recordHead,
   type RightFields,
   rightFields,
@@ -85,6 +88,23 @@ export interface ConnEvent {
   instant: number;
   /** True when the username spans lines (attribution is then uncertain). */
   multiline: boolean;
+  /** The same user and host, shared by every record that wrote them with the same bytes. */
+  who: Who;
+}
+
+/**
+ * A username and client host as records write them, decoded once per thread (byte-exact, see
+ * names.ts); whoever aggregates events may note where it keeps this account (`owner`, `row`) to
+ * find it again without hashing the strings.
+ */
+export interface Who {
+  user: string;
+  host: string;
+  /** The raw host carried a `:port`. */
+  port: boolean;
+  /** Free for the aggregating table (0 until it notes something). */
+  owner: number;
+  row: number;
 }
 
 /** A line the parser refused, with why. */
@@ -168,6 +188,19 @@ const MAX_RECORD_BYTES = 4 * MAX_USER_CHARS + 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Usernames and hosts seen in this thread, by their bytes (a log repeats the same few thousand). */
+const accounts = new BytesCache<Who>();
+
+const CONTROL_IN_LOGIN = "control character in the username or host of a login";
+const WITHIN_REACH = "within a username's reach of a refused line";
+const TOO_LATE = "dated more than a day after the file was last written";
+
+/** Why a line with a connection event's shape is malformed (see #line). */
+function malformedReason(f: RightFields, head: RecordHead): string {
+  if (f.bad) return f.bad;
+  if (!Number.isFinite(head.wall)) return "impossible date";
+  return "too few fields";
+}
 
 /** Kinds of connection id claim a record makes (index into AuditParser.#claims). */
 const NO_CLAIM = 0;
@@ -377,11 +410,9 @@ export class AuditParser {
     }
     if (this.#learnFrom !== undefined && to > from) this.#learnHost(from, to);
     let lineEnd = -1;
-    this.#ops.markers(buf, from, to, (hit) => {
+    this.#ops.markers(buf, from, to, (hit, start, nl) => {
       if (hit < lineEnd) return; // one look per line
-      lineEnd = buf.indexOf(10, hit);
-      if (lineEnd < 0 || lineEnd >= to) lineEnd = to;
-      const start = buf.lastIndexOf(10, hit) + 1;
+      lineEnd = nl;
       const end = buf[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
       if (isPlainDisconnect(buf, start, hit, end)) this.#disconnect(start, hit, end);
       else this.#line(start, end);
@@ -481,8 +512,8 @@ export class AuditParser {
     const buf = this.#buf;
     // `,connid,0,DISCONNECT,`: the comma before DISCONNECT is at hit - 7.
     const c1 = hit - 7;
-    const c2 = buf.lastIndexOf(44, c1 - 1);
-    const c3 = c2 > start ? buf.lastIndexOf(44, c2 - 1) : -1;
+    const c2 = lastByte(buf, 44, c1 - 1);
+    const c3 = c2 > start ? lastByte(buf, 44, c2 - 1) : -1;
     const connId = c3 >= start ? intField(buf, c3 + 1, c2) : undefined;
     if (connId === undefined) return;
     const at = this.#base + start;
@@ -491,74 +522,73 @@ export class AuditParser {
     this.#pending.push(p);
   }
 
-  /** Looks at the line buf[start, end) that contains an operation name. */
+  /**
+   * Looks at the line buf[start, end) that contains an operation name. Kept short, with every
+   * refusal in a method of its own: V8 compiles a function with its optimizing tier only after
+   * running it in proportion to its size, and this one runs for every connection event.
+   */
   #line(start: number, end: number): void {
     const buf = this.#buf;
     const f = rightFields(buf, start, end);
     if (!f) return; // a QUERY or other record that merely mentions the word
     const head = recordHead(buf, start, end);
     if (!head) return this.#continuation(start, end, f);
-    if (f.bad) return this.#refuseMalformed(start, end, f.bad);
-    if (!Number.isFinite(head.wall)) return this.#refuseMalformed(start, end, "impossible date");
-    if (f.userEnd < head.userStart) return this.#refuseMalformed(start, end, "too few fields");
+    if (f.bad || !Number.isFinite(head.wall) || f.userEnd < head.userStart) {
+      return this.#refuseMalformed(start, end, malformedReason(f, head));
+    }
     // A well-formed DISCONNECT went to #disconnect; what is left of them says nothing.
     if (f.op === "DISCONNECT") return;
     // First the walk back: when it finds the line that holds a username's start, the refusal
     // reaches exactly that username.
     const inside = this.#insideUsername(start);
-    if (inside >= 0) {
-      const reason = buf.indexOf(10, inside) + 1 === start
-        ? "follows an unfinished record (a username with a newline)"
-        : "inside a record whose username spans lines";
-      this.#record(start, end, reason);
-      this.#claimRefused(start, end, f, reason);
-      const head = recordHead(buf, inside, buf.indexOf(10, inside));
-      const from = this.#base + inside;
-      const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
-      this.#taintRange(from, to, reason);
-      this.#taintFurther(to);
-      return;
-    }
+    if (inside >= 0) return this.#refuseInside(start, end, f, inside);
     if (this.#checkHost !== undefined && !this.#isServerHost(buf, start + 18, head.userStart - 1)) {
-      const found = decoder.decode(buf.subarray(start + 18, head.userStart - 1));
-      return this.#refuse(
-        start,
-        end,
-        `server host "${found}" is not this file's "${this.#checkHost}"`,
-        true,
-        f,
-      );
+      return this.#refuseHost(start, end, f, head.userStart - 1);
     }
     // A successful login's name and host go to Accounts: no control byte there. Failed and
     // other attempts are kept as sent (every output escapes them).
     if (f.op === "CONNECT" && f.retcode === 0 && hasControlByte(buf, head.userStart, f.hostEnd)) {
-      return this.#refuse(
-        start,
-        end,
-        "control character in the username or host of a login",
-        true,
-        f,
-      );
+      return this.#refuse(start, end, CONTROL_IN_LOGIN, true, f);
     }
     if (this.#base + start <= this.#taintUntil) {
-      return this.#refuse(start, end, "within a username's reach of a refused line", false, f);
+      return this.#refuse(start, end, WITHIN_REACH, false, f);
     }
-    const user = decodeName(buf, head.userStart, f.userEnd);
-    const event = this.#event(user, head.wall, f, false);
+    const event = this.#event(this.#who(head.userStart, f), head.wall, f, false);
     if (event.instant > this.#ceiling - FUTURE_SLACK_MS + FUTURE_LIMIT_MS) {
-      return this.#refuse(
-        start,
-        end,
-        "dated more than a day after the file was last written",
-        true,
-        f,
-      );
+      return this.#refuse(start, end, TOO_LATE, true, f);
     }
     const at = this.#base + start;
     const claim = event.op === "CONNECT" || event.op === "FAILED_CONNECT" ? LOGIN : NO_CLAIM;
     const p = new Pending(event, at, at, this.#base + end, event.connId, claim);
     if (claim !== NO_CLAIM) this.#addClaim(p);
     this.#pending.push(p);
+  }
+
+  /** Refuses an event line inside a username that starts on the line at buf[inside]. */
+  #refuseInside(start: number, end: number, f: RightFields, inside: number): void {
+    const buf = this.#buf;
+    const reason = buf.indexOf(10, inside) + 1 === start
+      ? "follows an unfinished record (a username with a newline)"
+      : "inside a record whose username spans lines";
+    this.#record(start, end, reason);
+    this.#claimRefused(start, end, f, reason);
+    const head = recordHead(buf, inside, buf.indexOf(10, inside));
+    const from = this.#base + inside;
+    const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
+    this.#taintRange(from, to, reason);
+    this.#taintFurther(to);
+  }
+
+  /** Refuses an event line whose server host (ending at buf[hostEnd]) is not this file's. */
+  #refuseHost(start: number, end: number, f: RightFields, hostEnd: number): void {
+    const found = decoder.decode(this.#buf.subarray(start + 18, hostEnd));
+    this.#refuse(
+      start,
+      end,
+      `server host "${found}" is not this file's "${this.#checkHost}"`,
+      true,
+      f,
+    );
   }
 
   /**
@@ -578,7 +608,7 @@ export class AuditParser {
     let s = start;
     let between = 0;
     while (s > 0) {
-      const prev = s >= 2 ? buf.lastIndexOf(10, s - 2) + 1 : 0;
+      const prev = s >= 2 ? lastByte(buf, 10, s - 2) + 1 : 0;
       if (between > 0 || start - prev > MAX_USER_CHARS) {
         if (limit < 0) {
           limit = Math.max(this.#reachBack(start), this.#lastRecordEnd(at) - this.#base, 0);
@@ -684,8 +714,7 @@ export class AuditParser {
     if (!head || userEnd < userStart || !Number.isFinite(head.wall) || f.bad) {
       return this.#refuseMalformed(start, end, "continuation line without a record start", false);
     }
-    const user = decodeName(buf, userStart, userEnd);
-    const event = this.#event(user, head.wall, f, true);
+    const event = this.#event(this.#who(userStart, f), head.wall, f, true);
     this.#record(start, end, `username spans lines (${event.op}, not counted as a login)`);
     const p = new Pending(event, this.#base + headStart, at, this.#base + end, event.connId, TAIL);
     this.#addClaim(p);
@@ -699,24 +728,48 @@ export class AuditParser {
     list.splice(i, 0, p);
   }
 
-  #event(user: string, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
+  /**
+   * The user buf[userStart, f.userEnd) and host up to f.hostEnd, decoded byte-exact, from the
+   * cache when these bytes were seen before.
+   */
+  #who(userStart: number, f: RightFields): Who {
+    const buf = this.#buf;
+    const hostEnd = f.hostEnd;
+    // Same bytes, same split between user and host, same port reading: same answer.
+    const tag = (f.userEnd - userStart) * 4 + (this.#portsSeen ? 1 : 0);
+    // MariaDB 12 logs the client's port, a new one per connection. Whether splitHostPort cuts
+    // `host:port`, and the host it gives, depend on the bytes before the port only, so a host
+    // ending in `:digits` is looked up without them (tag + 2) and found whatever its port.
+    const colon = portColon(buf, f.userEnd + 1, hostEnd);
+    const known = (colon >= 0 ? accounts.find(buf, userStart, colon, tag + 2) : undefined) ??
+      accounts.find(buf, userStart, hostEnd, tag);
+    if (known) return known;
+    const host = splitHostPort(decodeName(buf, f.userEnd + 1, hostEnd), this.#portsSeen);
+    const user = decodeName(buf, userStart, f.userEnd);
+    const who = { user, host: host.host, port: host.port, owner: 0, row: 0 };
+    return colon >= 0 && host.port
+      ? accounts.add(buf, userStart, colon, tag + 2, who)
+      : accounts.add(buf, userStart, hostEnd, tag, who);
+  }
+
+  #event(who: Who, wall: WallTime, f: RightFields, multiline: boolean): ConnEvent {
     // A wall time in the repeated hour of a DST change is read as the instant that keeps
     // the log in order: the one not before the median of the records just read.
     const zone = this.#zone;
     const change = zone.offsetAt(wall - 14 * 3_600_000) !== zone.offsetAt(wall + 14 * 3_600_000);
     const instant = zone.toInstant(wall, change ? this.#read.median : undefined);
     if (instant <= this.#ceiling) this.#read.push(this.#base + this.#to, instant);
-    const host = splitHostPort(decodeName(this.#buf, f.userEnd + 1, f.hostEnd), this.#portsSeen);
-    if (host.port) this.#portsSeen = true;
+    if (who.port) this.#portsSeen = true;
     return {
       op: f.op,
-      user,
-      host: host.host,
+      user: who.user,
+      host: who.host,
       connId: f.connId,
       retcode: f.retcode,
       wall,
       instant,
       multiline,
+      who,
     };
   }
 
@@ -765,8 +818,13 @@ export class AuditParser {
       const p = order[h++];
       const map = this.#claims[p.claim];
       if (map.get(p.connId) === p) map.delete(p.connId);
+      // Every walk along `older` stops at the first claim this far back: what hangs behind a
+      // pruned claim is never looked at again, and need not stay alive.
+      p.older = undefined;
     }
-    if (h > 4096) {
+    // Pruned claims (and their events) are let go in small batches, not thousands at a time:
+    // kept longer, they outlive the young generation and are copied into the old one.
+    if (h > 256) {
       order.splice(0, h);
       h = 0;
     }
@@ -905,13 +963,15 @@ export class AuditParser {
     const t = p.event!.instant;
     const nb = this.#times.before(p.pos - NEAR_BYTES, SCRATCH_A);
     if (nb < MIN_NEIGHBOURS) return undefined;
+    // Only an event out of line with both sides is refused: a clock stepped back puts a
+    // genuine event out of line with one side, never with both. In line with the side before
+    // (nearly always), the side after need not be looked at.
+    const mb = median(SCRATCH_A, nb);
+    if (Math.abs(t - mb) <= TIME_SLACK_MS) return undefined;
     const na = this.#after(k, false, SCRATCH_B);
     if (na < MIN_NEIGHBOURS) return undefined;
-    // Only an event out of line with both sides is refused: a clock stepped back puts a
-    // genuine event out of line with one side, never with both.
-    const mb = median(SCRATCH_A, nb);
     const ma = median(SCRATCH_B, na);
-    if (Math.abs(t - mb) <= TIME_SLACK_MS || Math.abs(t - ma) <= TIME_SLACK_MS) return undefined;
+    if (Math.abs(t - ma) <= TIME_SLACK_MS) return undefined;
     if (t < mb && t < ma) return "earlier than the records around it";
     if (t > mb && t > ma) return "later than the records around it";
     return undefined;
@@ -922,11 +982,13 @@ export class AuditParser {
     if (p.claim !== LOGIN) return undefined;
     const id = p.connId;
     const nb = this.#ids.before(p.pos - NEAR_BYTES, SCRATCH_A);
-    const na = this.#after(k, true, SCRATCH_B);
     const b = fitsSequence(id, SCRATCH_A, nb);
+    // In sequence with the logins before it (nearly always): the side after is not needed.
+    if (b === "ok") return undefined;
+    const na = this.#after(k, true, SCRATCH_B);
     const a = fitsSequence(id, SCRATCH_B, na);
     if (b === undefined && a === undefined) return undefined;
-    if (b === "ok" || a === "ok") return undefined;
+    if (a === "ok") return undefined;
     // A server restart starts again from 1: far below the ids before it with nothing after to
     // compare with may be the first login after a restart, far above the ids after it with
     // nothing before, the last one before a restart.
@@ -1032,6 +1094,16 @@ export class AuditParser {
     const excerpt = decoder.decode(buf.subarray(start, stop)).slice(0, 160);
     this.rejections.push({ line: this.#lineNumber(offset), reason, excerpt });
   }
+}
+
+/**
+ * Index of the `:` before the 1 to 5 ASCII digits that end buf[a, b) (a port, if splitHostPort
+ * takes it for one), or -1.
+ */
+function portColon(buf: Uint8Array, a: number, b: number): number {
+  let i = b - 1;
+  while (i >= a && i > b - 7 && buf[i] >= 48 && buf[i] <= 57) i--;
+  return i < b - 1 && i > b - 7 && i >= a && buf[i] === 58 ? i : -1;
 }
 
 const NONE: Pending[] = [];

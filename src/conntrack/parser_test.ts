@@ -487,6 +487,100 @@ Deno.test("parser: names are byte-exact; two invalid UTF-8 names never merge", (
   assert.equal(parse("20241014 13:00:00,db1,élodie,h,1,0,CONNECT,,,0\n").events[0].user, "élodie");
 });
 
+Deno.test("parser: names decoded once per thread stay byte-exact when found again by their bytes", () => {
+  const head = (t: string) => enc.encode(`20241014 13:00:0${t},db1,a`);
+  const line = (t: string, b: number, host: string, id: number) =>
+    Uint8Array.from([...head(t), b, ...enc.encode(`b,${host},${id},0,CONNECT,,,0\n`)]);
+  const gap = (t: string) => enc.encode(spacer(`20241014 13:00:0${t}`) + "\n");
+  const bytes = Uint8Array.from([
+    ...line("0", 0xff, "h", 1),
+    ...gap("0"),
+    ...line("1", 0xfe, "h", 2),
+    ...gap("1"),
+    ...line("2", 0xff, "h", 3), // the same bytes as the first: from the cache
+    ...gap("2"),
+    ...line("3", 0xfe, "h", 4),
+    ...gap("3"),
+    ...line("4", 0xff, "h2", 5), // same user, another host: another entry
+  ]);
+  const { events } = parse(bytes);
+  assert.equal(events.length, 5);
+  for (const [k, b] of [[0, 0xff], [1, 0xfe], [2, 0xff], [3, 0xfe], [4, 0xff]]) {
+    assert.deepEqual([...nameBytes(events[k].user)], [0x61, b, 0x62], `event ${k}`);
+    assert.ok(!events[k].user.includes("\ufffd"));
+  }
+  assert.equal(events[2].who, events[0].who, "found again by its bytes");
+  assert.equal(events[3].who, events[1].who);
+  assert.notEqual(events[0].user, events[1].user);
+  assert.deepEqual(events.map((e) => e.host), ["h", "h", "h", "h", "h2"]);
+  // Bytes that differ only after the user/host split point are other accounts.
+  const moved = parse(
+    "20241014 13:00:00,db1,ab,c,1,0,CONNECT,,,0\n" + spacer("20241014 13:00:00") + "\n" +
+      "20241014 13:00:01,db1,ab,c,2,0,CONNECT,,,0\n",
+  ).events;
+  assert.deepEqual(moved.map((e) => [e.user, e.host]), [["ab", "c"], ["ab", "c"]]);
+});
+
+Deno.test("parser: a host logged with a new port each time is one account, found again by the bytes before the port", () => {
+  const t = (k: number) => `20241014 13:00:${String(k).padStart(2, "0")}`;
+  const hosts = [
+    "10.0.0.7:40001",
+    "10.0.0.7:40002",
+    "[2001:db8::5]:51000",
+    "[2001:db8::5]:51001",
+    "2001:db8::9", // a bare IPv6 address before any port was seen: its last group stays
+    "2001:db8::9:40003", // ports seen now: the last group is a port
+    "2001:db8::9:40004",
+    "h:123456", // six digits are no port
+    "h:1234567",
+  ];
+  const lines = hosts.flatMap((h, k) => [
+    `${t(k)},db1,alice,${h},${k + 1},0,CONNECT,,,0`,
+    spacer(t(k), 100 + k),
+  ]);
+  const { events } = parse(lines.join("\n") + "\n");
+  assert.deepEqual(events.map((e) => e.host), [
+    "10.0.0.7",
+    "10.0.0.7",
+    "2001:db8::5",
+    "2001:db8::5",
+    "2001:db8::9",
+    "2001:db8::9",
+    "2001:db8::9",
+    "h:123456",
+    "h:1234567",
+  ]);
+  for (const [k, e] of events.entries()) {
+    assert.deepEqual(splitHostPort(hosts[k], k > 4), { host: e.host, port: e.who.port }, hosts[k]);
+  }
+  // (The first record is read before any port was seen, the second after: another reading.)
+  assert.equal(events[3].who, events[2].who, "another port: the same account object");
+  assert.equal(events[6].who, events[5].who);
+  assert.notEqual(events[8].who, events[7].who);
+});
+
+Deno.test("parser: a login right after a TABLE record (READ/WRITE, no return code) is accepted", () => {
+  const { events, parser } = parse([
+    spacer("20241014 13:00:00", 1),
+    "20241014 13:00:00,db1,app,10.0.0.9,1,2,READ,shop,customers,",
+    "20241014 13:00:00,db1,alice,10.0.0.1,3,0,CONNECT,shop,,0",
+    "20241014 13:00:01,db1,app,10.0.0.9,1,4,WRITE,shop,orders,",
+    "20241014 13:00:01,db1,bob,10.0.0.2,4,0,CONNECT,,,0",
+    "",
+  ].join("\n"));
+  assert.deepEqual(loginsOf(events), ["alice", "bob"]);
+  assert.equal(parser.rejected, 0, JSON.stringify(parser.rejections));
+  // A line ending in `,` that is no TABLE event is not a complete record.
+  const forged = parse([
+    spacer("20241014 13:00:00", 1),
+    "20241014 13:00:00,db1,app,10.0.0.9,1,2,QUERY,shop,x,",
+    "20241014 13:00:00,db1,alice,10.0.0.1,3,0,CONNECT,shop,,0",
+    "",
+  ].join("\n"));
+  assert.deepEqual(loginsOf(forged.events), []);
+  assert.equal(forged.parser.rejected, 1);
+});
+
 Deno.test("parser: the server host comes from the first valid record when the file starts with garbage", () => {
   const t = "20241014 13:00:00";
   const { events, parser } = parse([

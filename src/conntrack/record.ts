@@ -10,7 +10,6 @@ import type { WallTime } from "./tz.ts";
 export type ConnOp = "CONNECT" | "FAILED_CONNECT" | "CHANGEUSER" | "PROXY_CONNECT" | "DISCONNECT";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 const OPS: Record<string, ConnOp> = {
   CONNECT: "CONNECT",
@@ -34,7 +33,7 @@ export interface RecordHead {
  */
 export function recordHead(buf: Uint8Array, i: number, end: number): RecordHead | undefined {
   if (!startsLikeRecord(buf, i)) return undefined;
-  const hostEnd = buf.indexOf(44, i + 18);
+  const hostEnd = nextByte(buf, 44, i + 18);
   if (hostEnd < 0 || (end >= 0 && hostEnd >= end)) return undefined;
   HEAD.wall = wallTime(
     digits(buf, i, 4),
@@ -94,6 +93,24 @@ function digits(buf: Uint8Array, i: number, n: number): number {
   return v;
 }
 
+/**
+ * Index of the last byte `v` in buf[0, from], or -1 (also when `from` is negative, where
+ * `lastIndexOf` would count from the end). A loop in JavaScript: the lines searched are short,
+ * and the built-in costs more to call than to run on them.
+ */
+export function lastByte(buf: Uint8Array, v: number, from: number): number {
+  let i = from < buf.length ? from : buf.length - 1;
+  while (i >= 0 && buf[i] !== v) i--;
+  return i;
+}
+
+/** Index of the first byte `v` in buf[from…] (`from` ≥ 0), or -1; see {@link lastByte}. */
+export function nextByte(buf: Uint8Array, v: number, from: number): number {
+  const n = buf.length;
+  for (let i = from; i < n; i++) if (buf[i] === v) return i;
+  return -1;
+}
+
 /** True when buf[i…] starts with `YYYYMMDD HH:MM:SS,`. */
 export function startsLikeRecord(buf: Uint8Array, i: number): boolean {
   if (i < 0 || buf.length < i + 18) return false;
@@ -117,7 +134,25 @@ export function endsLikeRecord(buf: Uint8Array, nl: number): boolean {
   return i < stop && i >= 0 && buf[i] === 44;
 }
 
-const TABLE_OPS = new Set(["READ", "WRITE", "CREATE", "DROP", "ALTER", "RENAME"]);
+/** Operations of table events, as bytes. */
+const TABLE_OPS = ["READ", "WRITE", "CREATE", "DROP", "ALTER", "RENAME"].map((op) =>
+  encoder.encode(op)
+);
+
+/**
+ * Index in `names` of the name that buf[a, b) spells, or -1 (indexed loops: this runs for every
+ * line that holds a marker).
+ */
+function nameIndex(buf: Uint8Array, a: number, b: number, names: Uint8Array[]): number {
+  for (let j = 0; j < names.length; j++) {
+    const name = names[j];
+    if (name.length !== b - a) continue;
+    let k = 0;
+    while (k < name.length && buf[a + k] === name[k]) k++;
+    if (k === name.length) return j;
+  }
+  return -1;
+}
 
 /**
  * True when buf[s, e) (one line without its newline, starting like a record) is a complete
@@ -126,7 +161,7 @@ const TABLE_OPS = new Set(["READ", "WRITE", "CREATE", "DROP", "ALTER", "RENAME"]
  * query (`'…'` with `\'` and `\\` escapes); or a table event `,connid,queryid,OP,db,table,`.
  */
 export function completeRecord(buf: Uint8Array, s: number, e: number): boolean {
-  let c = buf.lastIndexOf(44, e - 1); // the comma before retcode, or the last (table events)
+  let c = lastByte(buf, 44, e - 1); // the comma before retcode, or the last (table events)
   if (c < s + 18) return false;
   let objectEnd: number;
   let table = false;
@@ -145,7 +180,7 @@ export function completeRecord(buf: Uint8Array, s: number, e: number): boolean {
     // A quoted query: find its opening quote (one not escaped by an odd run of backslashes).
     let i = objectEnd - 2;
     for (;;) {
-      i = buf.lastIndexOf(39, i);
+      i = lastByte(buf, 39, i);
       if (i <= s + 18) return false;
       let bs = 0;
       while (buf[i - 1 - bs] === 92) bs++;
@@ -155,23 +190,23 @@ export function completeRecord(buf: Uint8Array, s: number, e: number): boolean {
     if (buf[i - 1] !== 44) return false;
     objectStart = i - 1;
   } else {
-    objectStart = buf.lastIndexOf(44, objectEnd - 1);
+    objectStart = lastByte(buf, 44, objectEnd - 1);
     if (objectStart < s + 18 || hasQuote(buf, objectStart + 1, objectEnd)) return false;
   }
-  const dbStart = buf.lastIndexOf(44, objectStart - 1);
+  const dbStart = lastByte(buf, 44, objectStart - 1);
   if (dbStart < s + 18) return false;
-  const opStart = buf.lastIndexOf(44, dbStart - 1);
+  const opStart = lastByte(buf, 44, dbStart - 1);
   if (opStart < s + 18 || dbStart - opStart < 2) return false;
   for (let i = opStart + 1; i < dbStart; i++) {
     const d = buf[i];
     if (!((d >= 65 && d <= 90) || d === 95)) return false;
   }
-  if (table && !TABLE_OPS.has(decoder.decode(buf.subarray(opStart + 1, dbStart)))) return false;
-  const q = buf.lastIndexOf(44, opStart - 1);
+  if (table && nameIndex(buf, opStart + 1, dbStart, TABLE_OPS) < 0) return false;
+  const q = lastByte(buf, 44, opStart - 1);
   if (q < s + 18 || intField(buf, q + 1, opStart) === undefined) return false;
-  c = buf.lastIndexOf(44, q - 1);
+  c = lastByte(buf, 44, q - 1);
   if (c < s + 18 || intField(buf, c + 1, q) === undefined) return false;
-  return buf.lastIndexOf(44, c - 1) >= s + 17;
+  return lastByte(buf, 44, c - 1) >= s + 17;
 }
 
 /**
@@ -212,8 +247,9 @@ export interface RightFields {
   bad: string | undefined;
 }
 
-/** Operation names as bytes. */
-const OP_BYTES: [ConnOp, Uint8Array][] = Object.values(OPS).map((op) => [op, encoder.encode(op)]);
+/** Operation names, and the same as bytes. */
+const OP_NAMES: ConnOp[] = Object.values(OPS);
+const OP_BYTES: Uint8Array[] = OP_NAMES.map((op) => encoder.encode(op));
 
 /**
  * Reads `,host,connid,queryid,OP,db,object,retcode` from the end of buf[start, end): undefined
@@ -221,27 +257,27 @@ const OP_BYTES: [ConnOp, Uint8Array][] = Object.values(OPS).map((op) => [op, enc
  * the right, no quote in db or object). The result is overwritten by the next call.
  */
 export function rightFields(buf: Uint8Array, start: number, end: number): RightFields | undefined {
-  const c1 = buf.lastIndexOf(44, end - 1);
+  const c1 = lastByte(buf, 44, end - 1);
   if (c1 < start) return undefined;
-  const c2 = buf.lastIndexOf(44, c1 - 1);
+  const c2 = lastByte(buf, 44, c1 - 1);
   if (c2 < start || hasQuote(buf, c2 + 1, c1)) return undefined;
-  const c3 = buf.lastIndexOf(44, c2 - 1);
+  const c3 = lastByte(buf, 44, c2 - 1);
   if (c3 < start || hasQuote(buf, c3 + 1, c2)) return undefined;
-  const c4 = buf.lastIndexOf(44, c3 - 1);
+  const c4 = lastByte(buf, 44, c3 - 1);
   if (c4 < start) return undefined;
   const op = opAt(buf, c4 + 1, c3);
   if (!op) return undefined;
   let bad: string | undefined;
   const retcode = retcodeField(buf, c1 + 1, end);
   if (retcode === undefined) bad = "malformed return code";
-  const c5 = buf.lastIndexOf(44, c4 - 1);
+  const c5 = lastByte(buf, 44, c4 - 1);
   if (c5 < start) return undefined;
   if (intField(buf, c5 + 1, c4) !== 0) bad ??= "query id of a connection event is not 0";
-  const c6 = buf.lastIndexOf(44, c5 - 1);
+  const c6 = lastByte(buf, 44, c5 - 1);
   if (c6 < start) return undefined;
   const connId = intField(buf, c6 + 1, c5);
   if (connId === undefined) bad ??= "malformed connection id";
-  const c7 = buf.lastIndexOf(44, c6 - 1);
+  const c7 = lastByte(buf, 44, c6 - 1);
   if (c7 < start) return undefined;
   RIGHT.op = op;
   RIGHT.connId = connId ?? -1;
@@ -263,13 +299,8 @@ const RIGHT: RightFields = {
 };
 
 function opAt(buf: Uint8Array, a: number, b: number): ConnOp | undefined {
-  for (const [op, bytes] of OP_BYTES) {
-    if (bytes.length !== b - a) continue;
-    let k = 0;
-    while (k < bytes.length && buf[a + k] === bytes[k]) k++;
-    if (k === bytes.length) return op;
-  }
-  return undefined;
+  const j = nameIndex(buf, a, b, OP_BYTES);
+  return j < 0 ? undefined : OP_NAMES[j];
 }
 
 function hasQuote(buf: Uint8Array, a: number, b: number): boolean {

@@ -6,11 +6,11 @@
 import type { ConntrackConfig } from "../config/conntrack_ini.ts";
 import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
-import { discoverAuditFiles, type FilePlan, fingerprintOf, lostFiles, planFile } from "./files.ts";
+import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
 import {
   CONTEXT_BYTES,
-  LoginTable,
-  type OtherEvent,
+  Findings,
+  MAX_OTHER_KEYS,
   scanFile,
   type ScanJob,
   scanQueue,
@@ -20,7 +20,7 @@ import {
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
 import type { ProgressSink } from "./progress.ts";
-import { Zone } from "./tz.ts";
+import { isUtcLike, machineZone, Zone } from "./tz.ts";
 
 /** Figures of one run, for `-v`. */
 export interface RunSummary {
@@ -60,6 +60,11 @@ export interface RunOptions {
   progress?: ProgressSink;
   /** Called after the central store was written, just before the local commit (tests). */
   beforeCommit?: () => void;
+  /**
+   * The machine's zone, for the warning when TimeLocation is left out: read by the caller
+   * before it gave up reading the environment (`TZ`). Default: read now.
+   */
+  machineZone?: ReturnType<typeof machineZone>;
 }
 
 /** Runs conntrack once with `config`. */
@@ -71,7 +76,13 @@ export async function runConntrack(
   const threshold = options.workerThresholdBytes ?? WORKER_THRESHOLD_BYTES;
   const logger = log("conntrack");
   const zone = new Zone(config.timeLocation);
+  if (!config.timeLocationSet) {
+    warnIfLocalTime(logger, "machineZone" in options ? options.machineZone : machineZone());
+  }
   const { dir, base } = auditLocation(config);
+  // Listed once before the database is touched, so that a wrong AuditLogPath changes nothing,
+  // and again under the run's lock, for the plan.
+  findAuditFiles(dir, base);
   const store = Store.open(config.sqlitePath);
   try {
     if (store.adopted) {
@@ -82,24 +93,11 @@ export async function runConntrack(
         },
       );
     }
-    let files;
-    try {
-      files = discoverAuditFiles(dir, base);
-    } catch (err) {
-      throw new RuntimeError(
-        `cannot list audit log directory ${dir}: ${err instanceof Error ? err.message : err}`,
-      );
-    }
+    const files = findAuditFiles(dir, base);
     const previous = store.checkpoints();
     const plans: FilePlan[] = [];
     for (const file of files) {
-      let fp: string;
-      try {
-        fp = fingerprintOf(file.path, file.size);
-      } catch {
-        continue; // vanished meanwhile
-      }
-      const plan = planFile(file, fp, previous.get(file.ino));
+      const plan = planFile(file, file.fingerprint, previous.get(file.ino));
       if (plan.reset) {
         logger.warning("{path} was {how} since the last run; reading it again from the start", {
           path: file.path,
@@ -114,7 +112,7 @@ export async function runConntrack(
     const jobs: ScanJob[] = plans.map((p, i) => {
       let end = p.file.size;
       let complete = true;
-      if (p.file.rank === 0 && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
+      if (p.file.live && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
         const cut = Math.max(p.start, end - HOLD_BACK_BYTES);
         heldBack += end - cut;
         end = cut;
@@ -139,7 +137,8 @@ export async function runConntrack(
     const workers = toRead >= threshold && busy.length > 1
       ? Math.min(config.maxWorkers, busy.length, navigator.hardwareConcurrency || 1)
       : 0;
-    const results = await scanAll(jobs, workers, options.progress);
+    const found = new Findings();
+    const results = await scanAll(jobs, workers, found, options.progress);
 
     for (const { checkpoint: cp, how } of lost) {
       const oldest = results.find((r) => r.firstInstant !== null);
@@ -158,15 +157,11 @@ export async function runConntrack(
       );
     }
 
-    const logins = new LoginTable();
-    const others = new Map<string, OtherEvent>();
     let rejected = 0;
     let malformed = 0;
     let lateDated = 0;
     let events = 0;
     for (const r of results) {
-      for (const [user, host, instant] of r.logins) logins.add(user, host, instant);
-      for (const o of r.others) mergeOther(others, o);
       for (const rej of r.rejections) {
         logger.warning("{path}:{line}: rejected: {reason}: {excerpt}", {
           path: r.path,
@@ -197,8 +192,16 @@ export async function runConntrack(
       lateDated += r.lateDated;
       events += r.events;
     }
-    const { inserted, updated } = store.mergeLogins(logins.values(), zone);
-    store.mergeOthers(others.values(), zone);
+    if (found.overflow > 0) {
+      logger.warning(
+        "{count} failed or other login events were counted but not stored: this run saw more " +
+          "than {max} distinct names and hosts in them (a flood of made-up usernames?); " +
+          "successful logins are all stored",
+        { count: found.overflow, max: MAX_OTHER_KEYS },
+      );
+    }
+    const { inserted, updated } = store.mergeLogins(found.logins.values(), zone);
+    store.mergeOthers(found.others.values(), zone);
     if (store.refusedFuture > 0) {
       logger.warning(
         "{count} events dated more than an hour after now were not recorded (a wrong clock on " +
@@ -219,7 +222,7 @@ export async function runConntrack(
         fingerprint: p.fingerprint,
         serverHost: r.serverHost ?? null,
         lastInstant: r.lastInstant,
-        live: p.file.rank === 0,
+        live: p.file.live,
       }];
     });
     store.saveCheckpoints(checkpoints);
@@ -231,10 +234,10 @@ export async function runConntrack(
       filesRead: results.filter((r) => r.bytes > 0).length,
       bytes: results.reduce((n, r) => n + r.bytes, 0),
       events,
-      logins: logins.size,
+      logins: found.logins.size,
       inserted,
       updated,
-      others: others.size,
+      others: found.others.size,
       rejected,
       malformed,
       lateDated,
@@ -286,7 +289,8 @@ async function pushCentral(config: ConntrackConfig, store: Store): Promise<numbe
  * Context for plan i: the end of the file before it (the next older rotation) or of its own
  * bytes before the checkpoint, and the start of the next newer file, so that the checks that
  * compare neighbouring records (a username's two copies, the time and id sequence) see across
- * the rotation boundary. Plans are listed oldest first.
+ * the rotation boundary. Plans are listed oldest first, each log's rotations together (files.ts),
+ * so only a neighbour of the same log with the next rank is a rotation neighbour.
  */
 function neighbourContext(
   plans: FilePlan[],
@@ -303,7 +307,7 @@ function neighbourContext(
       from: Math.max(0, p.start - CONTEXT_BYTES),
       to: p.start,
     };
-  } else if (older && older.file.rank === p.file.rank + 1) {
+  } else if (older && older.file.base === p.file.base && older.file.rank === p.file.rank + 1) {
     out.before = {
       path: older.file.path,
       ino: older.file.ino,
@@ -312,7 +316,7 @@ function neighbourContext(
     };
     out.beforeServerHost = older.checkpoint?.serverHost ?? undefined;
   }
-  if (newer && newer.file.rank === p.file.rank - 1) {
+  if (newer && newer.file.base === p.file.base && newer.file.rank === p.file.rank - 1) {
     out.after = {
       path: newer.file.path,
       ino: newer.file.ino,
@@ -323,21 +327,11 @@ function neighbourContext(
   return out;
 }
 
-function mergeOther(into: Map<string, OtherEvent>, o: OtherEvent): void {
-  const key = `${o.kind}\u0000${o.user}\u0000${o.host}`;
-  const cur = into.get(key);
-  if (!cur) into.set(key, { ...o });
-  else {
-    cur.count += o.count;
-    if (o.instant >= cur.instant) {
-      cur.instant = o.instant;
-      cur.retcode = o.retcode;
-    }
-  }
-}
-
-/** The directory and base name: AuditLogPath may name the directory or the live file. */
-export function auditLocation(config: ConntrackConfig): { dir: string; base: string } {
+/**
+ * The directory, and the base name when one is known: AuditLogPath may name the live file, and
+ * AuditFileName may name it inside the directory; otherwise the files are recognised by content.
+ */
+export function auditLocation(config: ConntrackConfig): { dir: string; base?: string } {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(config.auditLogPath);
@@ -356,14 +350,54 @@ export function auditLocation(config: ConntrackConfig): { dir: string; base: str
   return { dir: config.auditLogPath.replace(/\/+$/, "") || "/", base: config.auditFileName };
 }
 
-/** Scans `jobs` (in workers when `workers` > 0), telling `progress` how far it got. */
+/** The audit files in `dir`; none at all is an error (a wrong AuditLogPath reads nothing). */
+function findAuditFiles(dir: string, base: string | undefined): AuditFile[] {
+  let found;
+  try {
+    found = discoverAuditFiles(dir, base);
+  } catch (err) {
+    throw new RuntimeError(
+      `cannot list audit log directory ${dir}: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  if (found.files.length > 0) return found.files;
+  throw new RuntimeError(
+    base !== undefined
+      ? `no audit log in ${dir}: no file named ${base} or ${base}.N (set AuditFileName, or AuditLogPath to the file that server_audit_file_path names)`
+      : `no audit log in ${dir}: none of its ${found.examined} files starts like a server_audit record (YYYYMMDD HH:MM:SS,host,…); set AuditLogPath to the directory or file that server_audit_file_path names`,
+  );
+}
+
+/**
+ * TimeLocation left out means UTC, as for the Go tool (whose databases hold UTC-read times);
+ * a server on a machine whose clock is not UTC writes local time, so say how to choose.
+ */
+function warnIfLocalTime(
+  logger: ReturnType<typeof log>,
+  local: ReturnType<typeof machineZone>,
+): void {
+  if (!local || isUtcLike(local.offsetAt)) return;
+  logger.warning(
+    "TimeLocation is not set, so audit log times are read as UTC (as the Go conntracker does), " +
+      "but this machine's time zone is {zone}: if MariaDB writes its local time, set " +
+      "TimeLocation = {zone} in the ini file; set TimeLocation = UTC to keep UTC without this warning",
+    { zone: local.name },
+  );
+}
+
+/**
+ * Scans `jobs` (in workers when `workers` > 0) into `found`, telling `progress` how far it got.
+ */
 async function scanAll(
   jobs: ScanJob[],
   workers: number,
+  found: Findings,
   progress?: ProgressSink,
 ): Promise<ScanResult[]> {
   if (!progress) {
-    return workers > 0 ? await scanInWorkers(jobs, workers) : jobs.map((j) => scanFile(j));
+    return workers > 0
+      ? await scanInWorkers(jobs, workers, found)
+      : jobs.map((j) => scanFile(j, found));
   }
   const state = {
     filesDone: 0,
@@ -373,14 +407,14 @@ async function scanAll(
   };
   try {
     if (workers > 0) {
-      return await scanInWorkers(jobs, workers, (r) => {
+      return await scanInWorkers(jobs, workers, found, (r) => {
         if (r.bytes > 0) state.filesDone++;
         state.bytesDone += r.bytes;
         progress.update(state);
       });
     }
     return jobs.map((j) => {
-      const r = scanFile(j, (n) => {
+      const r = scanFile(j, found, (n) => {
         state.bytesDone += n;
         progress.update(state);
       });
@@ -394,13 +428,14 @@ async function scanAll(
 }
 
 /**
- * Scans `jobs` on this thread plus `count - 1` Web Workers; results come back in job order.
- * Every thread takes the next job from a shared counter (largest files first), so no thread
- * waits for another to hand out work.
+ * Scans `jobs` on this thread plus `count - 1` Web Workers; results come back in job order,
+ * and every thread's findings end up in `found`. Every thread takes the next job from a shared
+ * counter (largest files first), so no thread waits for another to hand out work.
  */
 async function scanInWorkers(
   jobs: ScanJob[],
   count: number,
+  found: Findings,
   onResult?: (r: ScanResult) => void,
 ): Promise<ScanResult[]> {
   const results: ScanResult[] = new Array(jobs.length);
@@ -424,7 +459,10 @@ async function scanInWorkers(
           else if (m.index !== undefined && m.result) {
             results[order[m.index]] = m.result;
             onResult?.(m.result);
-          } else resolve();
+          } else if (m.findings) {
+            found.merge(m.findings);
+            resolve();
+          } else reject(new RuntimeError("parser worker: unexpected message"));
         };
         worker.onerror = (e) => {
           e.preventDefault();
@@ -435,7 +473,7 @@ async function scanInWorkers(
     );
     // Let the workers start before this thread gets busy.
     await new Promise((r) => setTimeout(r, 0));
-    scanQueue(sorted, next, (i, r) => {
+    scanQueue(sorted, next, found, (i, r) => {
       results[order[i]] = r;
       onResult?.(r);
     });

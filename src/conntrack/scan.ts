@@ -10,7 +10,7 @@
  */
 import { RuntimeError } from "../errors.ts";
 import { WasmByteOps } from "./byte_ops.ts";
-import { AuditParser, type ConnEvent, HOLD_BYTES, type Rejection } from "./parser.ts";
+import { AuditParser, type ConnEvent, HOLD_BYTES, type Rejection, type Who } from "./parser.ts";
 import { Zone } from "./tz.ts";
 
 /** What to read. Plain data, so it can be posted to a worker. */
@@ -61,26 +61,55 @@ export interface ContextRange {
 /** How much context is read on each side of a file's new bytes. */
 export const CONTEXT_BYTES = HOLD_BYTES;
 
+let tables = 0;
+
 /** Latest successful login per (user, host), without building a key string per event. */
 export class LoginTable {
-  #byUser = new Map<string, Map<string, [string, string, number]>>();
+  #id = ++tables;
+  /** Row of each `length:user\0host`. */
+  #rows = new Map<string, number>();
+  #users: string[] = [];
+  #hosts: string[] = [];
+  #instants = new Float64Array(1024);
   /** Number of (user, host) pairs. */
   size = 0;
 
-  /** Records a login at `instant`, keeping the latest per pair. */
-  add(user: string, host: string, instant: number): void {
-    let hosts = this.#byUser.get(user);
-    if (!hosts) this.#byUser.set(user, hosts = new Map());
-    const cur = hosts.get(host);
-    if (!cur) {
-      hosts.set(host, [user, host, instant]);
-      this.size++;
-    } else if (instant > cur[2]) cur[2] = instant;
+  /**
+   * Records a login at `instant`, keeping the latest per pair. With `who` (the parser's shared
+   * account object), the row is noted on it and found again without looking up the strings.
+   */
+  add(user: string, host: string, instant: number, who?: Who): void {
+    const i = who !== undefined && who.owner === this.#id ? who.row : this.#row(user, host, who);
+    if (instant > this.#instants[i]) this.#instants[i] = instant;
+  }
+
+  /** The row of (user, host), made when new (at instant -Infinity); noted on `who`. */
+  #row(user: string, host: string, who?: Who): number {
+    // Once per account and table. A username may contain anything (U+0000 too), so the key
+    // starts with the user's length: no two (user, host) pairs share a key.
+    const key = `${user.length}:${user}\u0000${host}`;
+    let i = this.#rows.get(key);
+    if (i === undefined) {
+      if (this.size === this.#instants.length) {
+        const grown = new Float64Array(this.size * 2);
+        grown.set(this.#instants);
+        this.#instants = grown;
+      }
+      this.#rows.set(key, i = this.size);
+      this.#users.push(user);
+      this.#hosts.push(host);
+      this.#instants[this.size++] = -Infinity;
+    }
+    if (who !== undefined) {
+      who.owner = this.#id;
+      who.row = i;
+    }
+    return i;
   }
 
   /** All pairs as [user, host, latest instant]. */
   *values(): IterableIterator<[string, string, number]> {
-    for (const hosts of this.#byUser.values()) yield* hosts.values();
+    for (let i = 0; i < this.size; i++) yield [this.#users[i], this.#hosts[i], this.#instants[i]];
   }
 }
 
@@ -104,9 +133,6 @@ export interface ScanResult {
   lastInstant: number | null;
   /** Instant of the first accepted record read in this scan (null when none). */
   firstInstant: number | null;
-  /** Successful logins: [user, host, latest instant]. */
-  logins: [string, string, number][];
-  others: OtherEvent[];
   /** Details of the first refused lines. */
   rejections: Rejection[];
   /** All refused lines. */
@@ -127,7 +153,12 @@ export const MAX_LINE_BYTES = 1 << 20;
  * Reads `job` and returns the aggregated events; `onRead` hears the size of each read (for a
  * progress display).
  */
-export function scanFile(job: ScanJob, onRead?: (bytes: number) => void): ScanResult {
+export function scanFile(
+  job: ScanJob,
+  into: Findings,
+  onRead?: (bytes: number) => void,
+): ScanResult {
+  if (job.end <= job.start) return unread(job, false); // nothing new: not even opened
   const zone = zoneNamed(job.zone);
   let file: Deno.FsFile;
   try {
@@ -139,29 +170,27 @@ export function scanFile(job: ScanJob, onRead?: (bytes: number) => void): ScanRe
   try {
     // Rotated since it was listed: the name is another file now. Its inode is read next run.
     if (job.ino !== undefined && file.statSync().ino !== job.ino) return unread(job);
-    return scanOpen(file, job, zone, onRead);
+    return scanOpen(file, job, zone, into, onRead);
   } finally {
     file.close();
   }
 }
 
-/** The result for a file that was not read. */
-function unread(job: ScanJob): ScanResult {
+/** The result for a file that was not read (`moved`: because it was renamed or removed). */
+function unread(job: ScanJob, moved = true): ScanResult {
   return {
     path: job.path,
     consumed: job.start,
     serverHost: job.serverHost,
     lastInstant: job.lastInstant ?? null,
     firstInstant: null,
-    logins: [],
-    others: [],
     rejections: [],
     rejected: 0,
     malformed: 0,
     lateDated: 0,
     events: 0,
     bytes: 0,
-    moved: true,
+    ...(moved ? { moved } : {}),
   };
 }
 
@@ -169,9 +198,10 @@ function scanOpen(
   file: Deno.FsFile,
   job: ScanJob,
   zone: Zone,
+  into: Findings,
   onRead?: (bytes: number) => void,
 ): ScanResult {
-  const chunkBytes = job.chunkBytes ?? 1 << 20;
+  const chunkBytes = job.chunkBytes ?? 1 << 18;
   // One buffer (WebAssembly memory, searched in place): [kept look-back | unfinished line | new read].
   // Kept look-back is at most HOLD_BYTES plus the line it starts in, the unfinished line at most
   // MAX_LINE_BYTES, so a whole chunk always fits after them.
@@ -190,8 +220,6 @@ function scanOpen(
       ops,
     });
   let parser = newParser(job.start);
-  const logins = new LoginTable();
-  const others = new Map<string, OtherEvent>();
   const rejections: Rejection[] = [];
   let malformed = 0;
   let rejected = 0;
@@ -202,7 +230,7 @@ function scanOpen(
     for (const e of list) {
       events++;
       if (firstInstant === null || e.instant < firstInstant) firstInstant = e.instant;
-      addEvent(e, logins, others);
+      into.add(e);
     }
   };
   const retire = (p: AuditParser) => {
@@ -300,8 +328,6 @@ function scanOpen(
     serverHost: parser.serverHost,
     lastInstant: Number.isFinite(parser.lastInstant) ? parser.lastInstant : null,
     firstInstant,
-    logins: [...logins.values()],
-    others: [...others.values()],
     rejections,
     rejected,
     malformed,
@@ -357,22 +383,27 @@ function byteOps(capacity: number): WasmByteOps {
 
 /**
  * Scans jobs until none is left, taking the next index from `next[0]` atomically, so several
- * threads can share one list.
+ * threads can share one list; what they find goes to this thread's `into`.
  */
 export function scanQueue(
   jobs: ScanJob[],
   next: Int32Array,
+  into: Findings,
   done: (index: number, result: ScanResult) => void,
 ): void {
   for (let i = Atomics.add(next, 0, 1); i < jobs.length; i = Atomics.add(next, 0, 1)) {
-    done(i, scanFile(jobs[i]));
+    done(i, scanFile(jobs[i], into));
   }
 }
 
-/** A worker's messages: one per result, then `{}` when the queue is empty, or an error. */
+/**
+ * A worker's messages: one per scanned file, then its findings when the queue is empty, or an
+ * error.
+ */
 export interface WorkerReply {
   index?: number;
   result?: ScanResult;
+  findings?: FindingsMessage;
   error?: string;
 }
 
@@ -382,23 +413,43 @@ const KIND: Record<string, OtherEvent["kind"]> = {
   PROXY_CONNECT: "proxy",
 };
 
-/** Sorts one event into the successful logins or the other kinds, keeping the latest. */
-export function addEvent(
-  e: ConnEvent,
-  logins: LoginTable,
-  others: Map<string, OtherEvent>,
-): void {
-  if (e.op === "DISCONNECT") return;
-  if (e.op === "CONNECT" && e.retcode === 0 && !e.multiline) {
-    logins.add(e.user, e.host, e.instant);
-    return;
-  }
-  const kind = e.multiline ? "multiline" : KIND[e.op] ?? "failed"; // CONNECT with an error code
-  if ((kind === "changeuser" || kind === "proxy") && e.user === "") return;
-  const key = `${kind}\u0000${e.user}\u0000${e.host}`;
-  const cur = others.get(key);
-  if (!cur) {
-    others.set(key, {
+/** {@link Findings} as plain data for postMessage: logins in columns, the other events listed. */
+export interface FindingsMessage {
+  users: string[];
+  hosts: string[];
+  instants: Float64Array;
+  others: OtherEvent[];
+  overflow: number;
+}
+
+/**
+ * Distinct (kind, user, host) keys of failed and other login events kept per run; events under
+ * further keys are only counted ({@link Findings.overflow}). Usernames come from unauthenticated
+ * clients, so without a bound a flood of made-up names would take any amount of memory.
+ */
+export const MAX_OTHER_KEYS = 20_000;
+
+/**
+ * What the scans of one thread found, over all the files it read: the latest successful login
+ * per account and the other connection events. One table per thread rather than per file, so an
+ * account seen in ten files is one row, found again through the parser's shared account object.
+ */
+export class Findings {
+  readonly logins = new LoginTable();
+  readonly others = new Map<string, OtherEvent>();
+  /** Other events not kept because {@link MAX_OTHER_KEYS} keys were already kept. */
+  overflow = 0;
+
+  /** Sorts one event into the successful logins or the other kinds, keeping the latest. */
+  add(e: ConnEvent): void {
+    if (e.op === "DISCONNECT") return;
+    if (e.op === "CONNECT" && e.retcode === 0 && !e.multiline) {
+      this.logins.add(e.user, e.host, e.instant, e.who);
+      return;
+    }
+    const kind = e.multiline ? "multiline" : KIND[e.op] ?? "failed"; // CONNECT with an error code
+    if ((kind === "changeuser" || kind === "proxy") && e.user === "") return;
+    this.addOther({
       kind,
       user: e.user,
       host: e.host,
@@ -406,12 +457,43 @@ export function addEvent(
       retcode: e.retcode,
       count: 1,
     });
-  } else {
-    cur.count++;
-    if (e.instant >= cur.instant) {
-      cur.instant = e.instant;
-      cur.retcode = e.retcode;
+  }
+
+  /** Counts `o` in, keeping the latest time and return code per (kind, user, host). */
+  addOther(o: OtherEvent): void {
+    const key = `${o.kind}\u0000${o.user.length}:${o.user}\u0000${o.host}`;
+    const cur = this.others.get(key);
+    if (!cur) {
+      if (this.others.size >= MAX_OTHER_KEYS) this.overflow += o.count;
+      else this.others.set(key, { ...o });
+    } else {
+      cur.count += o.count;
+      if (o.instant >= cur.instant) {
+        cur.instant = o.instant;
+        cur.retcode = o.retcode;
+      }
     }
+  }
+
+  /** This thread's findings, to post to the main thread. */
+  toMessage(): FindingsMessage {
+    const users: string[] = [];
+    const hosts: string[] = [];
+    const instants = new Float64Array(this.logins.size);
+    let i = 0;
+    for (const [user, host, instant] of this.logins.values()) {
+      users.push(user);
+      hosts.push(host);
+      instants[i++] = instant;
+    }
+    return { users, hosts, instants, others: [...this.others.values()], overflow: this.overflow };
+  }
+
+  /** Adds another thread's findings. */
+  merge(m: FindingsMessage): void {
+    for (let i = 0; i < m.users.length; i++) this.logins.add(m.users[i], m.hosts[i], m.instants[i]);
+    for (const o of m.others) this.addOther(o);
+    this.overflow += m.overflow;
   }
 }
 
@@ -424,7 +506,7 @@ function lineCounter(path: string): (offset: number) => number {
       at = 0;
       count = 0;
     }
-    counterOps ??= new WasmByteOps(1 << 20);
+    counterOps ??= new WasmByteOps(1 << 16);
     const buf = counterOps.buffer;
     const f = Deno.openSync(path, { read: true });
     try {

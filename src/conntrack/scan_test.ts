@@ -1,11 +1,25 @@
 import assert from "node:assert/strict";
 import { generateAudit } from "../../scripts/bench/gen_audit.ts";
-import { CONTEXT_BYTES, MAX_LINE_BYTES, scanFile, type ScanResult } from "./scan.ts";
+import {
+  CONTEXT_BYTES,
+  Findings,
+  MAX_LINE_BYTES,
+  MAX_OTHER_KEYS,
+  scanFile,
+  type ScanJob,
+  type ScanResult,
+} from "./scan.ts";
 
-const brief = (r: ScanResult) => ({
+/** Scans `job` on its own: the file's result with what it found. */
+function scanAlone(job: ScanJob): ScanResult & { found: Findings } {
+  const found = new Findings();
+  return { ...scanFile(job, found), found };
+}
+
+const brief = (r: ScanResult & { found: Findings }) => ({
   consumed: r.consumed,
-  logins: [...r.logins].sort(),
-  others: r.others.map((o) => JSON.stringify(o)).sort(),
+  logins: [...r.found.logins.values()].sort(),
+  others: [...r.found.others.values()].map((o) => JSON.stringify(o)).sort(),
   rejections: r.rejections,
   rejected: r.rejected,
   malformed: r.malformed,
@@ -32,10 +46,10 @@ Deno.test("scan: the result does not depend on the read size, whatever the line 
     await Deno.writeTextFile(path, text);
     const size = (await Deno.stat(path)).size;
     const run = (chunkBytes: number) =>
-      scanFile({ path, start: 0, end: size, zone: "UTC", chunkBytes });
+      scanAlone({ path, start: 0, end: size, zone: "UTC", chunkBytes });
     const reference = run(1 << 20);
     assert.equal(reference.consumed, size - "20240301 23:00:01,db1,cut".length);
-    assert.ok(reference.logins.some(([user]) => user === "late"));
+    assert.ok([...reference.found.logins.values()].some(([user]) => user === "late"));
     assert.equal(reference.malformed, 1, "the 5 MiB line is skipped");
     const skipped = reference.rejections.find((r) => /line longer than/.test(r.reason));
     assert.equal(skipped?.line, 2 * third + 2);
@@ -55,12 +69,50 @@ Deno.test("scan: a file renamed away after it was listed is left for the next ru
     const ino = (await Deno.stat(path)).ino!;
     await Deno.rename(path, `${path}.1`);
     await Deno.writeTextFile(path, "20240301 11:00:00,db1,new,h,2,0,CONNECT,,,0\n");
-    const r = scanFile({ path, ino, start: 0, end: 100, zone: "UTC" });
+    const r = scanAlone({ path, ino, start: 0, end: 100, zone: "UTC" });
     assert.equal(r.consumed, 0);
     assert.equal(r.moved, true);
-    assert.deepEqual(r.logins, []);
-    const gone = scanFile({ path: `${dir}/missing`, ino, start: 7, end: 100, zone: "UTC" });
+    assert.equal(r.found.logins.size, 0);
+    const gone = scanAlone({ path: `${dir}/missing`, ino, start: 7, end: 100, zone: "UTC" });
     assert.equal(gone.consumed, 7);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scan: one thread's findings over several files equal the merge of each file's own", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const gen = await generateAudit({
+      dir,
+      files: 3,
+      bytesPerFile: 200_000,
+      accounts: 40,
+      seed: 21,
+    });
+    const jobs = gen.paths.map((path) => ({
+      path,
+      start: 0,
+      end: Deno.statSync(path).size,
+      zone: "UTC",
+    }));
+    const shared = new Findings();
+    for (const job of jobs) scanFile(job, shared);
+    const merged = new Findings();
+    for (const job of jobs) {
+      const alone = new Findings();
+      scanFile(job, alone);
+      merged.merge(alone.toMessage());
+    }
+    const rows = (f: Findings) => [...f.logins.values()].map((r) => r.join("|")).sort();
+    assert.deepEqual(rows(shared), rows(merged));
+    assert.deepEqual(
+      rows(shared),
+      [...gen.truth].map(([k, w]) => `${k.replace("\u0000", "|")}|${w}`).sort(),
+    );
+    const others = (f: Findings) => [...f.others.values()].map((o) => JSON.stringify(o)).sort();
+    assert.deepEqual(others(shared), others(merged));
+    assert.ok(shared.others.size > 0, "the corpus has failed logins");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -110,11 +162,12 @@ Deno.test("scan: a forged login whose second copy lands in the next file after a
       ].join("\n"),
     );
     const size = (p: string) => Deno.statSync(p).size;
-    const users = (r: ScanResult) => r.logins.map(([u]) => u);
+    const users = (r: ScanResult & { found: Findings }) =>
+      [...r.found.logins.values()].map(([u]) => u);
     // Without the next file's start, the first copy alone looks like a real login.
-    const alone = scanFile({ path: older, start: 0, end: size(older), zone: "UTC" });
+    const alone = scanAlone({ path: older, start: 0, end: size(older), zone: "UTC" });
     assert.ok(users(alone).includes("mallory"), "the test needs the rotation to matter");
-    const first = scanFile({
+    const first = scanAlone({
       path: older,
       start: 0,
       end: size(older),
@@ -124,7 +177,7 @@ Deno.test("scan: a forged login whose second copy lands in the next file after a
     assert.ok(!users(first).includes("mallory"), JSON.stringify(first.rejections));
     assert.equal(users(first).length, 20);
     assert.ok(first.rejections.some((r) => /appears twice/.test(r.reason)));
-    const second = scanFile({
+    const second = scanAlone({
       path: live,
       start: 0,
       end: size(live),
@@ -136,6 +189,40 @@ Deno.test("scan: a forged login whose second copy lands in the next file after a
     // The context's own events and refusals belong to the other file's result.
     assert.ok(!users(second).some((u) => u.startsWith("u")));
     assert.ok(second.rejections.every((r) => !/FAILED_CONNECT/.test(r.excerpt)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scan: failed logins under endless made-up names take bounded memory and are counted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/server_audit.log`;
+    const lines: string[] = [];
+    const extra = 500;
+    for (let i = 0; i < MAX_OTHER_KEYS + extra; i++) {
+      const t = `20240301 ${String(10 + Math.floor(i / 3600)).padStart(2, "0")}:${
+        String(Math.floor(i / 60) % 60).padStart(2, "0")
+      }:${String(i % 60).padStart(2, "0")}`;
+      lines.push(`${t},db1,made${i},10.0.0.1,${i + 1},0,FAILED_CONNECT,,,1045`);
+      lines.push(`${t},db1,made${i},10.0.0.1,${i + 1},0,DISCONNECT,,,0`);
+    }
+    // In time and in the id sequence of the logins before it (an id far off would be refused).
+    const id = MAX_OTHER_KEYS + extra + 1;
+    lines.push(`20240301 15:41:40,db1,alice,10.0.0.2,${id},0,CONNECT,,,0`, "");
+    await Deno.writeTextFile(path, lines.join("\n"));
+    const found = new Findings();
+    scanFile({ path, start: 0, end: Deno.statSync(path).size, zone: "UTC" }, found);
+    assert.equal(found.others.size, MAX_OTHER_KEYS);
+    assert.equal(found.overflow, extra);
+    assert.deepEqual([...found.logins.values()].map(([u]) => u), ["alice"]);
+    // Merging another thread's findings keeps the same bound.
+    const main = new Findings();
+    main.merge(found.toMessage());
+    main.merge(found.toMessage());
+    assert.equal(main.others.size, MAX_OTHER_KEYS);
+    assert.equal(main.overflow, 2 * extra);
+    assert.equal([...main.others.values()][0].count, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -167,12 +254,21 @@ Deno.test("scan: a run resumed at the checkpoint sees the bytes before it as con
     const start = new TextEncoder().encode(head).length;
     const end = Deno.statSync(path).size;
     const job = { path, start, end, zone: "UTC", lastInstant: T0 + 38_000 };
-    assert.ok(scanFile(job).logins.some(([u]) => u === "mallory"), "the test needs the context");
-    const r = scanFile({
+    assert.ok(
+      [...scanAlone(job).found.logins.values()].some(([u]) => u === "mallory"),
+      "the test needs the context",
+    );
+    const r = scanAlone({
       ...job,
       before: { path, from: Math.max(0, start - CONTEXT_BYTES), to: start },
     });
-    assert.deepEqual(r.logins.map(([u]) => u).sort(), ["v0", "v1", "v2", "v3", "v4"]);
+    assert.deepEqual([...r.found.logins.values()].map(([u]) => u).sort(), [
+      "v0",
+      "v1",
+      "v2",
+      "v3",
+      "v4",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -186,9 +282,13 @@ Deno.test("scan: a CONNECT with an error code is a failed login, not a login", a
       path,
       "20240301 10:00:00,db1,alice,h,5,0,CONNECT,,,1045\n20240301 10:00:01,db1,bob,h,6,0,CONNECT,,,0\n",
     );
-    const r = scanFile({ path, start: 0, end: Deno.statSync(path).size, zone: "UTC" });
-    assert.deepEqual(r.logins.map(([u]) => u), ["bob"]);
-    assert.deepEqual(r.others.map((o) => [o.kind, o.user, o.retcode]), [["failed", "alice", 1045]]);
+    const r = scanAlone({ path, start: 0, end: Deno.statSync(path).size, zone: "UTC" });
+    assert.deepEqual([...r.found.logins.values()].map(([u]) => u), ["bob"]);
+    assert.deepEqual([...r.found.others.values()].map((o) => [o.kind, o.user, o.retcode]), [[
+      "failed",
+      "alice",
+      1045,
+    ]]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -2,9 +2,10 @@
  * The SQLite database: the Go tool's `Accounts` table plus this program's own tables.
  *
  * - `Accounts(name, host, last_seen)`: last successful login per account, `last_seen` as
- *   `YYYY-MM-DD HH:MM:SS+HH:MM` in TimeLocation, exactly what the Go tool's users query. Names
- *   and hosts are TEXT holding exactly the logged bytes (see names.ts): written with
- *   `CAST(? AS TEXT)`, compared as such, read back with `CAST(… AS BLOB)`.
+ *   `YYYY-MM-DD HH:MM:SS+HH:MM` in TimeLocation, exactly what the Go tool's users query, in a
+ *   table declared exactly as the Go tool declares it. Names and hosts are TEXT holding exactly
+ *   the logged bytes (see names.ts): written with `CAST(? AS TEXT)`, compared as such, read back
+ *   with `CAST(… AS BLOB)`.
  * - `conntrack_files`: one checkpoint per audit file, keyed by inode.
  * - `conntrack_events`: failed logins, CHANGEUSER, PROXY_CONNECT and logins whose username
  *   spans lines, latest per (kind, name, host), with a count.
@@ -68,6 +69,16 @@ export const FINGERPRINT_BYTES = 64;
 
 const SCHEMA_VERSION = "1";
 
+/**
+ * The Go tool's `Accounts` table, byte for byte as its database.go (v1.1.14) sends it, so that
+ * whatever reads the schema (`sqlite3 .schema`, `sqlite_master`, ORMs) sees the same table
+ * whichever program created the file. SQLite keeps the text from `CREATE` to the closing
+ * parenthesis, without `IF NOT EXISTS`. Databases created by earlier versions of this program
+ * declare `last_seen TEXT`; both hold the same text values and are read alike.
+ */
+export const GO_ACCOUNTS_DDL = "\n\tCREATE TABLE IF NOT EXISTS Accounts (\n\t\tname      TEXT,\n" +
+  "\t\thost      TEXT,\n\t\tlast_seen TIMESTAMP,\n\t\tPRIMARY KEY (name, host)\n\t);\n\t";
+
 /** How long a run waits for another run's lock, in milliseconds. */
 export const LOCK_WAIT_MS = 10 * 60_000;
 
@@ -80,6 +91,10 @@ export class Store {
   readonly changedLogins: [string, string][] = [];
   /** `conntrack_events` keys (kind, name, host) touched in this transaction. */
   readonly changedEvents: [string, string, string][] = [];
+  /** True once this run wrote something worth committing. */
+  #changed = false;
+  /** The checkpoints as read, to tell whether they changed. */
+  #stored: Checkpoint[] = [];
   /** Events not written because they lie beyond now + {@link FUTURE_SLACK_MS}. */
   refusedFuture = 0;
 
@@ -129,18 +144,15 @@ export class Store {
       }[])
         .map((r) => r.name),
     );
+    const ours = ["Accounts", "conntrack_meta", "conntrack_files", "conntrack_events"];
+    if (!ours.every((t) => tables.has(t))) this.#changed = true;
     if (tables.has("Accounts") && !tables.has("conntrack_meta")) {
       // Written by the Go tool: its progress marker is not an account.
       db.prepare("DELETE FROM Accounts WHERE name = 'mysql' AND host = 'localhost'").run();
       this.adopted = true;
     }
+    db.exec(GO_ACCOUNTS_DDL);
     db.exec(`
-      CREATE TABLE IF NOT EXISTS Accounts (
-        name      TEXT,
-        host      TEXT,
-        last_seen TEXT,
-        PRIMARY KEY (name, host)
-      );
       CREATE TABLE IF NOT EXISTS conntrack_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS conntrack_files (
         ino          INTEGER PRIMARY KEY,
@@ -173,7 +185,7 @@ export class Store {
       string,
       unknown
     >[];
-    return new Map(rows.map((r) => [Number(r.ino), {
+    this.#stored = rows.map((r) => ({
       ino: Number(r.ino),
       path: String(r.path),
       offset: Number(r.offset),
@@ -182,11 +194,26 @@ export class Store {
       serverHost: r.server_host === null ? null : String(r.server_host),
       lastInstant: r.last_instant === null ? null : Number(r.last_instant),
       live: Number(r.live) === 1,
-    }]));
+    }));
+    return new Map(this.#stored.map((c) => [c.ino, c]));
   }
 
-  /** Replaces all checkpoints with `list`. */
+  /** Replaces all checkpoints with `list` (nothing is written when they are the same). */
   saveCheckpoints(list: Checkpoint[]): void {
+    const key = (c: Checkpoint) =>
+      JSON.stringify([
+        c.ino,
+        c.path,
+        c.offset,
+        c.size,
+        c.fingerprint,
+        c.serverHost,
+        c.lastInstant,
+        c.live,
+      ]);
+    const before = new Set(this.#stored.map(key));
+    if (list.length === before.size && list.every((c) => before.has(key(c)))) return;
+    this.#changed = true;
     this.#db.exec("DELETE FROM conntrack_files");
     const insert = this.#db.prepare(
       "INSERT INTO conntrack_files (ino, path, offset, size, fingerprint, server_host, last_instant, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -225,6 +252,8 @@ export class Store {
     let inserted = 0;
     let updated = 0;
     const latest = Date.now() + FUTURE_SLACK_MS;
+    // A first run fills an empty table: nothing to look up before each insert.
+    const empty = this.#db.prepare("SELECT 1 FROM Accounts LIMIT 1").get() === undefined;
     for (const [user, client, instant] of logins) {
       if (instant > latest) {
         this.refusedFuture++;
@@ -232,7 +261,7 @@ export class Store {
       }
       const name = sqlName(user);
       const host = sqlName(client);
-      const row = get.get(name, host) as { last_seen: unknown } | undefined;
+      const row = empty ? undefined : get.get(name, host) as { last_seen: unknown } | undefined;
       if (!row) {
         insert.run(name, host, zone.format(instant));
         this.changedLogins.push([user, client]);
@@ -246,6 +275,7 @@ export class Store {
         updated++;
       }
     }
+    if (inserted + updated > 0) this.#changed = true;
     return { inserted, updated };
   }
 
@@ -266,6 +296,7 @@ export class Store {
         this.refusedFuture++;
         continue;
       }
+      this.#changed = true;
       this.changedEvents.push([e.kind, e.user, e.host]);
       const name = sqlName(e.user);
       const host = sqlName(e.host);
@@ -340,15 +371,20 @@ export class Store {
 
   /** Sets a value of `conntrack_meta` (inside the run's transaction). */
   setMeta(key: string, value: string): void {
+    this.#changed = true;
     this.#db.prepare("INSERT OR REPLACE INTO conntrack_meta (key, value) VALUES (?, ?)").run(
       key,
       value,
     );
   }
 
-  /** Commits the run and closes the database. */
+  /**
+   * Commits the run and closes the database; a run that changed nothing ends without writing
+   * (no journal, no fsync).
+   */
   commit(): void {
-    this.#db.exec("COMMIT");
+    // A run that found nothing new leaves the file alone: no journal, no fsync.
+    this.#db.exec(this.#changed ? "COMMIT" : "ROLLBACK");
     this.#db.close();
   }
 

@@ -27,6 +27,7 @@ import type { ConntrackConfig } from "../../src/config/conntrack_ini.ts";
 import { nameFromSql } from "../../src/conntrack/names.ts";
 import { runConntrack } from "../../src/conntrack/run.ts";
 import { parseStoredTime } from "../../src/conntrack/tz.ts";
+import { auditTime, rng } from "../../scripts/bench/gen_audit.ts";
 
 /** One generated log. */
 export interface AuditCase {
@@ -62,30 +63,6 @@ export interface GenerateOptions {
 export const COLLATERAL_BYTES = 512;
 
 const enc = new TextEncoder();
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pad(n: number, w = 2): string {
-  return String(n).padStart(w, "0");
-}
-
-/** `YYYYMMDD HH:MM:SS` of an instant read in UTC (the cases use TimeLocation=UTC). */
-export function auditTime(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ${
-    pad(d.getUTCHours())
-  }:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
-}
 
 const ACCOUNTS: [string, string][] = [
   ["app", "10.0.0.5"],
@@ -350,6 +327,7 @@ export function conntrackConfig(
     auditFileName: "server_audit.log",
     sqlitePath,
     timeLocation: "UTC",
+    timeLocationSet: true,
     maxWorkers,
     logLevel: "error",
     report: { port: 3306, user: "root" },

@@ -128,6 +128,11 @@ Deno.test("regression: conntracker.ini and StorePasswordFile as a FIFO or /dev/z
   }
   const dir = await Deno.makeTempDir({ prefix: "mmd-regression-" });
   await Deno.mkdir(`${dir}/audit`);
+  // A log to read, so the run gets as far as the store's password.
+  await Deno.writeTextFile(
+    `${dir}/audit/server_audit.log`,
+    "20261130 10:00:00,db1,alice,localhost,1,0,CONNECT,,,0\n",
+  );
   await placeSpecial(`${dir}/store.pw`, "fifo", 0);
   const ini = `[default]\nAuditLogPath=${dir}/audit\nSqlitePath=${dir}/a.sqlite\n` +
     `Store=mysql://t@localhost/fleet?socket=${dir}/none.sock\nStorePasswordFile=${dir}/store.pw\n`;

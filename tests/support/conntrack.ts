@@ -14,6 +14,8 @@ export interface Sandbox extends AsyncDisposable {
   sqlite: string;
   /** Runs `conntrack -c ini` with the app permission set widened to the sandbox. */
   run(...extra: string[]): Promise<CliResult>;
+  /** The same with environment variables added (e.g. TZ). */
+  runWith(env: Record<string, string>, ...extra: string[]): Promise<CliResult>;
   /** Accounts as `name|host|last_seen` lines, sorted. */
   accounts(): string[];
 }
@@ -40,6 +42,8 @@ export async function sandbox(
     sqlite,
     run: (...extra) =>
       runCli(["conntrack", "-c", ini, ...extra], { read: [dir, auditDir], write: [dir] }),
+    runWith: (env, ...extra) =>
+      runCli(["conntrack", "-c", ini, ...extra], { read: [dir, auditDir], write: [dir], env }),
     accounts: () => readAccounts(sqlite),
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };

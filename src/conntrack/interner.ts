@@ -1,0 +1,86 @@
+/**
+ * Values made from byte ranges, made once: a log names the same few thousand accounts and hosts
+ * again and again, so decoding each occurrence (and hashing each new string in the maps that
+ * aggregate logins) costs more than looking the bytes up.
+ * @module
+ */
+
+/**
+ * A bounded cache from byte sequences (plus a small integer tag) to values made from them (open
+ * addressing, FNV-1a). It is only a cache: when it holds {@link BytesCache.MAX_ENTRIES} values or
+ * {@link BytesCache.MAX_BYTES} bytes of keys (a log full of distinct hostile names) it starts
+ * over, so memory stays bounded whatever the input.
+ */
+export class BytesCache<V> {
+  /** Entries kept before the cache starts over. */
+  static readonly MAX_ENTRIES = 1 << 14;
+  /** Key bytes kept before the cache starts over. */
+  static readonly MAX_BYTES = 1 << 20;
+  /** Keys longer than this are never cached. */
+  static readonly MAX_KEY = 512;
+
+  #mask = (BytesCache.MAX_ENTRIES << 1) - 1;
+  /**
+   * Four integers per slot, in one cache line: offset of the key in #arena plus 1 (0 = empty
+   * slot), key length, tag, hash.
+   */
+  #slots = new Int32Array(BytesCache.MAX_ENTRIES << 3);
+  #values: (V | undefined)[] = new Array(BytesCache.MAX_ENTRIES << 1).fill(undefined);
+  #arena = new Uint8Array(BytesCache.MAX_BYTES);
+  #used = 0;
+  #count = 0;
+
+  /** The value stored for buf[a, b) and `tag`, if any. */
+  find(buf: Uint8Array, a: number, b: number, tag: number): V | undefined {
+    const n = b - a;
+    if (n > BytesCache.MAX_KEY) return undefined;
+    const mask = this.#mask;
+    const slots = this.#slots;
+    const arena = this.#arena;
+    const h = hash(buf, a, b, tag);
+    for (let slot = h & mask;; slot = (slot + 1) & mask) {
+      const at = slots[slot << 2] - 1;
+      if (at < 0) return undefined;
+      const s = slot << 2;
+      if (slots[s + 3] !== h || slots[s + 1] !== n || slots[s + 2] !== tag) continue;
+      let k = 0;
+      while (k < n && arena[at + k] === buf[a + k]) k++;
+      if (k === n) return this.#values[slot];
+    }
+  }
+
+  /** Stores `value` for buf[a, b) and `tag` (not found before); returns it. */
+  add(buf: Uint8Array, a: number, b: number, tag: number, value: V): V {
+    const n = b - a;
+    if (n > BytesCache.MAX_KEY) return value;
+    const arena = this.#arena;
+    if (this.#count >= BytesCache.MAX_ENTRIES || this.#used + n > arena.length) this.clear();
+    const h = hash(buf, a, b, tag);
+    let slot = h & this.#mask;
+    while (this.#slots[slot << 2] !== 0) slot = (slot + 1) & this.#mask;
+    arena.set(buf.subarray(a, b), this.#used);
+    const s = slot << 2;
+    this.#slots[s] = this.#used + 1;
+    this.#slots[s + 1] = n;
+    this.#slots[s + 2] = tag;
+    this.#slots[s + 3] = h;
+    this.#values[slot] = value;
+    this.#used += n;
+    this.#count++;
+    return value;
+  }
+
+  /** Forgets every entry. */
+  clear(): void {
+    this.#slots.fill(0);
+    this.#values.fill(undefined);
+    this.#used = 0;
+    this.#count = 0;
+  }
+}
+
+function hash(buf: Uint8Array, a: number, b: number, tag: number): number {
+  let h = 0x811c9dc5 ^ tag;
+  for (let i = a; i < b; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h ^ (h >>> 15);
+}
