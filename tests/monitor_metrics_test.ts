@@ -13,6 +13,11 @@ import {
 import { shardOf } from "../src/monitor/shard.ts";
 import { promtool } from "./support/promtool.ts";
 
+async function sqlite(path: string, sql: string): Promise<string> {
+  const out = await new Deno.Command("sqlite3", { args: [path, sql], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
 const ODD_USER = 'q"uo\\te';
 
 Deno.test("metrics: promtool accepts the file and node_exporter's textfile collector reads it", async () => {
@@ -95,6 +100,7 @@ Deno.test("shards: -s N -t 3 split the users disjointly and completely, each int
   await createMonitorAccount(db);
   const users = Array.from({ length: 15 }, (_, i) => `u${i}`);
   for (const u of users) {
+    await db.query("CREATE USER ?@'%'", [u]);
     await db.query(`CREATE DATABASE \`${u}\``);
     await db.query(`CREATE TABLE \`${u}\`.t (x INT) ENGINE=MyISAM`);
     await db.query(`INSERT INTO \`${u}\`.t VALUES (1)`);
@@ -119,9 +125,14 @@ Deno.test("shards: -s N -t 3 split the users disjointly and completely, each int
       assert.ok(Number(bytes) > 0, `${user} not measured`);
       seen.set(user, shard);
     }
-    await Deno.stat(`${sb.state}/db1_shard${shard}.json`);
   }
   assert.deepEqual([...seen.keys()].sort(), [...users].sort());
+  // One state store shared by the shards, holding every user's figures.
+  const rows = await sqlite(
+    `${sb.state}/monitor.sqlite`,
+    "SELECT COUNT(*) FROM user_figures WHERE server = 'db1'",
+  );
+  assert.equal(rows.trim(), String(users.length));
   assert.ok(new Set(seen.values()).size === 3, "a shard got no user");
   await assert.rejects(Deno.stat(sb.prom), "an unsharded metrics file was written");
 });

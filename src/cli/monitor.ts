@@ -7,6 +7,7 @@ import { renderTable } from "../monitor/table.ts";
 import { log, setupLogging } from "../system/log.ts";
 import { runDaemon } from "../monitor/daemon.ts";
 import { isDaemonChild, startDaemon } from "../system/daemonize.ts";
+import { lookupUser } from "../system/privileges.ts";
 import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
 /** Help text for `monitor`. */
@@ -22,8 +23,9 @@ Options:
   -t, --shards M     total number of shards (default 1); a user belongs to shard
                      FNV-1a-32(user name) mod M
   -d, --debug LEVEL  0 = log only, 1 = log and warn, 2 = enforce locks (default 2)
-      --once         run one cycle, print a table and exit (0 = all servers scanned
-                     and the metrics written, 1 otherwise)
+      --once         run one cycle, print a table and exit (0 = all servers scanned,
+                     the state recorded and the metrics written, 1 otherwise); shares
+                     state_dir and its per-server locks with the daemon
       --daemon       detach from the terminal (classic init); the command returns once
                      the daemon is ready. Not needed under systemd.
   -h, --help         show this help
@@ -81,8 +83,20 @@ export async function run(args: string[]): Promise<number> {
     log("config")
       .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;
   }
-  const monitor = new Monitor(config, { debug, shard, shards });
-  const reports = await monitor.runCycle();
-  console.log(renderTable(reports));
-  return reports.every((r) => r.up) && monitor.metricsWritten ? 0 : 1;
+  // As root, files created in state_dir go to run_as, as the daemon prepares them before its drop.
+  let owner: { uid: number; gid: number } | undefined;
+  if (Deno.uid() === 0 && config.runAs !== "root") {
+    const user = lookupUser(config.runAs, { file: `${config.dir}/search.conf` });
+    owner = { uid: user.uid, gid: user.gid };
+  }
+  const monitor = new Monitor(config, { debug, shard, shards, owner });
+  try {
+    const reports = await monitor.runCycle();
+    console.log(renderTable(reports));
+    const ok = reports.every((r) => r.up && !r.stateError) && monitor.metricsWritten &&
+      monitor.stateWriteErrors === 0;
+    return ok ? 0 : 1;
+  } finally {
+    await monitor.close();
+  }
 }

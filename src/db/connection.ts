@@ -27,6 +27,9 @@ export function preloadDriver(): void {
   iconv.getCodec("cesu8");
 }
 
+/** The sql_mode every connection sets for itself (valid on MariaDB and MySQL). */
+export const SESSION_SQL_MODE = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION";
+
 /** mysql2 options for `server`; the password only goes to the driver. */
 export function connectionOptions(server: ServerConfig): mysql.ConnectionOptions {
   const where = server.socket
@@ -82,6 +85,14 @@ export async function connect(server: ServerConfig, signal?: AbortSignal): Promi
   // Keep the handshake error handler from crashing the process on later socket errors.
   conn.on("error", () => {});
   const timeout = server.queryTimeoutSec * 1000;
+  // Never rely on the server's global sql_mode: NO_BACKSLASH_ESCAPES would break the driver's
+  // quoting (o'brien), ANSI_QUOTES or ORACLE the statements themselves.
+  await conn.query({ sql: `SET SESSION sql_mode = '${SESSION_SQL_MODE}'`, timeout }).catch(
+    (err) => {
+      conn.destroy();
+      throw err;
+    },
+  );
   return {
     conn,
     async query<T>(sql: string, values: unknown[] = []): Promise<T[]> {

@@ -1,45 +1,78 @@
 /**
- * Storage usage per schema, measured once per server per cycle, from either
- * information_schema.TABLES (one aggregate query; works remotely) or the sizes of the files
- * in each schema directory of a local datadir. Also reads the schema-level grants used by
- * `schema_mapping=grants`.
+ * Storage usage per schema, for the schemas named (those some monitored user owns), from either
+ * information_schema.TABLES or the sizes of the files in each schema directory of a local
+ * datadir.
+ *
+ * information_schema: the schema names are listed first (SCHEMATA is cheap), then TABLES is
+ * asked with one `TABLE_SCHEMA = ?` branch per schema, `UNION ALL`ed in bounded batches: with an
+ * equality the server opens only that schema's tables, where a `LIKE`/`IN`/`NOT IN` filter makes
+ * it visit every schema.
+ *
+ * A size that cannot be read — a base table whose DATA_LENGTH is NULL (the server could not open
+ * it), or a file that vanished or could not be `lstat`ed twice in a row — makes that schema
+ * incomplete: its figure is a lower bound, never taken as the whole.
  * @module
  */
 import type { Db } from "../db/connection.ts";
-import { grantPatternToRegExp, type SchemaGrant } from "./mapping.ts";
 
 /** Schemas that never belong to a user. */
 export const SYSTEM_SCHEMAS = ["mysql", "information_schema", "performance_schema", "sys"];
 
-/** Which schemas to measure: all, or those matching any of these LIKE patterns. */
-export type SchemaFilter = { all: true } | { all: false; patterns: string[] };
-
-/** Bytes per schema. */
-export type Usage = Map<string, number>;
-
-/** Sums DATA_LENGTH + INDEX_LENGTH per schema in one aggregate query. */
-export async function usageFromInformationSchema(db: Db, filter: SchemaFilter): Promise<Usage> {
-  const values: unknown[] = [SYSTEM_SCHEMAS];
-  let where = "TABLE_SCHEMA NOT IN (?)";
-  if (!filter.all) {
-    if (filter.patterns.length === 0) return new Map();
-    where += ` AND (${filter.patterns.map(() => "TABLE_SCHEMA LIKE ?").join(" OR ")})`;
-    values.push(...filter.patterns);
-  }
-  const rows = await db.query<{ schema_name: string; bytes: string | null }>(
-    `SELECT TABLE_SCHEMA AS schema_name,
-            SUM(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0)) AS bytes
-       FROM information_schema.TABLES
-      WHERE ${where}
-      GROUP BY TABLE_SCHEMA`,
-    values,
-  );
-  return new Map(rows.map((r) => [r.schema_name, Number(r.bytes ?? 0)]));
+/** Bytes of one schema; `problem` says why the figure is only a lower bound. */
+export interface SchemaSize {
+  bytes: number;
+  problem?: string;
 }
 
-/** The schema-level grants of every account (mysql.db). */
-export function readGrants(db: Db): Promise<SchemaGrant[]> {
-  return db.query<SchemaGrant>("SELECT User AS user, Host AS host, Db AS db FROM mysql.db");
+/** Sizes per schema (schemas that do not exist are absent). */
+export type Usage = Map<string, SchemaSize>;
+
+/** Schemas per information_schema statement. */
+export const BATCH = 500;
+
+/** Lets other work (timers, signals, the watchdog) run. */
+export function yieldNow(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Every schema on the server except the system ones. */
+export async function listSchemas(db: Db): Promise<string[]> {
+  const rows = await db.query<{ s: string }>(
+    "SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA",
+  );
+  return rows.map((r) => String(r.s)).filter((s) => !SYSTEM_SCHEMAS.includes(s));
+}
+
+/** Sums DATA_LENGTH + INDEX_LENGTH of each schema in `schemas`, in batches. */
+export async function usageFromInformationSchema(
+  db: Db,
+  schemas: readonly string[],
+  batch = BATCH,
+): Promise<Usage> {
+  const usage: Usage = new Map();
+  const branch = `SELECT TABLE_SCHEMA AS s,
+           SUM(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0)) AS bytes,
+           SUM(TABLE_TYPE <> 'VIEW' AND DATA_LENGTH IS NULL) AS unreadable
+      FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? GROUP BY TABLE_SCHEMA`;
+  for (let i = 0; i < schemas.length; i += batch) {
+    const names = schemas.slice(i, i + batch);
+    const rows = await db.query<{ s: string; bytes: string | null; unreadable: string | null }>(
+      names.map(() => branch).join("\nUNION ALL\n"),
+      names,
+    );
+    for (const r of rows) {
+      const unreadable = Number(r.unreadable ?? 0);
+      usage.set(String(r.s), {
+        bytes: Number(r.bytes ?? 0),
+        ...(unreadable
+          ? { problem: `${unreadable} table(s) whose size the server could not read` }
+          : {}),
+      });
+    }
+    // An existing schema without tables uses nothing.
+    for (const s of names) if (!usage.has(s)) usage.set(s, { bytes: 0 });
+  }
+  return usage;
 }
 
 /** The server's datadir, as it reports it. */
@@ -56,38 +89,83 @@ export function decodeSchemaDir(name: string): string {
   return name.replace(/@([0-9a-f]{4})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/**
- * Sums the sizes of the files in each schema directory under `datadir` (for local servers
- * with very many tables, where information_schema is slow). Only schemas that pass `filter`
- * are read.
- */
-export async function usageFromDatadir(datadir: string, filter: SchemaFilter): Promise<Usage> {
-  const regexps = filter.all ? [] : filter.patterns.map(grantPatternToRegExp);
-  const dirs: [string, string][] = [];
+/** Schema name → directory path of every user schema in `datadir`. */
+export async function listSchemaDirs(datadir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
   for await (const entry of Deno.readDir(datadir)) {
     if (!entry.isDirectory) continue;
     const schema = decodeSchemaDir(entry.name);
     if (SYSTEM_SCHEMAS.includes(schema) || schema.startsWith("#")) continue;
-    if (!filter.all && !regexps.some((re) => re.test(schema))) continue;
-    dirs.push([schema, `${datadir}/${entry.name}`]);
+    out.set(schema, `${datadir}/${entry.name}`);
   }
+  return out;
+}
+
+/** `Deno.lstatSync`'s shape, replaceable in tests. */
+export type LstatSync = (path: string) => { size: number };
+
+/** Directory entries handled between two yields to the event loop (a few ms of work). */
+const ENTRIES_PER_SLICE = 2000;
+
+/** Counts work and yields to the event loop every {@link ENTRIES_PER_SLICE} entries. */
+class Slicer {
+  #left = ENTRIES_PER_SLICE;
+  async step(): Promise<void> {
+    if (--this.#left > 0) return;
+    this.#left = ENTRIES_PER_SLICE;
+    await yieldNow();
+  }
+}
+
+/**
+ * Sums the sizes of the files in each schema directory of `dirs` (schema → path). A schema whose
+ * directory is gone was dropped and is left out; a file that cannot be read is retried with a
+ * fresh listing, and a second failure marks the schema incomplete. Synchronous file system calls
+ * in slices (cheaper per file than async ones), yielding between slices.
+ */
+export async function usageFromDatadir(
+  dirs: ReadonlyMap<string, string>,
+  lstat: LstatSync = Deno.lstatSync,
+): Promise<Usage> {
   const usage: Usage = new Map();
-  let next = 0;
-  const worker = async () => {
-    while (next < dirs.length) {
-      const [schema, path] = dirs[next++];
-      usage.set(schema, await dirSize(path));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, dirs.length) }, worker));
+  const slicer = new Slicer();
+  for (const [schema, path] of dirs) {
+    let result = await dirSize(path, lstat, slicer);
+    if (typeof result === "string") result = await dirSize(path, lstat, slicer);
+    if (typeof result === "string") {
+      usage.set(schema, { bytes: 0, problem: `cannot read the size of ${result}` });
+    } else if (result) usage.set(schema, result);
+  }
   return usage;
 }
 
-async function dirSize(path: string): Promise<number> {
-  const stats: Promise<number>[] = [];
-  for await (const entry of Deno.readDir(path)) {
-    if (!entry.isFile) continue;
-    stats.push(Deno.lstat(`${path}/${entry.name}`).then((s) => s.size, () => 0));
+/**
+ * Size of the files in `path`; undefined when the directory is gone; a string (what failed and
+ * why) on a read error.
+ */
+async function dirSize(
+  path: string,
+  lstat: LstatSync,
+  slicer: Slicer,
+): Promise<SchemaSize | undefined | string> {
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(path)) {
+      if (e.isFile) names.push(e.name);
+      await slicer.step();
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    return `${path}: ${(err as Error).message}`;
   }
-  return (await Promise.all(stats)).reduce((a, b) => a + b, 0);
+  let bytes = 0;
+  for (const name of names) {
+    try {
+      bytes += lstat(`${path}/${name}`).size;
+    } catch (err) {
+      return `${path}/${name}: ${(err as Error).message}`;
+    }
+    await slicer.step();
+  }
+  return { bytes };
 }

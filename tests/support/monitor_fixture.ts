@@ -15,6 +15,7 @@ export const MINIMAL_GRANTS = [
   "GRANT PROCESS, SHOW VIEW, CREATE USER, CONNECTION ADMIN ON *.* TO ?@?",
   "GRANT SELECT ON mysql.global_priv TO ?@?",
   "GRANT SELECT ON mysql.db TO ?@?",
+  "GRANT SELECT ON mysql.roles_mapping TO ?@?",
 ];
 
 /** Creates `monitor`@localhost and @127.0.0.1 with the minimal grants. */
