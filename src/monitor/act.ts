@@ -215,15 +215,14 @@ async function alter(
   verb: "lock" | "unlock",
   size: string,
   limitBytes: number,
-  why?: string,
+  orphan?: Orphan,
 ): Promise<Altered> {
   const { server: id, debug } = ctx;
   const limit = formatSize(limitBytes);
   const account = `${user}@${host}`;
   if (debug < 2) {
-    if (why) {
-      logger
-        .warning`server ${id}: would unlock ${account}, locked by this tool: ${why} (not at -d ${debug})`;
+    if (orphan) {
+      logNotCovered("would", id, orphan);
     } else if (debug === 0) {
       logger.info`dry run: server ${id}: would ${verb} ${account} (uses ${size}, limit ${limit})`;
     } else if (verb === "lock") {
@@ -273,8 +272,9 @@ async function alter(
   faultPoint("altered");
   if (verb === "unlock") {
     if (tryWrite(ctx, () => ctx.writes.confirm(id, [key], "unlock"))) faultPoint("confirmed");
-    if (why) logger.warning`server ${id}: unlocked ${account}, which this tool had locked: ${why}`;
-    else logger.warning`server ${id}: unlocked ${account}: uses ${size}, below ${limit}`;
+    if (orphan) {
+      logNotCovered("unlocked", id, orphan);
+    } else logger.warning`server ${id}: unlocked ${account}: uses ${size}, below ${limit}`;
     return { done: true, note: `unlock ${host}: ok`, result: "ok" };
   }
   logger.error`server ${id}: locked ${account}: uses ${size}, above the hard limit ${limit}`;
@@ -358,6 +358,35 @@ export async function finishIntents(
   return notes;
 }
 
+/** Logs what became of the orphaned lock `o` and why search_user no longer covers it. */
+function logNotCovered(what: "would" | "unlocked" | "dropped", id: string, o: Orphan): void {
+  const account = `${o.user}@${o.host}`;
+  const now = o.limitHost === undefined ? undefined : `${o.user}@${o.limitHost}`;
+  if (what === "would") {
+    if (now === undefined) {
+      logger
+        .warning`server ${id}: would unlock ${account} (at -d 2), which this tool locked: ${o.user} is no longer in search_user`;
+    } else {
+      logger
+        .warning`server ${id}: would unlock ${account} (at -d 2), which this tool locked: search_user now limits only ${now}`;
+    }
+  } else if (what === "unlocked") {
+    if (now === undefined) {
+      logger
+        .warning`server ${id}: unlocked ${account}, which this tool had locked: ${o.user} is no longer in search_user`;
+    } else {
+      logger
+        .warning`server ${id}: unlocked ${account}, which this tool had locked: search_user now limits only ${now}`;
+    }
+  } else if (now === undefined) {
+    logger
+      .info`server ${id}: ${account} is no longer locked and ${o.user} is no longer in search_user; record dropped`;
+  } else {
+    logger
+      .info`server ${id}: ${account} is no longer locked and search_user now limits only ${now}; record dropped`;
+  }
+}
+
 /**
  * Cleans up after accounts this tool locked that search_user no longer covers: unlocks them (at
  * -d 2, recorded like any unlock) or forgets them when someone else already unlocked or dropped
@@ -373,14 +402,13 @@ export async function releaseOrphans(
     const entry = { server: ctx.server, user: o.user, host: o.host, usage: 0, limit: 0 };
     if (o.kind === "forget") {
       if (tryWrite(ctx, () => ctx.writes.forget(ctx.server, { user: o.user, host: o.host }))) {
-        logger
-          .info`server ${ctx.server}: ${o.user}@${o.host} is no longer locked and ${o.why}; record dropped`;
+        logNotCovered("dropped", ctx.server, o);
         ctx.audits.push({ ...entry, action: "forget", result: "forgotten" });
         note(o.user, `forget ${o.host}`);
       }
       continue;
     }
-    const r = await alter(ctx, o.user, o.host, "unlock", "-", 0, o.why);
+    const r = await alter(ctx, o.user, o.host, "unlock", "-", 0, o);
     ctx.audits.push({ ...entry, action: "unlock", result: r.result });
     note(o.user, r.note);
   }

@@ -46,8 +46,8 @@ export interface Orphan {
   host: string;
   /** unlock: still locked; forget: unlocked or dropped by someone else. */
   kind: "unlock" | "forget";
-  /** Why it is no longer covered, for the log. */
-  why: string;
+  /** The host search_user now names for this user; undefined: the user is no longer listed. */
+  limitHost?: string;
 }
 
 /**
@@ -68,11 +68,13 @@ export function orphanLocks(
     if (r.state !== "locked" || shardOf(r.user, shards) !== shard) continue;
     const limit = byUser.get(r.user);
     if (limit && (limit.host === undefined || limit.host === r.host)) continue;
-    const why = limit
-      ? `search_user now limits only ${r.user}@${limit.host}`
-      : `${r.user} is no longer in search_user`;
     const locked = accountState(accounts, r.user, r.host) === "locked";
-    out.push({ user: r.user, host: r.host, kind: locked ? "unlock" : "forget", why });
+    out.push({
+      user: r.user,
+      host: r.host,
+      kind: locked ? "unlock" : "forget",
+      limitHost: limit?.host,
+    });
   }
   return out;
 }

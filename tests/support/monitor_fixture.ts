@@ -4,7 +4,7 @@
  * give a throwaway MariaDB a monitor account holding exactly the documented minimal grants.
  * @module
  */
-import { type CliResult, runCli } from "./cli.ts";
+import { type CliResult, runCli, spawnCli } from "./cli.ts";
 import type { MariaDB } from "./mariadb.ts";
 
 /** Password of the monitor account in every fixture (never a real secret). */
@@ -93,13 +93,15 @@ export class Sandbox implements AsyncDisposable {
   }
 
   /**
-   * Global settings pointing every output into the sandbox (no retries, no privilege drop and
-   * a sandbox pid file unless `extra` sets connect_retries, run_as or pid_file).
+   * Global settings pointing every output into the sandbox (no retries, no privilege drop, a
+   * sandbox pid file and state_dir unless `extra` sets connect_retries, run_as, pid_file or
+   * state_dir).
    */
   globals(extra = ""): string {
     const unless = (key: string, line: string) => extra.includes(`${key}=`) ? "" : line;
     return `passwd_file=${this.passwd}\nprometheus_file=${this.prom}\naudit_log=${this.audit}\n` +
-      `state_dir=${this.state}\n` + unless("connect_retries", "connect_retries=0\n") +
+      unless("state_dir", `state_dir=${this.state}\n`) +
+      unless("connect_retries", "connect_retries=0\n") +
       unless("run_as", "run_as=root\n") +
       unless("pid_file", `pid_file=${this.dir}/run/monitor.pid\n`) +
       extra;
@@ -124,7 +126,23 @@ export class Sandbox implements AsyncDisposable {
   /** Runs `monitor -c DIR ...args` with the app permission set plus the sandbox, servers and `read`. */
   run(args: string[], env: Record<string, string> = {}, read: string[] = []): Promise<CliResult> {
     const paths = [this.dir, ...this.servers.map((s) => s.dir), ...read];
-    return runCli(["monitor", "-c", this.dir, ...args], { read: paths, write: paths, env });
+    return runCli(["monitor", "-c", this.dir, ...args], {
+      read: paths,
+      write: paths,
+      env,
+      allowEnv: Object.keys(env),
+    });
+  }
+
+  /** Starts `monitor -c DIR ...args` like {@link run}, in the background. */
+  spawn(args: string[], env: Record<string, string> = {}, paths: string[] = []): Deno.ChildProcess {
+    const all = [this.dir, ...this.servers.map((s) => s.dir), ...paths];
+    return spawnCli(["monitor", "-c", this.dir, ...args], {
+      read: all,
+      write: all,
+      env,
+      allowEnv: Object.keys(env),
+    });
   }
 
   /** The metrics file text. */
