@@ -7,16 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { MariaDB } from "./support/mariadb.ts";
-import { createMonitorAccount, Sandbox, socketServer } from "./support/monitor_fixture.ts";
+import {
+  createMonitorAccount,
+  Sandbox,
+  socketServer,
+  sqliteLines,
+} from "./support/monitor_fixture.ts";
 
 const USERS = Array.from({ length: 150 }, (_, i) => `c${String(i).padStart(3, "0")}`);
 const FAULT_ENV = "MYSQL_MONITOR_TEST_FAULT";
-
-async function sqlite(path: string, sql: string): Promise<string[]> {
-  const out = await new Deno.Command("sqlite3", { args: [path, sql], stdout: "piped" }).output();
-  assert.equal(out.code, 0, `sqlite3 ${sql}`);
-  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
-}
 
 async function lockedAccounts(db: MariaDB): Promise<Set<string>> {
   const rows = await db.query<{ u: string }>(
@@ -59,7 +58,9 @@ Deno.test("crash: SIGKILL at any step never strands a lock; clean runs finish ev
   const store = `${sb.state}/monitor.sqlite`;
   /** Every locked account has a record (locked, or an intent the next run resolves). */
   const noStrandedLock = async (when: string) => {
-    const records = new Set(await sqlite(store, "SELECT user FROM locks WHERE server = 'db1'"));
+    const records = new Set(
+      await sqliteLines(store, "SELECT user FROM locks WHERE server = 'db1'"),
+    );
     for (const u of await lockedAccounts(db)) {
       assert.ok(records.has(u), `${when}: ${u} is locked without a record`);
     }
@@ -84,7 +85,10 @@ Deno.test("crash: SIGKILL at any step never strands a lock; clean runs finish ev
   assert.equal(r.code, 0, r.stderr);
   assert.equal((await lockedAccounts(db)).size, USERS.length, "not every account is locked");
   assert.deepEqual(
-    await sqlite(store, "SELECT state, COUNT(*) FROM locks WHERE server = 'db1' GROUP BY state"),
+    await sqliteLines(
+      store,
+      "SELECT state, COUNT(*) FROM locks WHERE server = 'db1' GROUP BY state",
+    ),
     [`locked|${USERS.length}`],
   );
   assert.doesNotMatch(r.stdout, /admin-locked/);
@@ -103,6 +107,6 @@ Deno.test("crash: SIGKILL at any step never strands a lock; clean runs finish ev
     assert.equal(r.code, 0, r.stderr);
   }
   assert.equal((await lockedAccounts(db)).size, 0, "a lock was stranded");
-  assert.deepEqual(await sqlite(store, "SELECT COUNT(*) FROM locks"), ["0"]);
+  assert.deepEqual(await sqliteLines(store, "SELECT COUNT(*) FROM locks"), ["0"]);
   assert.ok(points.size >= 5, [...points].join(","));
 });

@@ -9,14 +9,10 @@ import {
   fillSchema,
   Sandbox,
   socketServer,
+  sqliteLines,
 } from "./support/monitor_fixture.ts";
 import { shardOf } from "../src/monitor/shard.ts";
 import { promtool } from "./support/promtool.ts";
-
-async function sqlite(path: string, sql: string): Promise<string> {
-  const out = await new Deno.Command("sqlite3", { args: [path, sql], stdout: "piped" }).output();
-  return new TextDecoder().decode(out.stdout);
-}
 
 const ODD_USER = 'q"uo\\te';
 
@@ -128,11 +124,11 @@ Deno.test("shards: -s N -t 3 split the users disjointly and completely, each int
   }
   assert.deepEqual([...seen.keys()].sort(), [...users].sort());
   // One state store shared by the shards, holding every user's figures.
-  const rows = await sqlite(
+  const rows = await sqliteLines(
     `${sb.state}/monitor.sqlite`,
     "SELECT COUNT(*) FROM user_figures WHERE server = 'db1'",
   );
-  assert.equal(rows.trim(), String(users.length));
+  assert.deepEqual(rows, [String(users.length)]);
   assert.ok(new Set(seen.values()).size === 3, "a shard got no user");
   await assert.rejects(Deno.stat(sb.prom), "an unsharded metrics file was written");
 });

@@ -18,13 +18,8 @@ import {
   isLocked,
   Sandbox,
   socketServer,
+  sqliteLines,
 } from "./support/monitor_fixture.ts";
-
-async function sqlite(path: string, sql: string): Promise<string[]> {
-  const out = await new Deno.Command("sqlite3", { args: [path, sql], stdout: "piped" }).output();
-  assert.equal(out.code, 0, `sqlite3 ${sql}`);
-  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
-}
 
 function sample(text: string, name: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(`${name}{`));
@@ -86,7 +81,10 @@ Deno.test("state: a full disk under state_dir withholds every lock of the cycle,
     assert.ok(await isLocked(db, "dora", "%"));
     assert.equal(sample(await sb.metrics(), "mysql_monitor_state_write_errors_total"), 0);
     assert.deepEqual(
-      await sqlite(`${sb.state}/monitor.sqlite`, "SELECT user, state FROM locks ORDER BY user"),
+      await sqliteLines(
+        `${sb.state}/monitor.sqlite`,
+        "SELECT user, state FROM locks ORDER BY user",
+      ),
       ["dan|locked", "dora|locked"],
     );
   } finally {
@@ -138,7 +136,10 @@ Deno.test("state: a failing intent write (through the store seam) stops every la
       lines.join("\n"),
     );
     assert.deepEqual(
-      await sqlite(`${sb.state}/monitor.sqlite`, "SELECT user, state FROM locks ORDER BY user"),
+      await sqliteLines(
+        `${sb.state}/monitor.sqlite`,
+        "SELECT user, state FROM locks ORDER BY user",
+      ),
       ["fa|locked", "fb|locked"],
     );
   } finally {
@@ -222,7 +223,9 @@ Deno.test("state: records survive -t changes; removed users and narrowed user@ho
   for (const u of ["hob", "hue"]) {
     for (const h of ["%", "localhost"]) assert.equal(await isLocked(db, u, h), false, `${u}@${h}`);
   }
-  assert.deepEqual(await sqlite(`${sb.state}/monitor.sqlite`, "SELECT COUNT(*) FROM locks"), ["0"]);
+  assert.deepEqual(await sqliteLines(`${sb.state}/monitor.sqlite`, "SELECT COUNT(*) FROM locks"), [
+    "0",
+  ]);
 });
 
 Deno.test("state: --once creates state_dir like the daemon (0700, run_as's) and waits for the server's lock", async () => {

@@ -452,11 +452,10 @@ export class Monitor {
       const earlier = finished.get(limit.user) ?? [];
       const usage = scan.usage.get(limit.user);
       if (!usage || !hasAccount(table, limit)) {
+        const who = limit.host === undefined ? limit.user : `${limit.user}@${limit.host}`;
         this.#tellOnce(id, "unknown", limit.user, () =>
           logger
-            .warning`server ${id}: ${limit.user}${
-            limit.host === undefined ? "" : `@${limit.host}`
-          } is listed in search_user but has no account on this server; not measured`);
+            .warning`server ${id}: ${who} is listed in search_user but has no account on this server; not measured`);
         userReports.push({
           user: limit.user,
           usage: 0,

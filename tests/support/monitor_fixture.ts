@@ -69,6 +69,13 @@ export async function isLocked(db: MariaDB, user: string, host: string): Promise
   return row.l === "1" || row.l === "true";
 }
 
+/** Runs `sqlite3 path sql` (the real CLI) and returns its output lines. */
+export async function sqliteLines(path: string, sql: string): Promise<string[]> {
+  const out = await new Deno.Command("sqlite3", { args: [path, sql], stdout: "piped" }).output();
+  if (out.code !== 0) throw new Error(`sqlite3 ${path} ${sql} failed`);
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+}
+
 /** A temporary configuration directory with its output paths. */
 export class Sandbox implements AsyncDisposable {
   readonly prom: string;
