@@ -78,6 +78,8 @@ export interface MonitorSeams {
 
 /** Users handled between two yields to the event loop. */
 const USERS_PER_SLICE = 500;
+/** Users recorded per state store transaction. */
+const RECORD_PART = 2000;
 
 const logger = log("monitor");
 
@@ -359,13 +361,7 @@ export class Monitor {
           scan,
           users,
         ));
-        tryWrite(ctx, () =>
-          ctx.writes.record(server.id, shard, {
-            flags: ctx.flags,
-            figures: userReports.filter((u) => u.status !== "no account"),
-            lastSuccess,
-            lruSize: config.lruSize,
-          }));
+        await this.#record(ctx, server.id, userReports, lastSuccess, config.lruSize);
         faultPoint("recorded");
       } finally {
         lock.release();
@@ -394,6 +390,34 @@ export class Monitor {
     } finally {
       await db?.close();
       this.#reports.set(server.id, report!);
+    }
+  }
+
+  /** The record step: flags and figures, in parts so no transaction holds the event loop long. */
+  async #record(
+    ctx: ActContext & { flags: Map<string, UserFlags> },
+    id: string,
+    reports: readonly UserReport[],
+    lastSuccess: number,
+    lruSize: number,
+  ): Promise<void> {
+    const figures = reports.filter((u) => u.status !== "no account");
+    for (let i = 0; i < figures.length || i === 0; i += RECORD_PART) {
+      const part = figures.slice(i, i + RECORD_PART);
+      const last = i + RECORD_PART >= figures.length;
+      const flags = new Map(part.flatMap((u) => {
+        const f = ctx.flags.get(u.user);
+        return f ? [[u.user, f] as const] : [];
+      }));
+      const ok = tryWrite(ctx, () =>
+        ctx.writes.record(id, this.options.shard, {
+          flags,
+          figures: part,
+          lastSuccess: last ? lastSuccess : undefined,
+          lruSize,
+        }));
+      if (!ok || last) return;
+      await yieldNow();
     }
   }
 

@@ -54,12 +54,16 @@ export interface AccountKey {
   host: string;
 }
 
-/** What {@link StateWrites.record} stores at the end of a successful scan. */
+/**
+ * What {@link StateWrites.record} stores at the end of a successful scan. A large cycle is
+ * recorded in several parts; the last one carries `lastSuccess`.
+ */
 export interface CycleRecord {
   /** Flags of the users this process decided about. */
-  flags: Map<string, UserFlags>;
-  figures: UserFigures[];
-  lastSuccess: number;
+  flags: ReadonlyMap<string, UserFlags>;
+  figures: readonly UserFigures[];
+  /** Set on the last part: the scan's time, and the flags are then pruned to `lruSize`. */
+  lastSuccess?: number;
   /** user_flags rows kept per server. */
   lruSize: number;
 }
@@ -368,10 +372,6 @@ export class StateStore implements StateWrites {
         if (f.warned || f.overHard) setFlags.run(server, user, +f.warned, +f.overHard, seen);
         else dropFlags.run(server, user);
       }
-      db.prepare(
-        `DELETE FROM user_flags WHERE server = ? AND user NOT IN (
-           SELECT user FROM user_flags WHERE server = ? ORDER BY seen DESC LIMIT ?)`,
-      ).run(server, server, cycle.lruSize);
       const setFigures = db.prepare(
         `INSERT INTO user_figures (server, user, usage, soft, hard, locked) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (server, user) DO UPDATE SET usage = excluded.usage, soft = excluded.soft,
@@ -380,6 +380,11 @@ export class StateStore implements StateWrites {
       for (const u of cycle.figures) {
         setFigures.run(server, u.user, u.usage, u.soft ?? null, u.hard, +u.locked);
       }
+      if (cycle.lastSuccess === undefined) return;
+      db.prepare(
+        `DELETE FROM user_flags WHERE server = ? AND user NOT IN (
+           SELECT user FROM user_flags WHERE server = ? ORDER BY seen DESC LIMIT ?)`,
+      ).run(server, server, cycle.lruSize);
       db.prepare(
         `INSERT INTO server_status (server, shard, last_success) VALUES (?, ?, ?)
          ON CONFLICT (server, shard) DO UPDATE SET last_success = excluded.last_success`,
