@@ -36,43 +36,39 @@ const truthy = (v: unknown) =>
 export async function listAccounts(db: Db, flavour: Flavour): Promise<AccountTable> {
   // MariaDB ≥ 10.4 keeps the lock flag and the global privileges in mysql.global_priv's JSON;
   // MySQL in mysql.user (roles are locked accounts without password there; role_edges tells).
+  // Columns: user, host, locked, role, access.
   const rows = flavour.kind === "mariadb"
-    ? await db.query<
-      { user: string; host: string; locked: unknown; role: unknown; access: string }
-    >(
-      `SELECT User AS user, Host AS host,
-              JSON_VALUE(Priv, '$.account_locked') AS locked,
-              JSON_VALUE(Priv, '$.is_role') AS role,
-              COALESCE(JSON_VALUE(Priv, '$.access'), '0') AS access
+    ? await db.queryArrays(
+      `SELECT User, Host,
+              JSON_VALUE(Priv, '$.account_locked'),
+              JSON_VALUE(Priv, '$.is_role'),
+              COALESCE(JSON_VALUE(Priv, '$.access'), '0')
          FROM mysql.global_priv`,
     )
-    : await db.query<
-      { user: string; host: string; locked: unknown; role: unknown; access: string }
-    >(
-      `SELECT u.User AS user, u.Host AS host, u.account_locked AS locked,
+    : await db.queryArrays(
+      `SELECT u.User, u.Host, u.account_locked,
               EXISTS (SELECT 1 FROM mysql.role_edges e
-                       WHERE e.FROM_USER = u.User AND e.FROM_HOST = u.Host) AS role,
+                       WHERE e.FROM_USER = u.User AND e.FROM_HOST = u.Host),
               (u.Insert_priv = 'Y') * 2 + (u.Create_priv = 'Y') * 16 + (u.Alter_priv = 'Y') * 8192
-                AS access
          FROM mysql.user u`,
     );
   const accounts = new Map<string, Account[]>();
   const roles = new Set<string>();
   const globalGrowth = new Set<string>();
-  for (const r of rows) {
-    const user = String(r.user);
-    const host = String(r.host);
+  for (const [u, h, locked, role, accessText] of rows) {
+    const user = String(u);
+    const host = String(h);
     let access = 0n;
     try {
-      access = BigInt(String(r.access));
+      access = BigInt(String(accessText));
     } catch { /* not a number: no privilege */ }
     if ((access & GROWTH_ACCESS_BITS) !== 0n) globalGrowth.add(accountKey(user, host));
-    if (truthy(r.role)) {
+    if (truthy(role)) {
       roles.add(accountKey(user, host));
       continue;
     }
     const list = accounts.get(user) ?? [];
-    list.push({ host, locked: truthy(r.locked) });
+    list.push({ host, locked: truthy(locked) });
     accounts.set(user, list);
   }
   return { accounts, roles, globalGrowth };
@@ -92,11 +88,16 @@ export interface GrowthGrant {
  * Schema-level grants that charge a schema: INSERT, CREATE or ALTER (ALL includes them).
  * SELECT, UPDATE, DELETE and the rest never do (see docs/schema_mapping.md).
  */
-export function readGrowthGrants(db: Db): Promise<GrowthGrant[]> {
-  return db.query<GrowthGrant>(
-    `SELECT User AS user, Host AS host, Db AS db FROM mysql.db
+export async function readGrowthGrants(db: Db): Promise<GrowthGrant[]> {
+  const rows = await db.queryArrays(
+    `SELECT User, Host, Db FROM mysql.db
       WHERE Insert_priv = 'Y' OR Create_priv = 'Y' OR Alter_priv = 'Y'`,
   );
+  return rows.map(([user, host, db]) => ({
+    user: String(user),
+    host: String(host),
+    db: String(db),
+  }));
 }
 
 /** One granted role: the grantee (an account, or a role) and the role, each as name and host. */

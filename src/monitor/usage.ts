@@ -37,10 +37,8 @@ export function yieldNow(): Promise<void> {
 
 /** Every schema on the server except the system ones. */
 export async function listSchemas(db: Db): Promise<string[]> {
-  const rows = await db.query<{ s: string }>(
-    "SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA",
-  );
-  return rows.map((r) => String(r.s)).filter((s) => !SYSTEM_SCHEMAS.includes(s));
+  const rows = await db.queryArrays("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA");
+  return rows.map((r) => String(r[0])).filter((s) => !SYSTEM_SCHEMAS.includes(s));
 }
 
 /** Sums DATA_LENGTH + INDEX_LENGTH of each schema in `schemas`, in batches. */
@@ -56,14 +54,11 @@ export async function usageFromInformationSchema(
       FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? GROUP BY TABLE_SCHEMA`;
   for (let i = 0; i < schemas.length; i += batch) {
     const names = schemas.slice(i, i + batch);
-    const rows = await db.query<{ s: string; bytes: string | null; unreadable: string | null }>(
-      names.map(() => branch).join("\nUNION ALL\n"),
-      names,
-    );
-    for (const r of rows) {
-      const unreadable = Number(r.unreadable ?? 0);
-      usage.set(String(r.s), {
-        bytes: Number(r.bytes ?? 0),
+    const rows = await db.queryArrays(names.map(() => branch).join("\nUNION ALL\n"), names);
+    for (const [schema, bytes, unreadableCount] of rows) {
+      const unreadable = Number(unreadableCount ?? 0);
+      usage.set(String(schema), {
+        bytes: Number(bytes ?? 0),
         ...(unreadable
           ? { problem: `${unreadable} table(s) whose size the server could not read` }
           : {}),
