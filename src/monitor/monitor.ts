@@ -324,28 +324,7 @@ export class Monitor {
           throw new RuntimeError("stopping");
         }
       } catch (err) {
-        let errorsTotal = status.errorsTotal + 1;
-        try {
-          errorsTotal = store.countError(server.id, shard);
-        } catch (writeErr) {
-          this.#stateFailed();
-          logger.error`cannot write the state store ${store.path}: ${message(writeErr)}`;
-        }
-        logger.error`server ${server.id}: scan failed, no action taken: ${message(err)}`;
-        const kept = config.prometheusTruncate ? [] : store.figures(
-          server.id,
-          users.map((u) => u.user),
-        );
-        report = {
-          server: server.id,
-          up: false,
-          error: message(err),
-          lastSuccess: status.lastSuccess,
-          durationSec: duration(),
-          errorsTotal,
-          users: kept.map((u) => ({ ...u, status: "ok" as const, actions: [] })),
-          stale: !config.prometheusTruncate,
-        };
+        report = this.#failed(server, config, store, status, users, err, duration());
         return report;
       }
       let ctx: ActContext & { flags: Map<string, UserFlags> };
@@ -363,6 +342,10 @@ export class Monitor {
         ));
         await this.#record(ctx, server.id, userReports, lastSuccess, config.lruSize);
         faultPoint("recorded");
+      } catch (err) {
+        // The server went away under the lock: what was sent is recorded as intents.
+        report = this.#failed(server, config, store, status, users, err, duration(), true);
+        return report;
       } finally {
         lock.release();
       }
@@ -391,6 +374,45 @@ export class Monitor {
       await db?.close();
       this.#reports.set(server.id, report!);
     }
+  }
+
+  /** Counts a failed scan and builds its report (last figures kept with prometheus_truncate=0). */
+  #failed(
+    server: ServerConfig,
+    config: MonitorConfig,
+    store: StateStore,
+    status: { errorsTotal: number; lastSuccess?: number },
+    users: readonly UserLimit[],
+    err: unknown,
+    durationSec: number,
+    interrupted = false,
+  ): ServerReport {
+    let errorsTotal = status.errorsTotal + 1;
+    try {
+      errorsTotal = store.countError(server.id, this.options.shard);
+    } catch (writeErr) {
+      this.#stateFailed();
+      logger.error`cannot write the state store ${store.path}: ${message(writeErr)}`;
+    }
+    if (interrupted) {
+      logger
+        .error`server ${server.id}: cycle interrupted (${
+        message(err)
+      }); what was sent is recorded and the next run finishes it`;
+    } else logger.error`server ${server.id}: scan failed, no action taken: ${message(err)}`;
+    const kept = config.prometheusTruncate
+      ? []
+      : store.figures(server.id, users.map((u) => u.user));
+    return {
+      server: server.id,
+      up: false,
+      error: message(err),
+      lastSuccess: status.lastSuccess,
+      durationSec,
+      errorsTotal,
+      users: kept.map((u) => ({ ...u, status: "ok" as const, actions: [] })),
+      stale: !config.prometheusTruncate,
+    };
   }
 
   /** The record step: flags and figures, in parts so no transaction holds the event loop long. */
