@@ -10,6 +10,7 @@ import type { Db } from "../db/connection.ts";
 import type { Flavour } from "../db/flavour.ts";
 import type { Account } from "./decide.ts";
 import { classifySessions, type Session } from "./sessions.ts";
+import { TimeSlicer } from "./slice.ts";
 
 /** Global privileges that let an account grow any schema: INSERT, CREATE, ALTER. */
 export const GROWTH_ACCESS_BITS = 2n | 16n | 8192n;
@@ -55,7 +56,9 @@ export async function listAccounts(db: Db, flavour: Flavour): Promise<AccountTab
   const accounts = new Map<string, Account[]>();
   const roles = new Set<string>();
   const globalGrowth = new Set<string>();
+  const slicer = new TimeSlicer();
   for (const [u, h, locked, role, accessText] of rows) {
+    await slicer.pause();
     const user = String(u);
     const host = String(h);
     let access = 0n;

@@ -17,6 +17,7 @@
 import type { SchemaMapping } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
 import { accountKey, type GrowthGrant, type RoleGrant } from "./accounts.ts";
+import { TimeSlicer } from "./slice.ts";
 
 /** Turns a grant database pattern into an anchored regular expression. */
 export function grantPatternToRegExp(pattern: string): RegExp {
@@ -79,8 +80,10 @@ export interface OwnerIndex {
   findings: GrantFindings;
 }
 
-/** Builds the schema → owners index for one server. */
-export function buildOwnerIndex(input: IndexInput): OwnerIndex {
+const NONE: string[] = [];
+
+/** Builds the schema → owners index for one server (in time slices). */
+export async function buildOwnerIndex(input: IndexInput): Promise<OwnerIndex> {
   const monitored = new Set(input.users.map((u) => u.user));
   const findings: GrantFindings = { everywhere: new Map() };
   if (input.mapping === "name") {
@@ -100,13 +103,15 @@ export function buildOwnerIndex(input: IndexInput): OwnerIndex {
       findings,
     };
   }
-  return grantsIndex(input, findings);
+  return await grantsIndex(input, findings);
 }
 
-function grantsIndex(input: IndexInput, findings: GrantFindings): OwnerIndex {
+async function grantsIndex(input: IndexInput, findings: GrantFindings): Promise<OwnerIndex> {
+  const slicer = new TimeSlicer();
   // Role graph: grantee key → role keys.
   const rolesOf = new Map<string, string[]>();
   for (const g of input.roleGrants) {
+    await slicer.pause();
     const k = accountKey(g.user, g.host);
     const list = rolesOf.get(k) ?? [];
     list.push(accountKey(g.role, g.roleHost));
@@ -114,6 +119,7 @@ function grantsIndex(input: IndexInput, findings: GrantFindings): OwnerIndex {
   }
   const grantsOf = new Map<string, string[]>();
   for (const g of input.grants) {
+    await slicer.pause();
     const k = accountKey(g.user, g.host);
     const list = grantsOf.get(k) ?? [];
     list.push(g.db);
@@ -123,6 +129,7 @@ function grantsIndex(input: IndexInput, findings: GrantFindings): OwnerIndex {
   const wild = new Map<string, { re: RegExp; user: string }[]>();
   const lengths = new Set<number>();
   for (const limit of input.users) {
+    await slicer.pause();
     const hosts = input.hostsOf(limit.user).filter((h) =>
       limit.host === undefined || h === limit.host
     );
@@ -163,14 +170,19 @@ function grantsIndex(input: IndexInput, findings: GrantFindings): OwnerIndex {
   const sortedLengths = [...lengths].sort((a, b) => a - b);
   return {
     owners(schema) {
-      const out = new Set(exact.get(schema));
+      let out: string[] | undefined;
+      const direct = exact.get(schema);
+      if (direct) out = [...direct];
       for (const n of sortedLengths) {
         if (n > schema.length) break;
-        for (const { re, user } of wild.get(schema.slice(0, n)) ?? []) {
-          if (!out.has(user) && re.test(schema)) out.add(user);
+        const candidates = wild.get(schema.slice(0, n));
+        if (!candidates) continue;
+        for (const { re, user } of candidates) {
+          if (out?.includes(user) || !re.test(schema)) continue;
+          (out ??= []).push(user);
         }
       }
-      return [...out];
+      return out ?? NONE;
     },
     findings,
   };

@@ -10,7 +10,7 @@ function limit(user: string, host?: string): UserLimit {
   return { user, host, hard: 1, line: 1 };
 }
 
-function owned(
+async function owned(
   mapping: SchemaMapping,
   users: UserLimit[],
   options: {
@@ -22,7 +22,7 @@ function owned(
   } = {},
   schemas = SCHEMAS,
 ) {
-  const index = buildOwnerIndex({
+  const index = await buildOwnerIndex({
     mapping,
     users,
     accountNames: new Set(options.names ?? users.map((u) => u.user)),
@@ -50,7 +50,7 @@ Deno.test("mapping: grant patterns honour _ and % wildcards and escaped \\_", ()
   assert.deepEqual(literalPrefix("%x"), { prefix: "", wildcard: true });
 });
 
-Deno.test("mapping: grants; a schema counts once per user; user@host narrows the grants", () => {
+Deno.test("mapping: grants; a schema counts once per user; user@host narrows the grants", async () => {
   const grants = [
     { user: "bob", host: "%", db: "shop\\_%" },
     { user: "bob", host: "localhost", db: "shop_a" }, // matches shop_a and shopXa
@@ -59,18 +59,18 @@ Deno.test("mapping: grants; a schema counts once per user; user@host narrows the
   ];
   const hosts = { bob: ["%", "localhost"], eve: ["%"] };
   assert.deepEqual(
-    owned("grants", [limit("bob"), limit("eve"), limit("nobody")], { grants, hosts }).out,
+    (await owned("grants", [limit("bob"), limit("eve"), limit("nobody")], { grants, hosts })).out,
     {
       bob: ["shop_a", "shopXa", "shop_b_old"],
       eve: ["web1"],
     },
   );
-  assert.deepEqual(owned("grants", [limit("bob", "%")], { grants, hosts }).out, {
+  assert.deepEqual((await owned("grants", [limit("bob", "%")], { grants, hosts })).out, {
     bob: ["shop_a", "shop_b_old"],
   });
 });
 
-Deno.test("mapping: roles are followed (also role to role); global and all-matching grants are reported, not charged", () => {
+Deno.test("mapping: roles are followed (also role to role); global and all-matching grants are reported, not charged", async () => {
   const grants = [
     { user: "reader", host: "", db: "shop" },
     { user: "writer", host: "", db: "web\\_%" },
@@ -80,7 +80,7 @@ Deno.test("mapping: roles are followed (also role to role); global and all-match
     { user: "amy", host: "%", role: "outer", roleHost: "" },
     { user: "outer", host: "", role: "writer", roleHost: "" },
   ];
-  const r = owned("grants", [limit("amy"), limit("bob"), limit("carl")], {
+  const r = await owned("grants", [limit("amy"), limit("bob"), limit("carl")], {
     grants,
     roleGrants,
     global: [accountKey("carl", "%"), accountKey("writer", "")],
@@ -93,18 +93,18 @@ Deno.test("mapping: roles are followed (also role to role); global and all-match
   });
 });
 
-Deno.test("mapping: name is exact; prefix takes the longest account name", () => {
-  assert.deepEqual(owned("name", [limit("shop"), limit("Web1")]).out, { shop: ["shop"] });
-  assert.deepEqual(owned("prefix", [limit("shop"), limit("web")]).out, {
+Deno.test("mapping: name is exact; prefix takes the longest account name", async () => {
+  assert.deepEqual((await owned("name", [limit("shop"), limit("Web1")])).out, { shop: ["shop"] });
+  assert.deepEqual((await owned("prefix", [limit("shop"), limit("web")])).out, {
     shop: ["shop_a", "shop_b_old"],
     web: ["web_1"],
   });
   // shop_b exists (not monitored): shop_b_old is shop_b's, not shop's.
   const schemas = ["shop_a", "shop_b_old", "shop_b_", "shop_bx_1", "ann_x_y_z", "ann_x"];
   assert.deepEqual(
-    owned("prefix", [limit("shop"), limit("ann"), limit("ann_x")], {
+    (await owned("prefix", [limit("shop"), limit("ann"), limit("ann_x")], {
       names: ["shop", "shop_b", "ann", "ann_x"],
-    }, schemas).out,
+    }, schemas)).out,
     // The schema named exactly ann_x starts with "ann_": it is ann's.
     { shop: ["shop_a", "shop_bx_1"], ann_x: ["ann_x_y_z"], ann: ["ann_x"] },
   );

@@ -21,7 +21,7 @@ import { type MonitorConfig, type ServerConfig, shardPath } from "../config/conf
 import type { UserLimit } from "../config/search_user.ts";
 import { connectWithRetry, type Db, sleep } from "../db/connection.ts";
 import { RuntimeError } from "../errors.ts";
-import { renderExposition } from "../metrics/exposition.ts";
+import { renderExpositionSliced } from "../metrics/exposition.ts";
 import { monitorFamilies, type ReloadStatus } from "../metrics/monitor_metrics.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { log } from "../system/log.ts";
@@ -52,7 +52,7 @@ import {
   type StateWrites,
   type UserFlags,
 } from "./store.ts";
-import { yieldNow } from "./usage.ts";
+import { TimeSlicer, yieldNow } from "./slice.ts";
 
 /** How the monitor runs: enforcement level and shard. */
 export interface MonitorOptions {
@@ -76,10 +76,8 @@ export interface MonitorSeams {
   actions?: (db: Db) => ServerActions;
 }
 
-/** Users handled between two yields to the event loop. */
-const USERS_PER_SLICE = 500;
 /** Users recorded per state store transaction. */
-const RECORD_PART = 2000;
+const RECORD_PART = 500;
 
 const logger = log("monitor");
 
@@ -492,9 +490,9 @@ export class Monitor {
         .warning`server ${id}: the size of schema ${schema} could not be read completely (${problem}); its users are not unlocked in this cycle`;
     }
     const userReports: UserReport[] = [];
-    let n = 0;
+    const slicer = new TimeSlicer();
     for (const limit of users) {
-      if (++n % USERS_PER_SLICE === 0) await yieldNow();
+      await slicer.pause();
       const earlier = finished.get(limit.user) ?? [];
       const usage = scan.usage.get(limit.user);
       if (!usage || !hasAccount(table, limit)) {
@@ -617,11 +615,13 @@ export class Monitor {
     const config = this.#config;
     const { shard, shards } = this.options;
     const path = shardPath(config.prometheusFile, shard, shards);
+    const slicer = new TimeSlicer();
     try {
       await writeFileAtomic(
         path,
-        renderExposition(
+        await renderExpositionSliced(
           monitorFamilies(this.reports(), shard, this.#reload, this.#stateWriteErrors),
+          () => slicer.pause(),
         ),
       );
       this.#metricsWritten = true;

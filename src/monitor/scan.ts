@@ -25,8 +25,8 @@ import {
   type Usage,
   usageFromDatadir,
   usageFromInformationSchema,
-  yieldNow,
 } from "./usage.ts";
+import { TimeSlicer } from "./slice.ts";
 
 /** A user's usage: bytes, and the schemas whose size could only be read in part. */
 export interface UserUsage {
@@ -47,9 +47,6 @@ export interface Scan {
   /** Schemas measured only in part, with the reason. */
   incomplete: Map<string, string>;
 }
-
-/** Schemas matched against the owner index between two yields to the event loop. */
-const SCHEMAS_PER_SLICE = 5000;
 
 /** Whether the account `limit` names exists on the server. */
 export function hasAccount(accounts: AccountTable, limit: UserLimit): boolean {
@@ -85,7 +82,7 @@ export async function scanServer(
   }
   const known = users.filter((u) => hasAccount(accounts, u));
   const unknown = users.filter((u) => !hasAccount(accounts, u)).map((u) => u.user);
-  const index = buildOwnerIndex({
+  const index = await buildOwnerIndex({
     mapping: server.mapping,
     users: known,
     accountNames: new Set(accounts.accounts.keys()),
@@ -105,11 +102,11 @@ export async function scanServer(
     names = await listSchemas(db);
   }
   const owners = new Map<string, string[]>();
-  let n = 0;
+  const slicer = new TimeSlicer();
   for (const schema of names) {
+    await slicer.pause();
     const who = index.owners(schema);
     if (who.length) owners.set(schema, who);
-    if (++n % SCHEMAS_PER_SLICE === 0) await yieldNow();
   }
   let sizes: Usage;
   if (dirs) {
@@ -125,6 +122,7 @@ export async function scanServer(
   );
   const incomplete = new Map<string, string>();
   for (const [schema, who] of owners) {
+    await slicer.pause();
     const size = sizes.get(schema);
     if (!size) continue; // dropped since it was listed
     if (size.problem) incomplete.set(schema, size.problem);

@@ -14,6 +14,8 @@
  * @module
  */
 import type { Db } from "../db/connection.ts";
+import { defaultDirSizer, type DirSize, type DirSizer } from "./dir_size.ts";
+import { TimeSlicer } from "./slice.ts";
 
 /** Schemas that never belong to a user. */
 export const SYSTEM_SCHEMAS = ["mysql", "information_schema", "performance_schema", "sys"];
@@ -30,15 +32,16 @@ export type Usage = Map<string, SchemaSize>;
 /** Schemas per information_schema statement. */
 export const BATCH = 500;
 
-/** Lets other work (timers, signals, the watchdog) run. */
-export function yieldNow(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
 /** Every schema on the server except the system ones. */
 export async function listSchemas(db: Db): Promise<string[]> {
   const rows = await db.queryArrays("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA");
-  return rows.map((r) => String(r[0])).filter((s) => !SYSTEM_SCHEMAS.includes(s));
+  const out: string[] = [];
+  const slicer = new TimeSlicer();
+  for (const [name] of rows) {
+    await slicer.pause();
+    if (!SYSTEM_SCHEMAS.includes(String(name))) out.push(String(name));
+  }
+  return out;
 }
 
 /** Sums DATA_LENGTH + INDEX_LENGTH of each schema in `schemas`, in batches. */
@@ -48,6 +51,7 @@ export async function usageFromInformationSchema(
   batch = BATCH,
 ): Promise<Usage> {
   const usage: Usage = new Map();
+  const slicer = new TimeSlicer();
   const branch = `SELECT TABLE_SCHEMA AS s,
            SUM(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0)) AS bytes,
            SUM(TABLE_TYPE <> 'VIEW' AND DATA_LENGTH IS NULL) AS unreadable
@@ -56,6 +60,7 @@ export async function usageFromInformationSchema(
     const names = schemas.slice(i, i + batch);
     const rows = await db.queryArrays(names.map(() => branch).join("\nUNION ALL\n"), names);
     for (const [schema, bytes, unreadableCount] of rows) {
+      await slicer.pause();
       const unreadable = Number(unreadableCount ?? 0);
       usage.set(String(schema), {
         bytes: Number(bytes ?? 0),
@@ -87,7 +92,9 @@ export function decodeSchemaDir(name: string): string {
 /** Schema name → directory path of every user schema in `datadir`. */
 export async function listSchemaDirs(datadir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const slicer = new TimeSlicer();
   for await (const entry of Deno.readDir(datadir)) {
+    await slicer.pause();
     if (!entry.isDirectory) continue;
     const schema = decodeSchemaDir(entry.name);
     if (SYSTEM_SCHEMAS.includes(schema) || schema.startsWith("#")) continue;
@@ -96,71 +103,32 @@ export async function listSchemaDirs(datadir: string): Promise<Map<string, strin
   return out;
 }
 
-/** `Deno.lstatSync`'s shape, replaceable in tests. */
-export type LstatSync = (path: string) => { size: number };
-
-/** Directory entries handled between two yields to the event loop (a few ms of work). */
-const ENTRIES_PER_SLICE = 2000;
-
-/** Counts work and yields to the event loop every {@link ENTRIES_PER_SLICE} entries. */
-class Slicer {
-  #left = ENTRIES_PER_SLICE;
-  async step(): Promise<void> {
-    if (--this.#left > 0) return;
-    this.#left = ENTRIES_PER_SLICE;
-    await yieldNow();
-  }
-}
-
 /**
  * Sums the sizes of the files in each schema directory of `dirs` (schema → path). A schema whose
- * directory is gone was dropped and is left out; a file that cannot be read is retried with a
- * fresh listing, and a second failure marks the schema incomplete. Synchronous file system calls
- * in slices (cheaper per file than async ones), yielding between slices.
+ * directory is gone was dropped and is left out; a directory with a file that cannot be read is
+ * measured again, and a second failure marks the schema incomplete. Spread over time slices.
  */
 export async function usageFromDatadir(
   dirs: ReadonlyMap<string, string>,
-  lstat: LstatSync = Deno.lstatSync,
+  sizer: DirSizer = defaultDirSizer(),
 ): Promise<Usage> {
   const usage: Usage = new Map();
-  const slicer = new Slicer();
+  const slicer = new TimeSlicer();
+  const measure = async (path: string): Promise<DirSize> => {
+    const it = sizer(path);
+    for (;;) {
+      const step = it.next();
+      if (step.done) return step.value;
+      await slicer.pause();
+    }
+  };
   for (const [schema, path] of dirs) {
-    let result = await dirSize(path, lstat, slicer);
-    if (typeof result === "string") result = await dirSize(path, lstat, slicer);
-    if (typeof result === "string") {
-      usage.set(schema, { bytes: 0, problem: `cannot read the size of ${result}` });
-    } else if (result) usage.set(schema, result);
+    let result = await measure(path);
+    if (typeof result === "object" && "error" in result) result = await measure(path);
+    if (result === "gone") continue;
+    if ("error" in result) usage.set(schema, { bytes: 0, problem: `cannot read ${result.error}` });
+    else usage.set(schema, { bytes: result.bytes });
+    await slicer.pause();
   }
   return usage;
-}
-
-/**
- * Size of the files in `path`; undefined when the directory is gone; a string (what failed and
- * why) on a read error.
- */
-async function dirSize(
-  path: string,
-  lstat: LstatSync,
-  slicer: Slicer,
-): Promise<SchemaSize | undefined | string> {
-  const names: string[] = [];
-  try {
-    for (const e of Deno.readDirSync(path)) {
-      if (e.isFile) names.push(e.name);
-      await slicer.step();
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    return `${path}: ${(err as Error).message}`;
-  }
-  let bytes = 0;
-  for (const name of names) {
-    try {
-      bytes += lstat(`${path}/${name}`).size;
-    } catch (err) {
-      return `${path}/${name}: ${(err as Error).message}`;
-    }
-    await slicer.step();
-  }
-  return { bytes };
 }

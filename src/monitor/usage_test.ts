@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { denoDirSize, libcDirSize } from "./dir_size.ts";
 import { decodeSchemaDir, listSchemaDirs, usageFromDatadir } from "./usage.ts";
 
 Deno.test("usage: schema directory names are decoded", () => {
@@ -30,14 +31,22 @@ Deno.test("usage: datadir source sums files per schema directory, skips system s
   try {
     const dirs = await listSchemaDirs(dir);
     assert.deepEqual([...dirs.keys()].sort(), ["other", "shop", "shop-old"]);
-    const all = await usageFromDatadir(dirs);
-    assert.deepEqual(Object.fromEntries(all), {
-      shop: { bytes: 1024 },
-      "shop-old": { bytes: 7 },
-      other: { bytes: 5 },
-    });
+    // libc's readdir + statx and Deno's calls agree; symlinks and subdirectories do not count.
+    await Deno.symlink("/etc/passwd", `${dir}/shop/link`);
+    for (const sizer of [libcDirSize, denoDirSize()]) {
+      const all = await usageFromDatadir(dirs, sizer);
+      assert.deepEqual(Object.fromEntries(all), {
+        shop: { bytes: 1024 },
+        "shop-old": { bytes: 7 },
+        other: { bytes: 5 },
+      });
+    }
     const some = await usageFromDatadir(new Map([["shop", dirs.get("shop")!]]));
     assert.deepEqual(Object.fromEntries(some), { shop: { bytes: 1024 } });
+    // A schema directory that cannot be read at all (here: not a directory) is incomplete.
+    await Deno.writeTextFile(`${dir}/not_a_dir`, "x");
+    const odd = await usageFromDatadir(new Map([["odd", `${dir}/not_a_dir`]]), libcDirSize);
+    assert.match(odd.get("odd")!.problem!, /not_a_dir: Not a directory/);
     // A schema dropped since it was listed is left out, not 0 bytes.
     await Deno.remove(`${dir}/other`, { recursive: true });
     assert.deepEqual(Object.fromEntries(await usageFromDatadir(dirs)).other, undefined);
@@ -56,13 +65,15 @@ Deno.test("usage: a file whose size cannot be read makes its schema incomplete, 
       if (path.endsWith("/t.ibd") && failures-- > 0) throw new Deno.errors.NotFound("gone");
       return Deno.lstatSync(path);
     };
-    assert.deepEqual((await usageFromDatadir(dirs, flaky)).get("shop"), { bytes: 1024 });
+    assert.deepEqual((await usageFromDatadir(dirs, denoDirSize(flaky))).get("shop"), {
+      bytes: 1024,
+    });
     // One that cannot be read twice in a row marks the schema incomplete.
     const broken = (path: string) => {
       if (path.endsWith("/t.ibd")) throw new Error("Input/output error (os error 5)");
       return Deno.lstatSync(path);
     };
-    const usage = await usageFromDatadir(dirs, broken);
+    const usage = await usageFromDatadir(dirs, denoDirSize(broken));
     assert.match(usage.get("shop")!.problem!, /shop\/t\.ibd: Input\/output error/);
     assert.deepEqual(usage.get("other"), { bytes: 5 }, "the other schemas are unaffected");
   } finally {
