@@ -228,6 +228,8 @@ Deno.test("accounts: a table whose size the server cannot read keeps the lock (i
   await createMonitorAccount(db);
   await db.query("CREATE USER 'una'@'%'");
   await fillSchema(db, "una", 512);
+  // Other tenants' schemas: una's is looked up by name, not found in an aggregate over all.
+  for (const other of ["vic", "wes"]) await fillSchema(db, other, 16);
   await db.query("CREATE TABLE una.small (x INT) ENGINE=MyISAM");
   await db.query("INSERT INTO una.small VALUES (1)");
   await using sb = await Sandbox.create([db]);

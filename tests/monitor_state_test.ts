@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../src/config/config.ts";
+import { serverActions } from "../src/monitor/act.ts";
 import { Monitor } from "../src/monitor/monitor.ts";
 import { ServerLock } from "../src/monitor/server_lock.ts";
 import { StateStore, type StateWrites } from "../src/monitor/store.ts";
@@ -142,6 +143,59 @@ Deno.test("state: a failing intent write (through the store seam) stops every la
       ),
       ["fa|locked", "fb|locked"],
     );
+  } finally {
+    await teardownLogging();
+  }
+});
+
+Deno.test("state: a lost answer to ALTER USER (through the actions seam) leaves the intent; the next run finishes it", async () => {
+  const lines: string[] = [];
+  await setupLogging({ target: { lines } });
+  try {
+    await using db = await MariaDB.start();
+    await createMonitorAccount(db);
+    const users = ["la", "lb", "lc"];
+    await overLimitUsers(db, users);
+    await using sb = await Sandbox.create([db]);
+    await sb.writeConf(sb.globals() + socketServer(db, "db1", "schema_mapping=name\n"));
+    await sb.writeUsers(users.map((u) => `${u},10K,100K\n`).join(""));
+    let calls = 0;
+    const lossy = new Monitor(await loadConfig(sb.dir), { debug: 2, shard: 0, shards: 1 }, {
+      actions: (conn) => {
+        const real = serverActions(conn);
+        return {
+          ...real,
+          async setLocked(user, host, locked) {
+            await real.setLocked(user, host, locked);
+            // The server applied the second lock, but its answer never arrived.
+            if (++calls === 2) {
+              throw Object.assign(new Error("Query inactivity timeout"), {
+                code: "PROTOCOL_SEQUENCE_TIMEOUT",
+                fatal: true,
+              });
+            }
+          },
+        };
+      },
+    });
+    await lossy.runCycle();
+    await lossy.close();
+    const state = `${sb.state}/monitor.sqlite`;
+    assert.deepEqual(await sqliteLines(state, "SELECT user, state FROM locks ORDER BY user"), [
+      "la|locked",
+      "lb|locking",
+    ]);
+    assert.equal(await isLocked(db, "lc", "%"), false, "sent after the answer was lost");
+    assert.ok(lines.some((l) => /no answer to lock lb@%/.test(l)), lines.join("\n"));
+    // A clean run: lb's lock reached the server, so it is the tool's; lc gets locked.
+    const r = await sb.run(["--once"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /a lock of lb@% was interrupted after the server applied it/);
+    assert.deepEqual(await sqliteLines(state, "SELECT user, state FROM locks ORDER BY user"), [
+      "la|locked",
+      "lb|locked",
+      "lc|locked",
+    ]);
   } finally {
     await teardownLogging();
   }

@@ -126,7 +126,9 @@ async function grantsIndex(input: IndexInput, findings: GrantFindings): Promise<
     grantsOf.set(k, list);
   }
   const exact = new Map<string, Set<string>>();
-  const wild = new Map<string, { re: RegExp; user: string }[]>();
+  // Keyed by the literal prefix; `re` undefined: the pattern is that prefix and one final `%`,
+  // which every schema starting with the prefix matches.
+  const wild = new Map<string, { re?: RegExp; user: string }[]>();
   const lengths = new Set<number>();
   for (const limit of input.users) {
     await slicer.pause();
@@ -159,7 +161,12 @@ async function grantsIndex(input: IndexInput, findings: GrantFindings): Promise<
           reasons.push(`${pattern}.*${who}`);
         } else {
           const list = wild.get(prefix) ?? [];
-          list.push({ re: grantPatternToRegExp(pattern), user: limit.user });
+          const onlyPercent = literalPrefix(pattern.slice(0, -1)).wildcard === false &&
+            pattern.endsWith("%") && !pattern.endsWith("\\%");
+          list.push({
+            re: onlyPercent ? undefined : grantPatternToRegExp(pattern),
+            user: limit.user,
+          });
           wild.set(prefix, list);
           lengths.add(prefix.length);
         }
@@ -178,7 +185,8 @@ async function grantsIndex(input: IndexInput, findings: GrantFindings): Promise<
         const candidates = wild.get(schema.slice(0, n));
         if (!candidates) continue;
         for (const { re, user } of candidates) {
-          if (out?.includes(user) || !re.test(schema)) continue;
+          if (re && !re.test(schema)) continue;
+          if (out?.includes(user)) continue;
           (out ??= []).push(user);
         }
       }

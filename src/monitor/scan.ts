@@ -95,11 +95,15 @@ export async function scanServer(
   // Schema names first, then the owners of each, then the sizes of the owned ones only.
   let dirs: Map<string, string> | undefined;
   let names: Iterable<string>;
+  let total: number;
   if (server.usageSource === "datadir") {
     dirs = await listSchemaDirs(server.datadir ?? await serverDatadir(db));
     names = dirs.keys();
+    total = dirs.size;
   } else {
-    names = await listSchemas(db);
+    const list = await listSchemas(db);
+    names = list;
+    total = list.length;
   }
   const owners = new Map<string, string[]>();
   const slicer = new TimeSlicer();
@@ -114,7 +118,7 @@ export async function scanServer(
     for (const schema of owners.keys()) wanted.set(schema, dirs.get(schema)!);
     sizes = await usageFromDatadir(wanted);
   } else {
-    sizes = await usageFromInformationSchema(db, [...owners.keys()]);
+    sizes = await usageFromInformationSchema(db, [...owners.keys()], total);
   }
 
   const usage = new Map<string, UserUsage>(
