@@ -39,6 +39,14 @@ async function session(db: MariaDB, user: string, tcp = false, password = "x") {
   };
 }
 
+async function dirBytes(path: string): Promise<number> {
+  let total = 0;
+  for await (const e of Deno.readDir(path)) {
+    if (e.isFile) total += (await Deno.lstat(`${path}/${e.name}`)).size;
+  }
+  return total;
+}
+
 function sample(text: string, name: string, labels: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}}`));
   return line === undefined ? undefined : Number(line.split(" ").at(-1));
@@ -81,6 +89,28 @@ Deno.test("accounts: locking jose ends only jose's sessions, not JOSE's, josé's
   }
   assert.match(r.stderr, /ended 1 open session\(s\) of jose/);
   jose.close();
+  // Usage too is byte-exact: jose is charged for schema jose only, not JOSE or josé.
+  const bytes = /mysql_user_storage_bytes\{server="db1",user="jose",shard="0"\} (\d+)/.exec(
+    await sb.metrics(),
+  );
+  assert.equal(Number(bytes?.[1]), await schemaBytes(db, "jose"));
+  for (const source of ["information_schema", "datadir"]) {
+    // One schema of three wanted: lookups by name instead of one aggregate; and the datadir.
+    await sb.writeConf(
+      sb.globals() +
+        socketServer(db, "db1", `schema_mapping=name\nusage_source=${source}\n`),
+    );
+    await sb.writeUsers("jose,1G,2G\n");
+    const again = await sb.run(["--once", "-d", "0"]);
+    assert.equal(again.code, 0, again.stderr);
+    const m = /mysql_user_storage_bytes\{server="db1",user="jose",shard="0"\} (\d+)/.exec(
+      await sb.metrics(),
+    );
+    const expected = source === "datadir"
+      ? await dirBytes(`${db.datadir}/jose`)
+      : await schemaBytes(db, "jose");
+    assert.equal(Number(m?.[1]), expected, source);
+  }
 });
 
 Deno.test("accounts: with user@'%' locked and user@localhost not, only the unambiguous session ends; the other is reported", async () => {

@@ -6,6 +6,7 @@
  * once under it.
  */
 import assert from "node:assert/strict";
+import { runCli } from "./support/cli.ts";
 import { MariaDB } from "./support/mariadb.ts";
 import {
   createMonitorAccount,
@@ -109,4 +110,14 @@ Deno.test("crash: SIGKILL at any step never strands a lock; clean runs finish ev
   assert.equal((await lockedAccounts(db)).size, 0, "a lock was stranded");
   assert.deepEqual(await sqliteLines(store, "SELECT COUNT(*) FROM locks"), ["0"]);
   assert.ok(points.size >= 5, [...points].join(","));
+
+  // The hook is inert with the binary's own permission set (it may not read the variable).
+  const paths = [sb.dir, db.dir];
+  const inert = await runCli(["monitor", "-c", sb.dir, "--once"], {
+    read: paths,
+    write: paths,
+    env: { [FAULT_ENV]: "scanned" },
+  });
+  assert.equal(inert.code, 0, inert.stderr);
+  assert.doesNotMatch(inert.stderr, /fault:/);
 });

@@ -25,6 +25,8 @@ import {
   type Usage,
   usageFromDatadir,
   usageFromInformationSchema,
+  usageOfEverySchema,
+  WHOLE_SERVER_SHARE,
 } from "./usage.ts";
 import { TimeSlicer } from "./slice.ts";
 
@@ -92,14 +94,21 @@ export async function scanServer(
     globalGrowth: accounts.globalGrowth,
   });
 
-  // Schema names first, then the owners of each, then the sizes of the owned ones only.
+  // Schema names first, then the owners of each, then the sizes of the owned ones only — except
+  // when (nearly) every account is monitored: then one aggregate over all schemas is the cheapest
+  // way, and its rows name the schemas.
   let dirs: Map<string, string> | undefined;
+  let everything: Usage | undefined;
   let names: Iterable<string>;
   let total: number;
   if (server.usageSource === "datadir") {
     dirs = await listSchemaDirs(server.datadir ?? await serverDatadir(db));
     names = dirs.keys();
     total = dirs.size;
+  } else if (known.length >= WHOLE_SERVER_SHARE * accounts.accounts.size) {
+    everything = await usageOfEverySchema(db);
+    names = everything.keys();
+    total = everything.size;
   } else {
     const list = await listSchemas(db);
     names = list;
@@ -113,7 +122,9 @@ export async function scanServer(
     if (who.length) owners.set(schema, who);
   }
   let sizes: Usage;
-  if (dirs) {
+  if (everything) {
+    sizes = everything;
+  } else if (dirs) {
     const wanted = new Map<string, string>();
     for (const schema of owners.keys()) wanted.set(schema, dirs.get(schema)!);
     sizes = await usageFromDatadir(wanted);

@@ -45,8 +45,40 @@ export async function listSchemas(db: Db): Promise<string[]> {
   return out;
 }
 
+/** A schema's size from a row of schema, bytes and unreadable tables. */
+function sizeOf([, bytes, unreadableCount]: unknown[]): SchemaSize {
+  const unreadable = Number(unreadableCount ?? 0);
+  return {
+    bytes: Number(bytes ?? 0),
+    ...(unreadable
+      ? { problem: `${unreadable} table(s) whose size the server could not read` }
+      : {}),
+  };
+}
+
+/** The sizes of every schema that has tables, system schemas excepted: the one bare aggregate. */
+export async function usageOfEverySchema(db: Db): Promise<Usage> {
+  const rows = await db.queryArrays(
+    `SELECT ${SIZE_COLUMNS} WHERE TABLE_SCHEMA NOT IN (?) GROUP BY ${BY_SCHEMA}`,
+    [SYSTEM_SCHEMAS],
+  );
+  const usage: Usage = new Map();
+  const slicer = new TimeSlicer();
+  for (const row of rows) {
+    await slicer.pause();
+    usage.set(String(row[0]), sizeOf(row));
+  }
+  return usage;
+}
+
 /** Share of all schemas from which one aggregate over everything is cheaper than lookups. */
 export const WHOLE_SERVER_SHARE = 0.9;
+
+/**
+ * Groups by the schema name's bytes: information_schema compares names case- and
+ * accent-insensitively, and would add `JOSE`'s and `josé`'s tables to `jose`'s.
+ */
+const BY_SCHEMA = "CAST(TABLE_SCHEMA AS BINARY)";
 
 const SIZE_COLUMNS = `TABLE_SCHEMA,
            SUM(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0)),
@@ -67,32 +99,31 @@ export async function usageFromInformationSchema(
 ): Promise<Usage> {
   const usage: Usage = new Map();
   const slicer = new TimeSlicer();
-  const add = async (rows: unknown[][], wanted?: ReadonlySet<string>) => {
-    for (const [schema, bytes, unreadableCount] of rows) {
+  const add = async (rows: unknown[][]) => {
+    for (const row of rows) {
       await slicer.pause();
-      if (wanted && !wanted.has(String(schema))) continue;
-      const unreadable = Number(unreadableCount ?? 0);
-      usage.set(String(schema), {
-        bytes: Number(bytes ?? 0),
-        ...(unreadable
-          ? { problem: `${unreadable} table(s) whose size the server could not read` }
-          : {}),
-      });
+      usage.set(String(row[0]), sizeOf(row));
     }
   };
   if (schemas.length > 0 && schemas.length >= total * WHOLE_SERVER_SHARE) {
-    await add(
-      await db.queryArrays(
-        `SELECT ${SIZE_COLUMNS} WHERE TABLE_SCHEMA NOT IN (?) GROUP BY TABLE_SCHEMA`,
-        [SYSTEM_SCHEMAS],
-      ),
-      new Set(schemas),
-    );
+    const wanted = new Set(schemas);
+    for (const [schema, size] of await usageOfEverySchema(db)) {
+      if (wanted.has(schema)) usage.set(schema, size);
+    }
   } else {
-    const branch = `SELECT ${SIZE_COLUMNS} WHERE TABLE_SCHEMA = ? GROUP BY TABLE_SCHEMA`;
+    // The equality lets the server open only that schema; the binary one keeps `Jose`, `jose `
+    // and `josé` (equal in the column's collation) out of `jose`'s sum.
+    const branch = `SELECT ${SIZE_COLUMNS}
+      WHERE TABLE_SCHEMA = ? AND CAST(TABLE_SCHEMA AS BINARY) = CAST(? AS BINARY)
+      GROUP BY ${BY_SCHEMA}`;
     for (let i = 0; i < schemas.length; i += batch) {
       const names = schemas.slice(i, i + batch);
-      await add(await db.queryArrays(names.map(() => branch).join("\nUNION ALL\n"), names));
+      await add(
+        await db.queryArrays(
+          names.map(() => branch).join("\nUNION ALL\n"),
+          names.flatMap((n) => [n, n]),
+        ),
+      );
     }
   }
   // An existing schema without tables uses nothing.

@@ -53,7 +53,8 @@ export async function fillSchema(
 /** Bytes information_schema reports for `schema` right now. */
 export async function schemaBytes(db: MariaDB, schema: string): Promise<number> {
   const [row] = await db.query<{ b: string | null }>(
-    "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+    "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES " +
+      "WHERE CAST(TABLE_SCHEMA AS BINARY) = CAST(? AS BINARY)",
     [schema],
   );
   return Number(row.b ?? 0);
