@@ -84,6 +84,13 @@ export async function scanServer(
   }
   const known = users.filter((u) => hasAccount(accounts, u));
   const unknown = users.filter((u) => !hasAccount(accounts, u)).map((u) => u.user);
+  // When (nearly) every account is monitored, one aggregate over all schemas is the cheapest
+  // way; it starts now, and the owner index is built while the server works.
+  const whole = server.usageSource === "information_schema" &&
+      known.length >= WHOLE_SERVER_SHARE * accounts.accounts.size
+    ? usageOfEverySchema(db)
+    : undefined;
+  whole?.catch(() => {}); // awaited below; not unhandled if the index fails first
   const index = await buildOwnerIndex({
     mapping: server.mapping,
     users: known,
@@ -94,9 +101,7 @@ export async function scanServer(
     globalGrowth: accounts.globalGrowth,
   });
 
-  // Schema names first, then the owners of each, then the sizes of the owned ones only — except
-  // when (nearly) every account is monitored: then one aggregate over all schemas is the cheapest
-  // way, and its rows name the schemas.
+  // Otherwise schema names first, then the owners of each, then the sizes of the owned ones only.
   let dirs: Map<string, string> | undefined;
   let everything: Usage | undefined;
   let names: Iterable<string>;
@@ -105,8 +110,8 @@ export async function scanServer(
     dirs = await listSchemaDirs(server.datadir ?? await serverDatadir(db));
     names = dirs.keys();
     total = dirs.size;
-  } else if (known.length >= WHOLE_SERVER_SHARE * accounts.accounts.size) {
-    everything = await usageOfEverySchema(db);
+  } else if (whole) {
+    everything = await whole;
     names = everything.keys();
     total = everything.size;
   } else {
