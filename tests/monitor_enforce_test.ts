@@ -29,7 +29,8 @@ Deno.test("monitor e2e: -d 0 and -d 1 change nothing; -d 2 warns once, locks, ki
   }
   await db.query("GRANT ALL ON `ob\\_%`.* TO ?@'%'", ["o'brien"]);
   await db.query("GRANT ALL ON `ob\\_one`.* TO ?@'localhost'", ["o'brien"]); // ob_one again: counts once
-  await db.query("GRANT SELECT ON `ob_x`.* TO ?@'localhost'", ["o'brien"]); // _ wildcard: matches obzx
+  await db.query("GRANT INSERT ON `ob_x`.* TO ?@'localhost'", ["o'brien"]); // _ wildcard: matches obzx
+  await db.query("GRANT SELECT ON `obXone`.* TO ?@'localhost'", ["o'brien"]); // read-only: not charged
   await fillSchema(db, "ob_one", 1536);
   await fillSchema(db, "ob_two", 512);
   await fillSchema(db, "obzx", 256);
@@ -116,7 +117,7 @@ Deno.test("monitor e2e: -d 0 and -d 1 change nothing; -d 2 warns once, locks, ki
   );
   assert.match(
     r.stderr,
-    /ERROR monitor: server db1: locked "o'brien@%": .*ended 1 open session\(s\)/,
+    /ERROR monitor: server db1: locked "o'brien@%": uses \S+, above the hard limit 2MiB\n[\s\S]*ERROR monitor: server db1: ended 1 open session\(s\) of "o'brien"/,
   );
   assert.ok(await isLocked(db, "o'brien", "%"));
   assert.ok(await isLocked(db, "o'brien", "localhost"));
@@ -182,8 +183,9 @@ Deno.test("monitor e2e: -d 0 and -d 1 change nothing; -d 2 warns once, locks, ki
     /user="o'brien" host=localhost usage=\d+ limit=2097152 action=lock result="?ok/,
   );
   assert.match(audit, /user="o'brien" host=% usage=\d+ limit=1048576 action=unlock result=ok/);
-  // The one open session was ended once, by the first lock.
-  assert.equal(audit.match(/ended \d+ session/g)?.length, 1, audit);
+  // The one open session was ended once, after the first locks.
+  assert.equal(audit.match(/action=end_sessions result="ended 1"/g)?.length, 1, audit);
+  assert.equal(audit.match(/action=end_sessions/g)?.length, 2, audit); // lock, relock
   assert.doesNotMatch(audit, /user=carol .*action=(un)?lock/);
 });
 

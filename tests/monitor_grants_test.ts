@@ -90,6 +90,7 @@ Deno.test("grants: a read-only monitor account (no CREATE USER, CONNECTION ADMIN
   await db.query("GRANT SHOW VIEW ON *.* TO 'monitor'@'localhost'");
   await db.query("GRANT SELECT ON mysql.global_priv TO 'monitor'@'localhost'");
   await db.query("GRANT SELECT ON mysql.db TO 'monitor'@'localhost'");
+  await db.query("GRANT SELECT ON mysql.roles_mapping TO 'monitor'@'localhost'");
   await db.query("CREATE USER 'gina'@'%' IDENTIFIED BY 'x'");
   await db.query("GRANT ALL ON gina.* TO 'gina'@'%'");
   await fillSchema(db, "gina", 256);

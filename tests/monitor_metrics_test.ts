@@ -9,6 +9,7 @@ import {
   fillSchema,
   Sandbox,
   socketServer,
+  sqliteLines,
 } from "./support/monitor_fixture.ts";
 import { shardOf } from "../src/monitor/shard.ts";
 import { promtool } from "./support/promtool.ts";
@@ -95,6 +96,7 @@ Deno.test("shards: -s N -t 3 split the users disjointly and completely, each int
   await createMonitorAccount(db);
   const users = Array.from({ length: 15 }, (_, i) => `u${i}`);
   for (const u of users) {
+    await db.query("CREATE USER ?@'%'", [u]);
     await db.query(`CREATE DATABASE \`${u}\``);
     await db.query(`CREATE TABLE \`${u}\`.t (x INT) ENGINE=MyISAM`);
     await db.query(`INSERT INTO \`${u}\`.t VALUES (1)`);
@@ -119,9 +121,14 @@ Deno.test("shards: -s N -t 3 split the users disjointly and completely, each int
       assert.ok(Number(bytes) > 0, `${user} not measured`);
       seen.set(user, shard);
     }
-    await Deno.stat(`${sb.state}/db1_shard${shard}.json`);
   }
   assert.deepEqual([...seen.keys()].sort(), [...users].sort());
+  // One state store shared by the shards, holding every user's figures.
+  const rows = await sqliteLines(
+    `${sb.state}/monitor.sqlite`,
+    "SELECT COUNT(*) FROM user_figures WHERE server = 'db1'",
+  );
+  assert.deepEqual(rows, [String(users.length)]);
   assert.ok(new Set(seen.values()).size === 3, "a shard got no user");
   await assert.rejects(Deno.stat(sb.prom), "an unsharded metrics file was written");
 });

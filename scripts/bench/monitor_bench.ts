@@ -1,58 +1,69 @@
 /**
- * Benchmark of one monitor cycle on a large throwaway MariaDB: 2,000 users, 4,000 schemas and
- * 40,000 tables (defaults; see --help). Prints figures, asserts nothing.
+ * Benchmark of monitor cycles on large throwaway MariaDB servers, compared with the floor: the
+ * bare `GROUP BY table_schema` aggregate over information_schema.TABLES, timed with the `mariadb`
+ * CLI in the same rounds (alternating, medians).
  *
- * Compared, in the same run and alternating: the bare aggregate information_schema query timed
- * with the `mariadb` CLI, and `monitor --once` (as an operator runs it: `deno run -P=app`), whose
- * wall time includes Deno's start-up. Also `usage_source=datadir`, and the monitor's peak RSS
- * (from /usr/bin/time).
+ * Data sets (MyISAM tables; each user has a `bu<N>\_%` schema grant), built once and kept under
+ * `.test-tmp/bench-monitor/<name>/` for the next run (delete the directory to rebuild):
+ * - `small`: 2,000 users, 4,000 schemas, 40,000 tables — cycles with 4 listed users and with all
+ *   2,000 (information_schema), and all with `usage_source=datadir`;
+ * - `large`: 10,000 users, 40,000 schemas, 100,000 tables — all users, both sources.
  *
- * Run: deno run -P=test scripts/bench/monitor_bench.ts [--users N] [--tables-per-schema N]
- *      [--engine MyISAM|Aria|InnoDB] [--rounds N]
+ * Each cycle is `monitor --once -d 0` as an operator runs it (`deno run -P=app`, any extra V8
+ * flags from --v8-flags); its cost is the scan's `mysql_monitor_scan_duration_seconds` (the whole
+ * process, Deno's start-up included, is printed beside it), its memory the peak RSS from
+ * /usr/bin/time. The longest event-loop stall is measured on the same cycles run in this
+ * process, with a 5 ms timer.
+ *
+ * Run: deno run -P=test scripts/bench/monitor_bench.ts [--sets small,large] [--rounds 3]
+ *      [--v8-flags FLAGS]
+ * Prints figures and ratios, one per line; asserts nothing.
  * @module
  */
 import { parseArgs } from "node:util";
 import { MariaDB } from "../../tests/support/mariadb.ts";
 import { cliCommand, ROOT } from "../../tests/support/cli.ts";
 import { createMonitorAccount, MONITOR_PASSWORD } from "../../tests/support/monitor_fixture.ts";
+import { loadConfig } from "../../src/config/config.ts";
+import { Monitor } from "../../src/monitor/monitor.ts";
+import { setupLogging, teardownLogging } from "../../src/system/log.ts";
 
 const { values } = parseArgs({
   options: {
-    users: { type: "string", default: "2000" },
-    "schemas-per-user": { type: "string", default: "2" },
-    "tables-per-schema": { type: "string", default: "10" },
-    engine: { type: "string", default: "MyISAM" },
+    sets: { type: "string", default: "small,large" },
     rounds: { type: "string", default: "3" },
+    "v8-flags": { type: "string", default: "" },
     help: { type: "boolean" },
   },
 });
 if (values.help) {
   console.log(
-    "deno run -P=test scripts/bench/monitor_bench.ts [--users 2000] [--schemas-per-user 2] " +
-      "[--tables-per-schema 10] [--engine MyISAM] [--rounds 3]",
+    "deno run -P=test scripts/bench/monitor_bench.ts [--sets small,large] [--rounds 3] " +
+      "[--v8-flags FLAGS]",
   );
   Deno.exit(0);
 }
-const USERS = Number(values.users);
-const SCHEMAS = Number(values["schemas-per-user"]);
-const TABLES = Number(values["tables-per-schema"]);
 const ROUNDS = Number(values.rounds);
-const ENGINE = String(values.engine);
+const V8_FLAGS = String(values["v8-flags"]);
+
+interface DataSet {
+  name: string;
+  users: number;
+  schemasPerUser: number;
+  /** Tables of schema number `s` of a user. */
+  tables: (s: number) => number;
+}
+
+const SETS: Record<string, DataSet> = {
+  small: { name: "small", users: 2000, schemasPerUser: 2, tables: () => 10 },
+  large: { name: "large", users: 10_000, schemasPerUser: 4, tables: (s) => (s % 2 ? 2 : 3) },
+};
 
 const dec = new TextDecoder();
 
-async function mariadbClient(db: MariaDB, sql: string, args: string[] = []): Promise<string> {
+async function mariadbClient(db: MariaDB, sql: string): Promise<string> {
   const child = new Deno.Command("mariadb", {
-    args: [
-      "--no-defaults",
-      "-S",
-      db.socket,
-      "-u",
-      "root",
-      "--batch",
-      "--skip-column-names",
-      ...args,
-    ],
+    args: ["--no-defaults", "-S", db.socket, "-u", "root", "--batch", "--skip-column-names"],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -70,85 +81,86 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-const t0 = performance.now();
-await using db = await MariaDB.start({
-  args: [
-    "--innodb-buffer-pool-size=512M",
-    "--innodb-flush-log-at-trx-commit=0",
-    "--innodb-doublewrite=0",
-  ],
-});
-await createMonitorAccount(db);
-console.log(`server ${db.dir} (socket ${db.socket})`);
-
-// Build the data set in batches of multi-statement scripts over the socket.
-const parallel = 4;
-const batches: string[] = [];
-for (let u = 0; u < USERS; u++) {
-  let sql =
-    `CREATE USER 'bu${u}'@'%' IDENTIFIED BY 'x';\nGRANT ALL ON \`bu${u}\\_%\`.* TO 'bu${u}'@'%';\n`;
-  for (let s = 0; s < SCHEMAS; s++) {
-    const schema = `bu${u}_s${s}`;
-    sql += `CREATE DATABASE \`${schema}\`;\n`;
-    for (let t = 0; t < TABLES; t++) {
-      sql +=
-        `CREATE TABLE \`${schema}\`.t${t} (id INT PRIMARY KEY, v VARCHAR(64)) ENGINE=${ENGINE};\n` +
-        `INSERT INTO \`${schema}\`.t${t} VALUES (1, REPEAT('x', ${(u * 7 + t) % 60})), (2, 'y');\n`;
+/** Starts the data set's server, building the data on first use. */
+async function serverFor(set: DataSet): Promise<MariaDB> {
+  const keep = `${ROOT}/.test-tmp/bench-monitor/${set.name}`;
+  const built = await Deno.stat(`${keep}/built`).then(() => true, () => false);
+  if (!built) await Deno.remove(keep, { recursive: true }).catch(() => {});
+  const db = await MariaDB.start({
+    keep,
+    args: ["--innodb-buffer-pool-size=64M", "--open-files-limit=65535"],
+    startTimeoutSec: 600,
+  });
+  if (built) return db;
+  const t0 = performance.now();
+  await createMonitorAccount(db);
+  let next = 0;
+  const step = 100;
+  await Promise.all(Array.from({ length: 3 }, async () => {
+    while (next < set.users) {
+      const from = next;
+      next = Math.min(set.users, next + step);
+      let sql = "";
+      for (let u = from; u < next; u++) {
+        sql += `CREATE USER 'bu${u}'@'%' IDENTIFIED BY 'x';\n` +
+          `GRANT ALL ON \`bu${u}\\_%\`.* TO 'bu${u}'@'%';\n`;
+        for (let s = 0; s < set.schemasPerUser; s++) {
+          const schema = `bu${u}_s${s}`;
+          sql += `CREATE DATABASE \`${schema}\`;\n`;
+          for (let t = 0; t < set.tables(s); t++) {
+            sql +=
+              `CREATE TABLE \`${schema}\`.t${t} (id INT PRIMARY KEY, v VARCHAR(64)) ENGINE=MyISAM;\n` +
+              `INSERT INTO \`${schema}\`.t${t} VALUES (1, REPEAT('x', ${(u * 7 + t) % 60}));\n`;
+          }
+        }
+      }
+      await mariadbClient(db, sql);
     }
-  }
-  batches.push(sql);
+  }));
+  await Deno.writeTextFile(`${keep}/built`, new Date().toISOString() + "\n");
+  console.log(`built data set ${set.name} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return db;
 }
-let next = 0;
-await Promise.all(Array.from({ length: parallel }, async () => {
-  while (next < batches.length) {
-    const chunk = batches.slice(next, next + 50).join("");
-    next += 50;
-    await mariadbClient(db, chunk);
-  }
-}));
-const [{ n }] = await db.query<{ n: number }>(
-  "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA LIKE 'bu%'",
-);
-const built = (performance.now() - t0) / 1000;
-console.log(
-  `built ${USERS} users, ${USERS * SCHEMAS} schemas, ${n} ${ENGINE} tables in ${
-    built.toFixed(1)
-  } s`,
-);
-
-// Configuration: every user with limits that are not reached (the cycle does no locking).
-const dir = await Deno.makeTempDir({ prefix: "mmd-bench-" });
-await Deno.mkdir(`${dir}/state`);
-await Deno.writeTextFile(`${dir}/passwd`, `${MONITOR_PASSWORD}\n`, { mode: 0o600 });
-await Deno.chmod(`${dir}/passwd`, 0o600);
-await Deno.writeTextFile(
-  `${dir}/search_user`,
-  Array.from({ length: USERS }, (_, u) => `bu${u},1G,2G\n`).join(""),
-);
-const conf = (source: string) =>
-  `passwd_file=${dir}/passwd\nprometheus_file=${dir}/m.prom\naudit_log=${dir}/audit.log\n` +
-  `state_dir=${dir}/state\nlru_size=${Math.max(USERS, 1)}\n` +
-  `[server bench]\ndb_socket=${db.socket}\ndb_user=monitor\nusage_source=${source}\n`;
 
 const BARE = "SELECT TABLE_SCHEMA, SUM(COALESCE(DATA_LENGTH,0) + COALESCE(INDEX_LENGTH,0)) " +
   "FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN " +
   "('mysql','information_schema','performance_schema','sys') GROUP BY TABLE_SCHEMA;\n";
 
-async function timeBare(): Promise<number> {
-  const start = performance.now();
-  const out = await mariadbClient(db, BARE);
-  const ms = performance.now() - start;
-  if (out.split("\n").length < USERS * SCHEMAS) throw new Error("bare query returned too few rows");
-  return ms / 1000;
+/** A configuration directory for `users` listed users and one usage source. */
+async function configDir(db: MariaDB, users: number, source: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "mmd-bench-" });
+  await Deno.mkdir(`${dir}/state`);
+  await Deno.writeTextFile(`${dir}/passwd`, `${MONITOR_PASSWORD}\n`, { mode: 0o600 });
+  await Deno.chmod(`${dir}/passwd`, 0o600);
+  await Deno.writeTextFile(
+    `${dir}/search_user`,
+    Array.from({ length: users }, (_, u) => `bu${u},1G,2G\n`).join(""),
+  );
+  await Deno.writeTextFile(
+    `${dir}/search.conf`,
+    `passwd_file=${dir}/passwd\nprometheus_file=${dir}/m.prom\naudit_log=${dir}/audit.log\n` +
+      `state_dir=${dir}/state\nrun_as=root\npid_file=${dir}/pid\nlru_size=${users}\n` +
+      `[server bench]\ndb_socket=${db.socket}\ndb_user=monitor\nusage_source=${source}\n` +
+      `datadir=${db.datadir}\n`,
+  );
+  return dir;
 }
 
-async function timeOnce(source: string): Promise<{ wall: number; scan: number; rssKiB: number }> {
-  await Deno.writeTextFile(`${dir}/search.conf`, conf(source));
+interface Cycle {
+  /** The scan (mysql_monitor_scan_duration_seconds). */
+  scan: number;
+  /** The whole `--once` process. */
+  wall: number;
+  rssKiB: number;
+}
+
+async function timeOnce(db: MariaDB, dir: string, users: number): Promise<Cycle> {
   const paths = [dir, db.dir];
   const args = cliCommand(["monitor", "-c", dir, "--once", "-d", "0"], {
     read: paths,
     write: paths,
   });
+  if (V8_FLAGS) args.splice(args.indexOf("-P=app"), 0, `--v8-flags=${V8_FLAGS}`);
   const start = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
     args: ["-f", "%M", Deno.execPath(), ...args],
@@ -160,41 +172,120 @@ async function timeOnce(source: string): Promise<{ wall: number; scan: number; r
   const stderr = dec.decode(out.stderr);
   if (out.code !== 0) throw new Error(`monitor --once failed: ${stderr.slice(-1000)}`);
   const rows = dec.decode(out.stdout).trim().split("\n").length - 1;
-  if (rows !== USERS) throw new Error(`expected ${USERS} rows, got ${rows}`);
+  if (rows !== users) throw new Error(`expected ${users} rows, got ${rows}`);
   const metrics = await Deno.readTextFile(`${dir}/m.prom`);
   const scan = Number(/mysql_monitor_scan_duration_seconds\{[^}]*\} ([\d.]+)/.exec(metrics)?.[1]);
-  const rssKiB = Number(stderr.trim().split("\n").at(-1));
-  return { wall, scan, rssKiB };
+  return { wall, scan, rssKiB: Number(stderr.trim().split("\n").at(-1)) };
 }
 
-// Warm-up, then alternate so both see the same cache state.
-await timeBare();
-await timeOnce("information_schema");
-const bare: number[] = [];
-const once: { wall: number; scan: number; rssKiB: number }[] = [];
-const datadir: { wall: number; scan: number; rssKiB: number }[] = [];
-for (let i = 0; i < ROUNDS; i++) {
-  bare.push(await timeBare());
-  once.push(await timeOnce("information_schema"));
-  datadir.push(await timeOnce("datadir"));
+async function timeBare(db: MariaDB, schemas: number): Promise<number> {
+  const start = performance.now();
+  const out = await mariadbClient(db, BARE);
+  const s = (performance.now() - start) / 1000;
+  if (out.trim().split("\n").length < schemas) throw new Error("bare query returned too few rows");
+  return s;
 }
-const b = median(bare);
-const w = median(once.map((o) => o.wall));
-const s = median(once.map((o) => o.scan));
-const dw = median(datadir.map((o) => o.wall));
-const ds = median(datadir.map((o) => o.scan));
-const rss = Math.max(...once.map((o) => o.rssKiB), ...datadir.map((o) => o.rssKiB));
+
+/** Nanoseconds this thread has waited for a CPU (it was runnable, the machine was busy). */
+function runqueueWaitNs(): number {
+  return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[1]);
+}
+
+/**
+ * The longest gap between 5 ms timer ticks while one cycle runs in this process: as measured,
+ * and net of the time the thread waited for a CPU during the gap (what other processes on a
+ * loaded machine cost it, not what the monitor's own work blocked).
+ */
+async function longestStall(dir: string): Promise<{ raw: number; net: number }> {
+  await setupLogging({ target: { lines: [] } });
+  const monitor = new Monitor(await loadConfig(dir), { debug: 0, shard: 0, shards: 1 });
+  let last = performance.now();
+  let lastWait = runqueueWaitNs();
+  let raw = 0;
+  let net = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const wait = runqueueWaitNs();
+    raw = Math.max(raw, now - last);
+    net = Math.max(net, now - last - (wait - lastWait) / 1e6);
+    last = now;
+    lastWait = wait;
+  }, 5);
+  try {
+    const [report] = await monitor.runCycle();
+    if (!report.up) throw new Error(`in-process cycle failed: ${report.error}`);
+  } finally {
+    clearInterval(timer);
+    await monitor.close();
+    await teardownLogging();
+  }
+  return { raw, net };
+}
+
 const f = (x: number) => `${x.toFixed(3)} s`;
+const r = (x: number) => `${x.toFixed(3)}x`;
+
 console.log(
-  `\nmedian of ${ROUNDS} rounds (${USERS} users, ${USERS * SCHEMAS} schemas, ${n} tables):`,
+  `machine: ${Deno.build.arch}, load average ${
+    (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ")
+  } (other work may be running)${V8_FLAGS ? `; monitor V8 flags: ${V8_FLAGS}` : ""}`,
 );
-console.log(`  bare aggregate query, mariadb CLI       ${f(b)}`);
-console.log(`  monitor --once, information_schema:`);
-console.log(`    whole process (deno start-up included) ${f(w)}  = ${(w / b).toFixed(2)} x bare`);
-console.log(`    scan + decisions (scan_duration)       ${f(s)}  = ${(s / b).toFixed(2)} x bare`);
-console.log(`  monitor --once, usage_source=datadir:`);
-console.log(`    whole process                          ${f(dw)}  = ${(dw / b).toFixed(2)} x bare`);
-console.log(`    scan + decisions (scan_duration)       ${f(ds)}`);
-console.log(`  peak RSS of the monitor process          ${(rss / 1024).toFixed(1)} MiB`);
-await Deno.remove(dir, { recursive: true });
-await db.stop();
+for (const name of String(values.sets).split(",")) {
+  const set = SETS[name];
+  if (!set) throw new Error(`unknown data set ${name}; use small or large`);
+  const db = await serverFor(set);
+  try {
+    const schemas = set.users * set.schemasPerUser;
+    const [{ n }] = await db.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA LIKE 'bu%'",
+    );
+    console.log(`\ndata set ${name}: ${set.users} users, ${schemas} schemas, ${n} tables`);
+    const runs: [string, number, string][] = name === "small"
+      ? [
+        ["4 listed users, information_schema", 4, "information_schema"],
+        [`all ${set.users} users, information_schema`, set.users, "information_schema"],
+        [`all ${set.users} users, datadir`, set.users, "datadir"],
+      ]
+      : [
+        [`all ${set.users} users, information_schema`, set.users, "information_schema"],
+        [`all ${set.users} users, datadir`, set.users, "datadir"],
+      ];
+    const dirs = await Promise.all(runs.map(([, users, source]) => configDir(db, users, source)));
+    // Warm-up, then alternate so every measurement sees the same cache state and load.
+    await timeBare(db, schemas);
+    for (let i = 0; i < runs.length; i++) await timeOnce(db, dirs[i], runs[i][1]);
+    const bare: number[] = [];
+    const cycles: Cycle[][] = runs.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      bare.push(await timeBare(db, schemas));
+      for (let i = 0; i < runs.length; i++) cycles[i].push(await timeOnce(db, dirs[i], runs[i][1]));
+    }
+    const b = median(bare);
+    console.log(`  bare GROUP BY table_schema (mariadb CLI), median of ${ROUNDS}: ${f(b)}`);
+    for (let i = 0; i < runs.length; i++) {
+      const scan = median(cycles[i].map((c) => c.scan));
+      const wall = median(cycles[i].map((c) => c.wall));
+      const rss = Math.max(...cycles[i].map((c) => c.rssKiB)) / 1024;
+      console.log(
+        `  ${runs[i][0]}: cycle ${f(scan)} (whole process ${f(wall)}), peak RSS ${
+          rss.toFixed(1)
+        } MiB`,
+      );
+      console.log(
+        `ratio ${name} ${runs[i][0]} / bare query: ${r(scan / b)} (whole process ${r(wall / b)})`,
+      );
+    }
+    const peak = Math.max(...cycles.flat().map((c) => c.rssKiB)) / 1024;
+    console.log(`peak RSS ${name} (${set.users} users): ${peak.toFixed(1)} MiB`);
+    for (let i = 0; i < runs.length; i++) {
+      const stall = await longestStall(dirs[i]);
+      console.log(
+        `longest event-loop stall ${name} ${runs[i][0]}: ${stall.net.toFixed(0)} ms ` +
+          `(${stall.raw.toFixed(0)} ms including waits for a CPU)`,
+      );
+    }
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  } finally {
+    await db.stop();
+  }
+}

@@ -22,8 +22,9 @@ Options:
   -t, --shards M     total number of shards (default 1); a user belongs to shard
                      FNV-1a-32(user name) mod M
   -d, --debug LEVEL  0 = log only, 1 = log and warn, 2 = enforce locks (default 2)
-      --once         run one cycle, print a table and exit (0 = all servers scanned
-                     and the metrics written, 1 otherwise)
+      --once         run one cycle, print a table and exit (0 = all servers scanned,
+                     the state recorded and the metrics written, 1 otherwise); shares
+                     state_dir and its per-server locks with the daemon
       --daemon       detach from the terminal (classic init); the command returns once
                      the daemon is ready. Not needed under systemd.
   -h, --help         show this help
@@ -95,8 +96,16 @@ export async function run(args: string[]): Promise<number> {
     log("config")
       .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;
   }
+  // startMonitorProcess has dropped to run_as (when started as root), so everything --once
+  // creates in state_dir is run_as' own.
   const monitor = new Monitor(config, { debug, shard, shards });
-  const reports = await monitor.runCycle();
-  console.log(renderTable(reports));
-  return reports.every((r) => r.up) && monitor.metricsWritten ? 0 : 1;
+  try {
+    const reports = await monitor.runCycle();
+    console.log(renderTable(reports));
+    const ok = reports.every((r) => r.up && !r.stateError) && monitor.metricsWritten &&
+      monitor.stateWriteErrors === 0;
+    return ok ? 0 : 1;
+  } finally {
+    await monitor.close();
+  }
 }

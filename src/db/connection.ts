@@ -17,6 +17,11 @@ export interface Db {
   conn: mysql.Connection;
   /** Runs one statement with placeholders and the server's query timeout; returns the rows. */
   query<T>(sql: string, values?: unknown[]): Promise<T[]>;
+  /**
+   * Like {@link query}, each row an array of the selected columns in order: for large results
+   * (far fewer short-lived objects and no generated row parser).
+   */
+  queryArrays(sql: string, values?: unknown[]): Promise<unknown[][]>;
   /** Closes the connection (never throws). */
   close(): Promise<void>;
 }
@@ -47,6 +52,9 @@ export function transportPolicy(server: ServerConfig): TransportPolicy {
     hint: server.secureHint ?? SECURE_HINT,
   };
 }
+
+/** The sql_mode every connection sets for itself (valid on MariaDB and MySQL). */
+export const SESSION_SQL_MODE = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION";
 
 /** mysql2 options for `server`; the password only goes to the driver. */
 export function connectionOptions(server: ServerConfig): mysql.ConnectionOptions {
@@ -124,11 +132,23 @@ export async function connect(server: ServerConfig, signal?: AbortSignal): Promi
   // Keep the handshake error handler from crashing the process on later socket errors.
   conn.on("error", () => {});
   const timeout = server.queryTimeoutSec * 1000;
+  // Never rely on the server's global sql_mode: NO_BACKSLASH_ESCAPES would break the driver's
+  // quoting (o'brien), ANSI_QUOTES or ORACLE the statements themselves.
+  await conn.query({ sql: `SET SESSION sql_mode = '${SESSION_SQL_MODE}'`, timeout }).catch(
+    (err) => {
+      conn.destroy();
+      throw err;
+    },
+  );
   return {
     conn,
     async query<T>(sql: string, values: unknown[] = []): Promise<T[]> {
       const [rows] = await conn.query({ sql, values, timeout });
       return rows as T[];
+    },
+    async queryArrays(sql: string, values: unknown[] = []): Promise<unknown[][]> {
+      const [rows] = await conn.query({ sql, values, timeout, rowsAsArray: true });
+      return rows as unknown[][];
     },
     async close() {
       // end() waits for the server's goodbye, which never comes after a timed-out query or a

@@ -35,18 +35,39 @@ function formatValue(v: number): string {
   return String(v);
 }
 
-/** Renders families in order; families without samples still get HELP and TYPE. */
-export function renderExposition(families: readonly Family[]): string {
-  let out = "";
+/** The text of `families`, piece by piece: HELP and TYPE of each family, then one line per sample. */
+function* pieces(families: readonly Family[]): Generator<string> {
   for (const f of families) {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.name)) {
       throw new TypeError(`bad metric name ${f.name}`);
     }
-    out += `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
+    yield `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
     for (const s of f.samples) {
       const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
-      out += `${f.name}${labels.length ? `{${labels.join(",")}}` : ""} ${formatValue(s.value)}\n`;
+      yield `${f.name}${labels.length ? `{${labels.join(",")}}` : ""} ${formatValue(s.value)}\n`;
     }
+  }
+}
+
+/** Renders families in order; families without samples still get HELP and TYPE. */
+export function renderExposition(families: readonly Family[]): string {
+  let out = "";
+  for (const piece of pieces(families)) out += piece;
+  return out;
+}
+
+/**
+ * {@link renderExposition} for large files: calls `pause` after each line and awaits what it
+ * returns, so a caller can let its event loop breathe.
+ */
+export async function renderExpositionSliced(
+  families: readonly Family[],
+  pause: () => Promise<void> | undefined,
+): Promise<string> {
+  let out = "";
+  for (const piece of pieces(families)) {
+    out += piece;
+    await pause();
   }
   return out;
 }

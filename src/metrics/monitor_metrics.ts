@@ -18,17 +18,20 @@ export interface ReloadStatus {
 
 /**
  * Builds all families for `reports`; `shard` is this daemon's shard number; `reload` adds the
- * configuration reload gauges.
+ * configuration reload gauges; `stateWriteErrors` counts failed state store writes. Users that
+ * have no account on a server get no per-user series there.
  */
 export function monitorFamilies(
   reports: readonly ServerReport[],
   shard: number,
   reload?: ReloadStatus,
+  stateWriteErrors = 0,
 ): Family[] {
   const sh = String(shard);
   const perUser = (pick: (u: ServerReport["users"][number]) => number | undefined): Sample[] =>
     reports.flatMap((r) =>
       r.users.flatMap((u) => {
+        if (u.status === "no account") return [];
         const value = pick(u);
         return value === undefined
           ? []
@@ -89,6 +92,33 @@ export function monitorFamilies(
         "Scans of the server that failed (connection, query, timeout), since the state was created.",
       type: "counter",
       samples: perServer((r) => r.errorsTotal),
+    },
+    {
+      name: "mysql_monitor_unknown_users",
+      help: "Users listed in search_user without an account on the server (not measured).",
+      type: "gauge",
+      samples: perServer((r) => (r.up ? r.unknownUsers ?? 0 : undefined)),
+    },
+    {
+      name: "mysql_monitor_global_grant_users",
+      help:
+        "Monitored users that may write to every schema (INSERT/CREATE/ALTER on *.*); such grants charge no schema.",
+      type: "gauge",
+      samples: perServer((r) => (r.up ? r.globalGrantUsers ?? 0 : undefined)),
+    },
+    {
+      name: "mysql_monitor_incomplete_schemas",
+      help:
+        "Schemas whose size could not be read completely in the last scan; their users are not unlocked.",
+      type: "gauge",
+      samples: perServer((r) => (r.up ? r.incompleteSchemas ?? 0 : undefined)),
+    },
+    {
+      name: "mysql_monitor_state_write_errors_total",
+      help:
+        "Failed writes to the state store; no account is locked or unlocked in a cycle with one.",
+      type: "counter",
+      samples: [{ labels: { shard: sh }, value: stateWriteErrors }],
     },
     ...(reload ? reloadFamilies(reload, sh) : []),
   ];

@@ -20,7 +20,7 @@ export class TextfileWriter {
   /** The file this writer replaces. */
   readonly path: string;
   #mode: number;
-  #render?: () => string;
+  #render?: () => string | Promise<string>;
   #waiters: Waiter[] = [];
   #running = false;
   /** Number of writes started so far (tests and benchmarks read it). */
@@ -32,10 +32,11 @@ export class TextfileWriter {
   }
 
   /**
-   * Asks for the file to hold what `render` returns. Resolves once a write that started after
-   * this call has finished; rejects with that write's error.
+   * Asks for the file to hold what `render` returns (or resolves to: a long rendering may yield
+   * to the event loop). Resolves once a write that started after this call has finished;
+   * rejects with that write's error.
    */
-  write(render: () => string): Promise<void> {
+  write(render: () => string | Promise<string>): Promise<void> {
     this.#render = render;
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (!this.#running) {
@@ -53,7 +54,7 @@ export class TextfileWriter {
       this.#waiters = [];
       this.writes++;
       try {
-        await writeFileAtomic(this.path, render(), this.#mode);
+        await writeFileAtomic(this.path, await render(), this.#mode);
         for (const w of waiters) w.resolve();
       } catch (err) {
         for (const w of waiters) w.reject(err);

@@ -1,35 +1,127 @@
 /**
- * The server's accounts and every change this tool makes to them. This is the one place
- * that builds account-changing SQL: names and hosts always travel as placeholders, which
- * mysql2 quotes as string literals, so a name like `o'brien` is safe.
+ * The server's accounts, roles and schema grants, and every change this tool makes to accounts.
+ * This is the one place that builds account-changing SQL: names and hosts always travel as
+ * placeholders (mysql2 quotes them as string literals; the connection sets a sql_mode without
+ * NO_BACKSLASH_ESCAPES, so `o'brien` is safe whatever the server's global mode), and names read
+ * back are compared byte for byte, never with a server collation.
  * @module
  */
 import type { Db } from "../db/connection.ts";
 import type { Flavour } from "../db/flavour.ts";
 import type { Account } from "./decide.ts";
+import { classifySessions, type Session } from "./sessions.ts";
+import { TimeSlicer } from "./slice.ts";
 
-/** All accounts (roles excluded), grouped by user name, with their lock state. */
-export async function listAccounts(db: Db, flavour: Flavour): Promise<Map<string, Account[]>> {
-  // MariaDB ≥ 10.4 keeps the lock flag in mysql.global_priv's JSON; MySQL in mysql.user.
+/** Global privileges that let an account grow any schema: INSERT, CREATE, ALTER. */
+export const GROWTH_ACCESS_BITS = 2n | 16n | 8192n;
+
+/** What the account tables say: accounts by user name, roles, global growth privileges. */
+export interface AccountTable {
+  /** Accounts (roles excluded) by user name, with their lock flag. */
+  accounts: Map<string, Account[]>;
+  /** Roles, as {@link accountKey} of name and host ("" on MariaDB). */
+  roles: Set<string>;
+  /** Keys `user\0host` (roles: `role\0`) that hold INSERT, CREATE or ALTER on `*.*`. */
+  globalGrowth: Set<string>;
+}
+
+/** Key of an account or role in {@link AccountTable.globalGrowth} and grant maps. */
+export function accountKey(user: string, host: string): string {
+  return `${user}\u0000${host}`;
+}
+
+const truthy = (v: unknown) =>
+  v !== null && v !== undefined && ["1", "true", "y"].includes(String(v).toLowerCase());
+
+/** Reads every account and role with its lock flag and whether it has global growth grants. */
+export async function listAccounts(db: Db, flavour: Flavour): Promise<AccountTable> {
+  // MariaDB ≥ 10.4 keeps the lock flag and the global privileges in mysql.global_priv's JSON;
+  // MySQL in mysql.user (roles are locked accounts without password there; role_edges tells).
+  // Columns: user, host, locked, role, access.
   const rows = flavour.kind === "mariadb"
-    ? await db.query<{ user: string; host: string; locked: string | null; role: string | null }>(
-      `SELECT User AS user, Host AS host,
-              JSON_VALUE(Priv, '$.account_locked') AS locked,
-              JSON_VALUE(Priv, '$.is_role') AS role
+    ? await db.queryArrays(
+      `SELECT User, Host,
+              JSON_VALUE(Priv, '$.account_locked'),
+              JSON_VALUE(Priv, '$.is_role'),
+              COALESCE(JSON_VALUE(Priv, '$.access'), '0')
          FROM mysql.global_priv`,
     )
-    : await db.query<{ user: string; host: string; locked: string | null; role: null }>(
-      "SELECT User AS user, Host AS host, account_locked AS locked, NULL AS role FROM mysql.user",
+    : await db.queryArrays(
+      `SELECT u.User, u.Host, u.account_locked,
+              EXISTS (SELECT 1 FROM mysql.role_edges e
+                       WHERE e.FROM_USER = u.User AND e.FROM_HOST = u.Host),
+              (u.Insert_priv = 'Y') * 2 + (u.Create_priv = 'Y') * 16 + (u.Alter_priv = 'Y') * 8192
+         FROM mysql.user u`,
     );
-  const truthy = (v: string | null) => v !== null && ["1", "true", "y"].includes(v.toLowerCase());
-  const out = new Map<string, Account[]>();
-  for (const r of rows) {
-    if (truthy(r.role)) continue;
-    const list = out.get(r.user) ?? [];
-    list.push({ host: r.host, locked: truthy(r.locked) });
-    out.set(r.user, list);
+  const accounts = new Map<string, Account[]>();
+  const roles = new Set<string>();
+  const globalGrowth = new Set<string>();
+  const slicer = new TimeSlicer();
+  for (const [u, h, locked, role, accessText] of rows) {
+    await slicer.pause();
+    const user = String(u);
+    const host = String(h);
+    let access = 0n;
+    try {
+      access = BigInt(String(accessText));
+    } catch { /* not a number: no privilege */ }
+    if ((access & GROWTH_ACCESS_BITS) !== 0n) globalGrowth.add(accountKey(user, host));
+    if (truthy(role)) {
+      roles.add(accountKey(user, host));
+      continue;
+    }
+    const list = accounts.get(user) ?? [];
+    list.push({ host, locked: truthy(locked) });
+    accounts.set(user, list);
   }
-  return out;
+  return { accounts, roles, globalGrowth };
+}
+
+/** One schema-level grant row that lets its holder grow the data. */
+export interface GrowthGrant {
+  /** Account user name, or role name. */
+  user: string;
+  /** Account host; "" for a role. */
+  host: string;
+  /** Database pattern as stored (`_`/`%` wildcards, `\` escapes). */
+  db: string;
+}
+
+/**
+ * Schema-level grants that charge a schema: INSERT, CREATE or ALTER (ALL includes them).
+ * SELECT, UPDATE, DELETE and the rest never do (see docs/schema_mapping.md).
+ */
+export async function readGrowthGrants(db: Db): Promise<GrowthGrant[]> {
+  const rows = await db.queryArrays(
+    `SELECT User, Host, Db FROM mysql.db
+      WHERE Insert_priv = 'Y' OR Create_priv = 'Y' OR Alter_priv = 'Y'`,
+  );
+  return rows.map(([user, host, db]) => ({
+    user: String(user),
+    host: String(host),
+    db: String(db),
+  }));
+}
+
+/** One granted role: the grantee (an account, or a role) and the role, each as name and host. */
+export interface RoleGrant {
+  user: string;
+  host: string;
+  role: string;
+  /** "" on MariaDB (roles have no host); the role's host on MySQL. */
+  roleHost: string;
+}
+
+/** Every role grant (MariaDB mysql.roles_mapping; MySQL mysql.role_edges). */
+export function readRoleGrants(db: Db, flavour: Flavour): Promise<RoleGrant[]> {
+  return flavour.kind === "mariadb"
+    ? db.query<RoleGrant>(
+      "SELECT User AS user, Host AS host, Role AS role, '' AS roleHost FROM mysql.roles_mapping",
+    )
+    : db.query<RoleGrant>(
+      `SELECT TO_USER AS user, TO_HOST AS host, FROM_USER AS role, FROM_HOST AS roleHost
+         FROM mysql.role_edges`,
+    );
 }
 
 /** Locks or unlocks one account. */
@@ -45,26 +137,46 @@ export async function setAccountLocked(
   ]);
 }
 
+/** Outcome of {@link endSessions}. */
+export interface SessionsEnded {
+  ended: number;
+  /** Sessions of the user name that might belong to an account that is not locked. */
+  leftOpen: Session[];
+}
+
 /**
- * Ends the open sessions of `user` (ACCOUNT LOCK only refuses new ones), except the
- * monitor's own. The process list shows user names, not accounts, so this ends every
- * session of that user name. Returns how many were ended.
+ * Ends the open sessions of the accounts `user`@`lockedHosts` (ACCOUNT LOCK only refuses new
+ * ones), except the monitor's own. The process list names the user, not the account, so a
+ * session is ended only when it can only belong to one of those accounts — `otherHosts` are the
+ * hosts of the user name's accounts that stay unlocked, and of anonymous accounts; sessions that
+ * might be theirs are returned in `leftOpen`. User names are compared byte for byte.
  */
-export async function killSessions(db: Db, user: string): Promise<number> {
-  const rows = await db.query<{ id: number }>(
-    "SELECT ID AS id FROM information_schema.PROCESSLIST " +
-      "WHERE USER = ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Killed'",
+export async function endSessions(
+  db: Db,
+  user: string,
+  lockedHosts: readonly string[],
+  otherHosts: readonly string[],
+): Promise<SessionsEnded> {
+  const rows = await db.query<{ id: string | number; user: string; host: string | null }>(
+    `SELECT ID AS id, USER AS user, HOST AS host FROM information_schema.PROCESSLIST
+      WHERE CAST(USER AS BINARY) = CAST(? AS BINARY)
+        AND ID <> CONNECTION_ID() AND COMMAND <> 'Killed'`,
     [user],
   );
-  let killed = 0;
-  for (const { id } of rows) {
+  const sessions: Session[] = rows.filter((r) => String(r.user) === user).map((r) => ({
+    id: Number(r.id),
+    host: String(r.host ?? ""),
+  }));
+  const { end, leftOpen } = classifySessions(sessions, lockedHosts, otherHosts);
+  let ended = 0;
+  for (const { id } of end) {
     try {
-      await db.query("KILL CONNECTION ?", [Number(id)]);
-      killed++;
+      await db.query("KILL CONNECTION ?", [id]);
+      ended++;
     } catch (err) {
       // Already gone between the listing and the kill.
       if ((err as { errno?: number }).errno !== 1094) throw err;
     }
   }
-  return killed;
+  return { ended, leftOpen };
 }

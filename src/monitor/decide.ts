@@ -12,6 +12,8 @@
  *   configuration instead.
  * - An account recorded as locked by us that is now unlocked or gone was changed by an
  *   administrator: the record is dropped (and it is locked again if still above the limit).
+ * - Incomplete usage (a size could not be read) is a lower bound: it can still warn and lock,
+ *   but never unlocks nor clears a warning.
  * @module
  */
 
@@ -47,6 +49,8 @@ export interface DecisionInput {
   /** Accounts the limit applies to (all of the user's, or the one named in search_user). */
   accounts: readonly Account[];
   state: UserState;
+  /** Usage is only a lower bound: some size could not be read. */
+  incomplete?: boolean;
 }
 
 /** Something to do or to report. */
@@ -87,7 +91,7 @@ export function decide(input: DecisionInput): Decision {
   if (overSoft && !warned) {
     actions.push({ kind: "soft_exceeded", limit: soft });
     warned = true;
-  } else if (!overSoft && warned) {
+  } else if (!overSoft && warned && !input.incomplete) {
     actions.push({ kind: "soft_cleared", limit: soft ?? hard });
     warned = false;
   }
@@ -108,7 +112,7 @@ export function decide(input: DecisionInput): Decision {
         if (!a.locked) actions.push({ kind: "lock", host: a.host, limit: hard });
       }
     }
-  } else if (usage < unlockBelow) {
+  } else if (usage < unlockBelow && !input.incomplete) {
     for (const host of ours) actions.push({ kind: "unlock", host, limit: unlockBelow });
   }
 

@@ -1,22 +1,23 @@
 /**
- * Which schemas belong to which user (pure).
+ * Which schemas belong to which monitored user (pure), as an index: each schema name is looked
+ * up once, in time that depends on the name's length, not on the number of users.
  *
- * - `grants`: schemas matching the patterns of the user's schema-level grants (mysql.db),
- *   where `_` matches one character, `%` any run, and `\_` / `\%` are literal, as MySQL does.
- * - `name`: the schema named like the user.
- * - `prefix`: schemas starting with `<user>_`.
- *
- * A schema counts once per user even when several grants or accounts match it.
+ * - `name`: the schema named exactly like the user.
+ * - `prefix`: a schema `<p>_…` belongs to the account user name `p` with the **longest** such
+ *   prefix among the server's accounts (`ann_x_db` is `ann_x`'s when `ann_x` exists, else `ann`'s).
+ * - `grants`: a schema is charged to every monitored user that can grow it through a
+ *   schema-level grant of INSERT, CREATE or ALTER (ALL includes them) — held by one of the user's
+ *   accounts or by a role granted to it, directly or through other roles. Patterns use `_` and
+ *   `%` wildcards with `\` escapes, as the server does. A pattern that starts with a wildcard
+ *   (e.g. `%`) matches nearly every schema: it charges nothing and its holder is reported, like
+ *   a holder of global INSERT/CREATE/ALTER on `*.*`.
+ * The rule, with examples, is in docs/schema_mapping.md.
  * @module
  */
 import type { SchemaMapping } from "../config/config.ts";
-
-/** One schema-level grant: the account and its database pattern (mysql.db.Db). */
-export interface SchemaGrant {
-  user: string;
-  host: string;
-  db: string;
-}
+import type { UserLimit } from "../config/search_user.ts";
+import { accountKey, type GrowthGrant, type RoleGrant } from "./accounts.ts";
+import { TimeSlicer } from "./slice.ts";
 
 /** Turns a grant database pattern into an anchored regular expression. */
 export function grantPatternToRegExp(pattern: string): RegExp {
@@ -36,35 +37,161 @@ function escapeRegExp(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** Escapes `_`, `%` and `\` so a literal name can be used as a LIKE pattern. */
-export function likeLiteral(text: string): string {
-  return text.replace(/[\\_%]/g, "\\$&");
+/**
+ * The literal text before the first unescaped wildcard of a grant pattern, and whether the
+ * pattern has a wildcard at all.
+ */
+export function literalPrefix(pattern: string): { prefix: string; wildcard: boolean } {
+  let prefix = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\" && i + 1 < pattern.length) prefix += pattern[++i];
+    else if (c === "_" || c === "%") return { prefix, wildcard: true };
+    else prefix += c;
+  }
+  return { prefix, wildcard: false };
 }
 
-/** A LIKE pattern that selects the schemas a user may own, used to narrow the usage query. */
-export function schemaPatterns(
-  mapping: SchemaMapping,
-  user: string,
-  host: string | undefined,
-  grants: readonly SchemaGrant[],
-): string[] {
-  if (mapping === "name") return [likeLiteral(user)];
-  if (mapping === "prefix") return [`${likeLiteral(user)}\\_%`];
-  return grants.filter((g) => g.user === user && (host === undefined || g.host === host))
-    .map((g) => g.db);
+/** What the grants say about the monitored users, beyond the schemas they are charged for. */
+export interface GrantFindings {
+  /** Users holding INSERT/CREATE/ALTER on `*.*`, or on a pattern starting with a wildcard. */
+  everywhere: Map<string, string[]>;
 }
 
-/** The schemas (from `schemas`) that belong to `user`, each once. */
-export function schemasOfUser(
-  mapping: SchemaMapping,
-  user: string,
-  host: string | undefined,
-  grants: readonly SchemaGrant[],
-  schemas: Iterable<string>,
-): string[] {
-  const regexps = schemaPatterns(mapping, user, host, grants).map(grantPatternToRegExp);
-  if (regexps.length === 0) return [];
-  const out: string[] = [];
-  for (const schema of schemas) if (regexps.some((re) => re.test(schema))) out.push(schema);
-  return out;
+/** Input of {@link buildOwnerIndex}. */
+export interface IndexInput {
+  mapping: SchemaMapping;
+  /** The monitored users (this shard's, existing on the server). */
+  users: readonly UserLimit[];
+  /** Every account user name on the server (for `prefix`). */
+  accountNames: ReadonlySet<string>;
+  /** Hosts of each user name's accounts (for `grants`). */
+  hostsOf: (user: string) => readonly string[];
+  grants: readonly GrowthGrant[];
+  roleGrants: readonly RoleGrant[];
+  /** accountKey()s holding INSERT/CREATE/ALTER globally. */
+  globalGrowth: ReadonlySet<string>;
+}
+
+/** Looks up the monitored owners of a schema. */
+export interface OwnerIndex {
+  /** Monitored users charged for `schema` (each once). */
+  owners(schema: string): string[];
+  findings: GrantFindings;
+}
+
+const NONE: string[] = [];
+
+/** Builds the schema → owners index for one server (in time slices). */
+export async function buildOwnerIndex(input: IndexInput): Promise<OwnerIndex> {
+  const monitored = new Set(input.users.map((u) => u.user));
+  const findings: GrantFindings = { everywhere: new Map() };
+  if (input.mapping === "name") {
+    return { owners: (s) => (monitored.has(s) ? [s] : []), findings };
+  }
+  if (input.mapping === "prefix") {
+    const names = input.accountNames;
+    return {
+      owners(schema) {
+        let owner: string | undefined;
+        for (let i = schema.indexOf("_", 1); i > 0; i = schema.indexOf("_", i + 1)) {
+          const p = schema.slice(0, i);
+          if (names.has(p)) owner = p;
+        }
+        return owner !== undefined && monitored.has(owner) ? [owner] : [];
+      },
+      findings,
+    };
+  }
+  return await grantsIndex(input, findings);
+}
+
+async function grantsIndex(input: IndexInput, findings: GrantFindings): Promise<OwnerIndex> {
+  const slicer = new TimeSlicer();
+  // Role graph: grantee key → role keys.
+  const rolesOf = new Map<string, string[]>();
+  for (const g of input.roleGrants) {
+    await slicer.pause();
+    const k = accountKey(g.user, g.host);
+    const list = rolesOf.get(k) ?? [];
+    list.push(accountKey(g.role, g.roleHost));
+    rolesOf.set(k, list);
+  }
+  const grantsOf = new Map<string, string[]>();
+  for (const g of input.grants) {
+    await slicer.pause();
+    const k = accountKey(g.user, g.host);
+    const list = grantsOf.get(k) ?? [];
+    list.push(g.db);
+    grantsOf.set(k, list);
+  }
+  const exact = new Map<string, Set<string>>();
+  // Keyed by the literal prefix; `re` undefined: the pattern is that prefix and one final `%`,
+  // which every schema starting with the prefix matches.
+  const wild = new Map<string, { re?: RegExp; user: string }[]>();
+  const lengths = new Set<number>();
+  for (const limit of input.users) {
+    await slicer.pause();
+    const hosts = input.hostsOf(limit.user).filter((h) =>
+      limit.host === undefined || h === limit.host
+    );
+    // Every account of the limit, and every role reachable from them.
+    const holders = new Set(hosts.map((h) => accountKey(limit.user, h)));
+    const queue = [...holders];
+    while (queue.length) {
+      for (const role of rolesOf.get(queue.pop()!) ?? []) {
+        if (!holders.has(role)) {
+          holders.add(role);
+          queue.push(role);
+        }
+      }
+    }
+    const reasons: string[] = [];
+    for (const holder of holders) {
+      const via = holder.split("\u0000")[0];
+      const who = via === limit.user ? "" : ` through role ${via}`;
+      if (input.globalGrowth.has(holder)) reasons.push(`*.*${who}`);
+      for (const pattern of grantsOf.get(holder) ?? []) {
+        const { prefix, wildcard } = literalPrefix(pattern);
+        if (!wildcard) {
+          const set = exact.get(prefix) ?? new Set();
+          set.add(limit.user);
+          exact.set(prefix, set);
+        } else if (prefix === "") {
+          reasons.push(`${pattern}.*${who}`);
+        } else {
+          const list = wild.get(prefix) ?? [];
+          const onlyPercent = literalPrefix(pattern.slice(0, -1)).wildcard === false &&
+            pattern.endsWith("%") && !pattern.endsWith("\\%");
+          list.push({
+            re: onlyPercent ? undefined : grantPatternToRegExp(pattern),
+            user: limit.user,
+          });
+          wild.set(prefix, list);
+          lengths.add(prefix.length);
+        }
+      }
+    }
+    if (reasons.length) findings.everywhere.set(limit.user, [...new Set(reasons)]);
+  }
+  const sortedLengths = [...lengths].sort((a, b) => a - b);
+  return {
+    owners(schema) {
+      let out: string[] | undefined;
+      const direct = exact.get(schema);
+      if (direct) out = [...direct];
+      for (const n of sortedLengths) {
+        if (n > schema.length) break;
+        const candidates = wild.get(schema.slice(0, n));
+        if (!candidates) continue;
+        for (const { re, user } of candidates) {
+          if (re && !re.test(schema)) continue;
+          if (out?.includes(user)) continue;
+          (out ??= []).push(user);
+        }
+      }
+      return out ?? NONE;
+    },
+    findings,
+  };
 }

@@ -1,8 +1,9 @@
 /**
- * The monitor loop: scans servers through a bounded queue, decides per user, enforces
- * according to the debug level, remembers state, writes the audit log and the metrics file.
- *
- * The actions themselves are carried out by enforce.ts.
+ * The monitor loop: scans servers through a bounded queue and runs, per server, the pipeline
+ * scan (scan.ts, usage measured without any lock) → take the server's enforcement lock
+ * (server_lock.ts) → re-read the accounts → finish interrupted intents → plan (plan.ts, pure) →
+ * act (act.ts: intent, statement, confirmation) → record (store.ts) → release → publish (audit
+ * log, report, metrics file).
  *
  * Lifecycle hooks for a daemon wrapper:
  * - {@link Monitor.runCycle}: one pass over every server (what `--once` runs);
@@ -11,34 +12,47 @@
  *   actions finish and are recorded before a scan ends), then writes the final metrics;
  * - {@link Monitor.reload}: swaps in a new, already validated configuration; scans that are
  *   running keep the configuration they started with.
+ *
+ * The state store is opened at the first scan (after the daemon dropped root) and shared by
+ * every server of the process.
  * @module
  */
 import { type MonitorConfig, type ServerConfig, shardPath } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
 import { connectWithRetry, type Db, sleep } from "../db/connection.ts";
-import { lockUnsupported, parseVersion } from "../db/flavour.ts";
 import { RuntimeError } from "../errors.ts";
-import { renderExposition } from "../metrics/exposition.ts";
+import { renderExpositionSliced } from "../metrics/exposition.ts";
 import { monitorFamilies, type ReloadStatus } from "../metrics/monitor_metrics.ts";
 import { TextfileWriter } from "../metrics/textfile_writer.ts";
 import { log } from "../system/log.ts";
 import { listAccounts } from "./accounts.ts";
-import { applyAction, errorText as message } from "./enforce.ts";
-import { appendAudit, type AuditEntry } from "./audit_log.ts";
-import { type Account, type Action, decide, settle } from "./decide.ts";
-import { type SchemaGrant, schemaPatterns, schemasOfUser } from "./mapping.ts";
-import { TaskQueue } from "./queue.ts";
-import type { ServerReport, UserReport } from "./report.ts";
-import { shardOf } from "./shard.ts";
-import { ServerState } from "./state.ts";
 import {
-  readGrants,
-  type SchemaFilter,
-  serverDatadir,
-  type Usage,
-  usageFromDatadir,
-  usageFromInformationSchema,
-} from "./usage.ts";
+  type ActContext,
+  actForUser,
+  errorText as message,
+  finishIntents,
+  releaseOrphans,
+  type ServerActions,
+  serverActions,
+  tryWrite,
+} from "./act.ts";
+import { appendAudit } from "./audit_log.ts";
+import { settle } from "./decide.ts";
+import { faultPoint } from "./fault.ts";
+import { orphanLocks, planUser, resolveIntents } from "./plan.ts";
+import { TaskQueue } from "./queue.ts";
+import type { Released, ServerReport, UserReport } from "./report.ts";
+import { hasAccount, type Scan, scanServer } from "./scan.ts";
+import { ServerLock } from "./server_lock.ts";
+import { shardOf } from "./shard.ts";
+import {
+  prepareStateDir,
+  type StateStore,
+  StateStore as Store,
+  type StateWrites,
+  type UserFlags,
+} from "./store.ts";
+import { TimeSlicer, yieldNow } from "./slice.ts";
 
 /** How the monitor runs: enforcement level and shard. */
 export interface MonitorOptions {
@@ -46,13 +60,24 @@ export interface MonitorOptions {
   debug: 0 | 1 | 2;
   shard: number;
   shards: number;
+  /**
+   * Owner for state files this process creates (root running `--once` prepares them for
+   * run_as, as the daemon does before it drops root).
+   */
+  owner?: { uid: number; gid: number };
 }
 
-interface Scan {
-  accounts: Map<string, Account[]>;
-  grants: SchemaGrant[];
-  usage: Usage;
+/**
+ * Replaceable parts of the pipeline, for tests: the state store's writes (to fail one, as a full
+ * disk would) and the statements that change accounts.
+ */
+export interface MonitorSeams {
+  writes?: (store: StateStore) => StateWrites;
+  actions?: (db: Db) => ServerActions;
 }
+
+/** Users recorded per state store transaction. */
+const RECORD_PART = 500;
 
 const logger = log("monitor");
 
@@ -62,7 +87,11 @@ export class Monitor {
   readonly options: MonitorOptions;
   #queue: TaskQueue;
   #reports = new Map<string, ServerReport>();
-  #states = new Map<string, ServerState>();
+  #seams: MonitorSeams;
+  #store?: { dir: string; store: Promise<StateStore> };
+  #stateWriteErrors = 0;
+  /** What was already reported since the last (re)load: `server\0kind\0user`. */
+  #told = new Set<string>();
   #busy = new Map<string, Promise<ServerReport>>();
   #nextDue = new Map<string, number>();
   #abort = new AbortController();
@@ -73,9 +102,10 @@ export class Monitor {
   #metricsWritten = false;
   #metrics?: TextfileWriter;
 
-  constructor(config: MonitorConfig, options: MonitorOptions) {
+  constructor(config: MonitorConfig, options: MonitorOptions, seams: MonitorSeams = {}) {
     this.#config = config;
     this.options = options;
+    this.#seams = seams;
     this.#queue = new TaskQueue(config.workers);
   }
 
@@ -97,8 +127,8 @@ export class Monitor {
     const ids = new Set(config.servers.map((s) => s.id));
     for (const id of [...this.#reports.keys()]) if (!ids.has(id)) this.#reports.delete(id);
     for (const id of [...this.#nextDue.keys()]) if (!ids.has(id)) this.#nextDue.delete(id);
-    // State files may have moved (state_dir) or the LRU size changed: reload them lazily.
-    this.#states.clear();
+    // Unknown users and global grants are reported again once per configuration.
+    this.#told.clear();
     this.#wake.abort();
   }
 
@@ -156,11 +186,23 @@ export class Monitor {
     }
   }
 
+  /** Closes the state store (after {@link stop}, or when a `--once` cycle is over). */
+  async close(): Promise<void> {
+    const open = this.#store;
+    this.#store = undefined;
+    if (open) (await open.store.catch(() => undefined))?.close();
+  }
+
+  /** State store writes that failed since the process started. */
+  get stateWriteErrors(): number {
+    return this.#stateWriteErrors;
+  }
+
   #schedule(server: ServerConfig, config: MonitorConfig): Promise<ServerReport> {
     const running = this.#busy.get(server.id);
     if (running) return running;
     const task = this.#queue.run(() => this.#scanAndEnforce(server, config)).catch((err) => {
-      // Only unexpected failures (state file unreadable, …) get here.
+      // Only unexpected failures get here.
       logger.error`server ${server.id}: ${message(err)}`;
       const report: ServerReport = {
         server: server.id,
@@ -178,15 +220,34 @@ export class Monitor {
     return task;
   }
 
-  async #state(server: ServerConfig, config: MonitorConfig): Promise<ServerState> {
-    let state = this.#states.get(server.id);
-    if (!state) {
-      const { shard, shards } = this.options;
-      const path = shardPath(`${config.stateDir}/${server.id}.json`, shard, shards);
-      state = await ServerState.load(path, config.lruSize);
-      this.#states.set(server.id, state);
+  /** The state store of `config.stateDir`, created (with its directory) on first use. */
+  #openStore(config: MonitorConfig): Promise<StateStore> {
+    if (this.#store?.dir !== config.stateDir) {
+      const previous = this.#store;
+      const owner = this.options.owner;
+      const store = (async () => {
+        if (previous) (await previous.store.catch(() => undefined))?.close();
+        await prepareStateDir(config.stateDir, owner);
+        return await Store.open(config.stateDir, {
+          servers: config.servers.map((s) => s.id),
+          owner,
+          onMigrated: (file, locks) =>
+            logger
+              .info`imported the old state file ${file} (${locks} lock record(s)) into the state store; renamed it to ${file}.migrated`,
+        });
+      })();
+      this.#store = { dir: config.stateDir, store };
+      // A failed open is retried at the next scan.
+      store.catch(() => {
+        if (this.#store?.store === store) this.#store = undefined;
+      });
     }
-    return state;
+    return this.#store!.store;
+  }
+
+  /** Counts a failed state write (for the metric and the exit code). */
+  #stateFailed(): void {
+    this.#stateWriteErrors++;
   }
 
   /** This shard's users. */
@@ -195,15 +256,45 @@ export class Monitor {
     return config.users.filter((u) => shardOf(u.user, shards) === shard);
   }
 
+  /** Logs `text` once per configuration for (server, kind, user). */
+  #tellOnce(server: string, kind: string, user: string, tell: () => void): void {
+    const key = `${server}\u0000${kind}\u0000${user}`;
+    if (this.#told.has(key)) return;
+    this.#told.add(key);
+    tell();
+  }
+
   async #scanAndEnforce(server: ServerConfig, config: MonitorConfig): Promise<ServerReport> {
     const started = performance.now();
     const duration = () => Math.round(performance.now() - started) / 1000;
-    const state = await this.#state(server, config);
+    const { shard } = this.options;
     const users = this.#users(config);
+    let store: StateStore;
+    try {
+      store = await this.#openStore(config);
+    } catch (err) {
+      this.#stateFailed();
+      const error = `state store unavailable, no action taken: ${message(err)}`;
+      logger.error`server ${server.id}: ${error}`;
+      const report: ServerReport = {
+        server: server.id,
+        up: false,
+        error,
+        durationSec: duration(),
+        errorsTotal: 0,
+        users: [],
+        stale: false,
+        stateError: message(err),
+      };
+      this.#reports.set(server.id, report);
+      return report;
+    }
+    const status = store.status(server.id, shard);
     let db: Db | undefined;
     let report: ServerReport;
     try {
       let scan: Scan;
+      let lock: ServerLock;
       try {
         if (this.stopping) throw new RuntimeError("stopping");
         db = await connectWithRetry(server, {
@@ -218,62 +309,62 @@ export class Monitor {
         const abandon = () => conn.destroy();
         this.#abort.signal.addEventListener("abort", abandon, { once: true });
         try {
-          scan = await this.#scan(db, server, users);
+          scan = await scanServer(db, server, users, this.options.debug);
+          faultPoint("scanned");
+          lock = await ServerLock.acquire(config.stateDir, server.id, {
+            signal: this.#abort.signal,
+            owner: this.options.owner,
+          });
         } finally {
           this.#abort.signal.removeEventListener("abort", abandon);
         }
-        if (this.stopping) throw new RuntimeError("stopping");
+        if (this.stopping) {
+          lock.release();
+          throw new RuntimeError("stopping");
+        }
       } catch (err) {
-        state.errorsTotal++;
-        logger.error`server ${server.id}: scan failed, no action taken: ${message(err)}`;
-        report = {
-          server: server.id,
-          up: false,
-          error: message(err),
-          lastSuccess: state.lastSuccess,
-          durationSec: duration(),
-          errorsTotal: state.errorsTotal,
-          users: config.prometheusTruncate ? [] : state.lastUsers.map((u) => ({
-            ...u,
-            status: "ok" as const,
-            actions: [],
-          })),
-          stale: !config.prometheusTruncate,
-        };
-        await this.#save(state);
+        report = this.#failed(server, config, store, status, users, err, duration());
         return report;
       }
-      const audits: AuditEntry[] = [];
-      const userReports: UserReport[] = [];
-      for (const limit of users) {
-        if (this.stopping) break;
-        try {
-          userReports.push(await this.#evaluate(db, server, config, limit, scan, state, audits));
-        } catch (err) {
-          // A bug or a surprise for one user must not cost the others their enforcement.
-          logger.error`server ${server.id}: user ${limit.user} skipped: ${message(err)}`;
-        }
+      let ctx: ActContext & { flags: Map<string, UserFlags> };
+      let userReports: UserReport[];
+      let released: Released[];
+      const lastSuccess = Math.floor(Date.now() / 1000);
+      try {
+        ({ ctx, userReports, released } = await this.#enforce(
+          db,
+          server,
+          config,
+          store,
+          scan,
+          users,
+        ));
+        await this.#record(ctx, server.id, userReports, lastSuccess, config.lruSize);
+        faultPoint("recorded");
+      } catch (err) {
+        // The server went away under the lock: what was sent is recorded as intents.
+        report = this.#failed(server, config, store, status, users, err, duration(), true);
+        return report;
+      } finally {
+        lock.release();
       }
-      state.lastSuccess = Math.floor(Date.now() / 1000);
-      state.lastUsers = userReports.map(({ user, usage, soft, hard, locked }) => ({
-        user,
-        usage,
-        soft,
-        hard,
-        locked,
-      }));
-      await this.#save(state);
-      await appendAudit(config.auditLog, audits).catch((err) =>
+      if (ctx.stateError) this.#stateFailed();
+      await appendAudit(config.auditLog, ctx.audits).catch((err) =>
         logger.error`cannot write the audit log ${config.auditLog}: ${message(err)}`
       );
       report = {
         server: server.id,
         up: true,
-        lastSuccess: state.lastSuccess,
+        lastSuccess: ctx.stateError ? status.lastSuccess : lastSuccess,
         durationSec: duration(),
-        errorsTotal: state.errorsTotal,
+        errorsTotal: status.errorsTotal,
         users: userReports,
         stale: false,
+        unknownUsers: scan.unknown.length,
+        globalGrantUsers: scan.everywhere.size,
+        incompleteSchemas: scan.incomplete.size,
+        stateError: ctx.stateError,
+        released,
       };
       logger
         .info`server ${server.id}: scanned ${userReports.length} user(s) in ${report.durationSec} s`;
@@ -284,94 +375,204 @@ export class Monitor {
     }
   }
 
-  async #save(state: ServerState): Promise<void> {
-    await state.save().catch((err) =>
-      logger.error`cannot write the state file ${state.path}: ${message(err)}`
-    );
-  }
-
-  async #scan(db: Db, server: ServerConfig, users: UserLimit[]): Promise<Scan> {
-    const [{ v }] = await db.query<{ v: string }>("SELECT VERSION() AS v");
-    const flavour = parseVersion(v);
-    if (this.options.debug === 2) {
-      const why = lockUnsupported(flavour);
-      if (why) throw new RuntimeError(why);
+  /** Counts a failed scan and builds its report (last figures kept with prometheus_truncate=0). */
+  #failed(
+    server: ServerConfig,
+    config: MonitorConfig,
+    store: StateStore,
+    status: { errorsTotal: number; lastSuccess?: number },
+    users: readonly UserLimit[],
+    err: unknown,
+    durationSec: number,
+    interrupted = false,
+  ): ServerReport {
+    let errorsTotal = status.errorsTotal + 1;
+    try {
+      errorsTotal = store.countError(server.id, this.options.shard);
+    } catch (writeErr) {
+      this.#stateFailed();
+      logger.error`cannot write the state store ${store.path}: ${message(writeErr)}`;
     }
-    const measure = async (filter: SchemaFilter): Promise<Usage> =>
-      server.usageSource === "datadir"
-        ? usageFromDatadir(server.datadir ?? await serverDatadir(db), filter)
-        : usageFromInformationSchema(db, filter);
-    // A single daemon measures every schema, first, while the server's table cache still holds
-    // the user tables; a shard first reads the grants to measure only what its users can own.
-    const all = this.options.shards === 1;
-    const early = all ? await measure({ all: true }) : undefined;
-    const accounts = await listAccounts(db, flavour);
-    const grants = server.mapping === "grants" ? await readGrants(db) : [];
-    const usage = early ?? await measure({
-      all: false,
-      patterns: [
-        ...new Set(users.flatMap((u) => schemaPatterns(server.mapping, u.user, u.host, grants))),
-      ],
-    });
-    return { accounts, grants, usage };
+    if (interrupted) {
+      logger
+        .error`server ${server.id}: cycle interrupted (${
+        message(err)
+      }); what was sent is recorded and the next run finishes it`;
+    } else logger.error`server ${server.id}: scan failed, no action taken: ${message(err)}`;
+    const kept = config.prometheusTruncate
+      ? []
+      : store.figures(server.id, users.map((u) => u.user));
+    return {
+      server: server.id,
+      up: false,
+      error: message(err),
+      lastSuccess: status.lastSuccess,
+      durationSec,
+      errorsTotal,
+      users: kept.map((u) => ({ ...u, status: "ok" as const, actions: [] })),
+      stale: !config.prometheusTruncate,
+    };
   }
 
-  async #evaluate(
+  /** The record step: flags and figures, in parts so no transaction holds the event loop long. */
+  async #record(
+    ctx: ActContext & { flags: Map<string, UserFlags> },
+    id: string,
+    reports: readonly UserReport[],
+    lastSuccess: number,
+    lruSize: number,
+  ): Promise<void> {
+    const figures = reports.filter((u) => u.status !== "no account");
+    for (let i = 0; i < figures.length || i === 0; i += RECORD_PART) {
+      const part = figures.slice(i, i + RECORD_PART);
+      const last = i + RECORD_PART >= figures.length;
+      const flags = new Map(part.flatMap((u) => {
+        const f = ctx.flags.get(u.user);
+        return f ? [[u.user, f] as const] : [];
+      }));
+      const ok = tryWrite(ctx, () =>
+        ctx.writes.record(id, this.options.shard, {
+          flags,
+          figures: part,
+          lastSuccess: last ? lastSuccess : undefined,
+          lruSize,
+        }));
+      if (!ok || last) return;
+      await yieldNow();
+    }
+  }
+
+  /**
+   * Under the server's lock: re-reads the accounts, finishes interrupted intents, then plans and
+   * acts for every user of this shard and for locks no longer covered by search_user.
+   */
+  async #enforce(
     db: Db,
     server: ServerConfig,
     config: MonitorConfig,
-    limit: UserLimit,
+    store: StateStore,
     scan: Scan,
-    state: ServerState,
-    audits: AuditEntry[],
+    users: readonly UserLimit[],
+  ): Promise<{
+    ctx: ActContext & { flags: Map<string, UserFlags> };
+    userReports: UserReport[];
+    released: Released[];
+  }> {
+    const { shard, shards, debug } = this.options;
+    const id = server.id;
+    const table = await listAccounts(db, scan.flavour);
+    const hostsOf = (user: string) => (table.accounts.get(user) ?? []).map((a) => a.host);
+    const ctx: ActContext & { flags: Map<string, UserFlags> } = {
+      server: id,
+      debug,
+      writes: this.#seams.writes ? this.#seams.writes(store) : store,
+      actions: this.#seams.actions ? this.#seams.actions(db) : serverActions(db),
+      anonymousHosts: hostsOf(""),
+      audits: [],
+      flags: new Map(),
+    };
+    // Prove the store is writable before anything is changed.
+    tryWrite(ctx, () => ctx.writes.begin(id, shard));
+    const finished = await finishIntents(
+      ctx,
+      resolveIntents(store.locks(id), table.accounts),
+      hostsOf,
+    );
+    faultPoint("resolved");
+    const records = store.locks(id);
+    const ours = new Map<string, string[]>();
+    for (const r of records) {
+      if (r.state === "locked") ours.set(r.user, [...(ours.get(r.user) ?? []), r.host]);
+    }
+    const flags = store.flags(id);
+
+    for (const [schema, problem] of scan.incomplete) {
+      logger
+        .warning`server ${id}: the size of schema ${schema} could not be read completely (${problem}); its users are not unlocked in this cycle`;
+    }
+    const userReports: UserReport[] = [];
+    const slicer = new TimeSlicer();
+    for (const limit of users) {
+      await slicer.pause();
+      const earlier = finished.get(limit.user) ?? [];
+      const usage = scan.usage.get(limit.user);
+      if (!usage || !hasAccount(table, limit)) {
+        const who = limit.host === undefined ? limit.user : `${limit.user}@${limit.host}`;
+        this.#tellOnce(id, "unknown", limit.user, () =>
+          logger
+            .warning`server ${id}: ${who} is listed in search_user but has no account on this server; not measured`);
+        userReports.push({
+          user: limit.user,
+          usage: 0,
+          soft: limit.soft,
+          hard: limit.hard,
+          locked: false,
+          status: "no account",
+          actions: earlier,
+        });
+        continue;
+      }
+      const everywhere = scan.everywhere.get(limit.user);
+      if (everywhere && !config.protectedUsers.includes(limit.user)) {
+        this.#tellOnce(id, "everywhere", limit.user, () =>
+          logger
+            .warning`server ${id}: user ${limit.user} may write to every schema (INSERT/CREATE/ALTER on ${
+            everywhere.join(", ")
+          }); such grants charge no schema, only its schema-level grants count`);
+      }
+      try {
+        userReports.push(
+          await this.#enforceUser(ctx, config, limit, usage, table, ours, flags, earlier),
+        );
+      } catch (err) {
+        // A bug or a surprise for one user must not cost the others their enforcement.
+        logger.error`server ${id}: user ${limit.user} skipped: ${message(err)}`;
+      }
+    }
+    const released = await releaseOrphans(
+      ctx,
+      orphanLocks(records, config.users, table.accounts, shard, shards),
+    );
+    return {
+      ctx,
+      userReports,
+      released: [...released].map(([user, actions]) => ({ user, actions })),
+    };
+  }
+
+  async #enforceUser(
+    ctx: ActContext & { flags: Map<string, UserFlags> },
+    config: MonitorConfig,
+    limit: UserLimit,
+    usage: { bytes: number; incomplete: string[] },
+    table: Awaited<ReturnType<typeof listAccounts>>,
+    ours: ReadonlyMap<string, string[]>,
+    flags: ReadonlyMap<string, UserFlags>,
+    earlier: string[],
   ): Promise<UserReport> {
-    const schemas = schemasOfUser(
-      server.mapping,
-      limit.user,
-      limit.host,
-      scan.grants,
-      scan.usage.keys(),
-    );
-    const usage = schemas.reduce((sum, s) => sum + (scan.usage.get(s) ?? 0), 0);
-    const accounts = (scan.accounts.get(limit.user) ?? []).filter((a) =>
-      limit.host === undefined || a.host === limit.host
-    );
-    const d = decide({
-      usage,
-      soft: limit.soft,
-      hard: limit.hard,
+    const covered = (host: string) => limit.host === undefined || host === limit.host;
+    const allAccounts = table.accounts.get(limit.user) ?? [];
+    const accounts = allAccounts.filter((a) => covered(a.host));
+    const d = planUser({
+      limit,
+      usage: usage.bytes,
+      incomplete: usage.incomplete.length > 0,
       protected: config.protectedUsers.includes(limit.user),
       accounts,
-      state: state.get(limit.user),
+      flags: flags.get(limit.user),
+      lockedByUs: (ours.get(limit.user) ?? []).filter(covered),
     });
-    const done = new Set<Action>();
-    const notes: string[] = [];
-    for (const action of d.actions) {
-      const applied = await applyAction(
-        db,
-        this.options.debug,
-        server.id,
-        limit.user,
-        usage,
-        action,
-      );
-      if (applied.done) done.add(action);
-      notes.push(applied.note);
-      audits.push({
-        server: server.id,
-        user: limit.user,
-        host: "host" in action ? action.host : undefined,
-        usage,
-        limit: "limit" in action ? action.limit : limit.hard,
-        action: action.kind,
-        result: applied.result,
-      });
-    }
-    const next = settle(d.state, d.actions, done);
-    state.set(limit.user, next);
+    const acted = await actForUser(ctx, {
+      user: limit.user,
+      usage: usage.bytes,
+      hard: limit.hard,
+      hosts: allAccounts.map((a) => a.host),
+    }, d.actions);
+    const next = settle(d.state, d.actions, acted.done);
+    ctx.flags.set(limit.user, { warned: next.warned, overHard: next.overHard });
     const lockedAfter = accounts.some((a) => {
       const changed = d.actions.find((x) =>
-        done.has(x) && (x.kind === "lock" || x.kind === "unlock") && x.host === a.host
+        acted.done.has(x) && (x.kind === "lock" || x.kind === "unlock") && x.host === a.host
       );
       return changed ? changed.kind === "lock" : a.locked;
     });
@@ -380,12 +581,12 @@ export class Monitor {
     else if (status === "locked") status = "ok";
     return {
       user: limit.user,
-      usage,
+      usage: usage.bytes,
       soft: limit.soft,
       hard: limit.hard,
       locked: lockedAfter,
       status,
-      actions: notes,
+      actions: [...earlier, ...acted.notes],
     };
   }
 
@@ -417,9 +618,13 @@ export class Monitor {
     const path = shardPath(config.prometheusFile, shard, shards);
     // One serialised, coalescing writer per file: scans finishing together never race.
     if (this.#metrics?.path !== path) this.#metrics = new TextfileWriter(path);
+    const slicer = new TimeSlicer();
     try {
       await this.#metrics.write(() =>
-        renderExposition(monitorFamilies(this.reports(), shard, this.#reload))
+        renderExpositionSliced(
+          monitorFamilies(this.reports(), shard, this.#reload, this.#stateWriteErrors),
+          () => slicer.pause(),
+        )
       );
       this.#metricsWritten = true;
     } catch (err) {

@@ -5,16 +5,28 @@
  */
 import type { Status } from "./decide.ts";
 
-/** One monitored user on one server. */
-export interface UserReport {
+/** Last reported figures of one user (kept for prometheus_truncate=0). */
+export interface UserFigures {
   user: string;
   usage: number;
   soft?: number;
   hard: number;
+  locked: boolean;
+}
+
+/** One monitored user on one server. */
+export interface UserReport extends UserFigures {
   /** Any of the user's accounts is locked (by anyone) after this cycle. */
   locked: boolean;
-  status: Status;
+  /** "no account": listed in search_user but no such account on the server (not measured). */
+  status: Status | "no account";
   /** What was done or would be done, for people: "lock %: ok", "would warn". */
+  actions: string[];
+}
+
+/** Locks of accounts search_user no longer covers, cleaned up in this cycle. */
+export interface Released {
+  user: string;
   actions: string[];
 }
 
@@ -30,4 +42,14 @@ export interface ServerReport {
   users: UserReport[];
   /** True when `users` are last cycle's figures kept for a server that could not be scanned. */
   stale: boolean;
+  /** Users of search_user (this shard's) without any account on the server. */
+  unknownUsers?: number;
+  /** Users that could grow every schema (global or all-matching grants), reported, not charged. */
+  globalGrantUsers?: number;
+  /** Schemas whose size could not be read completely this cycle. */
+  incompleteSchemas?: number;
+  /** Why locks and unlocks were withheld this cycle (the state store could not be written). */
+  stateError?: string;
+  /** Accounts no longer in search_user whose locks by this tool were cleaned up. */
+  released?: Released[];
 }

@@ -29,12 +29,15 @@ export function renderTable(reports: readonly ServerReport[]): string {
       rows.push([
         r.server,
         u.user,
-        formatSize(u.usage),
+        u.status === "no account" ? "-" : formatSize(u.usage),
         u.soft === undefined ? "-" : formatSize(u.soft),
         formatSize(u.hard),
         u.status,
         u.actions.length ? u.actions.join(", ") : "-",
       ]);
+    }
+    for (const x of r.released ?? []) {
+      rows.push([r.server, x.user, "-", "-", "-", "not monitored", x.actions.join(", ")]);
     }
   }
   const cells = [HEADER, ...rows].map((row) => row.map((c) => escapeText(c)));

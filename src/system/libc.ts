@@ -53,6 +53,7 @@ const SYMBOLS = {
   getpwuid: { parameters: ["u32"], result: "pointer" },
   getgrgid: { parameters: ["u32"], result: "pointer" },
   opendir: { parameters: ["buffer"], result: "pointer" },
+  dirfd: { parameters: ["pointer"], result: "i32" },
   readdir: { parameters: ["pointer"], result: "pointer" },
   closedir: { parameters: ["pointer"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
@@ -76,6 +77,13 @@ const KEPT = {
   strerror: SYMBOLS.strerror,
   memcpy: SYMBOLS.memcpy,
   strlen: SYMBOLS.strlen,
+  // Reading a directory and the metadata of its entries (usage_source=datadir): nothing here
+  // opens a file, writes, or changes an owner.
+  opendir: SYMBOLS.opendir,
+  dirfd: SYMBOLS.dirfd,
+  readdir: SYMBOLS.readdir,
+  closedir: SYMBOLS.closedir,
+  statx: SYMBOLS.statx,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -117,6 +125,17 @@ export function libc(): Libc {
 /** The symbols that survive {@link sealLibc} (the full table until then). */
 function small(): Kept {
   return kept ?? libc();
+}
+
+/**
+ * The directory-reading calls (opendir, dirfd, readdir, closedir, statx, memcpy), usable before
+ * and after {@link sealLibc}; throws when libc cannot be loaded at all.
+ */
+export function directoryCalls(): Pick<
+  Kept,
+  "opendir" | "dirfd" | "readdir" | "closedir" | "statx" | "memcpy"
+> {
+  return small();
 }
 
 /**

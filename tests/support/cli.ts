@@ -15,6 +15,8 @@ export interface CliOptions {
   write?: string[];
   /** Programs the process may run (the app set allows none). */
   run?: string[];
+  /** Extra environment variables the process may read (added to the app permission set). */
+  allowEnv?: string[];
   /** Environment variables to add. */
   env?: Record<string, string>;
   /** Text for standard input. */
@@ -30,8 +32,8 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The path list the app permission set grants for `kind` ("read" or "write"). */
-function appPaths(kind: "read" | "write"): string[] | true {
+/** The list the app permission set grants for `kind` ("read", "write" or "env"). */
+function appPaths(kind: "read" | "write" | "env"): string[] | true {
   const config = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));
   const value = config.permissions?.app?.[kind];
   return value === true ? true : Array.isArray(value) ? value : [];
@@ -50,6 +52,10 @@ export function cliCommand(args: string[], options: CliOptions = {}): string[] {
     if (more.length && base !== true) extra.push(`--allow-${kind}=${[...base, ...more].join(",")}`);
   }
   if (options.run?.length) extra.push(`--allow-run=${options.run.join(",")}`);
+  const env = appPaths("env");
+  if (options.allowEnv?.length && env !== true) {
+    extra.push(`--allow-env=${[...env, ...options.allowEnv].join(",")}`);
+  }
   return [
     "run",
     "-q",

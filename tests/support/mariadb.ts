@@ -28,6 +28,11 @@ export interface MariaDBOptions {
   args?: string[];
   /** Seconds to wait for the server to answer; default 60. */
   startTimeoutSec?: number;
+  /**
+   * Use this directory and keep it: the datadir is created only when `<keep>/data` is missing,
+   * and `stop()` leaves everything in place (for benchmarks that reuse a large data set).
+   */
+  keep?: string;
 }
 
 const isRoot = Deno.uid() === 0;
@@ -86,6 +91,7 @@ export class MariaDB implements AsyncDisposable {
   #guard: Deno.ChildProcess;
   #root?: mysql.Connection;
   #stopped = false;
+  #keep: boolean;
 
   private constructor(
     fields: {
@@ -94,8 +100,10 @@ export class MariaDB implements AsyncDisposable {
       auditLog?: string;
       child: Deno.ChildProcess;
       guard: Deno.ChildProcess;
+      keep?: boolean;
     },
   ) {
+    this.#keep = fields.keep ?? false;
     this.dir = fields.dir;
     this.datadir = `${fields.dir}/data`;
     this.socket = `${fields.dir}/mysqld.sock`;
@@ -113,6 +121,10 @@ export class MariaDB implements AsyncDisposable {
 
   /** Creates a datadir, starts `mariadbd` and waits until it answers queries. */
   static async start(options: MariaDBOptions = {}): Promise<MariaDB> {
+    if (options.keep) {
+      await Deno.mkdir(options.keep, { recursive: true });
+      return await MariaDB.#startIn(options.keep, options);
+    }
     const dir = await Deno.makeTempDir({ prefix: "mmd-mariadb-" });
     try {
       return await MariaDB.#startIn(dir, options);
@@ -127,20 +139,22 @@ export class MariaDB implements AsyncDisposable {
     // Temporary tables go to the server's own directory: during parallel runs, #sql-temptable
     // files in the shared /tmp vanished under running servers ("Error on delete of
     // '/tmp/#sql-temptable-….MAI'"), failing starts and GROUP BY queries.
-    await Deno.mkdir(`${dir}/tmp`);
+    await Deno.mkdir(`${dir}/tmp`, { recursive: true });
     const sizing = [
       "--innodb-log-file-size=4M",
       "--innodb-buffer-pool-size=16M",
       `--tmpdir=${dir}/tmp`,
     ];
-    const install = await exec("mariadb-install-db", [
-      "--no-defaults",
-      `--datadir=${datadir}`,
-      ...(isRoot ? ["--user=root"] : []),
-      "--auth-root-authentication-method=normal",
-      "--skip-test-db",
-      ...sizing,
-    ]);
+    const install = options.keep && await exists(`${datadir}/mysql`)
+      ? { code: 0, output: "" }
+      : await exec("mariadb-install-db", [
+        "--no-defaults",
+        `--datadir=${datadir}`,
+        ...(isRoot ? ["--user=root"] : []),
+        "--auth-root-authentication-method=normal",
+        "--skip-test-db",
+        ...sizing,
+      ]);
     if (install.code !== 0) {
       throw new Error(
         `mariadb-install-db failed (${install.code}): ${install.output.slice(-2000)}`,
@@ -197,7 +211,7 @@ export class MariaDB implements AsyncDisposable {
       const guardScript =
         `while kill -0 ${Deno.pid} 2>/dev/null; do sleep 1; done; kill -TERM ${child.pid} 2>/dev/null; ` +
         `for i in $(seq 1 100); do kill -0 ${child.pid} 2>/dev/null || break; sleep 0.1; done; ` +
-        `kill -KILL ${child.pid} 2>/dev/null; rm -rf '${dir}'`;
+        `kill -KILL ${child.pid} 2>/dev/null; ${options.keep ? "" : `rm -rf '${dir}'`}`;
       const guard = new Deno.Command("sh", {
         args: ["-c", guardScript],
         stdin: "null",
@@ -205,7 +219,7 @@ export class MariaDB implements AsyncDisposable {
         stderr: "null",
       }).spawn();
       guard.unref();
-      const server = new MariaDB({ dir, port, auditLog, child, guard });
+      const server = new MariaDB({ dir, port, auditLog, child, guard, keep: !!options.keep });
       let exited = false;
       child.status.then(() => exited = true);
       const ready = await waitFor(async () => {
@@ -260,7 +274,7 @@ export class MariaDB implements AsyncDisposable {
     if (this.#root) await this.#root.end().catch(() => this.#root?.destroy());
     this.#root = undefined;
     await this.#halt();
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    if (!this.#keep) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 
   async #halt(): Promise<void> {

@@ -4,7 +4,7 @@
  * give a throwaway MariaDB a monitor account holding exactly the documented minimal grants.
  * @module
  */
-import { type CliResult, runCli } from "./cli.ts";
+import { type CliResult, runCli, spawnCli } from "./cli.ts";
 import type { MariaDB } from "./mariadb.ts";
 
 /** Password of the monitor account in every fixture (never a real secret). */
@@ -15,6 +15,7 @@ export const MINIMAL_GRANTS = [
   "GRANT PROCESS, SHOW VIEW, CREATE USER, CONNECTION ADMIN ON *.* TO ?@?",
   "GRANT SELECT ON mysql.global_priv TO ?@?",
   "GRANT SELECT ON mysql.db TO ?@?",
+  "GRANT SELECT ON mysql.roles_mapping TO ?@?",
 ];
 
 /** Creates `monitor`@localhost and @127.0.0.1 with the minimal grants. */
@@ -52,7 +53,8 @@ export async function fillSchema(
 /** Bytes information_schema reports for `schema` right now. */
 export async function schemaBytes(db: MariaDB, schema: string): Promise<number> {
   const [row] = await db.query<{ b: string | null }>(
-    "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+    "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES " +
+      "WHERE CAST(TABLE_SCHEMA AS BINARY) = CAST(? AS BINARY)",
     [schema],
   );
   return Number(row.b ?? 0);
@@ -66,6 +68,13 @@ export async function isLocked(db: MariaDB, user: string, host: string): Promise
   );
   if (!row) throw new Error(`no account ${user}@${host}`);
   return row.l === "1" || row.l === "true";
+}
+
+/** Runs `sqlite3 path sql` (the real CLI) and returns its output lines. */
+export async function sqliteLines(path: string, sql: string): Promise<string[]> {
+  const out = await new Deno.Command("sqlite3", { args: [path, sql], stdout: "piped" }).output();
+  if (out.code !== 0) throw new Error(`sqlite3 ${path} ${sql} failed`);
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
 }
 
 /** A temporary configuration directory with its output paths. */
@@ -92,13 +101,15 @@ export class Sandbox implements AsyncDisposable {
   }
 
   /**
-   * Global settings pointing every output into the sandbox (no retries, no privilege drop and
-   * a sandbox pid file unless `extra` sets connect_retries, run_as or pid_file).
+   * Global settings pointing every output into the sandbox (no retries, no privilege drop, a
+   * sandbox pid file and state_dir unless `extra` sets connect_retries, run_as, pid_file or
+   * state_dir).
    */
   globals(extra = ""): string {
     const unless = (key: string, line: string) => extra.includes(`${key}=`) ? "" : line;
     return `passwd_file=${this.passwd}\nprometheus_file=${this.prom}\naudit_log=${this.audit}\n` +
-      `state_dir=${this.state}\n` + unless("connect_retries", "connect_retries=0\n") +
+      unless("state_dir", `state_dir=${this.state}\n`) +
+      unless("connect_retries", "connect_retries=0\n") +
       unless("run_as", "run_as=root\n") +
       unless("pid_file", `pid_file=${this.dir}/run/monitor.pid\n`) +
       extra;
@@ -123,7 +134,23 @@ export class Sandbox implements AsyncDisposable {
   /** Runs `monitor -c DIR ...args` with the app permission set plus the sandbox, servers and `read`. */
   run(args: string[], env: Record<string, string> = {}, read: string[] = []): Promise<CliResult> {
     const paths = [this.dir, ...this.servers.map((s) => s.dir), ...read];
-    return runCli(["monitor", "-c", this.dir, ...args], { read: paths, write: paths, env });
+    return runCli(["monitor", "-c", this.dir, ...args], {
+      read: paths,
+      write: paths,
+      env,
+      allowEnv: Object.keys(env),
+    });
+  }
+
+  /** Starts `monitor -c DIR ...args` like {@link run}, in the background. */
+  spawn(args: string[], env: Record<string, string> = {}, paths: string[] = []): Deno.ChildProcess {
+    const all = [this.dir, ...this.servers.map((s) => s.dir), ...paths];
+    return spawnCli(["monitor", "-c", this.dir, ...args], {
+      read: all,
+      write: all,
+      env,
+      allowEnv: Object.keys(env),
+    });
   }
 
   /** The metrics file text. */

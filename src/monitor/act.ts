@@ -1,0 +1,416 @@
+/**
+ * The act step: carries out the planned actions of one server according to the debug level
+ * (0 = log only, 1 = log and warn, 2 = lock and unlock), recording before acting.
+ *
+ * For each `ALTER USER … ACCOUNT LOCK`/`UNLOCK`: the intent is committed to the state store
+ * (fsynced), then the statement is sent, then the outcome is confirmed. After a user's locks, the
+ * sessions of exactly those accounts are ended, and only then are the locks confirmed — so an
+ * intent left by a crash is finished by the next run (see {@link finishIntents}). When a state
+ * write fails, no further lock or unlock is sent in this cycle. When the server's answer is lost
+ * (timeout, connection dropped), the intent stays for the next run to resolve and nothing more is
+ * sent to that server in this cycle.
+ *
+ * The writes go through {@link StateWrites} and the statements through {@link ServerActions}, the
+ * seams a test uses to fail a write or stop between two steps.
+ * @module
+ */
+import { formatSize } from "../config/size.ts";
+import type { Db } from "../db/connection.ts";
+import { oneLine } from "../errors.ts";
+import { log } from "../system/log.ts";
+import { endSessions, type SessionsEnded, setAccountLocked } from "./accounts.ts";
+import type { AuditEntry } from "./audit_log.ts";
+import type { Action } from "./decide.ts";
+import { faultPoint } from "./fault.ts";
+import type { Orphan, Resolution } from "./plan.ts";
+import type { AccountKey, StateWrites } from "./store.ts";
+
+/** Statements that change the server, as the act step needs them. */
+export interface ServerActions {
+  /** `ALTER USER ?@? ACCOUNT LOCK` / `UNLOCK`. */
+  setLocked(user: string, host: string, locked: boolean): Promise<void>;
+  /** Ends the sessions that can only be `user`@`lockedHosts`'s. */
+  endSessions(
+    user: string,
+    lockedHosts: readonly string[],
+    otherHosts: readonly string[],
+  ): Promise<SessionsEnded>;
+}
+
+/** The real {@link ServerActions} of a connection. */
+export function serverActions(db: Db): ServerActions {
+  return {
+    setLocked: (user, host, locked) => setAccountLocked(db, user, host, locked),
+    endSessions: (user, locked, others) => endSessions(db, user, locked, others),
+  };
+}
+
+/** An error as one line of text for logs, tables and the audit log. */
+export function errorText(err: unknown): string {
+  return oneLine(err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * True when the server certainly answered with an error (the statement did not happen); false
+ * when the answer was lost (timeout, connection closed), so the outcome is unknown.
+ */
+export function definiteFailure(err: unknown): boolean {
+  const e = err as { sqlState?: string; fatal?: boolean };
+  return typeof e?.sqlState === "string" && e.fatal !== true;
+}
+
+/** Shared by every action of one server's cycle. */
+export interface ActContext {
+  server: string;
+  debug: 0 | 1 | 2;
+  writes: StateWrites;
+  actions: ServerActions;
+  /** Set when a state write failed: no lock or unlock is sent for the rest of the cycle. */
+  stateError?: string;
+  /** Set when the server's answer was lost: nothing more is sent to it in this cycle. */
+  serverLost?: string;
+  /** Hosts of the anonymous accounts (user ''), which might own any session. */
+  anonymousHosts: readonly string[];
+  audits: AuditEntry[];
+}
+
+/** What one user's actions came to, for the table. */
+export interface Acted {
+  notes: string[];
+  /** Actions that happened (a dry run neither warns nor locks). */
+  done: Set<Action>;
+}
+
+const logger = log("monitor");
+
+/** The limits and figures of one user, for messages and the audit log. */
+export interface ActUser {
+  user: string;
+  usage: number;
+  hard: number;
+  /** Hosts of all of the user name's accounts. */
+  hosts: readonly string[];
+}
+
+/** Records a state write failure: logged once per cycle, no more account changes. */
+function stateFailed(ctx: ActContext, err: unknown): void {
+  if (ctx.stateError) return;
+  ctx.stateError = errorText(err);
+  logger
+    .error`server ${ctx.server}: cannot write the state store (${ctx.stateError}); no account is locked or unlocked in this cycle`;
+}
+
+/** Runs `write`; on failure marks the cycle and returns false. */
+export function tryWrite(ctx: ActContext, write: () => void): boolean {
+  try {
+    write();
+    return true;
+  } catch (err) {
+    stateFailed(ctx, err);
+    return false;
+  }
+}
+
+/** Carries out one user's actions, in order; see the module comment. */
+export async function actForUser(
+  ctx: ActContext,
+  who: ActUser,
+  actions: readonly Action[],
+): Promise<Acted> {
+  const { server: id, debug } = ctx;
+  const { user, usage } = who;
+  const size = formatSize(usage);
+  const notes: string[] = [];
+  const done = new Set<Action>();
+  const locked: { action: Action & { kind: "lock" }; host: string }[] = [];
+  const audit = (action: Action, result: string, host?: string) =>
+    ctx.audits.push({
+      server: id,
+      user,
+      host,
+      usage,
+      limit: "limit" in action ? action.limit : who.hard,
+      action: action.kind,
+      result,
+    });
+  for (const action of actions) {
+    switch (action.kind) {
+      case "soft_exceeded": {
+        const soft = formatSize(action.limit);
+        if (debug === 0) {
+          logger
+            .info`dry run: server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
+          notes.push("would warn");
+          audit(action, "dry-run");
+        } else {
+          logger.warning`server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
+          notes.push("warned");
+          audit(action, "warned");
+          done.add(action);
+        }
+        break;
+      }
+      case "soft_cleared": {
+        const soft = formatSize(action.limit);
+        if (debug === 0) {
+          logger
+            .info`dry run: server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
+          notes.push("would notify");
+          audit(action, "dry-run");
+        } else {
+          logger.info`server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
+          notes.push("back under soft");
+          audit(action, "notified");
+          done.add(action);
+        }
+        break;
+      }
+      case "protected":
+        logger.warning`server ${id}: user ${user} uses ${size}, above the hard limit ${
+          formatSize(action.limit)
+        }, but is protected and is never locked; remove it from search_user`;
+        notes.push("protected: not locked");
+        audit(action, "refused-protected");
+        break;
+      case "forget":
+        if (tryWrite(ctx, () => ctx.writes.forget(id, { user, host: action.host }))) {
+          logger
+            .info`server ${id}: account ${user}@${action.host} was unlocked or dropped by someone else; no longer tracked`;
+          notes.push(`forget ${action.host}`);
+          audit(action, "forgotten", action.host);
+          done.add(action);
+        }
+        break;
+      case "lock":
+      case "unlock": {
+        const r = await alter(ctx, user, action.host, action.kind, size, action.limit);
+        notes.push(r.note);
+        audit(action, r.result, action.host);
+        if (r.done) {
+          done.add(action);
+          if (action.kind === "lock") locked.push({ action, host: action.host });
+        }
+        break;
+      }
+    }
+  }
+  if (locked.length) {
+    const hosts = locked.map((l) => l.host);
+    await finishLocks(ctx, user, hosts, who.hosts.filter((h) => !hosts.includes(h)), usage);
+  }
+  return { notes, done };
+}
+
+/** The outcome of one lock or unlock. */
+interface Altered {
+  done: boolean;
+  note: string;
+  result: string;
+}
+
+async function alter(
+  ctx: ActContext,
+  user: string,
+  host: string,
+  verb: "lock" | "unlock",
+  size: string,
+  limitBytes: number,
+  orphan?: Orphan,
+): Promise<Altered> {
+  const { server: id, debug } = ctx;
+  const limit = formatSize(limitBytes);
+  const account = `${user}@${host}`;
+  if (debug < 2) {
+    if (orphan) {
+      logNotCovered("would", id, orphan);
+    } else if (debug === 0) {
+      logger.info`dry run: server ${id}: would ${verb} ${account} (uses ${size}, limit ${limit})`;
+    } else if (verb === "lock") {
+      logger
+        .error`server ${id}: ${account} uses ${size}, above the hard limit ${limit}; would lock (not at -d 1)`;
+    } else {
+      logger
+        .warning`server ${id}: ${account} uses ${size}, below ${limit}; would unlock (not at -d 1)`;
+    }
+    return {
+      done: false,
+      note: `would ${verb} ${host}`,
+      result: debug === 0 ? "dry-run" : "not-enforced",
+    };
+  }
+  const withheld = ctx.stateError
+    ? "state store not writable"
+    : ctx.serverLost
+    ? "server answer lost earlier"
+    : undefined;
+  if (withheld) {
+    return { done: false, note: `${verb} ${host}: not sent`, result: `not sent: ${withheld}` };
+  }
+  const key: AccountKey = { user, host };
+  if (!tryWrite(ctx, () => ctx.writes.intend(id, key, verb))) {
+    return {
+      done: false,
+      note: `${verb} ${host}: not sent`,
+      result: "not sent: state store not writable",
+    };
+  }
+  faultPoint("intent");
+  try {
+    await ctx.actions.setLocked(user, host, verb === "lock");
+  } catch (err) {
+    const text = errorText(err);
+    if (definiteFailure(err)) {
+      tryWrite(ctx, () => ctx.writes.abandon(id, key, verb));
+      logger.error`server ${id}: could not ${verb} ${account}: ${text}`;
+    } else {
+      ctx.serverLost = text;
+      logger
+        .error`server ${id}: no answer to ${verb} ${account} (${text}); the next run checks the account and finishes the record`;
+    }
+    return { done: false, note: `${verb} ${host}: failed`, result: `failed: ${text}` };
+  }
+  faultPoint("altered");
+  if (verb === "unlock") {
+    if (tryWrite(ctx, () => ctx.writes.confirm(id, [key], "unlock"))) faultPoint("confirmed");
+    if (orphan) {
+      logNotCovered("unlocked", id, orphan);
+    } else logger.warning`server ${id}: unlocked ${account}: uses ${size}, below ${limit}`;
+    return { done: true, note: `unlock ${host}: ok`, result: "ok" };
+  }
+  logger.error`server ${id}: locked ${account}: uses ${size}, above the hard limit ${limit}`;
+  return { done: true, note: `lock ${host}: ok`, result: "ok" };
+}
+
+/**
+ * After `user`@`hosts` were locked: ends their sessions, then confirms the locks. The
+ * `end_sessions` audit line says how many were ended and left open.
+ */
+async function finishLocks(
+  ctx: ActContext,
+  user: string,
+  hosts: readonly string[],
+  otherHosts: readonly string[],
+  usage: number,
+): Promise<void> {
+  const id = ctx.server;
+  let result: string;
+  try {
+    const r = await ctx.actions.endSessions(user, hosts, [...otherHosts, ...ctx.anonymousHosts]);
+    result = `ended ${r.ended}`;
+    if (r.ended) logger.error`server ${id}: ended ${r.ended} open session(s) of ${user}`;
+    if (r.leftOpen.length) {
+      result += `, left ${r.leftOpen.length} open`;
+      for (const s of r.leftOpen) {
+        logger
+          .warning`server ${id}: session ${s.id} of ${user} from ${s.host} left open: it may belong to an account of ${user} that is not locked; end it by hand if it is the locked one's`;
+      }
+    }
+  } catch (err) {
+    result = `failed: ${errorText(err)}`;
+    logger.error`server ${id}: locked ${user} but could not end its sessions: ${errorText(err)}`;
+  }
+  ctx.audits.push({ server: id, user, usage, limit: 0, action: "end_sessions", result });
+  if (tryWrite(ctx, () => ctx.writes.confirm(id, hosts.map((host) => ({ user, host })), "lock"))) {
+    faultPoint("confirmed");
+  }
+}
+
+/**
+ * Finishes the intents a crashed run left (see plan.ts {@link Resolution}): a lock that reached
+ * the server becomes this tool's (its sessions are ended first, at -d 2); one that did not is
+ * dropped; an unlock that reached the server is confirmed; one that did not leaves the lock ours.
+ * Returns notes per user for the table.
+ */
+export async function finishIntents(
+  ctx: ActContext,
+  resolutions: readonly Resolution[],
+  hostsOf: (user: string) => readonly string[],
+): Promise<Map<string, string[]>> {
+  const notes = new Map<string, string[]>();
+  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  const id = ctx.server;
+  for (const r of resolutions) {
+    const key = { user: r.user, host: r.host };
+    const account = `${r.user}@${r.host}`;
+    if (r.intent === "lock" && r.now === "locked") {
+      logger
+        .warning`server ${id}: a lock of ${account} was interrupted after the server applied it; it is recorded as this tool's`;
+      if (ctx.debug === 2 && !ctx.stateError) {
+        const others = hostsOf(r.user).filter((h) => h !== r.host);
+        await finishLocks(ctx, r.user, [r.host], others, 0);
+      } else tryWrite(ctx, () => ctx.writes.confirm(id, [key], "lock"));
+      note(r.user, `lock ${r.host}: finished`);
+    } else if (r.intent === "lock") {
+      logger
+        .info`server ${id}: a lock of ${account} was interrupted before the server applied it; intent dropped`;
+      tryWrite(ctx, () => ctx.writes.abandon(id, key, "lock"));
+    } else if (r.now === "locked") {
+      logger
+        .info`server ${id}: an unlock of ${account} was interrupted before the server applied it; the lock stays this tool's`;
+      tryWrite(ctx, () => ctx.writes.abandon(id, key, "unlock"));
+    } else {
+      logger
+        .warning`server ${id}: an unlock of ${account} was interrupted after the server applied it; record removed`;
+      tryWrite(ctx, () => ctx.writes.confirm(id, [key], "unlock"));
+      note(r.user, `unlock ${r.host}: finished`);
+    }
+  }
+  return notes;
+}
+
+/** Logs what became of the orphaned lock `o` and why search_user no longer covers it. */
+function logNotCovered(what: "would" | "unlocked" | "dropped", id: string, o: Orphan): void {
+  const account = `${o.user}@${o.host}`;
+  const now = o.limitHost === undefined ? undefined : `${o.user}@${o.limitHost}`;
+  if (what === "would") {
+    if (now === undefined) {
+      logger
+        .warning`server ${id}: would unlock ${account} (at -d 2), which this tool locked: ${o.user} is no longer in search_user`;
+    } else {
+      logger
+        .warning`server ${id}: would unlock ${account} (at -d 2), which this tool locked: search_user now limits only ${now}`;
+    }
+  } else if (what === "unlocked") {
+    if (now === undefined) {
+      logger
+        .warning`server ${id}: unlocked ${account}, which this tool had locked: ${o.user} is no longer in search_user`;
+    } else {
+      logger
+        .warning`server ${id}: unlocked ${account}, which this tool had locked: search_user now limits only ${now}`;
+    }
+  } else if (now === undefined) {
+    logger
+      .info`server ${id}: ${account} is no longer locked and ${o.user} is no longer in search_user; record dropped`;
+  } else {
+    logger
+      .info`server ${id}: ${account} is no longer locked and search_user now limits only ${now}; record dropped`;
+  }
+}
+
+/**
+ * Cleans up after accounts this tool locked that search_user no longer covers: unlocks them (at
+ * -d 2, recorded like any unlock) or forgets them when someone else already unlocked or dropped
+ * them. Returns notes per user for the table.
+ */
+export async function releaseOrphans(
+  ctx: ActContext,
+  orphans: readonly Orphan[],
+): Promise<Map<string, string[]>> {
+  const notes = new Map<string, string[]>();
+  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  for (const o of orphans) {
+    const entry = { server: ctx.server, user: o.user, host: o.host, usage: 0, limit: 0 };
+    if (o.kind === "forget") {
+      if (tryWrite(ctx, () => ctx.writes.forget(ctx.server, { user: o.user, host: o.host }))) {
+        logNotCovered("dropped", ctx.server, o);
+        ctx.audits.push({ ...entry, action: "forget", result: "forgotten" });
+        note(o.user, `forget ${o.host}`);
+      }
+      continue;
+    }
+    const r = await alter(ctx, o.user, o.host, "unlock", "-", 0, o);
+    ctx.audits.push({ ...entry, action: "unlock", result: r.result });
+    note(o.user, r.note);
+  }
+  return notes;
+}

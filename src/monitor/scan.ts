@@ -1,0 +1,156 @@
+/**
+ * The scan step: reads one server without changing it — version, accounts and roles, the grants
+ * the mapping needs, the schema names, then the sizes of only the schemas some monitored user of
+ * this shard owns — and sums them per user.
+ * @module
+ */
+import type { ServerConfig } from "../config/config.ts";
+import type { UserLimit } from "../config/search_user.ts";
+import type { Db } from "../db/connection.ts";
+import { type Flavour, lockUnsupported, parseVersion } from "../db/flavour.ts";
+import { RuntimeError } from "../errors.ts";
+import {
+  type AccountTable,
+  type GrowthGrant,
+  listAccounts,
+  readGrowthGrants,
+  readRoleGrants,
+  type RoleGrant,
+} from "./accounts.ts";
+import { buildOwnerIndex } from "./mapping.ts";
+import {
+  listSchemaDirs,
+  listSchemas,
+  serverDatadir,
+  type Usage,
+  usageFromDatadir,
+  usageFromInformationSchema,
+  usageOfEverySchema,
+  WHOLE_SERVER_SHARE,
+} from "./usage.ts";
+import { TimeSlicer } from "./slice.ts";
+
+/** A user's usage: bytes, and the schemas whose size could only be read in part. */
+export interface UserUsage {
+  bytes: number;
+  incomplete: string[];
+}
+
+/** What a scan found on one server. */
+export interface Scan {
+  flavour: Flavour;
+  accounts: AccountTable;
+  /** Usage of every monitored user that has an account. */
+  usage: Map<string, UserUsage>;
+  /** Monitored users without an account (or without the one `user@host` names). */
+  unknown: string[];
+  /** Users that could grow every schema, with what grants it (reported, not charged). */
+  everywhere: Map<string, string[]>;
+  /** Schemas measured only in part, with the reason. */
+  incomplete: Map<string, string>;
+}
+
+/** Whether the account `limit` names exists on the server. */
+export function hasAccount(accounts: AccountTable, limit: UserLimit): boolean {
+  const list = accounts.accounts.get(limit.user);
+  if (!list?.length) return false;
+  return limit.host === undefined || list.some((a) => a.host === limit.host);
+}
+
+/** Scans `server` for `users` (this shard's); `debug` 2 also checks ACCOUNT LOCK support. */
+export async function scanServer(
+  db: Db,
+  server: ServerConfig,
+  users: readonly UserLimit[],
+  debug: 0 | 1 | 2,
+): Promise<Scan> {
+  const [{ v }] = await db.query<{ v: string }>("SELECT VERSION() AS v");
+  const flavour = parseVersion(v);
+  if (debug === 2) {
+    const why = lockUnsupported(flavour);
+    if (why) throw new RuntimeError(why);
+  }
+  const accounts = await listAccounts(db, flavour);
+  let grants: GrowthGrant[] = [];
+  let roleGrants: RoleGrant[] = [];
+  if (server.mapping === "grants") {
+    grants = await readGrowthGrants(db);
+    roleGrants = await readRoleGrants(db, flavour).catch((err) => {
+      throw new RuntimeError(
+        `cannot read the role grants (${(err as Error).message}); the monitor account needs ` +
+          `SELECT on mysql.roles_mapping for schema_mapping=grants`,
+      );
+    });
+  }
+  const known = users.filter((u) => hasAccount(accounts, u));
+  const unknown = users.filter((u) => !hasAccount(accounts, u)).map((u) => u.user);
+  // When (nearly) every account is monitored, one aggregate over all schemas is the cheapest
+  // way; it starts now, and the owner index is built while the server works.
+  const whole = server.usageSource === "information_schema" &&
+      known.length >= WHOLE_SERVER_SHARE * accounts.accounts.size
+    ? usageOfEverySchema(db)
+    : undefined;
+  whole?.catch(() => {}); // awaited below; not unhandled if the index fails first
+  const index = await buildOwnerIndex({
+    mapping: server.mapping,
+    users: known,
+    accountNames: new Set(accounts.accounts.keys()),
+    hostsOf: (user) => (accounts.accounts.get(user) ?? []).map((a) => a.host),
+    grants,
+    roleGrants,
+    globalGrowth: accounts.globalGrowth,
+  });
+
+  // Otherwise schema names first, then the owners of each, then the sizes of the owned ones only.
+  let dirs: Map<string, string> | undefined;
+  let everything: Usage | undefined;
+  let names: Iterable<string>;
+  let total: number;
+  if (server.usageSource === "datadir") {
+    dirs = await listSchemaDirs(server.datadir ?? await serverDatadir(db));
+    names = dirs.keys();
+    total = dirs.size;
+  } else if (whole) {
+    everything = await whole;
+    names = everything.keys();
+    total = everything.size;
+  } else {
+    const list = await listSchemas(db);
+    names = list;
+    total = list.length;
+  }
+  const owners = new Map<string, string[]>();
+  const slicer = new TimeSlicer();
+  for (const schema of names) {
+    await slicer.pause();
+    const who = index.owners(schema);
+    if (who.length) owners.set(schema, who);
+  }
+  let sizes: Usage;
+  if (everything) {
+    sizes = everything;
+  } else if (dirs) {
+    const wanted = new Map<string, string>();
+    for (const schema of owners.keys()) wanted.set(schema, dirs.get(schema)!);
+    sizes = await usageFromDatadir(wanted);
+  } else {
+    sizes = await usageFromInformationSchema(db, [...owners.keys()], total);
+  }
+
+  const usage = new Map<string, UserUsage>(
+    known.map((u) => [u.user, { bytes: 0, incomplete: [] }]),
+  );
+  const incomplete = new Map<string, string>();
+  for (const [schema, who] of owners) {
+    await slicer.pause();
+    const size = sizes.get(schema);
+    if (!size) continue; // dropped since it was listed
+    if (size.problem) incomplete.set(schema, size.problem);
+    for (const user of who) {
+      const u = usage.get(user)!;
+      u.bytes += size.bytes;
+      if (size.problem) u.incomplete.push(schema);
+    }
+  }
+  return { flavour, accounts, usage, unknown, everywhere: index.findings.everywhere, incomplete };
+}
