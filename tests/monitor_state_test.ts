@@ -289,6 +289,10 @@ Deno.test("state: --once creates state_dir like the daemon (0700, run_as's) and 
   await createMonitorAccount(db);
   await overLimitUsers(db, ["ivy"]);
   await using sb = await Sandbox.create([db]);
+  // run_as must reach state_dir and write the metrics and audit files once root is dropped.
+  await Deno.chmod(sb.dir, 0o755);
+  await Deno.chown(`${sb.dir}/out`, mysql.uid, mysql.gid);
+  await Deno.chmod(db.dir, 0o755); // and the server's socket
   const state = `${sb.dir}/var/state`;
   await sb.writeConf(
     sb.globals(`state_dir=${state}\nrun_as=mysql\n`) +
@@ -296,24 +300,39 @@ Deno.test("state: --once creates state_dir like the daemon (0700, run_as's) and 
   );
   await sb.writeUsers("ivy,10K,100K\n");
   // Another process (here: this test) holds the lock of db1.
-  await Deno.mkdir(state, { recursive: true, mode: 0o700 });
-  const held = await ServerLock.acquire(state, "db1");
-  const child = sb.spawn(["--once"]);
-  await new Promise((r) => setTimeout(r, 3000));
+  // (as the daemon would have left them: state_dir and its lock file belong to run_as)
+  await Deno.mkdir(`${sb.dir}/var`, { mode: 0o755 });
+  await Deno.mkdir(state, { mode: 0o700 });
+  await Deno.chown(state, mysql.uid, mysql.gid);
+  const held = await ServerLock.acquire(state, "db1", { owner: mysql });
+  const child = sb.spawn(["--once", "-d", "2"]);
+  // It says when it finds the lock held; until the lock is released it must not act.
+  let stderr = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  while (!/waiting for another monitor process/.test(stderr)) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, `--once ended without waiting for the lock: ${stderr}`);
+    stderr += value;
+  }
   assert.equal(await isLocked(db, "ivy", "%"), false, "acted without the server's lock");
   held.release();
-  const out = await child.output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+  const status = await child.status;
+  await child.stdout.cancel();
+  assert.equal(status.code, 0, stderr);
   assert.ok(await isLocked(db, "ivy", "%"));
 
   // A fresh state_dir is created 0700 for run_as, the store 0600.
   await Deno.remove(`${sb.dir}/var`, { recursive: true });
-  const r = await sb.run(["--once"]);
+  const r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   for (const [path, mode] of [[state, 0o700], [`${state}/monitor.sqlite`, 0o600]] as const) {
     const st = await Deno.stat(path);
     assert.equal(st.mode! & 0o777, mode, path);
     assert.equal(st.uid, mysql.uid, `${path} owner`);
   }
-  assert.equal((await Deno.stat(`${sb.dir}/var`)).uid, mysql.uid);
+  // Root created the missing parent for itself (0755); only state_dir is handed to run_as.
+  const parent = await Deno.stat(`${sb.dir}/var`);
+  assert.equal(parent.uid, 0);
+  assert.equal(parent.mode! & 0o777, 0o755);
 });

@@ -4,7 +4,7 @@
  * `fault: frozen at <step>@<n>` on stderr, so a test can SIGKILL it at exactly that point.
  *
  * Inert in production: the binary's permission set does not allow reading this variable (the
- * read fails and the hook stays off); only a test that adds `--allow-env` for it can turn it on.
+ * hook stays off without asking); only a test that adds `--allow-env` for it can turn it on.
  *
  * Steps, in the order a cycle reaches them: `scanned` (usage measured, lock not yet taken),
  * `resolved` (leftover intents resolved), `intent` (an intent committed, its `ALTER USER` not yet
@@ -19,23 +19,22 @@ export type FaultStep = "scanned" | "resolved" | "intent" | "altered" | "confirm
 /** The environment variable that arms the hook. */
 export const FAULT_ENV = "MYSQL_MONITOR_TEST_FAULT";
 
-let armed: { step: string; at: number } | null | undefined;
 const reached = new Map<string, number>();
 
 function arm(): { step: string; at: number } | null {
-  let spec: string | undefined;
-  try {
-    spec = Deno.env.get(FAULT_ENV);
-  } catch {
-    return null; // not permitted: production
-  }
+  // Asked first, so that nothing ever prompts for it; read when the module loads, before a mode
+  // revokes its environment access.
+  const env = { name: "env", variable: FAULT_ENV } as const;
+  if (Deno.permissions.querySync(env).state !== "granted") return null; // production
+  const spec = Deno.env.get(FAULT_ENV);
   const m = spec ? /^([a-z]+)(?:@(\d+))?$/.exec(spec) : null;
   return m ? { step: m[1], at: Number(m[2] ?? 1) } : null;
 }
 
+const armed = arm();
+
 /** Marks that the cycle reached `step`; freezes the process there when the hook says so. */
 export function faultPoint(step: FaultStep): void {
-  if (armed === undefined) armed = arm();
   if (!armed || armed.step !== step) return;
   const n = (reached.get(step) ?? 0) + 1;
   reached.set(step, n);

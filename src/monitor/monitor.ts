@@ -314,6 +314,9 @@ export class Monitor {
           lock = await ServerLock.acquire(config.stateDir, server.id, {
             signal: this.#abort.signal,
             owner: this.options.owner,
+            onWait: (path) =>
+              logger
+                .info`server ${server.id}: waiting for another monitor process (a shard, the daemon or --once) that holds ${path}`,
           });
         } finally {
           this.#abort.signal.removeEventListener("abort", abandon);

@@ -18,6 +18,8 @@ export interface LockOptions {
   signal?: AbortSignal;
   /** Give up after this long; default {@link LOCK_WAIT_MS}. */
   waitMs?: number;
+  /** Called once when the lock is found held by another process (before waiting for it). */
+  onWait?: (path: string) => void;
   /** Owner for a newly created lock file (root preparing files for run_as). */
   owner?: { uid: number; gid: number };
 }
@@ -52,7 +54,10 @@ export class ServerLock {
     try {
       if (options.owner) await Deno.chown(path, options.owner.uid, options.owner.gid);
       const deadline = Date.now() + (options.waitMs ?? LOCK_WAIT_MS);
+      let waited = false;
       while (!(await file.tryLock(true))) {
+        if (!waited) options.onWait?.(path);
+        waited = true;
         if (options.signal?.aborted) throw new RuntimeError("stopping");
         if (Date.now() >= deadline) {
           throw new RuntimeError(
