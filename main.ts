@@ -7,6 +7,9 @@
  */
 import { describeError, ExitCode, UsageError } from "./src/errors.ts";
 import { PROGRAM } from "./src/version.ts";
+import { VersionRequest } from "./src/cli/args.ts";
+import { closest } from "./src/config/suggest.ts";
+import { quoteValue } from "./src/util/text.ts";
 
 /** A command module of src/cli/. */
 interface Command {
@@ -48,6 +51,16 @@ ${lines.join("\n")}
 Run "${PROGRAM} <mode> --help" for a mode's options and examples.`;
 }
 
+/** The usage error for an unknown first argument, with the nearest mode or option when one is close. */
+function unknownMode(arg: string): UsageError {
+  const option = arg.startsWith("-");
+  const near = closest(arg, option ? ["--help", "--version"] : Object.keys(MODES));
+  return new UsageError(
+    `unknown ${option ? "option" : "mode"} ${quoteValue(arg)}` +
+      (option ? " (a mode comes first)" : "") + (near ? `; did you mean ${near}?` : ""),
+  );
+}
+
 /** Runs the program for `argv` and returns the exit code; never exits by itself. */
 export async function main(argv: string[]): Promise<number> {
   const [mode, ...rest] = argv;
@@ -59,15 +72,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (mode === "--version" || mode === "-V") return await (await MODES.version.load()).run([]);
     const handler = Object.hasOwn(MODES, mode) ? MODES[mode] : undefined;
-    if (!handler) {
-      throw new UsageError(
-        mode.startsWith("-")
-          ? `unknown option "${mode}" (a mode comes first)`
-          : `unknown mode "${mode}"`,
-      );
-    }
+    if (!handler) throw unknownMode(mode);
     return await (await handler.load()).run(rest);
   } catch (err) {
+    if (err instanceof VersionRequest) return await (await MODES.version.load()).run([]);
     const { code, message } = describeError(err);
     console.error(`${PROGRAM}: ${message}`);
     if (err instanceof UsageError) {

@@ -39,6 +39,54 @@ Deno.test("cli: version prints name, version and the Deno version", async () => 
   assert.equal(viaConntrack.stdout, r.stdout);
 });
 
+Deno.test("cli: --version and -V work on every mode and print the version line", async () => {
+  const expected = (await runCli(["version"])).stdout;
+  assert.match(expected, /^mysql_monitor_daemon \d+\.\d+\.\d+ /);
+  const cases = [
+    ["--version"],
+    ["-V"],
+    ["monitor", "--version"],
+    ["monitor", "-V"],
+    ["monitor", "--once", "-c", "/nonexistent", "-V"],
+    ["conntrack", "--version"],
+    ["conntrack", "-V"],
+    ["conntrack", "report", "--version"],
+    ["conntrack", "report", "-V"],
+    ["reload", "--version"],
+    ["reload", "-V"],
+    ["version", "-V"],
+  ];
+  for (const args of cases) {
+    const r = await runCli(args);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stdout, expected, args.join(" "));
+    assert.equal(r.stderr, "", args.join(" "));
+  }
+  // A bad flag beside it is still a usage error: the whole command line is checked first.
+  const r = await runCli(["monitor", "--version", "--nope"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^mysql_monitor_daemon: monitor: Unknown option '--nope'/);
+});
+
+Deno.test("cli: an unknown mode or option suggests the nearest one", async () => {
+  const cases: [string[], string][] = [
+    [["monitr"], 'unknown mode "monitr"; did you mean monitor?'],
+    [["conntrak", "-v"], 'unknown mode "conntrak"; did you mean conntrack?'],
+    [["relaod"], 'unknown mode "relaod"; did you mean reload?'],
+    [["versoin"], 'unknown mode "versoin"; did you mean version?'],
+    [["--verison"], 'unknown option "--verison" (a mode comes first); did you mean --version?'],
+    [["zzz"], 'unknown mode "zzz"'],
+    // A terminal escape in the argument is shown escaped.
+    [["mon\x1b[2J"], 'unknown mode "mon\\x1b[2J"'],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, args[0]);
+    assert.equal(r.stderr.split("\n")[0], `mysql_monitor_daemon: ${message}`);
+    assert.equal(r.stdout, "");
+  }
+});
+
 Deno.test("cli: no mode or an unknown mode is a usage error (exit 2, one-line error, usage)", async () => {
   for (const args of [[], ["frobnicate"], ["--frobnicate"]]) {
     const r = await runCli(args);

@@ -1,25 +1,163 @@
-/** The example alerting rules in docs/ are valid and fire when they should (promtool). */
+/**
+ * Documentation that cannot rot: the README's search_user example parses as written, and
+ * docs/configuration.md lists exactly the keys the parsers accept, with the defaults they apply.
+ */
 import assert from "node:assert/strict";
 import { ROOT } from "./support/cli.ts";
+import { parseSearchUser } from "../src/config/search_user.ts";
+import { GLOBAL_KEYS, SERVER_KEYS, SHARED_KEYS } from "../src/config/search_conf.ts";
+import { loadConfig } from "../src/config/config.ts";
+import { CONNTRACK_KEYS, parseConntrackConfig } from "../src/config/conntrack_ini.ts";
+import { ConfigError } from "../src/errors.ts";
 
-async function promtool(...args: string[]): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command("promtool", {
-    args,
-    cwd: `${ROOT}/docs`,
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  return {
-    code: r.code,
-    out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr),
-  };
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** The first fenced block after the line `heading` in `markdown`. */
+function blockAfter(markdown: string, heading: string): string {
+  const lines = markdown.split("\n");
+  const at = lines.indexOf(heading);
+  assert.ok(at >= 0, `no heading "${heading}"`);
+  const open = lines.findIndex((l, i) => i > at && l.startsWith("```"));
+  const close = lines.findIndex((l, i) => i > open && l.startsWith("```"));
+  assert.ok(open > at && close > open, `no fenced block after "${heading}"`);
+  return lines.slice(open + 1, close).join("\n") + "\n";
 }
 
-Deno.test("docs: alerts.yml passes promtool check rules and its unit tests", async () => {
-  const check = await promtool("check", "rules", "alerts.yml");
-  assert.equal(check.code, 0, check.out);
-  assert.match(check.out, /SUCCESS: 6 rules found/);
-  const test = await promtool("test", "rules", "alerts_test.yml");
-  assert.equal(test.code, 0, test.out);
+/** The text of the `## title` section of `markdown`, up to the next `## ` heading. */
+function section(markdown: string, title: string): string {
+  const start = markdown.indexOf(`\n## ${title}\n`);
+  assert.ok(start >= 0, `no section "## ${title}"`);
+  const end = markdown.indexOf("\n## ", start + 1);
+  return markdown.slice(start, end < 0 ? undefined : end);
+}
+
+/** Table rows of `text` whose first cell is one key in backquotes: key and default cell. */
+function keyRows(text: string): Map<string, string> {
+  const rows = new Map<string, string>();
+  for (const m of text.matchAll(/^\| `([A-Za-z_]+)`\s*\|\s*([^|]*?)\s*\|/gm)) {
+    assert.ok(!rows.has(m[1]), `${m[1]} is listed twice`);
+    rows.set(m[1], m[2]);
+  }
+  return rows;
+}
+
+/** The default when the cell is one literal in backquotes and nothing else. */
+function literal(cell: string): string | undefined {
+  return /^`([^`]+)`$/.exec(cell)?.[1];
+}
+
+Deno.test("docs: the README's search_user example parses as written, with the limits it describes", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}/README.md`);
+  const users = parseSearchUser(blockAfter(readme, "### search_user"), "README.md");
+  const byName = new Map(users.map((u) => [u.user, u]));
+  assert.deepEqual(
+    [...byName.keys()],
+    ["alice", "bob", "carol", "dave", "sales,emea", "we@ird"],
+  );
+  const pick = (name: string) => {
+    const { host, soft, hard } = byName.get(name)!;
+    return { host, soft, hard };
+  };
+  assert.deepEqual(pick("alice"), { host: undefined, soft: 2 * GiB, hard: 3 * GiB });
+  assert.deepEqual(pick("bob"), { host: undefined, soft: 500 * MiB, hard: 500 * MiB });
+  assert.deepEqual(pick("carol"), { host: undefined, soft: undefined, hard: 10 * GiB });
+  assert.deepEqual(pick("dave"), { host: "10.0.0.%", soft: 1.5 * GiB, hard: 2 * GiB });
+  assert.deepEqual(pick("sales,emea"), { host: undefined, soft: GiB, hard: GiB });
+  assert.deepEqual(pick("we@ird"), { host: "localhost", soft: GiB, hard: GiB });
+});
+
+Deno.test("docs: configuration.md's search_user example parses as written", () => {
+  const doc = Deno.readTextFileSync(`${ROOT}/docs/configuration.md`);
+  const users = parseSearchUser(blockAfter(doc, "## search_user"), "configuration.md");
+  assert.equal(users.length, 6);
+  assert.deepEqual(users.find((u) => u.user === "sales,emea")?.hard, GiB);
+});
+
+Deno.test("docs: configuration.md lists exactly the keys each parser accepts", () => {
+  const doc = Deno.readTextFileSync(`${ROOT}/docs/configuration.md`);
+  const check = (title: string, accepted: readonly string[]) => {
+    const listed = [...keyRows(section(doc, title)).keys()];
+    const missing = accepted.filter((k) => !listed.includes(k));
+    const unknown = listed.filter((k) => !accepted.includes(k));
+    assert.deepEqual(missing, [], `${title}: keys the parser accepts but the page omits`);
+    assert.deepEqual(unknown, [], `${title}: keys on the page the parser does not accept`);
+  };
+  check("search.conf", [...SERVER_KEYS, ...SHARED_KEYS, ...GLOBAL_KEYS]);
+  check("conntracker.ini", CONNTRACK_KEYS);
+  // search_user's fields.
+  assert.deepEqual([...keyRows(section(doc, "search_user")).keys()], [
+    "user",
+    "host",
+    "soft",
+    "hard",
+  ]);
+});
+
+Deno.test("docs: writing out a documented search.conf default changes nothing", async () => {
+  const doc = Deno.readTextFileSync(`${ROOT}/docs/configuration.md`);
+  const dir = await Deno.makeTempDir({ prefix: "mmd-docs-" });
+  try {
+    await Deno.writeTextFile(`${dir}/search_user`, "alice,1G\n");
+    await Deno.writeTextFile(`${dir}/passwd`, "x\n", { mode: 0o600 });
+    await Deno.chmod(`${dir}/passwd`, 0o600);
+    const load = async (globals: string, server: string) => {
+      await Deno.writeTextFile(
+        `${dir}/search.conf`,
+        `${globals}passwd_file=${dir}/passwd\ndb_host=db1.example.org\ndb_user=monitor\n${server}`,
+      );
+      return await loadConfig(dir, { passwdDb: "/etc/passwd" });
+    };
+    let checked = 0;
+    for (const [key, cell] of keyRows(section(doc, "search.conf"))) {
+      const value = literal(cell);
+      if (value === undefined) continue;
+      const line = `${key}=${value}\n`;
+      const where = (SERVER_KEYS as readonly string[]).includes(key) ? "server" : "global";
+      // The TLS keys only load with TLS on; the default is then compared with TLS on.
+      const base = key.startsWith("tls_") ? "tls=1\n" : "";
+      const before = await load(base, "");
+      let after;
+      try {
+        after = where === "server" ? await load(base, line) : await load(base + line, "");
+      } catch (err) {
+        assert.fail(
+          `${key}=${value} (documented default) is refused: ${(err as ConfigError).message}`,
+        );
+      }
+      assert.deepEqual(after, before, `${key}: the documented default ${value} is not the default`);
+      checked++;
+    }
+    assert.ok(checked >= 15, `only ${checked} defaults checked`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("docs: writing out a documented conntracker.ini default changes nothing", () => {
+  const doc = Deno.readTextFileSync(`${ROOT}/docs/configuration.md`);
+  const base = "[default]\nSqlitePath = /var/lib/mysql/audit.sqlite\nServerName = db1\n";
+  let checked = 0;
+  for (const [key, cell] of keyRows(section(doc, "conntracker.ini"))) {
+    const value = literal(cell);
+    if (value === undefined) continue;
+    // TLS sub-keys need their TLS flag on, and Store keys a Store.
+    const prefix = /^(Report|Store)/.exec(key)?.[1];
+    let context = "";
+    if (prefix === "Store" && key !== "Store") context += "Store = mysql://db1@central/conntrack\n";
+    if (/TLS.+/.test(key)) context += `${prefix}TLS = 1\n`;
+    if (prefix === "Report" && /TLS|PublicKey/.test(key)) context += "ReportHost = db1\n";
+    const before = parseConntrackConfig(base + context, "conntracker.ini");
+    const after = parseConntrackConfig(base + context + `${key} = ${value}\n`, "conntracker.ini");
+    // Whether TimeLocation was written out only decides a warning about the machine's zone.
+    const { timeLocationSet: _a, ...afterValues } = after;
+    const { timeLocationSet: _b, ...beforeValues } = before;
+    assert.deepEqual(
+      afterValues,
+      beforeValues,
+      `${key}: the documented default ${value} is not the default`,
+    );
+    checked++;
+  }
+  assert.ok(checked >= 10, `only ${checked} defaults checked`);
 });

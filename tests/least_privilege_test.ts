@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { runCli, spawnCli } from "./support/cli.ts";
-import { Sandbox } from "./support/monitor_fixture.ts";
+import { runCli } from "./support/cli.ts";
+import { BackgroundMonitor, offlineMonitorSandbox } from "./support/offline_monitor.ts";
 import { sandbox as conntrackSandbox } from "./support/conntrack.ts";
 
 const APP_WRITES: string[] = denoJson.permissions.app.write;
@@ -27,55 +27,25 @@ function assertRevoked(p: Map<string, string>, stderr: string) {
   }
 }
 
-async function monitorSandbox(): Promise<Sandbox> {
-  const sb = await Sandbox.create();
-  await Deno.chmod(sb.dir, 0o755);
-  await Deno.remove(`${sb.dir}/out`, { recursive: true });
-  await Deno.remove(sb.state, { recursive: true });
-  await sb.writeConf(
-    sb.globals(`run_as=mysql\npid_file=${sb.dir}/run/monitor.pid\n`) +
-      "[server main]\ndb_host=127.0.0.1\ndb_port=1\ndb_user=monitor\nmonitor_interval_sec=60\n",
-  );
-  await sb.writeUsers("eve,10GB\n");
-  return sb;
-}
-
 Deno.test("least privilege: the running daemon has no FFI, run, env, sys, nor write outside its paths", async () => {
-  await using sb = await monitorSandbox();
-  const child = spawnCli(["monitor", "-c", sb.dir, "-d", "0", "--probe-permissions"], {
-    read: [sb.dir],
-    write: [sb.dir],
-  });
-  let stderr = "";
-  const pump = (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) stderr += c;
-  })();
-  child.stdout.cancel();
-  try {
-    const deadline = Date.now() + 60_000;
-    while (!/started: pid/.test(stderr)) {
-      assert.ok(Date.now() < deadline, `daemon did not start: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.match(stderr, /dropped root: running as mysql/);
-    const p = probes(stderr);
-    assertRevoked(p, stderr);
-    assert.equal(p.get("net"), "granted", "the monitor talks to its servers");
-    // Every directory of the permission set is revoked: the sandbox holds all its paths.
-    for (const path of APP_WRITES) assert.equal(p.get(`write ${path}`), "denied", path);
-    for (const path of [`${sb.dir}/run`, sb.state, `${sb.dir}/out`]) {
-      assert.equal(p.get(`write ${path}`), "granted", path);
-    }
-    assert.equal(p.get("read /etc/conntracker"), "denied");
-  } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await pump;
+  await using sb = await offlineMonitorSandbox();
+  await using daemon = new BackgroundMonitor(sb, ["-d", "0", "--probe-permissions"]);
+  await daemon.until("start", () => /started: pid/.test(daemon.stderr));
+  const stderr = daemon.stderr;
+  assert.match(stderr, /dropped root: running as mysql/);
+  const p = probes(stderr);
+  assertRevoked(p, stderr);
+  assert.equal(p.get("net"), "granted", "the monitor talks to its servers");
+  // Every directory of the permission set is revoked: the sandbox holds all its paths.
+  for (const path of APP_WRITES) assert.equal(p.get(`write ${path}`), "denied", path);
+  for (const path of [`${sb.dir}/run`, sb.state, `${sb.dir}/out`]) {
+    assert.equal(p.get(`write ${path}`), "granted", path);
   }
+  assert.equal(p.get("read /etc/conntracker"), "denied");
 });
 
 Deno.test("least privilege: monitor --once probes the same", async () => {
-  await using sb = await monitorSandbox();
+  await using sb = await offlineMonitorSandbox();
   const r = await runCli(["monitor", "-c", sb.dir, "--once", "-d", "0", "--probe-permissions"], {
     read: [sb.dir],
     write: [sb.dir],

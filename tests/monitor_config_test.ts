@@ -94,7 +94,7 @@ Deno.test("monitor config errors: file:line, exit 78, no account touched", async
   await sb.writeConf(good);
   await sb.writeUsers("eve,1K,2K\n");
   await Deno.chmod(sb.passwd, 0o600);
-  const r = await sb.run(["--once"]);
+  const r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await isLocked(db, "eve", "%"));
 });

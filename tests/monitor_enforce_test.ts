@@ -102,7 +102,7 @@ Deno.test("monitor e2e: -d 0 and -d 1 change nothing; -d 2 warns once, locks, ki
     password: "x",
   });
   session.on("error", () => {});
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
@@ -139,7 +139,7 @@ Deno.test("monitor e2e: -d 0 and -d 1 change nothing; -d 2 warns once, locks, ki
 
   // Next cycle: nothing new to say.
   const auditBefore = (await sb.auditLog()).split("\n").length;
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /above the soft limit/, "soft warning repeated");
   assert.equal(
@@ -152,7 +152,7 @@ Deno.test("monitor e2e: -d 0 and -d 1 change nothing; -d 2 warns once, locks, ki
   // tool forgets its old lock and locks again.
   await db.query("ALTER USER ?@'%' ACCOUNT UNLOCK", ["o'brien"]);
   await db.query("ALTER USER ?@'localhost' ACCOUNT UNLOCK", ["o'brien"]);
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
@@ -165,7 +165,7 @@ Deno.test("monitor e2e: -d 0 and -d 1 change nothing; -d 2 warns once, locks, ki
   await db.query("DROP DATABASE ob_one");
   await db.query("DROP DATABASE ob_two");
   await db.query("DROP DATABASE carol_db");
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
@@ -200,7 +200,7 @@ Deno.test("monitor e2e: user@host in search_user locks only that account", async
   await using sb = await Sandbox.create([db]);
   await sb.writeConf(sb.globals() + socketServer(db, "db1", "schema_mapping=name\n"));
   await sb.writeUsers("dave@localhost,100K,200K\n");
-  const r = await sb.run(["--once"]);
+  const r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await isLocked(db, "dave", "localhost"));
   assert.equal(await isLocked(db, "dave", "%"), false);

@@ -62,7 +62,7 @@ Deno.test("monitor failures: two servers, one down and one hung; the healthy one
     );
     await sb.writeUsers("eve,100K,200K\n");
     const started = Date.now();
-    const r = await sb.run(["--once"]);
+    const r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 1, r.stderr);
     assert.ok(Date.now() - started < 15_000);
     assert.match(r.stdout, /^good\s+eve\s+.*locked\s+warned, lock %: ok$/m);
@@ -108,7 +108,7 @@ Deno.test("monitor failures: wrong password and a partial scan take no action; p
   assert.ok(bytes && bytes > 200 * 1024);
 
   await sb.writePasswd("wrong-password\n");
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 1);
   assert.match(
     r.stdout,
@@ -132,7 +132,7 @@ Deno.test("monitor failures: wrong password and a partial scan take no action; p
     sb.globals("prometheus_truncate=1\n") + socketServer(db, "db1", "passwd_index=1\n"),
   );
   await db.query("REVOKE SELECT ON mysql.db FROM 'monitor'@'localhost'");
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /server db1: scan failed, no action taken: .*denied.*/);
   assert.equal(await isLocked(db, "eve", "%"), false);
@@ -155,7 +155,7 @@ Deno.test("monitor failures: wrong password and a partial scan take no action; p
   try {
     await blocker.query("LOCK TABLES mysql.global_priv WRITE");
     const started = Date.now();
-    r = await sb.run(["--once"]);
+    r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 1, r.stderr);
     assert.ok(Date.now() - started < 10_000);
     assert.match(r.stderr, /server db1: scan failed, no action taken: .*timeout/i);
@@ -165,7 +165,7 @@ Deno.test("monitor failures: wrong password and a partial scan take no action; p
   }
   assert.equal(await isLocked(db, "eve", "%"), false);
   // And with the lock gone, the same configuration enforces.
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await isLocked(db, "eve", "%"));
 });

@@ -56,7 +56,7 @@ Deno.test("grants: the README's minimal grants run lock/unlock cycles (informati
 
   for (const source of ["information_schema", "datadir"]) {
     await sb.writeConf(sb.globals() + server(source));
-    let r = await sb.run(["--once"]);
+    let r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 0, `${source}: ${r.stderr}`);
     assert.ok(await isLocked(db, "frank", "%"), `${source}: not locked`);
     const m = await sb.metrics();
@@ -76,7 +76,7 @@ Deno.test("grants: the README's minimal grants run lock/unlock cycles (informati
       await db.query("RENAME TABLE frank_a.t TO fr_other_t_tmp_holder.t");
     });
     await db.query("RENAME TABLE `fr-ank`.t TO fr_other_t_tmp_holder.t2");
-    r = await sb.run(["--once"]);
+    r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 0, `${source}: ${r.stderr}`);
     assert.equal(await isLocked(db, "frank", "%"), false, `${source}: not unlocked`);
     await db.query("RENAME TABLE fr_other_t_tmp_holder.t TO frank_a.t");

@@ -27,7 +27,7 @@ Deno.test("metrics: promtool accepts the file and node_exporter's textfile colle
   await using sb = await Sandbox.create([db]);
   await sb.writeConf(sb.globals() + socketServer(db, "db1", "schema_mapping=name\n"));
   await sb.writeUsers(`alice,10K,100K\n${ODD_USER},1M,2M\n`);
-  const r = await sb.run(["--once"]);
+  const r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   const text = await sb.metrics();
   assert.match(

@@ -24,13 +24,13 @@ Deno.test("tls: verified TLS connection with tls_ca; a wrong CA fails the scan w
     const paths = [certs.dir];
 
     await sb.writeConf(conf(certs.otherCa));
-    let r = await sb.run(["--once"], {}, paths);
+    let r = await sb.run(["--once", "-d", "2"], {}, paths);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /scan failed, no action taken: .*(certificate|self.signed|verify)/i);
     assert.equal(await isLocked(db, "ivy", "%"), false);
 
     await sb.writeConf(conf(certs.ca));
-    r = await sb.run(["--once"], {}, paths);
+    r = await sb.run(["--once", "-d", "2"], {}, paths);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(await isLocked(db, "ivy", "%"));
     // The connection really was encrypted: the account requires SSL.

@@ -8,6 +8,17 @@ import { UsageError } from "../errors.ts";
 /** Options accepted by a mode, in parseArgs' format. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
+/**
+ * Thrown by {@link parseModeArgs} when `--version`/`-V` is given to a mode: main.ts prints the
+ * version line and exits 0, so every mode (and `conntrack report`) answers it the same way.
+ */
+export class VersionRequest extends Error {
+  constructor() {
+    super("version requested");
+    this.name = "VersionRequest";
+  }
+}
+
 /** Result of {@link parseModeArgs}: flag values by long name, plus positionals. */
 export interface ParsedArgs {
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -17,6 +28,8 @@ export interface ParsedArgs {
 /**
  * Parses `args` for `mode`; unknown flags, missing values and stray positionals become a
  * {@link UsageError} naming the mode, so main.ts prints that mode's usage and exits 2.
+ * `-h`/`--help` is added to every mode (the caller prints its help), and `-V`/`--version` too:
+ * it throws {@link VersionRequest} once the whole command line has parsed.
  */
 export function parseModeArgs(
   mode: string,
@@ -24,18 +37,24 @@ export function parseModeArgs(
   options: OptionSpec,
   allowPositionals = false,
 ): ParsedArgs {
+  let parsed: ParsedArgs;
   try {
-    const { values, positionals } = parseArgs({
+    parsed = parseArgs({
       args,
-      options: { ...options, help: { type: "boolean", short: "h" } },
+      options: {
+        ...options,
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
       strict: true,
       allowPositionals,
-    });
-    return { values: values as ParsedArgs["values"], positionals };
+    }) as ParsedArgs;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new UsageError(`${mode}: ${message.replace(/\. To specify a positional.*$/s, "")}`, mode);
   }
+  if (parsed.values.version) throw new VersionRequest();
+  return parsed;
 }
 
 /** Reads a non-negative integer flag; anything else is a usage error naming the flag. */

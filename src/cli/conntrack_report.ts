@@ -40,6 +40,7 @@ Options:
                         fleet mode: the logins that conntrack on NAME sent to the central
                         store (default ServerName of the ini, i.e. this host)
   -h, --help            show this help
+  -V, --version         print the version
 
 Examples:
   ${PROGRAM} conntrack report --unused-days 180

@@ -7,10 +7,10 @@ import { renderTable } from "../monitor/table.ts";
 import { log, setupLogging } from "../system/log.ts";
 import { runDaemon, startMonitorProcess } from "../monitor/daemon.ts";
 import { isDaemonChild, startDaemon } from "../system/daemonize.ts";
-import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
+import { intFlag, type OptionSpec, type ParsedArgs, parseModeArgs } from "./args.ts";
 
 /** Help text for `monitor`. */
-export const HELP = `Usage: ${PROGRAM} monitor [-c DIR] [-s N -t M] [-d 0|1|2] [--once]
+export const HELP = `Usage: ${PROGRAM} monitor [-c DIR] [-s N -t M] [-d 0|1|2 | --dry-run] [--once]
 
 Measures each configured user's storage on every configured server, warns at the soft
 limit, locks the account (ALTER USER ... ACCOUNT LOCK) at the hard limit, unlocks it when
@@ -21,16 +21,20 @@ Options:
   -s, --shard N      this daemon's shard number, 0 <= N < M (default 0)
   -t, --shards M     total number of shards (default 1); a user belongs to shard
                      FNV-1a-32(user name) mod M
-  -d, --debug LEVEL  0 = log only, 1 = log and warn, 2 = enforce locks (default 2)
+  -d, --debug LEVEL  0 = log only, 1 = log and warn, 2 = enforce locks (default 2 for
+                     the daemon, 0 for --once: a one-shot enforces only with -d 2)
+      --dry-run      the same as -d 0
       --once         run one cycle, print a table and exit (0 = all servers scanned,
                      the state recorded and the metrics written, 1 otherwise); shares
                      state_dir and its per-server locks with the daemon
       --daemon       detach from the terminal (classic init); the command returns once
                      the daemon is ready. Not needed under systemd.
   -h, --help         show this help
+  -V, --version      print the version
 
 Examples:
-  ${PROGRAM} monitor --once -d 0          # dry run: what would be done
+  ${PROGRAM} monitor --once               # dry run: what would be done
+  ${PROGRAM} monitor --once -d 2          # one cycle that locks and unlocks
   ${PROGRAM} monitor -s 0 -t 4            # shard 0 of 4, as run by systemd`;
 
 /** Flags of `monitor`. */
@@ -39,11 +43,36 @@ export const OPTIONS: OptionSpec = {
   shard: { type: "string", short: "s" },
   shards: { type: "string", short: "t" },
   debug: { type: "string", short: "d" },
+  "dry-run": { type: "boolean" },
   once: { type: "boolean" },
   daemon: { type: "boolean" },
   // Test only, not in the help: log which permissions are left after start-up.
   "probe-permissions": { type: "boolean" },
 };
+
+/**
+ * The `-d` level: as given; `--dry-run` is `-d 0` (and refuses another `-d`); left out, 2 for the
+ * daemon and 0 for `--once` (which then says so on stderr, see {@link DRY_RUN_NOTE}).
+ */
+function debugLevel(values: ParsedArgs["values"]): 0 | 1 | 2 {
+  const given = values.debug === undefined
+    ? undefined
+    : intFlag("monitor", "debug", values.debug, 2, [0, 2]) as 0 | 1 | 2;
+  if (values["dry-run"]) {
+    if (given !== undefined && given !== 0) {
+      throw new UsageError(
+        `monitor: --dry-run is -d 0 and cannot be combined with -d ${given}`,
+        "monitor",
+      );
+    }
+    return 0;
+  }
+  return given ?? (values.once ? 0 : 2);
+}
+
+/** What `--once` prints on stderr when no `-d` was given. */
+export const DRY_RUN_NOTE =
+  "monitor --once: dry run (-d 0): no account is locked or unlocked; pass -d 2 to enforce";
 
 /**
  * Runs `monitor`: `--once` prints a table and returns 0/1; otherwise runs the daemon (in the
@@ -55,7 +84,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const debug = intFlag("monitor", "debug", values.debug, 2, [0, 2]) as 0 | 1 | 2;
+  const debug = debugLevel(values);
   const shards = intFlag("monitor", "shards", values.shards, 1, [1, 65536]);
   const shard = intFlag("monitor", "shard", values.shard, 0);
   if (shard >= shards) {
@@ -92,6 +121,7 @@ export async function run(args: string[]): Promise<number> {
     daemon: false,
     probe: values["probe-permissions"] === true,
   });
+  if (values.debug === undefined && !values["dry-run"]) console.error(DRY_RUN_NOTE);
   for (const { where, user } of config.protectedInConfig) {
     log("config")
       .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;

@@ -6,30 +6,37 @@ import { type ReloadRecord, reloadRecordPath } from "../monitor/daemon.ts";
 import { daemonPid } from "../system/pidfile.ts";
 import { getpwnam, sendSignal } from "../system/libc.ts";
 import { readFileNoFollow } from "../system/safe_fs.ts";
+import { escapeText } from "../util/text.ts";
 import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
 /** Help text for `reload`. */
 export const HELP = `Usage: ${PROGRAM} reload [-c DIR] [-s N] [-t M]
+       ${PROGRAM} reload --check [-c DIR]
 
 Checks the whole configuration; when it is valid, sends SIGHUP to the monitor of shard N
 and reports whether the reload succeeded. When it is invalid, prints the error with file and
 line, signals nothing and exits 78. Only a verified monitor is signalled: the process that
 holds the pid file's lock, whose pid the file names, running this program as root or run_as.
+With --check it only validates, exactly as before a reload, and signals nothing.
 
 Options:
   -c, --config DIR   configuration directory (default /etc/mysql_search)
   -s, --shard N      shard whose daemon to signal (default 0)
   -t, --shards M     total number of shards, as given to the monitor (default 1)
+      --check        validate the configuration (exit 0, or 78 with the error), signal nothing
   -h, --help         show this help
+  -V, --version      print the version
 
-Example:
-  ${PROGRAM} reload -s 0`;
+Examples:
+  ${PROGRAM} reload -s 0
+  ${PROGRAM} reload --check -c /etc/mysql_search.new`;
 
 /** Flags of `reload`. */
 export const OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
   shard: { type: "string", short: "s" },
   shards: { type: "string", short: "t" },
+  check: { type: "boolean" },
 };
 
 function readRecord(path: string): ReloadRecord | undefined {
@@ -56,7 +63,15 @@ export async function run(args: string[]): Promise<number> {
       "reload",
     );
   }
-  const config = await loadConfig(String(values.config ?? DEFAULT_CONFIG_DIR));
+  const dir = String(values.config ?? DEFAULT_CONFIG_DIR);
+  const config = await loadConfig(dir);
+  if (values.check) {
+    console.log(
+      `${escapeText(dir)}: configuration is valid (${config.servers.length} server(s), ` +
+        `${config.users.length} user(s) in search_user)`,
+    );
+    return 0;
+  }
   // With several shards the pid file name carries the shard; -t tells which form is in use,
   // but try both so that `reload -s N` works without -t as well.
   const candidates = [shardPath(config.pidFile, shard, shards)];

@@ -123,6 +123,9 @@ const KEYS = [
   ...tlsKeyNames("Store"),
 ] as const;
 
+/** Every key conntracker.ini accepts (docs/configuration.md describes each one). */
+export const CONNTRACK_KEYS: readonly string[] = KEYS;
+
 /** The TLS keys of an address whose keys start with `prefix`. */
 function tlsKeyNames<P extends string>(prefix: P) {
   return [
