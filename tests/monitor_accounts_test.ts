@@ -77,7 +77,7 @@ Deno.test("accounts: locking jose ends only jose's sessions, not JOSE's, josé's
   await using sb = await Sandbox.create([db]);
   await sb.writeConf(sb.globals() + socketServer(db, "db1", "schema_mapping=name\n"));
   await sb.writeUsers("jose,10K,100K\nJOSE,10K,100K\njosé,10K,100K\n");
-  const r = await sb.run(["--once"]);
+  const r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await isLocked(db, "jose", "%"));
   assert.equal(await isLocked(db, "JOSE", "%"), false);
@@ -101,7 +101,7 @@ Deno.test("accounts: locking jose ends only jose's sessions, not JOSE's, josé's
         socketServer(db, "db1", `schema_mapping=name\nusage_source=${source}\n`),
     );
     await sb.writeUsers("jose,1G,2G\n");
-    const again = await sb.run(["--once", "-d", "0"]);
+    const again = await sb.run(["--once", "-d", "2", "-d", "0"]);
     assert.equal(again.code, 0, again.stderr);
     const m = /mysql_user_storage_bytes\{server="db1",user="jose",shard="0"\} (\d+)/.exec(
       await sb.metrics(),
@@ -124,7 +124,7 @@ Deno.test("accounts: with user@'%' locked and user@localhost not, only the unamb
   await using sb = await Sandbox.create([db]);
   await sb.writeConf(sb.globals() + socketServer(db, "db1", "schema_mapping=name\n"));
   await sb.writeUsers("kim@%,10K,100K\n");
-  const r = await sb.run(["--once"]);
+  const r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await isLocked(db, "kim", "%"));
   assert.equal(await isLocked(db, "kim", "localhost"), false);
@@ -153,13 +153,13 @@ Deno.test("accounts: a global NO_BACKSLASH_ESCAPES does not break locking, sessi
   await using sb = await Sandbox.create([db]);
   await sb.writeConf(sb.globals() + socketServer(db, "db1"));
   await sb.writeUsers("o'brien,10K,100K\n");
-  let r = await sb.run(["--once"]);
+  let r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await isLocked(db, "o'brien", "%"));
   assert.equal(await s.alive(), false);
   s.close();
   await sb.writeUsers("o'brien,1G,2G\n");
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await isLocked(db, "o'brien", "%"), false);
 });
@@ -173,7 +173,7 @@ Deno.test("accounts: prefix mapping charges each schema to the longest matching 
   await using sb = await Sandbox.create([db]);
   await sb.writeConf(sb.globals() + socketServer(db, "db1", "schema_mapping=prefix\n"));
   await sb.writeUsers("ann,200K,300K\nann_x,1G,2G\n");
-  const r = await sb.run(["--once"]);
+  const r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await isLocked(db, "ann", "%"), false, "ann was charged for ann_x_big");
   const m = await sb.metrics();
@@ -265,14 +265,14 @@ Deno.test("accounts: a table whose size the server cannot read keeps the lock (i
   await using sb = await Sandbox.create([db]);
   await sb.writeConf(sb.globals() + socketServer(db, "db1", "schema_mapping=name\n"));
   await sb.writeUsers("una,100K,200K\n");
-  let r = await sb.run(["--once"]);
+  let r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await isLocked(db, "una", "%"));
   // The big table goes; the small one becomes unreadable (its data file vanished).
   await db.query("DROP TABLE una.t");
   await db.query("FLUSH TABLES");
   await Deno.remove(`${db.datadir}/una/small.MYD`);
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await isLocked(db, "una", "%"), "unlocked on a size it could not read");
   assert.match(r.stderr, /the size of schema una could not be read completely/);
@@ -282,7 +282,7 @@ Deno.test("accounts: a table whose size the server cannot read keeps the lock (i
   );
   // Readable again (the broken table dropped): now it is under, and unlocked.
   await db.query("DROP TABLE una.small");
-  r = await sb.run(["--once"]);
+  r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await isLocked(db, "una", "%"), false);
 });

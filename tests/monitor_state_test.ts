@@ -50,7 +50,7 @@ Deno.test("state: a full disk under state_dir withholds every lock of the cycle,
     await sb.writeConf(sb.globals() + socketServer(db, "db1", "schema_mapping=name\n"));
     await sb.writeUsers("dora,1M,2M\ndan,1M,2M\n");
     // A first cycle under the limits creates the store.
-    let r = await sb.run(["--once"]);
+    let r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 0, r.stderr);
     await sb.writeUsers("dora,10K,100K\ndan,10K,100K\n");
     // Fill the file system to the last byte.
@@ -68,7 +68,7 @@ Deno.test("state: a full disk under state_dir withholds every lock of the cycle,
     }
     filler.close();
 
-    r = await sb.run(["--once"]);
+    r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /state store/);
     assert.equal(await isLocked(db, "dora", "%"), false, "locked without a durable record");
@@ -77,7 +77,7 @@ Deno.test("state: a full disk under state_dir withholds every lock of the cycle,
 
     // Space again: the next cycle locks and records.
     await Deno.remove(`${sb.state}/filler`);
-    r = await sb.run(["--once"]);
+    r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(await isLocked(db, "dora", "%"));
     assert.equal(sample(await sb.metrics(), "mysql_monitor_state_write_errors_total"), 0);
@@ -188,7 +188,7 @@ Deno.test("state: a lost answer to ALTER USER (through the actions seam) leaves 
     assert.equal(await isLocked(db, "lc", "%"), false, "sent after the answer was lost");
     assert.ok(lines.some((l) => /no answer to lock lb@%/.test(l)), lines.join("\n"));
     // A clean run: lb's lock reached the server, so it is the tool's; lc gets locked.
-    const r = await sb.run(["--once"]);
+    const r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /a lock of lb@% was interrupted after the server applied it/);
     assert.deepEqual(await sqliteLines(state, "SELECT user, state FROM locks ORDER BY user"), [
@@ -219,7 +219,7 @@ Deno.test("state: old JSON state files are imported once and kept as .migrated; 
     });
   await Deno.writeTextFile(`${sb.state}/db1.json`, old("gus"));
   await Deno.writeTextFile(`${sb.state}/db1_shard1.json`, old("gil"));
-  const r = await sb.run(["--once"]);
+  const r = await sb.run(["--once", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /imported the old state file .*db1\.json \(1 lock record\(s\)\)/);
   // Usage is under the limits: both locks, known as the tool's, are lifted.
@@ -242,13 +242,13 @@ Deno.test("state: records survive -t changes; removed users and narrowed user@ho
   await sb.writeUsers("hal,10K,100K\nhob,10K,100K\nhue,10K,100K\n");
   // Locked by two shards.
   for (const s of ["0", "1"]) {
-    const r = await sb.run(["--once", "-s", s, "-t", "2"]);
+    const r = await sb.run(["--once", "-d", "2", "-s", s, "-t", "2"]);
     assert.equal(r.code, 0, r.stderr);
   }
   for (const u of ["hal", "hob", "hue"]) assert.ok(await isLocked(db, u, "localhost"), u);
   // hal leaves search_user; hob is narrowed to hob@%; hue stays. One process (-t 1) now.
   await sb.writeUsers("hob@%,10K,100K\nhue,10K,100K\n");
-  const r = await sb.run(["--once", "-t", "1"]);
+  const r = await sb.run(["--once", "-d", "2", "-t", "1"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stderr,
@@ -271,7 +271,7 @@ Deno.test("state: records survive -t changes; removed users and narrowed user@ho
   // Under the limit, with -t 3: the records made by -t 2 are still the tool's.
   await sb.writeUsers("hob@%,1G,2G\nhue,1G,2G\n");
   for (const s of ["0", "1", "2"]) {
-    const out = await sb.run(["--once", "-s", s, "-t", "3"]);
+    const out = await sb.run(["--once", "-d", "2", "-s", s, "-t", "3"]);
     assert.equal(out.code, 0, out.stderr);
   }
   for (const u of ["hob", "hue"]) {
@@ -324,7 +324,7 @@ Deno.test("state: --once creates state_dir like the daemon (0700, run_as's) and 
 
   // A fresh state_dir is created 0700 for run_as, the store 0600.
   await Deno.remove(`${sb.dir}/var`, { recursive: true });
-  const r = await sb.run(["--once", "-d", "2"]);
+  const r = await sb.run(["--once", "-d", "2", "-d", "2"]);
   assert.equal(r.code, 0, r.stderr);
   for (const [path, mode] of [[state, 0o700], [`${state}/monitor.sqlite`, 0o600]] as const) {
     const st = await Deno.stat(path);
