@@ -20,12 +20,19 @@ import type { UserLimit } from "../config/search_user.ts";
 import { connectWithRetry, type Db } from "../db/connection.ts";
 import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
-import { act, type ActContext, errorText as message, finishIntents, tryWrite } from "./act.ts";
+import {
+  act,
+  type ActContext,
+  type ActOutcome,
+  errorText as message,
+  finishIntents,
+  tryWrite,
+} from "./act.ts";
 import { faultPoint } from "./fault.ts";
 import { plan, resolveIntents } from "./plan.ts";
 import { publish } from "./publish.ts";
 import { record } from "./record.ts";
-import type { ServerReport } from "./report.ts";
+import type { ServerReport, UserReport } from "./report.ts";
 import { type Scan, scanServer } from "./scan.ts";
 import { MysqlServer, type Server } from "./server.ts";
 import { ServerLock } from "./server_lock.ts";
@@ -131,9 +138,22 @@ export async function runCycle(
     }
     const lastSuccess = Math.floor(Date.now() / 1000);
     let ctx: ActContext;
-    let outcome: Awaited<ReturnType<typeof act>>;
+    let outcome: ActOutcome;
     try {
-      ({ ctx, outcome } = await enforce(env, target, server, config, store, scan));
+      ({ ctx, outcome } = await enforce({
+        id: server.id,
+        target,
+        store,
+        writes: env.seams.writes ? env.seams.writes(store) : store,
+        debug: env.debug,
+        shard: env.shard,
+        shards: env.shards,
+        users: env.users,
+        allUsers: config.users,
+        protectedUsers: config.protectedUsers,
+        scan,
+      }));
+      tellFindings(env, server.id, config, scan, outcome.users);
       await record(ctx, {
         shard: env.shard,
         users: outcome.users,
@@ -172,31 +192,47 @@ export async function runCycle(
   }
 }
 
+/** What {@link enforce} works on: one server, its state store, this shard's users. */
+export interface EnforceInput {
+  /** The server's id in the configuration and the state store. */
+  id: string;
+  target: Server;
+  /** Where the lock records and flags are read. */
+  store: Pick<StateStore, "locks" | "flags">;
+  /** Where every write goes (the store itself, or a test's failing wrapper). */
+  writes: StateWrites;
+  debug: 0 | 1 | 2;
+  shard: number;
+  shards: number;
+  /** This shard's lines of search_user. */
+  users: readonly UserLimit[];
+  /** Every line of search_user. */
+  allUsers: readonly UserLimit[];
+  protectedUsers: readonly string[];
+  scan: Pick<Scan, "flavour" | "usage" | "incomplete">;
+}
+
 /**
  * Under the server's lock: re-reads the accounts, finishes interrupted intents, then plans and
- * acts for every user of this shard and for locks no longer covered by search_user.
+ * acts for every user of this shard and for locks no longer covered by search_user. The record
+ * step follows (see {@link runCycle}).
  */
-async function enforce(
-  env: CycleEnv,
-  target: Server,
-  server: ServerConfig,
-  config: MonitorConfig,
-  store: StateStore,
-  scan: Scan,
-): Promise<{ ctx: ActContext; outcome: Awaited<ReturnType<typeof act>> }> {
-  const id = server.id;
-  const table = await target.accounts(scan.flavour);
+export async function enforce(
+  input: EnforceInput,
+): Promise<{ ctx: ActContext; outcome: ActOutcome }> {
+  const { id, store, scan } = input;
+  const table = await input.target.accounts(scan.flavour);
   const hostsOf = (user: string) => (table.accounts.get(user) ?? []).map((a) => a.host);
   const ctx: ActContext = {
     server: id,
-    debug: env.debug,
-    writes: env.seams.writes ? env.seams.writes(store) : store,
-    target,
+    debug: input.debug,
+    writes: input.writes,
+    target: input.target,
     anonymousHosts: hostsOf(""),
     audits: [],
   };
   // Prove the store is writable before anything is changed.
-  tryWrite(ctx, () => ctx.writes.begin(id, env.shard));
+  tryWrite(ctx, () => ctx.writes.begin(id, input.shard));
   const earlier = await finishIntents(
     ctx,
     resolveIntents(store.locks(id), table.accounts),
@@ -208,43 +244,44 @@ async function enforce(
       .warning`server ${id}: the size of schema ${schema} could not be read completely (${problem}); its users are not unlocked in this cycle`;
   }
   const planned = plan({
-    users: env.users,
-    allUsers: config.users,
+    users: input.users,
+    allUsers: input.allUsers,
     usage: scan.usage,
     accounts: table.accounts,
     records: store.locks(id),
     flags: store.flags(id),
-    protectedUsers: config.protectedUsers,
-    shard: env.shard,
-    shards: env.shards,
+    protectedUsers: input.protectedUsers,
+    shard: input.shard,
+    shards: input.shards,
   });
-  for (const p of planned.users) tellFindings(env, id, config, scan, p.kind, p.limit);
   return { ctx, outcome: await act(ctx, { plan: planned, earlier }) };
 }
 
-/** Logs, once per configuration, a listed user without account and one that can grow anything. */
+/** Logs, once per configuration, listed users without account and those that can grow anything. */
 function tellFindings(
   env: CycleEnv,
   id: string,
   config: MonitorConfig,
   scan: Scan,
-  kind: "no account" | "planned",
-  limit: UserLimit,
+  reports: readonly UserReport[],
 ): void {
-  if (kind === "no account") {
-    const who = limit.host === undefined ? limit.user : `${limit.user}@${limit.host}`;
-    env.tellOnce(id, "unknown", limit.user, () =>
-      logger
-        .warning`server ${id}: ${who} is listed in search_user but has no account on this server; not measured`);
-    return;
-  }
-  const everywhere = scan.everywhere.get(limit.user);
-  if (everywhere && !config.protectedUsers.includes(limit.user)) {
-    env.tellOnce(id, "everywhere", limit.user, () =>
-      logger
-        .warning`server ${id}: user ${limit.user} may write to every schema (INSERT/CREATE/ALTER on ${
-        everywhere.join(", ")
-      }); such grants charge no schema, only its schema-level grants count`);
+  const absent = new Set(reports.flatMap((u) => u.status === "no account" ? [u.user] : []));
+  for (const limit of env.users) {
+    if (absent.has(limit.user)) {
+      const who = limit.host === undefined ? limit.user : `${limit.user}@${limit.host}`;
+      env.tellOnce(id, "unknown", limit.user, () =>
+        logger
+          .warning`server ${id}: ${who} is listed in search_user but has no account on this server; not measured`);
+      continue;
+    }
+    const everywhere = scan.everywhere.get(limit.user);
+    if (everywhere && !config.protectedUsers.includes(limit.user)) {
+      env.tellOnce(id, "everywhere", limit.user, () =>
+        logger
+          .warning`server ${id}: user ${limit.user} may write to every schema (INSERT/CREATE/ALTER on ${
+          everywhere.join(", ")
+        }); such grants charge no schema, only its schema-level grants count`);
+    }
   }
 }
 
