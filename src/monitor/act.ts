@@ -37,7 +37,7 @@ export function errorText(err: unknown): string {
  * True when the server certainly answered with an error (the statement did not happen); false
  * when the answer was lost (timeout, connection closed), so the outcome is unknown.
  */
-export function definiteFailure(err: unknown): boolean {
+function definiteFailure(err: unknown): boolean {
   const e = err as { sqlState?: string; fatal?: boolean };
   return typeof e?.sqlState === "string" && e.fatal !== true;
 }
@@ -59,7 +59,7 @@ export interface ActContext {
 }
 
 /** What one user's actions came to, for the table. */
-export interface Acted {
+interface Acted {
   notes: string[];
   /** Actions that happened (a dry run neither warns nor locks). */
   done: Set<Action>;
@@ -68,7 +68,7 @@ export interface Acted {
 const logger = log("monitor");
 
 /** The limits and figures of one user, for messages and the audit log. */
-export interface ActUser {
+interface ActUser {
   user: string;
   usage: number;
   hard: number;
@@ -400,7 +400,7 @@ async function releaseOrphans(
 }
 
 /** Outcome of {@link endSessions}. */
-export interface SessionsEnded {
+interface SessionsEnded {
   ended: number;
   /** Sessions of the user name that might belong to an account that is not locked. */
   leftOpen: Session[];

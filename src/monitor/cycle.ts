@@ -34,7 +34,7 @@ import { publish } from "./publish.ts";
 import { record } from "./record.ts";
 import type { ServerReport, UserReport } from "./report.ts";
 import { type Scan, scanServer } from "./scan.ts";
-import { MysqlServer, type Server } from "./server.ts";
+import { connectOptionsOf, MysqlServer, type Server } from "./server.ts";
 import { ServerLock } from "./server_lock.ts";
 import type { ServerStatus, StateStore, StateWrites } from "./store.ts";
 
@@ -104,7 +104,7 @@ export async function runCycle(
     let target: Server;
     try {
       if (env.signal.aborted) throw new RuntimeError("stopping");
-      db = await connectWithRetry(server, {
+      db = await connectWithRetry(connectOptionsOf(server), {
         signal: env.signal,
         onRetry: (err, attempt, delayMs) =>
           logger.warning`server ${server.id}: connection attempt ${attempt} failed (${

@@ -71,8 +71,6 @@ export interface Decision {
   /** State after the warnings; lock records are updated by {@link settle}. */
   state: UserState;
   status: Status;
-  /** Usage must fall below this to unlock. */
-  unlockBelow: number;
 }
 
 /** Usage below which accounts locked by the tool are unlocked. */
@@ -126,7 +124,6 @@ export function decide(input: DecisionInput): Decision {
     actions,
     state: { warned, overHard, lockedByUs: [...state.lockedByUs] },
     status,
-    unlockBelow,
   };
 }
 

@@ -36,7 +36,7 @@ export interface Scan {
 }
 
 /** Whether the account `limit` names exists on the server. */
-export function hasAccount(accounts: AccountTable, limit: UserLimit): boolean {
+function hasAccount(accounts: AccountTable, limit: UserLimit): boolean {
   const list = accounts.accounts.get(limit.user);
   if (!list?.length) return false;
   return limit.host === undefined || list.some((a) => a.host === limit.host);

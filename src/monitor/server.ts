@@ -7,7 +7,8 @@
  * can fail any call the way a real server cannot be made to.
  * @module
  */
-import type { Db } from "../db/connection.ts";
+import type { ServerConfig } from "../config/config.ts";
+import type { ConnectOptions, Db } from "../db/connection.ts";
 import type { Flavour } from "../db/flavour.ts";
 import {
   type AccountTable,
@@ -53,6 +54,24 @@ export interface Server {
   sessions(user: string): Promise<Session[]>;
   /** Ends session `id`; false when it was already gone. */
   kill(id: number): Promise<boolean>;
+}
+
+/** The connection settings of a configured server (the monitor's side of the db/ edge). */
+export function connectOptionsOf(server: ServerConfig): ConnectOptions {
+  return {
+    id: server.id,
+    socket: server.socket,
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    connectTimeoutSec: server.connectTimeoutSec,
+    queryTimeoutSec: server.queryTimeoutSec,
+    connectRetries: server.connectRetries,
+    tls: server.tls,
+    serverPublicKey: server.serverPublicKey,
+    secureHint: server.secureHint,
+  };
 }
 
 /** The real {@link Server}: statements over one mysql2 connection. */
