@@ -68,8 +68,30 @@ export interface CycleEnv {
   tellOnce(server: string, kind: string, user: string, tell: () => void): void;
 }
 
-/** Runs one cycle on `server`; never throws for a server's failure (see the report). */
+/** Runs one cycle on `server`; never throws (a failure is in the report). */
 export async function runCycle(
+  env: CycleEnv,
+  server: ServerConfig,
+  config: MonitorConfig,
+): Promise<ServerReport> {
+  try {
+    return await cycleSteps(env, server, config);
+  } catch (err) {
+    // Only unexpected failures get here.
+    logger.error`server ${server.id}: ${message(err)}`;
+    return {
+      server: server.id,
+      up: false,
+      error: message(err),
+      durationSec: 0,
+      errorsTotal: 0,
+      users: [],
+      stale: false,
+    };
+  }
+}
+
+async function cycleSteps(
   env: CycleEnv,
   server: ServerConfig,
   config: MonitorConfig,

@@ -17,14 +17,12 @@
 import { type MonitorConfig, type ServerConfig, shardPath } from "../config/config.ts";
 import { sleep } from "../db/connection.ts";
 import { TextfileWriter } from "../metrics/textfile_writer.ts";
-import { log } from "../system/log.ts";
-import { errorText as message } from "./act.ts";
 import { type CycleEnv, type CycleSeams, runCycle } from "./cycle.ts";
 import { publishMetrics, type ReloadStatus } from "./publish.ts";
 import { TaskQueue } from "./queue.ts";
 import type { ServerReport } from "./report.ts";
 import { shardOf } from "./shard.ts";
-import { prepareStateDir, StateStore } from "./store.ts";
+import { SharedStore } from "./record.ts";
 
 /** How the monitor runs: enforcement level and shard. */
 export interface MonitorOptions {
@@ -42,8 +40,6 @@ export interface MonitorOptions {
 /** Replaceable parts of the cycle, for tests (see cycle.ts). */
 export type MonitorSeams = CycleSeams;
 
-const logger = log("monitor");
-
 /** Runs scans and enforcement for one configuration (swappable) and one shard. */
 export class Monitor {
   #config: MonitorConfig;
@@ -51,7 +47,7 @@ export class Monitor {
   #queue: TaskQueue;
   #reports = new Map<string, ServerReport>();
   #seams: MonitorSeams;
-  #store?: { dir: string; store: Promise<StateStore> };
+  #store: SharedStore;
   #stateWriteErrors = 0;
   /** What was already reported since the last (re)load: `server\0kind\0user`. */
   #told = new Set<string>();
@@ -69,6 +65,7 @@ export class Monitor {
     this.#config = config;
     this.options = options;
     this.#seams = seams;
+    this.#store = new SharedStore(options.owner);
     this.#queue = new TaskQueue(config.workers);
   }
 
@@ -151,9 +148,7 @@ export class Monitor {
 
   /** Closes the state store (after {@link stop}, or when a `--once` cycle is over). */
   async close(): Promise<void> {
-    const open = this.#store;
-    this.#store = undefined;
-    if (open) (await open.store.catch(() => undefined))?.close();
+    await this.#store.close();
   }
 
   /** State store writes that failed since the process started. */
@@ -164,50 +159,13 @@ export class Monitor {
   #schedule(server: ServerConfig, config: MonitorConfig): Promise<ServerReport> {
     const running = this.#busy.get(server.id);
     if (running) return running;
-    const task = this.#queue.run(() => runCycle(this.#env(config), server, config)).catch((err) => {
-      // Only unexpected failures get here.
-      logger.error`server ${server.id}: ${message(err)}`;
-      const report: ServerReport = {
-        server: server.id,
-        up: false,
-        error: message(err),
-        durationSec: 0,
-        errorsTotal: 0,
-        users: [],
-        stale: false,
-      };
-      return report;
-    }).then((report) => {
+    const env = this.#env(config);
+    const task = this.#queue.run(() => runCycle(env, server, config)).then((report) => {
       this.#reports.set(server.id, report);
       return report;
     }).finally(() => this.#busy.delete(server.id));
     this.#busy.set(server.id, task);
     return task;
-  }
-
-  /** The state store of `config.stateDir`, created (with its directory) on first use. */
-  #openStore(config: MonitorConfig): Promise<StateStore> {
-    if (this.#store?.dir !== config.stateDir) {
-      const previous = this.#store;
-      const owner = this.options.owner;
-      const store = (async () => {
-        if (previous) (await previous.store.catch(() => undefined))?.close();
-        await prepareStateDir(config.stateDir, owner);
-        return await StateStore.open(config.stateDir, {
-          servers: config.servers.map((s) => s.id),
-          owner,
-          onMigrated: (file, locks) =>
-            logger
-              .info`imported the old state file ${file} (${locks} lock record(s)) into the state store; renamed it to ${file}.migrated`,
-        });
-      })();
-      this.#store = { dir: config.stateDir, store };
-      // A failed open is retried at the next scan.
-      store.catch(() => {
-        if (this.#store?.store === store) this.#store = undefined;
-      });
-    }
-    return this.#store!.store;
   }
 
   /** What a cycle needs from this monitor. */
@@ -218,7 +176,7 @@ export class Monitor {
       users: config.users.filter((u) => shardOf(u.user, shards) === shard),
       signal: this.#abort.signal,
       seams: this.#seams,
-      openStore: () => this.#openStore(config),
+      openStore: () => this.#store.open(config),
       stateFailed: () => this.#stateWriteErrors++,
       tellOnce: (server, kind, user, tell) => {
         const key = `${server}\u0000${kind}\u0000${user}`;

@@ -7,10 +7,14 @@
  * context like any other state write failure.
  * @module
  */
+import type { MonitorConfig } from "../config/config.ts";
+import { log } from "../system/log.ts";
 import { type ActContext, tryWrite } from "./act.ts";
 import type { UserReport } from "./report.ts";
 import { yieldNow } from "./slice.ts";
-import type { UserFlags } from "./store.ts";
+import { prepareStateDir, StateStore, type UserFlags } from "./store.ts";
+
+const logger = log("monitor");
 
 /** Users recorded per state store transaction. */
 export const RECORD_PART = 500;
@@ -53,4 +57,49 @@ export async function record(ctx: ActContext, input: RecordInput): Promise<boole
     await yieldNow();
   }
   return true;
+}
+
+/**
+ * The state store of one process, shared by all its servers: opened (its directory created)
+ * at the first scan — after the daemon dropped root — and opened again when state_dir changes.
+ */
+export class SharedStore {
+  #open?: { dir: string; store: Promise<StateStore> };
+  readonly #owner?: { uid: number; gid: number };
+
+  /** `owner`: for files this process creates (root preparing them for run_as). */
+  constructor(owner?: { uid: number; gid: number }) {
+    this.#owner = owner;
+  }
+
+  /** The store of `config.stateDir`; a failed open is tried again at the next call. */
+  open(config: MonitorConfig): Promise<StateStore> {
+    if (this.#open?.dir !== config.stateDir) {
+      const previous = this.#open;
+      const owner = this.#owner;
+      const store = (async () => {
+        if (previous) (await previous.store.catch(() => undefined))?.close();
+        await prepareStateDir(config.stateDir, owner);
+        return await StateStore.open(config.stateDir, {
+          servers: config.servers.map((s) => s.id),
+          owner,
+          onMigrated: (file, locks) =>
+            logger
+              .info`imported the old state file ${file} (${locks} lock record(s)) into the state store; renamed it to ${file}.migrated`,
+        });
+      })();
+      this.#open = { dir: config.stateDir, store };
+      store.catch(() => {
+        if (this.#open?.store === store) this.#open = undefined;
+      });
+    }
+    return this.#open!.store;
+  }
+
+  /** Closes the store (never throws). */
+  async close(): Promise<void> {
+    const open = this.#open;
+    this.#open = undefined;
+    if (open) (await open.store.catch(() => undefined))?.close();
+  }
 }
