@@ -1,6 +1,8 @@
 /**
  * The monitor as a long-running daemon: start-up as root, privilege drop, pid file, signals,
- * configuration reload, systemd notifications. `monitor --once` shares the start-up.
+ * configuration reload, systemd notifications. `monitor --once` shares the start-up. The daemon
+ * wraps {@link Monitor} (monitor.ts: the loop), which runs each server's cycle (cycle.ts: scan →
+ * plan → act → record → publish); `--once` runs that cycle once for every server.
  *
  * Start-up order: load and validate the whole configuration as root (the password is read
  * here); prepare the directories the monitor writes (see {@link preparePaths}: root creates

@@ -1,6 +1,6 @@
 /**
- * The quota decision for one user on one server, as a pure function: usage, limits, the
- * user's accounts as the server reports them, and what this tool remembers → actions.
+ * The quota rules, the pure core of the plan step (plan.ts calls {@link decide} per user): usage,
+ * limits, the user's accounts as the server reports them, and what this tool remembers → actions.
  *
  * Rules:
  * - Soft limit: one warning when usage goes above it, one notice when it is back at or below.
@@ -71,8 +71,6 @@ export interface Decision {
   /** State after the warnings; lock records are updated by {@link settle}. */
   state: UserState;
   status: Status;
-  /** Usage must fall below this to unlock. */
-  unlockBelow: number;
 }
 
 /** Usage below which accounts locked by the tool are unlocked. */
@@ -126,7 +124,6 @@ export function decide(input: DecisionInput): Decision {
     actions,
     state: { warned, overHard, lockedByUs: [...state.lockedByUs] },
     status,
-    unlockBelow,
   };
 }
 
