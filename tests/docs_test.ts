@@ -70,8 +70,10 @@ Deno.test("docs: the README's search_user example parses as written, with the li
 Deno.test("docs: configuration.md's search_user example parses as written", () => {
   const doc = Deno.readTextFileSync(`${ROOT}/docs/configuration.md`);
   const users = parseSearchUser(blockAfter(doc, "## search_user"), "configuration.md");
-  assert.equal(users.length, 6);
+  assert.equal(users.length, 7);
   assert.deepEqual(users.find((u) => u.user === "sales,emea")?.hard, GiB);
+  const frank = users.find((u) => u.user === "frank");
+  assert.deepEqual([frank?.soft, frank?.hard, frank?.action], [4 * GiB, 5 * GiB, "readonly"]);
 });
 
 Deno.test("docs: configuration.md lists exactly the keys each parser accepts", () => {
@@ -91,6 +93,7 @@ Deno.test("docs: configuration.md lists exactly the keys each parser accepts", (
     "host",
     "soft",
     "hard",
+    "action",
   ]);
 });
 

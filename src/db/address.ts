@@ -6,6 +6,7 @@
  */
 import { secureHint, type ServerAddress } from "../config/conntrack_ini.ts";
 import { Secret, type ServerConfig, type TlsConfig } from "../config/config.ts";
+import { NO_GRACE } from "../config/enforcement.ts";
 import { passwordAt, readPasswordFile } from "../config/passwd.ts";
 import { isRsaPublicKey, notPublicKey, readPem } from "../config/pem.ts";
 import { ConfigError, RuntimeError } from "../errors.ts";
@@ -41,6 +42,8 @@ export async function connectAddress(
     connectTimeoutSec: ADDRESS_TIMEOUT_SEC,
     queryTimeoutSec: ADDRESS_TIMEOUT_SEC,
     connectRetries: 0,
+    hardGrace: NO_GRACE,
+    hardAction: "lock",
     ...await transportFiles(address, what),
     secureHint: secureHint(keys),
   };
