@@ -15,6 +15,7 @@ import {
 } from "./search_conf.ts";
 import { parseSearchUser, type UserLimit } from "./search_user.ts";
 import {
+  caBundleProblem,
   HARD_ACTIONS,
   type HardAction,
   type HardGrace,
@@ -147,6 +148,8 @@ export interface NotifyConfig {
   secret?: Secret;
   /** The file the secret came from (to keep it across reloads). */
   secretFile?: string;
+  /** PEM of `notify_tls_ca`: CA certificates trusted for an https receiver, besides the built-in roots. */
+  caCert?: string;
 }
 
 /** Everything the monitor needs, validated and frozen. */
@@ -335,6 +338,7 @@ const RULES = {
     s ? r.parsed(s, (v) => parseHardAction(v)) : HARD_ACTIONS[0],
   notify_url: (r: Reader, s: Setting) => r.parsed(s, parseNotifyUrl),
   notify_secret_file: (r: Reader, s: Setting) => r.path("notify_secret_file", s, ""),
+  notify_tls_ca: (r: Reader, s: Setting) => r.path("notify_tls_ca", s, ""),
   protected_users: (r: Reader, s?: Setting) => {
     const names = (s?.value ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
     for (const name of names) {
@@ -467,7 +471,7 @@ class ServerLoader {
 
   /** After every server: a global TLS or notify key that took effect on none is an error. */
   checkGlobalsTookEffect(): void {
-    for (const key of [...TLS_KEYS, "server_public_key", "notify_secret_file"]) {
+    for (const key of [...TLS_KEYS, "server_public_key", "notify_secret_file", "notify_tls_ca"]) {
       const global = this.raw.globals.get(key);
       if (global && !this.#usedGlobals.has(key)) {
         this.r.fail(`${key} has no effect on any server; ${ineffectiveFix(key)}`, global);
@@ -570,34 +574,55 @@ class ServerLoader {
   }
 
   /**
-   * The webhook of this server, when `notify_url` applies to it, and its signing secret: the
-   * first entry of `notify_secret_file` (kept from the last load when the daemon reloads, like
-   * the passwords). A secret file without a URL for it is an error.
+   * The webhook of this server, when `notify_url` applies to it: its signing secret (the first
+   * entry of `notify_secret_file`, kept from the last load when the daemon reloads, like the
+   * passwords) and the CA of an HTTPS receiver (`notify_tls_ca`). Either key written in the
+   * server's block where it cannot take effect is an error; a global one only when it takes
+   * effect on no server (see {@link checkGlobalsTookEffect}).
    */
   async #notify(block: RawServer): Promise<{ notify?: NotifyConfig }> {
     const r = this.r;
     const s = (key: string) => block.settings.get(key) ?? this.raw.globals.get(key);
     const urlSetting = s("notify_url");
-    const secretSetting = s("notify_secret_file");
-    if (!urlSetting) {
-      const own = block.settings.get("notify_secret_file");
-      if (own) {
-        r.fail(
-          `notify_secret_file has no effect without notify_url; ${
-            ineffectiveFix("notify_secret_file")
-          }`,
-          own,
-        );
-      }
-      return {};
+    const url = urlSetting ? RULES.notify_url(r, urlSetting) : undefined;
+    const applies = (key: string, ok: boolean, why: string) => {
+      const own = block.settings.get(key);
+      if (!ok && own) r.fail(`${key} has no effect ${why}; ${ineffectiveFix(key)}`, own);
+      if (ok && s(key)) this.#usedGlobals.add(key);
+      return ok ? s(key) : undefined;
+    };
+    const secretSetting = applies("notify_secret_file", !!url, "without notify_url");
+    const caSetting = applies(
+      "notify_tls_ca",
+      !!url?.startsWith("https:"),
+      "without an https:// notify_url",
+    );
+    if (!url) return {};
+    const notify: NotifyConfig = { url };
+    if (secretSetting) {
+      const file = RULES.notify_secret_file(r, secretSetting);
+      notify.secretFile = file;
+      notify.secret = this.options.keptPasswords?.get(secretFileKey(file)) ??
+        await this.#notifySecret(file, secretSetting);
     }
-    const url = RULES.notify_url(r, urlSetting);
-    if (!secretSetting) return { notify: { url } };
-    if (!block.settings.has("notify_secret_file")) this.#usedGlobals.add("notify_secret_file");
-    const file = RULES.notify_secret_file(r, secretSetting);
-    const secret = this.options.keptPasswords?.get(secretFileKey(file)) ??
-      await this.#notifySecret(file, secretSetting);
-    return { notify: { url, secret, secretFile: file } };
+    if (caSetting) {
+      const pem = await this.#pem("notify_tls_ca", caSetting, CERT_MAX_BYTES);
+      const problem = caBundleProblem(pem);
+      if (problem) r.fail(`notify_tls_ca: ${caSetting.value} ${problem}`, caSetting);
+      notify.caCert = pem;
+    }
+    return { notify };
+  }
+
+  /** The PEM text of the file `setting` names; a file problem is an error at its line. */
+  async #pem(key: string, setting: Setting, maxBytes: number): Promise<string> {
+    const file = this.r.path(key, setting, "");
+    try {
+      return await readPem(file, maxBytes);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return this.r.fail(`${key}: ${err.message}`, setting);
+    }
   }
 
   /** Reads the signing secret; a file without one is an error that never shows its content. */
@@ -655,16 +680,10 @@ class ServerLoader {
     if (tlsOn || overSocket) {
       useless("server_public_key", tlsOn ? "with tls=1" : "over a Unix socket");
     } else effective("server_public_key");
-    const pemOf = async (key: string): Promise<string | undefined> => {
+    const pemOf = (key: string): Promise<string | undefined> => {
       const setting = s(key);
-      if (!setting) return undefined;
-      const file = r.path(key, setting, "");
-      try {
-        return await readPem(file, key === "tls_key" ? SECRET_MAX_BYTES : CERT_MAX_BYTES);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        return r.fail(`${key}: ${err.message}`, setting);
-      }
+      if (!setting) return Promise.resolve(undefined);
+      return this.#pem(key, setting, key === "tls_key" ? SECRET_MAX_BYTES : CERT_MAX_BYTES);
     };
     if (!tlsOn) {
       const pem = overSocket ? undefined : await pemOf("server_public_key");
@@ -718,6 +737,7 @@ const TLS_KEYS = ["tls_ca", "tls_cert", "tls_key", "tls_verify_server_cert"] as 
 /** What to do about a key that cannot take effect. */
 function ineffectiveFix(key: string): string {
   if (key === "notify_secret_file") return "set notify_url where it applies, or remove it";
+  if (key === "notify_tls_ca") return "it only serves an https:// notify_url; remove it";
   return key === "server_public_key"
     ? "it only serves servers reached over TCP without TLS; remove it"
     : `add tls=1 or remove ${key}`;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../errors.ts";
 import { keptSecrets, loadConfig, shardPath } from "./config.ts";
 import { generateKeyPairSync } from "node:crypto";
+import { makeCerts } from "../../tests/support/certs.ts";
 
 async function sandbox(conf: string, users = "alice,1G,2G\n", passwd = "pw0\npw1\n") {
   const dir = await Deno.makeTempDir({ prefix: "mmd-config-" });
@@ -10,6 +11,33 @@ async function sandbox(conf: string, users = "alice,1G,2G\n", passwd = "pw0\npw1
   await Deno.writeTextFile(`${dir}/passwd`, passwd, { mode: 0o600 });
   await Deno.chmod(`${dir}/passwd`, 0o600);
   return dir;
+}
+
+/**
+ * Loads each configuration of `cases` in a sandbox that also holds `files` (mode 0600) and
+ * expects a ConfigError whose message matches; `check` adds assertions on every message.
+ */
+async function assertRefused(
+  cases: [string, RegExp][],
+  files: Record<string, string> = {},
+  check?: (message: string) => void,
+) {
+  for (const [conf, expected] of cases) {
+    const dir = await sandbox(conf);
+    try {
+      for (const [name, text] of Object.entries(files)) {
+        await Deno.writeTextFile(`${dir}/${name}`, text, { mode: 0o600 });
+      }
+      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, expected);
+        check?.(e.message);
+        return true;
+      }, conf);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
 }
 
 Deno.test("config: established flat form; passwords by db_id from <DIR>/passwd; defaults", async () => {
@@ -351,20 +379,7 @@ Deno.test("config: TLS keys that cannot take effect and bad TLS values are error
       /:3: server_public_key: .*k\.pem is not an RSA public key in PEM form/,
     ],
   ];
-  for (const [conf, expected] of cases) {
-    const dir = await sandbox(conf);
-    try {
-      await Deno.writeTextFile(`${dir}/k.pem`, "not a key\n");
-      await Deno.writeTextFile(`${dir}/pub.pem`, publicPem());
-      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
-        assert.ok(e instanceof ConfigError, String(e));
-        assert.match(e.message, expected);
-        return true;
-      }, conf);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  }
+  await assertRefused(cases, { "k.pem": "not a key\n", "pub.pem": publicPem() });
 });
 
 Deno.test("config: tls=1 verifies by default; global TLS keys serve the servers with tls=1; server_public_key for plain TCP", async () => {
@@ -470,20 +485,11 @@ Deno.test("config: bad hard_grace, hard_action, notify_url and notify secrets ar
       /search\.conf:2: notify_secret_file: .*missing: notify secret file not found$/,
     ],
   ];
-  for (const [conf, expected] of cases) {
-    const dir = await sandbox(conf);
-    await Deno.writeTextFile(`${dir}/secret`, "hunter2hunter2hunter2\n", { mode: 0o600 });
-    try {
-      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
-        assert.ok(e instanceof ConfigError, String(e));
-        assert.match(e.message, expected);
-        assert.doesNotMatch(e.message, /hunter2|\n/);
-        return true;
-      }, conf);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  }
+  await assertRefused(
+    cases,
+    { secret: "hunter2hunter2hunter2\n" },
+    (message) => assert.doesNotMatch(message, /hunter2|\n/),
+  );
 });
 
 Deno.test("config: notify_secret_file is read like a password file and kept across a reload", async () => {
@@ -533,5 +539,47 @@ Deno.test("config: notify_secret_file is read like a password file and kept acro
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("config: notify_tls_ca serves an https:// notify_url and must hold a usable certificate", async () => {
+  const certs = await makeCerts("IP:127.0.0.1");
+  const ca = await Deno.readTextFile(certs.ca);
+  const https = "notify_url=https://127.0.0.1:8443/hook\n";
+  try {
+    const dir = await sandbox(`${https}notify_tls_ca=${certs.ca}\ndb_host=a\ndb_user=m\n`);
+    try {
+      const c = await loadConfig(dir, { credentialsDirectory: "" });
+      assert.equal(c.servers[0].notify?.caCert, ca);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    const cases: [string, RegExp][] = [
+      [
+        `notify_url=http://h.example/\nnotify_tls_ca=${certs.ca}\ndb_host=a\ndb_user=m\n`,
+        /search\.conf:2: notify_tls_ca has no effect on any server; it only serves an https:\/\/ notify_url/,
+      ],
+      [
+        `${https}[server a]\ndb_host=a\ndb_user=m\nnotify_url=http://h.example/\nnotify_tls_ca=${certs.ca}\n`,
+        /search\.conf:6: notify_tls_ca has no effect without an https:\/\/ notify_url/,
+      ],
+      [
+        `${https}notify_tls_ca=$DIR/search_user\ndb_host=a\ndb_user=m\n`,
+        /search\.conf:2: notify_tls_ca: .*search_user holds no PEM certificate/,
+      ],
+      [
+        `${https}notify_tls_ca=$DIR/bad.pem\ndb_host=a\ndb_user=m\n`,
+        /search\.conf:2: notify_tls_ca: .*bad\.pem holds a certificate that cannot be used/,
+      ],
+      [
+        `${https}notify_tls_ca=$DIR/none.pem\ndb_host=a\ndb_user=m\n`,
+        /search\.conf:2: notify_tls_ca: .*none\.pem: file not found/,
+      ],
+    ];
+    await assertRefused(cases, {
+      "bad.pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    });
+  } finally {
+    await Deno.remove(certs.dir, { recursive: true });
   }
 });

@@ -124,3 +124,20 @@ export function parseNotifyUrl(text: string): string {
   }
   return url.href;
 }
+
+/**
+ * What is wrong with `pem` as `notify_tls_ca`, or undefined: it must hold at least one
+ * certificate, and the HTTP client must accept every one (a file without any would otherwise
+ * be ignored silently, and the receiver's certificate refused at the first notification).
+ */
+export function caBundleProblem(pem: string): string | undefined {
+  if (!/^-----BEGIN CERTIFICATE-----$/m.test(pem)) {
+    return "holds no PEM certificate (-----BEGIN CERTIFICATE-----)";
+  }
+  try {
+    Deno.createHttpClient({ caCerts: [pem] }).close();
+  } catch (err) {
+    return `holds a certificate that cannot be used (${(err as Error).message.split("\n")[0]})`;
+  }
+  return undefined;
+}

@@ -73,6 +73,7 @@ export const SHARED_KEYS = [
   "hard_action",
   "notify_url",
   "notify_secret_file",
+  "notify_tls_ca",
 ] as const;
 
 /** Keys valid only at the top of the file (before any section). */
