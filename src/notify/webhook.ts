@@ -174,8 +174,14 @@ export function notifyBody(event: NotifyEvent, now: number): NotifyBody {
     soft_bytes: event.softBytes ?? null,
     hard_bytes: event.hardBytes,
     action: event.action,
-    time: new Date(event.time ?? now).toISOString(),
+    time: isoTime(event.time, now),
   };
+}
+
+/** `time` as RFC 3339 UTC; a missing or impossible time (NaN, out of range) is `now`'s. */
+function isoTime(time: number | undefined, now: number): string {
+  const date = new Date(time ?? now);
+  return Number.isNaN(date.getTime()) ? new Date(now).toISOString() : date.toISOString();
 }
 
 function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -167,6 +167,10 @@ Deno.test("webhook: one JSON POST per event, signed over timestamp and body", as
     ]);
     assert.deepEqual(n.counters, { sent: 2, failed: 0, dropped: 0, retries: 0 });
     assert.deepEqual(outcomes.map((o) => [o.result, o.attempts]), [["sent", 1], ["sent", 1]]);
+    // An impossible time never makes enqueue throw: the clock's time is sent instead.
+    assert.equal(n.enqueue(event("carol", { time: 1e20 }))?.time, new Date(NOW).toISOString());
+    assert.equal(n.enqueue(event("carol", { time: NaN }))?.time, new Date(NOW).toISOString());
+    await n.idle();
   } finally {
     await n.stop(1000);
     await r.close();
