@@ -24,11 +24,10 @@
  * @module
  */
 import {
+  keptSecrets,
   loadConfig,
   type LoadOptions,
   type MonitorConfig,
-  passwordKey,
-  Secret,
   shardPath,
 } from "../config/config.ts";
 import { ConfigError, oneLine } from "../errors.ts";
@@ -294,11 +293,6 @@ export async function startMonitorProcess(
   return { config, droppedTo, credentialsDirectory };
 }
 
-/** Passwords of `config` keyed for {@link LoadOptions.keptPasswords}. */
-function keptPasswords(config: MonitorConfig): Map<string, Secret> {
-  return new Map(config.servers.map((s) => [passwordKey(s), s.password]));
-}
-
 /** Runs the monitor daemon until SIGTERM/SIGINT; returns the exit code. */
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const level: LogLevel = options.debug === 0 ? "debug" : "info";
@@ -352,7 +346,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           // start, and say why.
           next = await loadConfig(options.configDir, {
             ...loadOptions,
-            keptPasswords: keptPasswords(config),
+            keptPasswords: keptSecrets(config),
           });
           logger.info`reload: kept the passwords read at start (${errorText(first)})`;
         }
