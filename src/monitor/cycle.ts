@@ -158,7 +158,8 @@ async function cycleSteps(
     } catch (err) {
       return failed(err, false);
     }
-    const lastSuccess = Math.floor(Date.now() / 1000);
+    const measuredAt = Date.now();
+    const lastSuccess = Math.floor(measuredAt / 1000);
     let ctx: ActContext;
     let outcome: ActOutcome;
     try {
@@ -207,6 +208,13 @@ async function cycleSteps(
         incompleteSchemas: scan.incomplete.size,
         stateError: ctx.stateError,
         released: outcome.released,
+      },
+      history: {
+        store,
+        incomplete: new Set(
+          [...scan.usage].flatMap(([user, u]) => u.incomplete.length ? [user] : []),
+        ),
+        now: measuredAt,
       },
     });
   } finally {

@@ -13,8 +13,10 @@ import type { TextfileWriter } from "../metrics/textfile_writer.ts";
 import { log } from "../system/log.ts";
 import { errorText } from "./act.ts";
 import { appendAudit, type AuditEntry } from "./audit_log.ts";
+import { forecast, FORECAST_WINDOW_MS, type UsageSample } from "./forecast.ts";
+import { type HistoryStore, keepSample } from "./history.ts";
 import type { ServerReport } from "./report.ts";
-import { TimeSlicer } from "./slice.ts";
+import { TimeSlicer, yieldNow } from "./slice.ts";
 
 const logger = log("monitor");
 
@@ -25,20 +27,68 @@ export interface PublishInput {
   /** The cycle's actions, in order. */
   audits: readonly AuditEntry[];
   report: ServerReport;
+  /** Where the usage history is kept; with it, each user's report gets its forecast. */
+  history?: HistoryInput;
 }
 
+/** The usage history of one publish step. */
+export interface HistoryInput {
+  store: HistoryStore;
+  /** Users whose usage is only a lower bound this cycle: not stored, no forecast. */
+  incomplete: ReadonlySet<string>;
+  /** Time of the measurement, ms since the epoch. */
+  now: number;
+}
+
+/** Users whose history is read and written per state store transaction. */
+export const HISTORY_PART = 500;
+
 /**
- * The publish step of one server: appends the cycle's actions to the audit log (a failure is
- * logged; the actions already happened) and logs the outcome. Returns the report.
+ * The publish step of one server: stores the usage samples and adds each user's forecast to the
+ * report, appends the cycle's actions to the audit log (a failure is logged; the actions already
+ * happened) and logs the outcome. Returns the report.
  */
 export async function publish(input: PublishInput): Promise<ServerReport> {
   const { report } = input;
+  if (input.history) await addForecasts(report, input.history);
   await appendAudit(input.auditLog, input.audits).catch((err) =>
     logger.error`cannot write the audit log ${input.auditLog}: ${errorText(err)}`
   );
   logger
     .info`server ${report.server}: scanned ${report.users.length} user(s) in ${report.durationSec} s`;
   return report;
+}
+
+/**
+ * Reads each measured user's last day of samples, sets `forecast` on its report, and stores this
+ * cycle's measurement when it is due (history.ts). A failing state store costs the forecast
+ * only: it is logged, nothing else changes.
+ */
+async function addForecasts(report: ServerReport, input: HistoryInput): Promise<void> {
+  const { store, incomplete, now } = input;
+  const users = report.users.filter((u) => u.status !== "no account" && !incomplete.has(u.user));
+  for (let i = 0; i < users.length; i += HISTORY_PART) {
+    const part = users.slice(i, i + HISTORY_PART);
+    try {
+      const past = store.history(report.server, part.map((u) => u.user), now - FORECAST_WINDOW_MS);
+      const due = new Map<string, UsageSample>();
+      for (const u of part) {
+        const samples = past.get(u.user) ?? [];
+        const current = { at: now, bytes: u.usage };
+        const f = forecast(samples, current, u.hard);
+        if (f) u.forecast = f;
+        if (keepSample(samples.at(-1)?.at, now)) due.set(u.user, current);
+      }
+      if (due.size) store.addHistory(report.server, due, now);
+    } catch (err) {
+      logger
+        .warning`server ${report.server}: usage history unavailable, no forecast this cycle: ${
+        errorText(err)
+      }`;
+      return;
+    }
+    await yieldNow();
+  }
 }
 
 /** What the metrics file shows. */
@@ -126,6 +176,20 @@ export function monitorFamilies(
       help: "Hard limit of the user in bytes (accounts locked above it).",
       type: "gauge",
       samples: perUser((u) => u.hard),
+    },
+    {
+      name: "mysql_user_storage_growth_bytes_per_hour",
+      help:
+        "Growth of the user's usage: least-squares slope over the last 24 h of samples (negative when shrinking).",
+      type: "gauge",
+      samples: perUser((u) => u.forecast?.growthBytesPerHour),
+    },
+    {
+      name: "mysql_user_storage_seconds_to_hard_limit",
+      help:
+        "Seconds until the user reaches the hard limit at the current growth rate; only while growing and under it.",
+      type: "gauge",
+      samples: perUser((u) => u.forecast?.secondsToHardLimit),
     },
     {
       name: "mysql_user_account_locked",
