@@ -1,6 +1,6 @@
 /**
- * The publish step, last of a server's cycle: its actions go to the audit log
- * ({@link publish}), and the reports of every server become the metrics file
+ * The publish step, last of a server's cycle: the usage history and forecasts, its actions to
+ * the audit log and its state changes to the webhook receiver ({@link publish}), and the reports of every server become the metrics file
  * ({@link publishMetrics}, written after each cycle by the monitor loop) and, for `--once`, the
  * table.
  *
@@ -15,6 +15,7 @@ import { errorText } from "./act.ts";
 import { appendAudit, type AuditEntry } from "./audit_log.ts";
 import { forecast, FORECAST_WINDOW_MS, type UsageSample } from "./forecast.ts";
 import { type HistoryStore, keepSample } from "./history.ts";
+import { notificationFamily, type NotifyCounters, type NotifyEvent } from "../notify/webhook.ts";
 import type { ServerReport } from "./report.ts";
 import { TimeSlicer, yieldNow } from "./slice.ts";
 
@@ -29,6 +30,10 @@ export interface PublishInput {
   report: ServerReport;
   /** Where the usage history is kept; with it, each user's report gets its forecast. */
   history?: HistoryInput;
+  /** The cycle's state changes (events.ts), queued with `notify`. */
+  events?: readonly NotifyEvent[];
+  /** Queues one event for the server's webhook receiver; returns at once. */
+  notify?: (event: NotifyEvent) => void;
 }
 
 /** The usage history of one publish step. */
@@ -51,6 +56,7 @@ export const HISTORY_PART = 500;
 export async function publish(input: PublishInput): Promise<ServerReport> {
   const { report } = input;
   if (input.history) await addForecasts(report, input.history);
+  if (input.notify) { for (const event of input.events ?? []) input.notify(event); }
   await appendAudit(input.auditLog, input.audits).catch((err) =>
     logger.error`cannot write the audit log ${input.auditLog}: ${errorText(err)}`
   );
@@ -97,6 +103,8 @@ export interface MetricsInput {
   shard: number;
   reload?: ReloadStatus;
   stateWriteErrors: number;
+  /** Webhook counters; absent when no server has a receiver (and none ever had). */
+  notifications?: NotifyCounters;
 }
 
 /**
@@ -112,7 +120,13 @@ export async function publishMetrics(
   try {
     await writer.write(() =>
       renderExpositionSliced(
-        monitorFamilies(input.reports, input.shard, input.reload, input.stateWriteErrors),
+        monitorFamilies(
+          input.reports,
+          input.shard,
+          input.reload,
+          input.stateWriteErrors,
+          input.notifications,
+        ),
         () => slicer.pause(),
       )
     );
@@ -133,14 +147,16 @@ export interface ReloadStatus {
 
 /**
  * Builds all families for `reports`; `shard` is this daemon's shard number; `reload` adds the
- * configuration reload gauges; `stateWriteErrors` counts failed state store writes. Users that
- * have no account on a server get no per-user series there.
+ * configuration reload gauges; `stateWriteErrors` counts failed state store writes;
+ * `notifications` adds the webhook counters (with the `shard` label, as every series of this
+ * process's file). Users that have no account on a server get no per-user series there.
  */
 export function monitorFamilies(
   reports: readonly ServerReport[],
   shard: number,
   reload?: ReloadStatus,
   stateWriteErrors = 0,
+  notifications?: NotifyCounters,
 ): Family[] {
   const sh = String(shard);
   const perUser = (pick: (u: ServerReport["users"][number]) => number | undefined): Sample[] =>
@@ -250,7 +266,16 @@ export function monitorFamilies(
       samples: [{ labels: { shard: sh }, value: stateWriteErrors }],
     },
     ...(reload ? reloadFamilies(reload, sh) : []),
+    ...(notifications ? [withShard(notificationFamily(notifications), sh)] : []),
   ];
+}
+
+/** `family` with the label `shard` on every sample. */
+function withShard(family: Family, shard: string): Family {
+  return {
+    ...family,
+    samples: family.samples.map((s) => ({ ...s, labels: { ...s.labels, shard } })),
+  };
 }
 
 function reloadFamilies(reload: ReloadStatus, shard: string): Family[] {

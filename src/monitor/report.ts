@@ -65,6 +65,8 @@ export interface ServerReport {
   incompleteSchemas?: number;
   /** Why locks and unlocks were withheld this cycle (the state store could not be written). */
   stateError?: string;
+  /** Why the largest tables (`--top`) could not be listed this cycle. */
+  topTablesError?: string;
   /** Accounts no longer in search_user whose locks by this tool were cleaned up. */
   released?: Released[];
 }
