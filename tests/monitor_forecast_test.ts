@@ -12,6 +12,7 @@ import {
   socketServer,
   sqliteLines,
 } from "./support/monitor_fixture.ts";
+import { promtool } from "./support/promtool.ts";
 
 /** The value of `name`'s sample for user `user` in the metrics text, or undefined. */
 function metric(text: string, name: string, user: string): number | undefined {
@@ -51,6 +52,8 @@ Deno.test("forecast: two scans with growth give a positive rate, a time to the h
   // ivy did not grow: a rate of 0 and no time to the limit.
   assert.equal(metric(prom, "mysql_user_storage_growth_bytes_per_hour", "ivy"), 0);
   assert.equal(metric(prom, "mysql_user_storage_seconds_to_hard_limit", "ivy"), undefined);
+  const check = await promtool(sb.prom);
+  assert.equal(check.code, 0, check.output);
   assert.match(r.stdout, /^hal on db1: full in ~\d+(\.\d)? (h|days) \(growing \S+\/h\)$/m);
   assert.doesNotMatch(r.stdout, /^ivy on db1: full in/m);
   // The first scan's sample is stored; the second, seconds later, is not (one per 15 min).

@@ -9,8 +9,8 @@
  * | `soft_cleared`  | usage went back under it (audit `soft_cleared`, `notified`)               |
  * | `hard_exceeded` | the user's "over the hard limit" flag went from unset to set              |
  * | `locked`        | an `ACCOUNT LOCK` of the user succeeded (audit `lock`, `ok`)              |
- * | `readonly`      | the write privileges were revoked (audit `readonly`, `ok`)                |
- * | `released`      | a lock was lifted or privileges restored (audit `unlock`/`restore`, `ok`) |
+ * | `readonly`      | the write privileges were revoked (audit `revoke`, `ok…`)                 |
+ * | `released`      | a lock was lifted or privileges restored (audit `unlock`/`restore`, `ok…`) |
  * | `action_failed` | a lock, unlock, revoke or restore failed or was not sent                  |
  *
  * At most one event of each kind per user and cycle (a user with two accounts locked gets one
@@ -29,7 +29,7 @@ import type { UserFlags } from "./store.ts";
 /** Audit actions that change an account, and the event their success is. */
 const DONE: Readonly<Record<string, NotifyEventKind>> = {
   lock: "locked",
-  readonly: "readonly",
+  revoke: "readonly",
   unlock: "released",
   restore: "released",
 };
@@ -83,14 +83,15 @@ export function stateChanges(input: ChangesInput): NotifyEvent[] {
     if (flags.overHard && !input.before.get(user)?.overHard && limits.has(user)) crossed.add(user);
   }
   for (const a of input.audits) {
-    if (crossed.has(a.user) && (a.action === "lock" || a.action === "readonly")) {
+    if (crossed.has(a.user) && (a.action === "lock" || a.action === "revoke")) {
       crossed.delete(a.user);
       add("hard_exceeded", a.user);
     }
     if (a.action === "soft_exceeded" && a.result === "warned") add("soft_exceeded", a.user);
     else if (a.action === "soft_cleared" && a.result === "notified") add("soft_cleared", a.user);
     else if (a.action in DONE) {
-      if (a.result === "ok") add(DONE[a.action], a.user);
+      // "ok", or "ok: revoked …" / "ok: granted …" for the write-brake.
+      if (/^ok\b/.test(a.result)) add(DONE[a.action], a.user);
       else if (/^(failed|not sent)\b/.test(a.result)) add("action_failed", a.user);
     }
   }

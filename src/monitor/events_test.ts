@@ -75,7 +75,7 @@ Deno.test("events: hard_exceeded only when the flag is newly set; failures, rele
     audits: [
       audit("amy", "lock", "failed: Operation ALTER USER failed"),
       audit("amy", "lock", "not sent: state store not writable"),
-      audit("bob", "unlock", "ok", "10.0.0.%"),
+      audit("bob", "restore", "ok: granted INSERT ON `bob`.*", "10.0.0.%"),
       audit("gone", "unlock", "ok"),
     ],
   }));
@@ -108,4 +108,13 @@ Deno.test("events: a dry run sends nothing; -d 1 sends soft and hard_exceeded, n
     stateChanges(input({ audits: [audit("amy", "soft_cleared", "notified")] })).map((e) => e.event),
     ["soft_cleared"],
   );
+});
+
+Deno.test("events: the write-brake's revoke is readonly, after hard_exceeded", () => {
+  const events = stateChanges(input({
+    after: new Map([["bob", { warned: false, overHard: true }]]),
+    audits: [audit("bob", "revoke", "ok: revoked INSERT, UPDATE ON `bob`.*", "10.0.0.%")],
+  }));
+  assert.deepEqual(events.map((e) => e.event), ["hard_exceeded", "readonly"]);
+  assert.equal(events[1].action, "readonly");
 });
