@@ -3,12 +3,12 @@
  * docs/configuration.md lists exactly the keys the parsers accept, with the defaults they apply.
  */
 import assert from "node:assert/strict";
-import { ROOT } from "./support/cli.ts";
-import { parseSearchUser } from "../src/config/search_user.ts";
-import { GLOBAL_KEYS, SERVER_KEYS, SHARED_KEYS } from "../src/config/search_conf.ts";
-import { loadConfig } from "../src/config/config.ts";
-import { CONNTRACK_KEYS, parseConntrackConfig } from "../src/config/conntrack_ini.ts";
-import { ConfigError } from "../src/errors.ts";
+import { ROOT } from "../support/cli.ts";
+import { parseSearchUser } from "../../src/config/search_user.ts";
+import { GLOBAL_KEYS, SERVER_KEYS, SHARED_KEYS } from "../../src/config/search_conf.ts";
+import { loadConfig } from "../../src/config/config.ts";
+import { CONNTRACK_KEYS, parseConntrackConfig } from "../../src/config/conntrack_ini.ts";
+import { ConfigError } from "../../src/errors.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
