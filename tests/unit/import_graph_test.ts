@@ -143,7 +143,7 @@ Deno.test("import graph: the reader sees multi-line, re-export and dynamic impor
   assert.deepEqual(
     importSpecifiers(
       'import {\n  a,\n  b,\n} from "./a.ts";\nexport { c } from "../c.ts";\nimport "./d.ts";\n' +
-        'const m = await import("./e.ts");\nimport type { F } from "./f.ts";\n' +
+        "const m = await import" + '("./e.ts");\nimport type { F } from "./f.ts";\n' +
         "const s = `import { x } from ${y}`;\n",
     ),
     ["./a.ts", "../c.ts", "./d.ts", "./e.ts", "./f.ts"],
