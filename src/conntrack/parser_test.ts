@@ -61,6 +61,30 @@ function newParser(
   });
 }
 
+/**
+ * Feeding `bytes` cut once at each line boundary, and cut at all of them (every line its own
+ * chunk), gives exactly the events and refusals of `reference` (the input in one piece).
+ */
+function assertSameAtEveryCut(
+  bytes: Uint8Array,
+  reference: { events: ConnEvent[]; parser: AuditParser },
+): void {
+  const boundaries: number[] = [];
+  for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) {
+    boundaries.push(i + 1);
+  }
+  const same = (events: ConnEvent[], parser: AuditParser, what: string) => {
+    assert.deepEqual(events.map(brief), reference.events.map(brief), what);
+    assert.deepEqual(parser.rejections, reference.parser.rejections, what);
+  };
+  for (const cut of boundaries) {
+    const parser = newParser(bytes);
+    same(feedAll(parser, bytes, [cut]), parser, `cut at ${cut}`);
+  }
+  const parser = newParser(bytes);
+  same(feedAll(parser, bytes, boundaries), parser, "every line its own chunk");
+}
+
 /** Successful logins among `events`, as user names. */
 const loginsOf = (events: ConnEvent[]) =>
   events.filter((e) => e.op === "CONNECT" && e.retcode === 0 && !e.multiline).map((e) => e.user);
@@ -327,20 +351,7 @@ Deno.test("parser: the twin check holds whatever the chunking, cut at every line
   const reference = parse(bytes);
   assert.deepEqual(loginsOf(reference.events).length, 10);
   assert.ok(!reference.events.some((e) => e.user === "mallory" || e.user === "y"));
-  const boundaries: number[] = [];
-  for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) {
-    boundaries.push(i + 1);
-  }
-  const same = (events: ConnEvent[], parser: AuditParser, what: string) => {
-    assert.deepEqual(events.map(brief), reference.events.map(brief), what);
-    assert.deepEqual(parser.rejections, reference.parser.rejections, what);
-  };
-  for (const cut of boundaries) {
-    const parser = newParser(bytes);
-    same(feedAll(parser, bytes, [cut]), parser, `cut at ${cut}`);
-  }
-  const parser = newParser(bytes);
-  same(feedAll(parser, bytes, boundaries), parser, "every line its own chunk");
+  assertSameAtEveryCut(bytes, reference);
 });
 
 Deno.test("parser: no number of logins between the two copies of a forged line lets it through", () => {
@@ -727,20 +738,7 @@ Deno.test("parser: the forged twin, spread over more than the hold-back, is caug
   );
   assert.ok(!reference.events.some((e) => e.user === "mallory" || e.user === "y"));
   assert.ok(reference.parser.rejections.some((r) => /appears twice/.test(r.reason)));
-  const boundaries: number[] = [];
-  for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) {
-    boundaries.push(i + 1);
-  }
-  const same = (events: ConnEvent[], parser: AuditParser, what: string) => {
-    assert.deepEqual(events.map(brief), reference.events.map(brief), what);
-    assert.deepEqual(parser.rejections, reference.parser.rejections, what);
-  };
-  for (const cut of boundaries) {
-    const parser = newParser(bytes);
-    same(feedAll(parser, bytes, [cut]), parser, `cut at ${cut}`);
-  }
-  const parser = newParser(bytes);
-  same(feedAll(parser, bytes, boundaries), parser, "every line its own chunk");
+  assertSameAtEveryCut(bytes, reference);
 });
 
 Deno.test("parser: the hold-back keeps whole lines, the fewest that hold the last HOLD_BYTES - 1", () => {
