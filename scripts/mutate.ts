@@ -9,8 +9,8 @@
  *   deno task mutate                # every mutant
  *   deno task mutate unlock-at-threshold connect-retcode   # only these
  *
- * Mutants are found by searching their snippet, not by line number, so they survive code moving
- * between files only as far as the snippet text does. Worker threads run the committed parser
+ * Mutants are found by searching their snippet, not by line number: in the file named for them,
+ * or else in the one program file under src/ that holds it (code moved; the report says where). Worker threads run the committed parser
  * bundle (src/conntrack/scan_worker_bundle.ts), which a mutant of parser.ts or scan.ts does not
  * change: the tests named for those mutants exercise the main-thread path.
  * @module
@@ -201,6 +201,54 @@ function apply(text: string, edits: Edit[]): string | undefined {
   return out;
 }
 
+/** Every program file under `dir`/src (not tests), relative to `dir`. */
+function sourceFiles(dir: string, rel = "src"): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(`${dir}/${rel}`)) {
+    const path = `${rel}/${e.name}`;
+    if (e.isDirectory) out.push(...sourceFiles(dir, path));
+    else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) out.push(path);
+  }
+  return out.sort();
+}
+
+/** Where a mutant applies in the copy, or why it does not. */
+type Placement = { file: string; original: string; mutated: string } | { missing: string };
+
+/**
+ * Finds the file the mutant's snippets are in: its named file, or else the one program file
+ * under src/ that holds them all exactly once (the code moved). Its test files must exist.
+ */
+function place(copy: string, m: Mutant): Placement {
+  const gone = m.tests.filter((t) => {
+    try {
+      return !Deno.statSync(`${copy}/${t}`).isFile;
+    } catch {
+      return true;
+    }
+  });
+  if (gone.length) return { missing: `test file(s) ${gone.join(", ")} not found` };
+  const tryFile = (file: string) => {
+    let original: string;
+    try {
+      original = Deno.readTextFileSync(`${copy}/${file}`);
+    } catch {
+      return undefined;
+    }
+    const mutated = apply(original, m.edits);
+    return mutated === undefined ? undefined : { file, original, mutated };
+  };
+  const named = tryFile(m.file);
+  if (named) return named;
+  const found = sourceFiles(copy).map(tryFile).filter((x) => x !== undefined);
+  if (found.length === 1) return found[0];
+  return {
+    missing: found.length
+      ? `snippet found in ${found.length} files (${found.map((f) => f.file).join(", ")})`
+      : `snippet not found in ${m.file} nor anywhere else under src/`,
+  };
+}
+
 async function runTests(copy: string, tests: string[]): Promise<{ code: number; output: string }> {
   return await run(Deno.execPath(), ["test", "-q", "-P=test", ...tests], copy);
 }
@@ -219,7 +267,13 @@ async function main(names: string[]): Promise<number> {
   const copy = await copyRepo();
   try {
     // The tests must pass on the unmutated code, or a failure says nothing about a mutant.
-    const allTests = [...new Set(chosen.flatMap((m) => m.tests))];
+    const allTests = [...new Set(chosen.flatMap((m) => m.tests))].filter((t) => {
+      try {
+        return Deno.statSync(`${copy}/${t}`).isFile;
+      } catch {
+        return false; // reported as "not applicable" with its mutant
+      }
+    });
     const started = performance.now();
     const baseline = await runTests(copy, allTests);
     if (baseline.code !== 0) {
@@ -239,14 +293,17 @@ async function main(names: string[]): Promise<number> {
       "does not compile": 0,
     };
     for (const m of chosen) {
-      const original = await Deno.readTextFile(`${copy}/${m.file}`);
-      const mutated = apply(original, m.edits);
+      const placed = place(copy, m);
       let outcome: Outcome;
+      let where = m.file;
       const t0 = performance.now();
-      if (mutated === undefined) {
+      if ("missing" in placed) {
         outcome = "not applicable";
+        where = `${m.file}: ${placed.missing}`;
       } else {
-        await Deno.writeTextFile(`${copy}/${m.file}`, mutated);
+        const { file, original, mutated } = placed;
+        if (file !== m.file) where = `${file} (moved from ${m.file})`;
+        await Deno.writeTextFile(`${copy}/${file}`, mutated);
         try {
           const r = await runTests(copy, m.tests);
           // A type error fails the tests too, but says nothing about them: the mutant is wrong.
@@ -256,13 +313,13 @@ async function main(names: string[]): Promise<number> {
             ? "does not compile"
             : "killed";
         } finally {
-          await Deno.writeTextFile(`${copy}/${m.file}`, original);
+          await Deno.writeTextFile(`${copy}/${file}`, original);
         }
       }
       counts[outcome]++;
       const secs = ((performance.now() - t0) / 1000).toFixed(1);
       console.log(
-        `${outcome.padEnd(14)} ${m.name.padEnd(28)} ${m.file} (${
+        `${outcome.padEnd(14)} ${m.name.padEnd(28)} ${where} (${
           m.tests.join(", ")
         }; ${secs} s): ${m.rule}`,
       );
