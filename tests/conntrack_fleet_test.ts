@@ -11,7 +11,8 @@ import {
 } from "./support/fleet.ts";
 import { MariaDB } from "./support/mariadb.ts";
 import mysql from "mysql2/promise";
-import { cliCommand, runCli } from "./support/cli.ts";
+import { runCli } from "./support/cli.ts";
+import { moduleRef, startScript } from "./support/child_script.ts";
 import { loadConntrackConfig } from "../src/config/conntrack_ini.ts";
 import { runConntrack } from "../src/conntrack/run.ts";
 import { readLocal } from "../src/report/sources.ts";
@@ -231,38 +232,34 @@ Deno.test("fleet: conntrack killed with SIGKILL while sending rows; the rerun gi
       ))[0].n,
     );
 
-  // Kill the victim as soon as the first of its new event rows reach the central table (the
-  // account rows go first), i.e. after central upserts and before the local commit.
+  // Kill the victim between its central writes and its local commit: the run, in a child
+  // process, stops itself at that point (the beforeCommit hook) and says so; then SIGKILL.
   const localBefore = victim.accounts();
-  let caught = false;
-  for (let attempt = 0; attempt < 3 && !caught; attempt++) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cliCommand(["conntrack", "-c", victim.ini], {
-        read: [victim.dir, victim.auditDir],
-        write: [victim.dir],
-      }),
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    let done = false;
-    child.status.then(() => done = true);
-    while (!done && (await sent()) === 0) await new Promise((r) => setTimeout(r, 2));
-    try {
-      child.kill("SIGKILL");
-    } catch { /* finished already */ }
-    const status = await child.status;
-    if (status.signal === "SIGKILL") {
-      caught = (await sent()) > 0;
-      assert.deepEqual(
-        readLocal(victim.sqlite).seen.map((x) => `${x.name}|${x.host}|${x.lastSeen}`).sort(),
-        localBefore,
-        "the local commit did not happen (the report reads the file despite its hot journal)",
-      );
-    } else {
-      break; // it finished first: the rerun below still has to be exact
-    }
+  const child = await startScript(`
+    import { loadConntrackConfig } from ${
+    moduleRef("../src/config/conntrack_ini.ts", import.meta.url)
+  };
+    import { runConntrack } from ${moduleRef("../src/conntrack/run.ts", import.meta.url)};
+    const config = await loadConntrackConfig(${JSON.stringify(victim.ini)});
+    await runConntrack(config, {
+      beforeCommit() {
+        Deno.stdout.writeSync(new TextEncoder().encode("central written\\n"));
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until killed
+      },
+    });
+    console.log("finished without stopping");
+  `);
+  try {
+    assert.equal(child.firstLine, "central written");
+    assert.ok((await sent()) > 0, "no event row reached the central store before the commit");
+  } finally {
+    await child.kill();
   }
-  assert.ok(caught, "no run was killed between its central writes and its local commit");
+  assert.deepEqual(
+    readLocal(victim.sqlite).seen.map((x) => `${x.name}|${x.host}|${x.lastSeen}`).sort(),
+    localBefore,
+    "the local commit did not happen (the report reads the file despite its hot journal)",
+  );
   for (let pass = 0; pass < 2; pass++) {
     const again = await victim.run();
     assert.equal(again.code, 0, again.stderr);

@@ -1,9 +1,10 @@
 /**
  * The minimal grants documented in docs/monitor.md are sufficient: the account is created from
  * that page's own SQL block and used, over TCP as a non-root account, for lock/unlock cycles with
- * both usage sources.
+ * both usage sources, each ending an open session of the locked account (and no other's).
  */
 import assert from "node:assert/strict";
+import mysql from "mysql2/promise";
 import { ROOT } from "./support/cli.ts";
 import { MariaDB } from "./support/mariadb.ts";
 import { fillSchema, isLocked, MONITOR_PASSWORD, Sandbox } from "./support/monitor_fixture.ts";
@@ -46,6 +47,8 @@ Deno.test("grants: the documented minimal grants run lock/unlock cycles (informa
   );
 
   await db.query("CREATE USER 'frank'@'%' IDENTIFIED BY 'x'");
+  // Another account whose name differs only in case: its sessions are never frank's.
+  await db.query("CREATE USER 'Frank'@'%' IDENTIFIED BY 'y'");
   await db.query("GRANT ALL ON `frank\\_%`.* TO 'frank'@'%'");
   await db.query("GRANT ALL ON `fr-ank`.* TO 'frank'@'%'");
   await fillSchema(db, "frank_a", 512);
@@ -57,9 +60,18 @@ Deno.test("grants: the documented minimal grants run lock/unlock cycles (informa
 
   for (const source of ["information_schema", "datadir"]) {
     await sb.writeConf(sb.globals() + server(source));
+    // frank holds a session open; the lock must end it, with the documented grants only.
+    const session = await mysql.createConnection(db.connectionOptions("frank", "x", true));
+    session.on("error", () => {});
+    const other = await mysql.createConnection(db.connectionOptions("Frank", "y", true));
     let r = await sb.run(["--once", "-d", "2"]);
     assert.equal(r.code, 0, `${source}: ${r.stderr}`);
     assert.ok(await isLocked(db, "frank", "%"), `${source}: not locked`);
+    assert.match(r.stderr, /ended 1 open session\(s\) of frank/, source);
+    await assert.rejects(session.query("SELECT 1"), `${source}: frank's session survived the lock`);
+    session.destroy();
+    assert.deepEqual((await other.query("SELECT CURRENT_USER() AS u"))[0], [{ u: "Frank@%" }]);
+    await other.end();
     const m = await sb.metrics();
     const bytes = Number(
       /mysql_user_storage_bytes\{server="db1",user="frank",shard="0"\} (\d+)/.exec(m)?.[1],

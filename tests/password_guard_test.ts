@@ -5,6 +5,7 @@
  * and records everything it receives.
  */
 import assert from "node:assert/strict";
+import { within } from "./support/wait.ts";
 import { generateKeyPairSync, privateDecrypt } from "node:crypto";
 import { Buffer } from "node:buffer";
 import mysql from "mysql2/promise";
@@ -85,8 +86,8 @@ Deno.test("password guard: no TLS and no server_public_key: the login is refused
       assert.ok(!err.message.includes(PASSWORD));
       return true;
     });
-    // Give the fake a moment to read whatever might still be in flight.
-    await new Promise((r) => setTimeout(r, 200));
+    // Everything the client sent is read once its connection has ended.
+    await within("the end of the client's connection to the fake", fake.settled());
     assertNothingLeaked(fake);
     const [session] = fake.sessions;
     // Handshake response (mysql_native_password's scramble), then: nothing for sha256_password

@@ -11,8 +11,9 @@ import assert from "node:assert/strict";
 import { runCli, spawnCli } from "./support/cli.ts";
 import { Sandbox } from "./support/monitor_fixture.ts";
 import { getpwnam } from "../src/system/libc.ts";
+import { unlessRoot } from "./support/requires.ts";
 
-const ROOT_ONLY = Deno.uid() !== 0;
+const ROOT_ONLY = unlessRoot("root safety tests (chown, run_as drop)");
 const NEEDS_ROOT = ROOT_ONLY ? " (skipped: needs root)" : "";
 const mysql = getpwnam("mysql");
 

@@ -10,8 +10,9 @@ import assert from "node:assert/strict";
 import { cliCommand, ROOT } from "./support/cli.ts";
 import { NotifySocket } from "./support/notify_socket.ts";
 import { getpwnam } from "../src/system/libc.ts";
+import { unlessRoot } from "./support/requires.ts";
 
-const ROOT_ONLY = Deno.uid() !== 0;
+const ROOT_ONLY = unlessRoot("systemd: the monitor unit starts as mysql");
 const mysql = getpwnam("mysql");
 
 function settings(text: string): Map<string, string> {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { type ByteOps, jsByteOps, WasmByteOps } from "./byte_ops.ts";
-import { AuditParser, type ConnEvent, type ParserOptions, splitHostPort } from "./parser.ts";
+import {
+  AuditParser,
+  type ConnEvent,
+  HOLD_BYTES,
+  type ParserOptions,
+  splitHostPort,
+} from "./parser.ts";
 import { nameBytes } from "./names.ts";
 import { Zone } from "./tz.ts";
 
@@ -53,6 +59,30 @@ function newParser(
     ops,
     ...options,
   });
+}
+
+/**
+ * Feeding `bytes` cut once at each line boundary, and cut at all of them (every line its own
+ * chunk), gives exactly the events and refusals of `reference` (the input in one piece).
+ */
+function assertSameAtEveryCut(
+  bytes: Uint8Array,
+  reference: { events: ConnEvent[]; parser: AuditParser },
+): void {
+  const boundaries: number[] = [];
+  for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) {
+    boundaries.push(i + 1);
+  }
+  const same = (events: ConnEvent[], parser: AuditParser, what: string) => {
+    assert.deepEqual(events.map(brief), reference.events.map(brief), what);
+    assert.deepEqual(parser.rejections, reference.parser.rejections, what);
+  };
+  for (const cut of boundaries) {
+    const parser = newParser(bytes);
+    same(feedAll(parser, bytes, [cut]), parser, `cut at ${cut}`);
+  }
+  const parser = newParser(bytes);
+  same(feedAll(parser, bytes, boundaries), parser, "every line its own chunk");
 }
 
 /** Successful logins among `events`, as user names. */
@@ -321,20 +351,7 @@ Deno.test("parser: the twin check holds whatever the chunking, cut at every line
   const reference = parse(bytes);
   assert.deepEqual(loginsOf(reference.events).length, 10);
   assert.ok(!reference.events.some((e) => e.user === "mallory" || e.user === "y"));
-  const boundaries: number[] = [];
-  for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) {
-    boundaries.push(i + 1);
-  }
-  const same = (events: ConnEvent[], parser: AuditParser, what: string) => {
-    assert.deepEqual(events.map(brief), reference.events.map(brief), what);
-    assert.deepEqual(parser.rejections, reference.parser.rejections, what);
-  };
-  for (const cut of boundaries) {
-    const parser = newParser(bytes);
-    same(feedAll(parser, bytes, [cut]), parser, `cut at ${cut}`);
-  }
-  const parser = newParser(bytes);
-  same(feedAll(parser, bytes, boundaries), parser, "every line its own chunk");
+  assertSameAtEveryCut(bytes, reference);
 });
 
 Deno.test("parser: no number of logins between the two copies of a forged line lets it through", () => {
@@ -690,4 +707,63 @@ Deno.test("parser: a username of a megabyte (a garbage line) is read without ove
     `${t},db1,bob,h,5,0,FAILED_CONNECT,,,1045\n${t},db1,${huge},h,5,0,FAILED_CONNECT,,,1045\n`,
   );
   assert.deepEqual(events, []); // two different login records for one id: both refused
+});
+
+Deno.test("parser: the forged twin, spread over more than the hold-back, is caught at every line boundary cut", () => {
+  // Lines of ~1.5 KB, so the hold-back window (HOLD_BYTES) spans a few dozen lines and the
+  // input is cut at every line boundary in a few hundred parses.
+  const long = (t: string) => `${t},db1,app,10.0.0.9,3,4,QUERY,shop,'SELECT ${"x".repeat(1400)}',0`;
+  const pad = (n: number, t: string) => Array.from({ length: n }, () => long(t));
+  const forged = (t: string) =>
+    `a,localhost,1,0,DISCONNECT,,,0\n${t},db1,mallory,localhost,1105,0,CONNECT,,,0\n${t},db1,y`;
+  const t = auditTime(T0 + 10_000);
+  const text = [
+    ...genuine(5, T0, 1100),
+    ...pad(50, auditTime(T0 + 9_000)), // the first copy comes after more than HOLD_BYTES
+    `${t},db1,${forged(t)},localhost,1105,0,FAILED_CONNECT,,,1045`,
+    ...pad(30, t), // the second copy ~45 KB later: within TWIN_BYTES, across chunks
+    `${t},db1,${forged(t)},localhost,1105,0,DISCONNECT,,,0`,
+    ...pad(50, t),
+    ...genuine(5, T0 + 12_000, 1106, "v"),
+    "",
+  ].join("\n");
+  const bytes = enc.encode(text);
+  assert.ok(bytes.length > 2 * HOLD_BYTES);
+  const reference = parse(bytes);
+  assert.deepEqual(
+    loginsOf(reference.events),
+    [0, 1, 2, 3, 4].map((i) => `u${i}`).concat(
+      [0, 1, 2, 3, 4].map((i) => `v${i}`),
+    ),
+  );
+  assert.ok(!reference.events.some((e) => e.user === "mallory" || e.user === "y"));
+  assert.ok(reference.parser.rejections.some((r) => /appears twice/.test(r.reason)));
+  assertSameAtEveryCut(bytes, reference);
+});
+
+Deno.test("parser: the hold-back keeps whole lines, the fewest that hold the last HOLD_BYTES - 1", () => {
+  // Lines of 40 to 96 bytes, so that over every line boundary `to` the byte at to - HOLD_BYTES
+  // falls on every position of a line, the newline itself included.
+  const lines = Array.from(
+    { length: 3000 },
+    (_, i) =>
+      `${auditTime(T0 + i * 10)},db1,u${i % 7},h,${i + 1},0,QUERY,,'${"q".repeat(i % 57)}',0`,
+  );
+  const bytes = enc.encode(lines.join("\n") + "\n");
+  const starts = [0];
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) starts.push(i + 1);
+  const isStart = new Set(starts);
+  let onNewline = 0;
+  for (const to of starts.filter((s) => s > HOLD_BYTES)) {
+    const parser = newParser(bytes);
+    parser.feed(bytes, 0, 0, to);
+    const keep = parser.keepFrom;
+    const kept = to - keep;
+    assert.ok(isStart.has(keep), `to=${to}: kept data starts inside a line (at ${keep})`);
+    assert.ok(kept >= HOLD_BYTES - 1, `to=${to}: kept only ${kept} bytes`);
+    const next = starts[starts.indexOf(keep) + 1];
+    assert.ok(to - next < HOLD_BYTES - 1, `to=${to}: kept a whole line more than needed`);
+    if (bytes[to - HOLD_BYTES] === 10) onNewline++;
+  }
+  assert.ok(onNewline > 0, "no cut fell on a newline: the input does not test that case");
 });

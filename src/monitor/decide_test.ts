@@ -194,3 +194,51 @@ Deno.test("settle: only performed locks and unlocks change the record", () => {
   );
   assert.deepEqual(settle(u.state, u.actions, new Set(u.actions)).lockedByUs, []);
 });
+
+Deno.test("decide: each limit holds on both sides of its exact value", () => {
+  const lockedByUs = {
+    accounts: [{ host: "%", locked: true }],
+    state: { warned: true, overHard: true, lockedByUs: ["%"] },
+  };
+  const shapes: [string, number | undefined, number][] = [
+    ["soft below hard", 100 * MB, 200 * MB],
+    ["soft = hard", 100 * MB, 100 * MB],
+    ["hard only", undefined, 100 * MB],
+    ["soft above hard (ignored for unlocking)", 300 * MB, 200 * MB],
+  ];
+  for (const [shape, soft, hard] of shapes) {
+    const at = unlockThreshold(soft, hard);
+    const exactly = decide({ ...base, ...lockedByUs, soft, hard, usage: at });
+    assert.ok(!kinds(exactly.actions).includes("unlock:%"), `${shape}: unlocked at exactly ${at}`);
+    assert.equal(exactly.status, "locked", shape);
+    const below = decide({ ...base, ...lockedByUs, soft, hard, usage: at - 1 });
+    assert.ok(kinds(below.actions).includes("unlock:%"), `${shape}: still locked at ${at - 1}`);
+    // An incomplete scan never unlocks, however low the usage.
+    const partial = decide({ ...base, ...lockedByUs, soft, hard, usage: 0, incomplete: true });
+    assert.ok(!kinds(partial.actions).includes("unlock:%"), `${shape}: unlocked on a partial scan`);
+
+    const fresh = { accounts: [{ host: "%", locked: false }], state: EMPTY_STATE };
+    assert.deepEqual(
+      kinds(decide({ ...base, ...fresh, soft, hard, usage: hard }).actions)
+        .filter((k) => k.startsWith("lock")),
+      [],
+      `${shape}: locked at exactly hard`,
+    );
+    assert.ok(
+      kinds(decide({ ...base, ...fresh, soft, hard, usage: hard + 1 }).actions).includes("lock:%"),
+      `${shape}: not locked one byte over hard`,
+    );
+    if (soft !== undefined) {
+      assert.ok(
+        !kinds(decide({ ...base, ...fresh, soft, hard, usage: soft }).actions)
+          .includes("soft_exceeded"),
+        `${shape}: warned at exactly soft`,
+      );
+      assert.ok(
+        kinds(decide({ ...base, ...fresh, soft, hard, usage: soft + 1 }).actions)
+          .includes("soft_exceeded"),
+        `${shape}: no warning one byte over soft`,
+      );
+    }
+  }
+});

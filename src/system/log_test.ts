@@ -29,29 +29,3 @@ Deno.test("log: values are escaped with escapeText and quoted unless plain", () 
     'user "a\\tb\\r\\n\\x00\\x7f\\x85\\u{2028}\\\\" at /var/log/x.log',
   );
 });
-
-Deno.test("log: syslog target sends one datagram per record with facility daemon", async () => {
-  const { NotifySocket } = await import("../../tests/support/notify_socket.ts");
-  const dir = await Deno.makeTempDir({ prefix: "mmd-syslog-" });
-  try {
-    await using sock = await NotifySocket.listen(`${dir}/log.sock`);
-    await setupLogging({ level: "info", target: "syslog", syslogPath: sock.path });
-    try {
-      log("monitor").warning("user {user} over soft limit", { user: "bob\nforged" });
-      log("monitor").error("locked {user}", { user: "eve" });
-    } finally {
-      await teardownLogging();
-    }
-    // daemon facility (3) * 8 + warning (4) = 28; + error (3) = 27
-    assert.equal(
-      await sock.waitFor(/^<28>/),
-      `<28>mysql_monitor_daemon[${Deno.pid}]: monitor: user "bob\\nforged" over soft limit`,
-    );
-    assert.equal(
-      await sock.waitFor(/^<27>/),
-      `<27>mysql_monitor_daemon[${Deno.pid}]: monitor: locked eve`,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});

@@ -23,7 +23,15 @@ export interface CliOptions {
   stdin?: string;
   /** Working directory; default the repository root. */
   cwd?: string;
+  /**
+   * A hang guard, not a timing assertion: {@link runCli} kills the run with SIGKILL and throws
+   * when it has not ended after this many ms (default {@link CLI_HANG_MS}).
+   */
+  timeoutMs?: number;
 }
+
+/** Default hang guard of {@link runCli}: far beyond any run of the suite, short of forever. */
+export const CLI_HANG_MS = 300_000;
 
 /** What a finished run printed and returned. */
 export interface CliResult {
@@ -105,7 +113,21 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
     await writer.write(new TextEncoder().encode(options.stdin));
     await writer.close();
   }
-  const out = await child.output();
+  const limit = options.timeoutMs ?? CLI_HANG_MS;
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* it ended just now */ }
+  }, limit);
+  const out = await child.output().finally(() => clearTimeout(timer));
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const result = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  if (hung) {
+    throw new Error(
+      `${args.join(" ")} did not end within ${limit / 1000} s (killed); stderr: ${result.stderr}`,
+    );
+  }
+  return result;
 }

@@ -38,6 +38,7 @@ export class FakeMySQL implements AsyncDisposable {
   readonly #scenario: FakeScenario;
   readonly #done: Promise<void>;
   readonly #conns = new Set<Deno.TcpConn>();
+  readonly #serving = new Set<Promise<void>>();
 
   constructor(scenario: FakeScenario) {
     this.#scenario = scenario;
@@ -52,13 +53,23 @@ export class FakeMySQL implements AsyncDisposable {
   async #accept(): Promise<void> {
     for await (const conn of this.#listener) {
       this.#conns.add(conn);
-      this.#serve(conn).catch(() => {}).finally(() => {
+      const serving: Promise<void> = this.#serve(conn).catch(() => {}).finally(() => {
         this.#conns.delete(conn);
+        this.#serving.delete(serving);
         try {
           conn.close();
         } catch { /* closed by the client */ }
       });
+      this.#serving.add(serving);
     }
+  }
+
+  /**
+   * Resolves once every connection accepted so far has ended (the client hung up or was
+   * denied): by then everything the client sent has been read and recorded.
+   */
+  async settled(): Promise<void> {
+    while (this.#serving.size) await Promise.all([...this.#serving]);
   }
 
   async #serve(conn: Deno.TcpConn): Promise<void> {

@@ -7,6 +7,10 @@
  * does the same if the test process dies without stopping it, so a crashed or killed test run
  * never leaves a `mariadbd` behind. Servers that this module did not start are never touched:
  * everything is addressed by the child's pid and its own directory.
+ *
+ * The datadir is a copy of a template installed once (per mariadbd version, user and sizing)
+ * in `.test-tmp/mariadb-template/`, so a run pays for one `mariadb-install-db`, not one per
+ * server. Delete that directory to force a fresh install.
  * @module
  */
 import mysql from "mysql2/promise";
@@ -60,6 +64,63 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Server sizing shared by the template install and every server started from it. */
+const SIZING = ["--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M"];
+
+/** Where installed template datadirs are kept between test files and runs. */
+const TEMPLATE_ROOT = new URL("../../.test-tmp/mariadb-template", import.meta.url).pathname;
+
+let templateDir: Promise<string> | undefined;
+
+/**
+ * The directory holding a freshly installed datadir (`<it>/data`) for this mariadbd version,
+ * user (root or not) and sizing, installed once and then copied for every server. Parallel
+ * test files take an exclusive lock on `<key>.lock` while one of them installs it; the others
+ * wait and use the result. A template is complete once `<it>/complete` exists.
+ */
+function template(): Promise<string> {
+  templateDir ??= (async () => {
+    const version = await exec("mariadbd", ["--no-defaults", "--version"]);
+    if (version.code !== 0) throw new Error(`mariadbd --version failed: ${version.output}`);
+    const id = `${version.output.trim()}|${isRoot}|${SIZING.join(" ")}`;
+    const digest = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id)),
+    );
+    const key = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const dir = `${TEMPLATE_ROOT}/${key}`;
+    if (await exists(`${dir}/complete`)) return dir;
+    await Deno.mkdir(TEMPLATE_ROOT, { recursive: true });
+    using lock = await Deno.open(`${dir}.lock`, { create: true, write: true });
+    await lock.lock(true);
+    if (await exists(`${dir}/complete`)) return dir;
+    const build = `${dir}.build-${Deno.pid}`;
+    await Deno.remove(build, { recursive: true }).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(`${build}/tmp`, { recursive: true });
+    const install = await exec("mariadb-install-db", [
+      "--no-defaults",
+      `--datadir=${build}/data`,
+      ...(isRoot ? ["--user=root"] : []),
+      "--auth-root-authentication-method=normal",
+      "--skip-test-db",
+      ...SIZING,
+      `--tmpdir=${build}/tmp`,
+    ]);
+    if (install.code !== 0) {
+      await Deno.remove(build, { recursive: true }).catch(() => {});
+      throw new Error(
+        `mariadb-install-db failed (${install.code}): ${install.output.slice(-2000)}`,
+      );
+    }
+    await Deno.writeTextFile(`${build}/complete`, `${id}\n`);
+    await Deno.rename(build, dir);
+    return dir;
+  })();
+  // A failed install is not remembered: the next server tries again.
+  templateDir.catch(() => templateDir = undefined);
+  return templateDir;
 }
 
 /** Polls `check` every 50 ms until it returns true or `ms` elapse. */
@@ -140,25 +201,11 @@ export class MariaDB implements AsyncDisposable {
     // files in the shared /tmp vanished under running servers ("Error on delete of
     // '/tmp/#sql-temptable-….MAI'"), failing starts and GROUP BY queries.
     await Deno.mkdir(`${dir}/tmp`, { recursive: true });
-    const sizing = [
-      "--innodb-log-file-size=4M",
-      "--innodb-buffer-pool-size=16M",
-      `--tmpdir=${dir}/tmp`,
-    ];
-    const install = options.keep && await exists(`${datadir}/mysql`)
-      ? { code: 0, output: "" }
-      : await exec("mariadb-install-db", [
-        "--no-defaults",
-        `--datadir=${datadir}`,
-        ...(isRoot ? ["--user=root"] : []),
-        "--auth-root-authentication-method=normal",
-        "--skip-test-db",
-        ...sizing,
-      ]);
-    if (install.code !== 0) {
-      throw new Error(
-        `mariadb-install-db failed (${install.code}): ${install.output.slice(-2000)}`,
-      );
+    const sizing = [...SIZING, `--tmpdir=${dir}/tmp`];
+    if (!(options.keep && await exists(`${datadir}/mysql`))) {
+      // A copy of the run's installed template: one mariadb-install-db for all servers.
+      const copy = await exec("cp", ["-a", `${await template()}/data`, datadir]);
+      if (copy.code !== 0) throw new Error(`copying the template datadir failed: ${copy.output}`);
     }
     let auditLog: string | undefined;
     const auditArgs: string[] = [];

@@ -131,14 +131,23 @@ export class Sandbox implements AsyncDisposable {
     await Deno.chmod(this.passwd, mode);
   }
 
-  /** Runs `monitor -c DIR ...args` with the app permission set plus the sandbox, servers and `read`. */
-  run(args: string[], env: Record<string, string> = {}, read: string[] = []): Promise<CliResult> {
+  /**
+   * Runs `monitor -c DIR ...args` with the app permission set plus the sandbox, servers and
+   * `read`; `timeoutMs` is runCli's hang guard.
+   */
+  run(
+    args: string[],
+    env: Record<string, string> = {},
+    read: string[] = [],
+    timeoutMs?: number,
+  ): Promise<CliResult> {
     const paths = [this.dir, ...this.servers.map((s) => s.dir), ...read];
     return runCli(["monitor", "-c", this.dir, ...args], {
       read: paths,
       write: paths,
       env,
       allowEnv: Object.keys(env),
+      timeoutMs,
     });
   }
 

@@ -4,8 +4,8 @@
  * clock is fixed: no assertion depends on how long anything takes.
  */
 import assert from "node:assert/strict";
-import { makeCerts } from "../../tests/support/certs.ts";
-import { renderExposition } from "../metrics/exposition.ts";
+import { makeCerts } from "./support/certs.ts";
+import { renderExposition } from "../src/metrics/exposition.ts";
 import {
   notificationFamily,
   type NotifyEvent,
@@ -15,7 +15,7 @@ import {
   WebhookNotifier,
   WebhookNotifiers,
   type WebhookOptions,
-} from "./webhook.ts";
+} from "../src/notify/webhook.ts";
 
 const NOW = Date.UTC(2026, 10, 30, 6, 0, 0);
 const SECRET = "0123456789abcdef-signing-key";

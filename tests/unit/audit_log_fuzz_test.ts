@@ -3,14 +3,14 @@
  * conntrack run (file discovery, parser, SQLite), checked by the oracle.
  *
  * A short budget in the normal suite; longer on demand:
- *   deno test -P tests/fuzz/audit_log_test.ts -- --cases 5000 [--seed FIRST]
+ *   deno test -P tests/unit/audit_log_fuzz_test.ts -- --cases 5000 [--seed FIRST]
  * (or AUDIT_FUZZ_CASES / AUDIT_FUZZ_SEED). A failing case names its seed; rerun it alone with
  * `-- --seed N --cases 1`.
  * @module
  */
 import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
-import { type AccountRow, check, generate, runCase } from "./audit_log.ts";
+import { type AccountRow, check, generate, runCase } from "../fuzz/audit_log.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lockHolder, PidFile, readPid } from "./pidfile.ts";
+import { lockHolder, PidFile, readPid } from "../src/system/pidfile.ts";
 
 Deno.test("pidfile: holds the lock, refuses a second holder, removes itself", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mmd-pid-" });
@@ -13,7 +13,9 @@ Deno.test("pidfile: holds the lock, refuses a second holder, removes itself", as
       args: [
         "eval",
         "-q",
-        `import { PidFile } from ${JSON.stringify(new URL("./pidfile.ts", import.meta.url).href)};
+        `import { PidFile } from ${
+          JSON.stringify(new URL("../src/system/pidfile.ts", import.meta.url).href)
+        };
          try { await PidFile.acquire(${JSON.stringify(path)}); console.log("acquired"); }
          catch (e) { console.log(e.message); }`,
       ],
@@ -39,7 +41,9 @@ Deno.test("pidfile: a stale file from a killed process does not block the next s
       args: [
         "eval",
         "-q",
-        `import { PidFile } from ${JSON.stringify(new URL("./pidfile.ts", import.meta.url).href)};
+        `import { PidFile } from ${
+          JSON.stringify(new URL("../src/system/pidfile.ts", import.meta.url).href)
+        };
          await PidFile.acquire(${JSON.stringify(path)}); console.log("held");
          await new Promise((r) => setTimeout(r, 60000));`,
       ],

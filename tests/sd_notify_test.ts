@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NotifySocket } from "../../tests/support/notify_socket.ts";
+import { NotifySocket } from "./support/notify_socket.ts";
 
 async function runWith(env: Record<string, string>, code: string): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -12,7 +12,7 @@ async function runWith(env: Record<string, string>, code: string): Promise<strin
   return new TextDecoder().decode(out.stdout).trim();
 }
 
-const mod = JSON.stringify(new URL("./sd_notify.ts", import.meta.url).href);
+const mod = JSON.stringify(new URL("../src/system/sd_notify.ts", import.meta.url).href);
 
 Deno.test("sd_notify: READY, RELOADING with MONOTONIC_USEC and STOPPING reach NOTIFY_SOCKET", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mmd-notify-" });
