@@ -3,7 +3,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../errors.ts";
+import { errorText, UsageError } from "../errors.ts";
 
 /** Options accepted by a mode, in parseArgs' format. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -50,7 +50,7 @@ export function parseModeArgs(
       allowPositionals,
     }) as ParsedArgs;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     throw new UsageError(`${mode}: ${message.replace(/\. To specify a positional.*$/s, "")}`, mode);
   }
   if (parsed.values.version) throw new VersionRequest();

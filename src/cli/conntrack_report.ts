@@ -1,6 +1,6 @@
 /** `conntrack report`: accounts of the server joined with what conntrack recorded. @module */
 import { PROGRAM } from "../version.ts";
-import { RuntimeError, UsageError } from "../errors.ts";
+import { errorText, RuntimeError, UsageError } from "../errors.ts";
 import { Central } from "../conntrack/central.ts";
 import {
   type CentralStore,
@@ -186,8 +186,9 @@ async function report(args: string[]): Promise<number> {
   } catch (err) {
     throw new RuntimeError(
       `report: cannot read the accounts (mysql.user) as ${describeAddress(address)}: ${
-        err instanceof Error ? err.message : err
+        errorText(err)
       } (the account needs SELECT on mysql.user, and on mysql.global_priv for lock status)`,
+      { cause: err },
     );
   } finally {
     await db.close();

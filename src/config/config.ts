@@ -5,7 +5,7 @@
  * problem is a ConfigError naming file and line; nothing else happens before it.
  * @module
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 import { quoteValue } from "../util/text.ts";
 import {
   parseSearchConf,
@@ -183,7 +183,7 @@ async function exists(path: string): Promise<boolean> {
       err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
       err instanceof Deno.errors.NotCapable
     ) return false;
-    throw new ConfigError(`cannot check: ${(err as Error).message}`, path);
+    throw new ConfigError(`cannot check: ${errorText(err)}`, path);
   }
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { constants, open } from "node:fs/promises";
-import { ConfigError, oneLine } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 
 /** Size cap of list-like files: search.conf, search_user, conntracker.ini, /etc/passwd. */
 export const LIST_MAX_BYTES = 16 * 1024 * 1024;
@@ -114,7 +114,7 @@ export async function readConfigBytes(
     if (err instanceof Deno.errors.NotCapable) throw err;
     const code = (err as { code?: string }).code ?? "";
     if (code === "ENOENT") return fail(options.notFound ?? `${label} not found`);
-    return fail(`cannot read ${label}: ${WHY[code] ?? oneLine(String((err as Error).message))}`);
+    return fail(`cannot read ${label}: ${WHY[code] ?? errorText(err)}`);
   }
   try {
     const st = await handle.stat();
@@ -147,7 +147,7 @@ export async function readConfigBytes(
   } catch (err) {
     if (err instanceof ConfigError || err instanceof Deno.errors.NotCapable) throw err;
     const code = (err as { code?: string }).code ?? "";
-    return fail(`cannot read ${label}: ${WHY[code] ?? oneLine(String((err as Error).message))}`);
+    return fail(`cannot read ${label}: ${WHY[code] ?? errorText(err)}`);
   } finally {
     await handle.close();
   }

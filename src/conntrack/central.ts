@@ -30,7 +30,7 @@
 import type { CentralStore } from "../config/conntrack_ini.ts";
 import { connectAddress } from "../db/address.ts";
 import type { Db } from "../db/connection.ts";
-import { ConfigError, RuntimeError } from "../errors.ts";
+import { ConfigError, errorText as message, RuntimeError } from "../errors.ts";
 import { quoteValue } from "../util/text.ts";
 import type { FailedRecord, SeenRecord } from "../report/report.ts";
 import { parseStoredTime } from "./tz.ts";
@@ -372,8 +372,4 @@ function shownTime(stored: string, ts: unknown): string {
 /** A key column's value (VARBINARY comes back as bytes) as text. */
 function text(value: unknown): string {
   return value instanceof Uint8Array ? new TextDecoder().decode(value) : String(value);
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

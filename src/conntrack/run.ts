@@ -4,7 +4,7 @@
  * @module
  */
 import type { ConntrackConfig } from "../config/conntrack_ini.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
 import {
@@ -337,7 +337,8 @@ export function auditLocation(config: ConntrackConfig): { dir: string; base?: st
     info = Deno.statSync(config.auditLogPath);
   } catch (err) {
     throw new RuntimeError(
-      `AuditLogPath ${config.auditLogPath}: ${err instanceof Error ? err.message : err}`,
+      `AuditLogPath ${config.auditLogPath}: ${errorText(err)}`,
+      { cause: err },
     );
   }
   if (info.isFile) {
@@ -357,7 +358,8 @@ function findAuditFiles(dir: string, base: string | undefined): AuditFile[] {
     found = discoverAuditFiles(dir, base);
   } catch (err) {
     throw new RuntimeError(
-      `cannot list audit log directory ${dir}: ${err instanceof Error ? err.message : err}`,
+      `cannot list audit log directory ${dir}: ${errorText(err)}`,
+      { cause: err },
     );
   }
   if (found.files.length > 0) return found.files;

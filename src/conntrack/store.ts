@@ -19,7 +19,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { createIfAbsent } from "../system/safe_fs.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText as message, RuntimeError } from "../errors.ts";
 import { nameFromSql, sqlName } from "./names.ts";
 import type { OtherEvent } from "./scan.ts";
 import { parseStoredTime, type Zone } from "./tz.ts";
@@ -396,8 +396,4 @@ export class Store {
       this.#db.close();
     }
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -16,7 +16,7 @@
  */
 import { formatSize } from "../config/size.ts";
 import type { Db } from "../db/connection.ts";
-import { oneLine } from "../errors.ts";
+import { errorText } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { endSessions, type SessionsEnded, setAccountLocked } from "./accounts.ts";
 import type { AuditEntry } from "./audit_log.ts";
@@ -43,11 +43,6 @@ export function serverActions(db: Db): ServerActions {
     setLocked: (user, host, locked) => setAccountLocked(db, user, host, locked),
     endSessions: (user, locked, others) => endSessions(db, user, locked, others),
   };
-}
-
-/** An error as one line of text for logs, tables and the audit log. */
-export function errorText(err: unknown): string {
-  return oneLine(err instanceof Error ? err.message : String(err));
 }
 
 /**

@@ -29,7 +29,7 @@ import {
   Secret,
   shardPath,
 } from "../config/config.ts";
-import { ConfigError, oneLine } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 import { preloadDriver } from "../db/connection.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { accessProblem, type Identity, type Need } from "../system/access.ts";
@@ -83,10 +83,6 @@ function envGet(name: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function errorText(err: unknown): string {
-  return oneLine(err instanceof Error ? err.message : String(err));
 }
 
 /** A directory the monitor writes in, with the mode it gets when created. */

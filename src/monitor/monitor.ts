@@ -20,7 +20,7 @@
 import { type MonitorConfig, type ServerConfig, shardPath } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
 import { connectWithRetry, type Db, sleep } from "../db/connection.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText as message, RuntimeError } from "../errors.ts";
 import { renderExpositionSliced } from "../metrics/exposition.ts";
 import { monitorFamilies, type ReloadStatus } from "../metrics/monitor_metrics.ts";
 import { TextfileWriter } from "../metrics/textfile_writer.ts";
@@ -29,7 +29,6 @@ import { listAccounts } from "./accounts.ts";
 import {
   type ActContext,
   actForUser,
-  errorText as message,
   finishIntents,
   releaseOrphans,
   type ServerActions,

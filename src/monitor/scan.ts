@@ -8,7 +8,7 @@ import type { ServerConfig } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
 import type { Db } from "../db/connection.ts";
 import { type Flavour, lockUnsupported, parseVersion } from "../db/flavour.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
 import {
   type AccountTable,
   type GrowthGrant,
@@ -77,8 +77,9 @@ export async function scanServer(
     grants = await readGrowthGrants(db);
     roleGrants = await readRoleGrants(db, flavour).catch((err) => {
       throw new RuntimeError(
-        `cannot read the role grants (${(err as Error).message}); the monitor account needs ` +
+        `cannot read the role grants (${errorText(err)}); the monitor account needs ` +
           `SELECT on mysql.roles_mapping for schema_mapping=grants`,
+        { cause: err },
       );
     });
   }

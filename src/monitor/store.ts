@@ -21,7 +21,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { RuntimeError } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
 import type { UserFigures } from "./report.ts";
 
 /** File name of the store inside state_dir. */
@@ -110,10 +110,6 @@ export interface OpenOptions {
 }
 
 const SCHEMA_VERSION = "1";
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** The SQLite state store. */
 export class StateStore implements StateWrites {

@@ -5,7 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import type { Db } from "../db/connection.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
 import type { FailedRecord, SeenRecord, ServerAccount } from "./report.ts";
 
 /** Recorded logins: successful (`Accounts`) and failed (`conntrack_events`). */
@@ -44,9 +44,8 @@ function readSnapshot(path: string, readOnly: boolean): Recorded {
     db = new DatabaseSync(path, { readOnly, timeout: READ_WAIT_MS });
   } catch (err) {
     throw new RuntimeError(
-      `cannot open SQLite database ${path} (has conntrack run yet?): ${
-        err instanceof Error ? err.message : err
-      }`,
+      `cannot open SQLite database ${path} (has conntrack run yet?): ${errorText(err)}`,
+      { cause: err },
     );
   }
   try {
@@ -85,7 +84,8 @@ function readSnapshot(path: string, readOnly: boolean): Recorded {
     if (err instanceof RuntimeError) throw err;
     if (readOnly && /readonly database/i.test(String(err))) throw new HotJournal();
     throw new RuntimeError(
-      `cannot read SQLite database ${path}: ${err instanceof Error ? err.message : err}`,
+      `cannot read SQLite database ${path}: ${errorText(err)}`,
+      { cause: err },
     );
   } finally {
     db.close();
