@@ -10,7 +10,7 @@ import {
 } from "../config/conntrack_ini.ts";
 import { connectAddress, describeAddress } from "../db/address.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
-import { dirOf } from "../system/safe_fs.ts";
+import { dirOf } from "../util/path.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 import { buildReport } from "../report/report.ts";
 import { readLocal, readServerAccounts, type Recorded } from "../report/sources.ts";

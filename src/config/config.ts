@@ -7,6 +7,7 @@
  */
 import { ConfigError, errorText } from "../errors.ts";
 import { quoteValue } from "../util/text.ts";
+import { readEnv } from "../system/env.ts";
 import {
   parseSearchConf,
   type RawSearchConf,
@@ -158,11 +159,7 @@ export function passwordKey(server: { id: string; user: string }): string {
 }
 
 function envCredentials(): string | undefined {
-  try {
-    return Deno.env.get("CREDENTIALS_DIRECTORY") || undefined;
-  } catch {
-    return undefined;
-  }
+  return readEnv("CREDENTIALS_DIRECTORY") || undefined;
 }
 
 function readConfigFile(file: string): Promise<string> {

@@ -6,6 +6,7 @@
 import type { ConntrackConfig } from "../config/conntrack_ini.ts";
 import { errorText, RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
+import { baseOf, dirOf } from "../util/path.ts";
 import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
 import {
   CONTEXT_BYTES,
@@ -342,11 +343,7 @@ export function auditLocation(config: ConntrackConfig): { dir: string; base?: st
     );
   }
   if (info.isFile) {
-    const slash = config.auditLogPath.lastIndexOf("/");
-    return {
-      dir: config.auditLogPath.slice(0, slash) || "/",
-      base: config.auditLogPath.slice(slash + 1),
-    };
+    return { dir: dirOf(config.auditLogPath), base: baseOf(config.auditLogPath) };
   }
   return { dir: config.auditLogPath.replace(/\/+$/, "") || "/", base: config.auditFileName };
 }

@@ -30,6 +30,7 @@ import {
   shardPath,
 } from "../config/config.ts";
 import { ConfigError, errorText } from "../errors.ts";
+import { readEnv as envGet } from "../system/env.ts";
 import { preloadDriver } from "../db/connection.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { accessProblem, type Identity, type Need } from "../system/access.ts";
@@ -39,7 +40,8 @@ import { probePermissions, revokeUnneeded } from "../system/least_privilege.ts";
 import { log, type LogLevel, setupLogging } from "../system/log.ts";
 import { PidFile } from "../system/pidfile.ts";
 import { dropPrivileges, lookupUser } from "../system/privileges.ts";
-import { createFileExclusive, dirOf, type Prepared, prepareDirectory } from "../system/safe_fs.ts";
+import { createFileExclusive, type Prepared, prepareDirectory } from "../system/safe_fs.ts";
+import { dirOf } from "../util/path.ts";
 import {
   captureNotifyEnv,
   notify,
@@ -75,14 +77,6 @@ export interface ReloadRecord {
 /** Path of the reload record for a pid file. */
 export function reloadRecordPath(pidFile: string): string {
   return `${pidFile}.reload`;
-}
-
-function envGet(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }
 
 /** A directory the monitor writes in, with the mode it gets when created. */

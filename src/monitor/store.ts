@@ -22,6 +22,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { errorText, RuntimeError } from "../errors.ts";
+import { dirOf } from "../util/path.ts";
 import type { UserFigures } from "./report.ts";
 
 /** File name of the store inside state_dir. */
@@ -521,7 +522,7 @@ export async function prepareStateDir(
   owner?: { uid: number; gid: number },
 ): Promise<void> {
   const missing: string[] = [];
-  for (let d = dir; d !== "/" && d !== ""; d = d.slice(0, d.lastIndexOf("/")) || "/") {
+  for (let d = dir; d !== "/" && d !== "."; d = dirOf(d)) {
     try {
       await Deno.lstat(d);
       break;

@@ -18,6 +18,7 @@ import {
   reset,
 } from "@logtape/logtape";
 import { PROGRAM } from "../version.ts";
+import { readEnv } from "./env.ts";
 import { sendDatagram } from "./libc.ts";
 import { escapeText, quoteValue } from "../util/text.ts";
 
@@ -80,11 +81,7 @@ export interface LogOptions {
 }
 
 function defaultTarget(): LogTarget {
-  try {
-    return Deno.env.get("JOURNAL_STREAM") ? "journal" : "stderr";
-  } catch {
-    return "stderr";
-  }
+  return readEnv("JOURNAL_STREAM") ? "journal" : "stderr";
 }
 
 const encoder = new TextEncoder();

@@ -14,6 +14,7 @@
 import { RuntimeError } from "../errors.ts";
 import { lstatInode, readLink, readSmallFile } from "./libc.ts";
 import { readFileNoFollow } from "./safe_fs.ts";
+import { baseOf } from "../util/path.ts";
 
 /** A pid file this process holds; {@link PidFile.release} removes it. */
 export class PidFile {
@@ -164,8 +165,7 @@ export function notThisProgram(pid: number, uids: readonly number[]): string | u
   if (!own) return "cannot read /proc/self/exe";
   const argv = cmdlineOf(pid);
   const exe = exeOf(pid);
-  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
-  if (exe !== undefined ? exe !== own : base(argv[0] ?? "") !== base(own)) {
+  if (exe !== undefined ? exe !== own : baseOf(argv[0] ?? "") !== baseOf(own)) {
     return `pid ${pid} runs ${exe ?? argv[0] ?? "an unknown program"}, not ${own}`;
   }
   if (/(^|\/)deno$/.test(own)) {
