@@ -7,7 +7,7 @@ import { stderrProgress } from "../conntrack/progress.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
-import { machineZone } from "../conntrack/tz.ts";
+import { machineZone } from "../time/tz.ts";
 import { quoteValue } from "../util/text.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 

@@ -13,7 +13,8 @@ import { writeFileAtomic } from "../system/atomic_file.ts";
 import { dirOf } from "../util/path.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 import { buildReport } from "../report/report.ts";
-import { readLocal, readServerAccounts, type Recorded } from "../report/sources.ts";
+import { readLocal, readServerAccounts } from "../report/sources.ts";
+import type { Recorded } from "../shared/recorded.ts";
 import { renderText, reportJson, reportMetrics } from "../report/render.ts";
 import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 

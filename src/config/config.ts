@@ -7,7 +7,7 @@
  */
 import { ConfigError, errorText } from "../errors.ts";
 import { quoteValue } from "../util/text.ts";
-import { readEnv } from "../system/env.ts";
+import { readEnv } from "../util/env.ts";
 import {
   parseSearchConf,
   type RawSearchConf,

@@ -13,7 +13,7 @@
 import { typo } from "./suggest.ts";
 import { iniValues } from "./ini_values.ts";
 import { ConfigError } from "../errors.ts";
-import { Zone } from "../conntrack/tz.ts";
+import { Zone } from "../time/tz.ts";
 import type { LogLevel } from "../system/log.ts";
 import { findUnsafeChar, quoteValue } from "../util/text.ts";
 import { LIST_MAX_BYTES, readConfigText, splitLines } from "./safe_read.ts";

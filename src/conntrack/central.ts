@@ -32,8 +32,8 @@ import { connectAddress } from "../db/address.ts";
 import type { Db } from "../db/connection.ts";
 import { ConfigError, errorText as message, RuntimeError } from "../errors.ts";
 import { quoteValue } from "../util/text.ts";
-import type { FailedRecord, SeenRecord } from "../report/report.ts";
-import { parseStoredTime } from "./tz.ts";
+import type { Recorded } from "../shared/recorded.ts";
+import { parseStoredTime } from "../time/tz.ts";
 import { type AccountRow, type EventRow, FUTURE_SLACK_MS } from "./store.ts";
 
 /** Longest name and host the central tables hold (characters); longer rows are skipped. */
@@ -295,7 +295,7 @@ export class Central {
   }
 
   /** What `server` reported: successful logins and failed ones, for the report. */
-  async recorded(server: string): Promise<{ seen: SeenRecord[]; failed: FailedRecord[] }> {
+  async recorded(server: string): Promise<Recorded> {
     const seen = await this.#rows<
       { name: unknown; host: unknown; last_seen: string; last_seen_ts: unknown }
     >(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type ByteOps, jsByteOps, WasmByteOps } from "./byte_ops.ts";
 import { AuditParser, type ConnEvent, type ParserOptions, splitHostPort } from "./parser.ts";
 import { nameBytes } from "./names.ts";
-import { Zone } from "./tz.ts";
+import { Zone } from "../time/tz.ts";
 
 const enc = new TextEncoder();
 const UTC = new Zone("UTC");

@@ -21,7 +21,7 @@ import {
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
 import type { ProgressSink } from "./progress.ts";
-import { isUtcLike, machineZone, Zone } from "./tz.ts";
+import { isUtcLike, machineZone, Zone } from "../time/tz.ts";
 
 /** Figures of one run, for `-v`. */
 export interface RunSummary {

@@ -22,7 +22,7 @@ import { createIfAbsent } from "../system/safe_fs.ts";
 import { errorText as message, RuntimeError } from "../errors.ts";
 import { nameFromSql, sqlName } from "./names.ts";
 import type { OtherEvent } from "./scan.ts";
-import { parseStoredTime, type Zone } from "./tz.ts";
+import { parseStoredTime, type Zone } from "../time/tz.ts";
 
 /** Progress in one audit file. */
 export interface Checkpoint {

@@ -30,7 +30,7 @@ import {
   shardPath,
 } from "../config/config.ts";
 import { ConfigError, errorText } from "../errors.ts";
-import { readEnv as envGet } from "../system/env.ts";
+import { readEnv as envGet } from "../util/env.ts";
 import { preloadDriver } from "../db/connection.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { accessProblem, type Identity, type Need } from "../system/access.ts";

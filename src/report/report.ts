@@ -7,7 +7,8 @@
  * pattern matches ({@link bestAccount}), as the server itself would have done at login.
  * @module
  */
-import { parseStoredTime } from "../conntrack/tz.ts";
+import type { FailedRecord, SeenRecord } from "../shared/recorded.ts";
+import { parseStoredTime } from "../time/tz.ts";
 import { bestAccount } from "./host_match.ts";
 
 /** One row of `mysql.user`. */
@@ -16,21 +17,6 @@ export interface ServerAccount {
   host: string;
   /** `ACCOUNT LOCK` in effect; null when the server does not say. */
   locked: boolean | null;
-}
-
-/** A recorded login (an `Accounts` row): `lastSeen` as stored, e.g. `2024-10-14 13:22:57+02:00`. */
-export interface SeenRecord {
-  name: string;
-  host: string;
-  lastSeen: string;
-}
-
-/** Failed logins of one (name, client host): how many and the last one, as stored. */
-export interface FailedRecord {
-  name: string;
-  host: string;
-  count: number;
-  lastSeen: string;
 }
 
 /** Where a login came from and when, as stored. */

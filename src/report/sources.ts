@@ -6,13 +6,8 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Db } from "../db/connection.ts";
 import { errorText, RuntimeError } from "../errors.ts";
-import type { FailedRecord, SeenRecord, ServerAccount } from "./report.ts";
-
-/** Recorded logins: successful (`Accounts`) and failed (`conntrack_events`). */
-export interface Recorded {
-  seen: SeenRecord[];
-  failed: FailedRecord[];
-}
+import type { Recorded } from "../shared/recorded.ts";
+import type { ServerAccount } from "./report.ts";
 
 /** How long the report waits for a running conntrack to finish committing. */
 export const READ_WAIT_MS = 30_000;

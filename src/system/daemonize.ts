@@ -9,7 +9,7 @@
  * @module
  */
 import { ConfigError, RuntimeError } from "../errors.ts";
-import { readEnv as envGet } from "./env.ts";
+import { readEnv as envGet } from "../util/env.ts";
 
 /** Set in the child's environment so it knows it is the daemon. */
 export const CHILD_ENV = "MYSQL_MONITOR_DAEMON_CHILD";

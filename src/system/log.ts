@@ -18,7 +18,7 @@ import {
   reset,
 } from "@logtape/logtape";
 import { PROGRAM } from "../version.ts";
-import { readEnv } from "./env.ts";
+import { readEnv } from "../util/env.ts";
 import { sendDatagram } from "./libc.ts";
 import { escapeText, quoteValue } from "../util/text.ts";
 

@@ -3,7 +3,7 @@
  * Without NOTIFY_SOCKET every call is a no-op, so the daemon runs the same outside systemd.
  * @module
  */
-import { readEnv } from "./env.ts";
+import { readEnv } from "../util/env.ts";
 import { monotonicMicros, sendDatagram } from "./libc.ts";
 
 const seen = new Map<string, string | undefined>();
