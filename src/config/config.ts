@@ -186,7 +186,12 @@ async function exists(path: string): Promise<boolean> {
 
 async function uidOf(name: string, passwdDb: string): Promise<number | undefined> {
   if (/^\d+$/.test(name)) return Number(name);
-  const text = await readConfigText(passwdDb, { maxBytes: LIST_MAX_BYTES }).catch(() => "");
+  // An unreadable user database is an error: read as empty, it would silently leave run_as out
+  // of the owners a password file may have.
+  const text = await readConfigText(passwdDb, {
+    maxBytes: LIST_MAX_BYTES,
+    label: `user database (to find run_as ${quoteValue(name)})`,
+  });
   for (const line of splitLines(text)) {
     const f = line.split(":");
     if (f[0] === name && f.length > 3) return Number(f[2]);

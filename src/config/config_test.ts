@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, describeError } from "../errors.ts";
 import { loadConfig, shardPath } from "./config.ts";
 import { generateKeyPairSync } from "node:crypto";
 
@@ -137,8 +137,9 @@ Deno.test("config: a password file readable by others or owned by a stranger is 
     await Deno.chmod(`${dir}/passwd`, 0o600);
     if (Deno.uid() === 0) {
       await Deno.chown(`${dir}/passwd`, 65534, 65534);
+      await Deno.writeTextFile(`${dir}/users`, "root:x:0:0::/root:/bin/sh\n");
       await assert.rejects(
-        loadConfig(dir, { credentialsDirectory: "", passwdDb: "/nonexistent" }),
+        loadConfig(dir, { credentialsDirectory: "", passwdDb: `${dir}/users` }),
         /passwd: password file is owned by uid 65534; it must belong to root or the run_as user$/,
       );
       // ...unless that uid is run_as.
@@ -405,3 +406,21 @@ function publicPem(): string {
   }
   return pem;
 }
+
+Deno.test("config: an unreadable user database is a configuration error naming it, not an empty one", async () => {
+  const dir = await sandbox("run_as=mysql\ndb_host=a\ndb_user=m\n");
+  try {
+    for (const passwdDb of [`${dir}/missing`, dir]) {
+      const err = await loadConfig(dir, { credentialsDirectory: "", passwdDb }).then(
+        () => assert.fail("loaded with an unreadable user database"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.equal(describeError(err).code, 78);
+      assert.ok(err.message.startsWith(`${passwdDb}: `), err.message);
+      assert.match(err.message, /user database \(to find run_as "mysql"\)/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
