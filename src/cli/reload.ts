@@ -1,6 +1,6 @@
 /** The `reload` mode: validate the configuration, then SIGHUP the running monitor. @module */
 import { PROGRAM } from "../version.ts";
-import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
+import { ConfigError, errorText, RuntimeError, UsageError } from "../errors.ts";
 import { DEFAULT_CONFIG_DIR, loadConfig, shardPath } from "../config/config.ts";
 import { type ReloadRecord, reloadRecordPath } from "../monitor/daemon.ts";
 import { daemonPid } from "../system/pidfile.ts";
@@ -39,13 +39,29 @@ export const OPTIONS: OptionSpec = {
   check: { type: "boolean" },
 };
 
-function readRecord(path: string): ReloadRecord | undefined {
+/**
+ * The monitor's last reload record at `path`; undefined while there is none. Anything else
+ * that is not a record (a link, a directory, text that is not one) is an error that says why:
+ * waiting would only end in a timeout that hides the cause.
+ */
+export function readReloadRecord(path: string): ReloadRecord | undefined {
+  const got = readFileNoFollow(path);
+  if (!got) return undefined;
+  let record: Partial<ReloadRecord> | null;
   try {
-    const got = readFileNoFollow(path);
-    return got ? JSON.parse(got.text) as ReloadRecord : undefined;
-  } catch {
-    return undefined;
+    record = JSON.parse(got.text);
+  } catch (err) {
+    throw new RuntimeError(`reload record ${path} is not JSON: ${errorText(err)}`, {
+      cause: err,
+    });
   }
+  if (
+    typeof record !== "object" || record === null || typeof record.pid !== "number" ||
+    typeof record.generation !== "number" || typeof record.ok !== "boolean"
+  ) {
+    throw new RuntimeError(`${path} is not a reload record written by the monitor`);
+  }
+  return record as ReloadRecord;
 }
 
 /** Runs `reload`: 0 when the daemon applied the new configuration. */
@@ -97,7 +113,7 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const recordPath = reloadRecordPath(pidPath);
-  const before = readRecord(recordPath);
+  const before = readReloadRecord(recordPath);
   if (!sendSignal(pid, "SIGHUP")) {
     throw new RuntimeError(
       `cannot signal the monitor (pid ${pid}); run reload as root or as its user`,
@@ -105,7 +121,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const now = readRecord(recordPath);
+    const now = readReloadRecord(recordPath);
     if (now && now.pid === pid && (!before || now.generation > before.generation)) {
       if (now.ok) {
         console.log(`monitor (pid ${pid}) reloaded its configuration`);
