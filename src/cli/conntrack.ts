@@ -147,6 +147,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(
       `conntrack: ${s.filesRead} of ${s.files} audit files had new data, ${s.bytes} bytes read` +
         (s.workers ? ` on ${s.workers} threads` : "") +
+        (s.unreadable ? `, ${s.unreadable} unreadable files skipped` : "") +
         (s.heldBack
           ? `, ${s.heldBack} bytes of the live log left for the next run (still being written)`
           : "") +

@@ -7,7 +7,7 @@ import type { ConntrackConfig } from "../config/conntrack_ini.ts";
 import { errorText, RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { baseOf, dirOf } from "../util/path.ts";
-import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
+import { discoverAuditFiles, type Discovery, type FilePlan, lostFiles, planFile } from "./files.ts";
 import {
   CONTEXT_BYTES,
   Findings,
@@ -27,6 +27,8 @@ import { isUtcLike, machineZone, Zone } from "../time/tz.ts";
 export interface RunSummary {
   files: number;
   filesRead: number;
+  /** Files in the audit directory that could not be read (each logged); skipped. */
+  unreadable: number;
   bytes: number;
   events: number;
   logins: number;
@@ -94,7 +96,10 @@ export async function runConntrack(
         },
       );
     }
-    const files = findAuditFiles(dir, base);
+    const { files, unreadable } = findAuditFiles(dir, base);
+    for (const u of unreadable) {
+      logger.warning("{path}: skipped, it cannot be read: {error}", u);
+    }
     const previous = store.checkpoints();
     const plans: FilePlan[] = [];
     for (const file of files) {
@@ -232,6 +237,7 @@ export async function runConntrack(
     store.commit();
     return {
       files: files.length,
+      unreadable: unreadable.length,
       filesRead: results.filter((r) => r.bytes > 0).length,
       bytes: results.reduce((n, r) => n + r.bytes, 0),
       events,
@@ -349,7 +355,7 @@ export function auditLocation(config: ConntrackConfig): { dir: string; base?: st
 }
 
 /** The audit files in `dir`; none at all is an error (a wrong AuditLogPath reads nothing). */
-function findAuditFiles(dir: string, base: string | undefined): AuditFile[] {
+function findAuditFiles(dir: string, base: string | undefined): Discovery {
   let found;
   try {
     found = discoverAuditFiles(dir, base);
@@ -359,7 +365,14 @@ function findAuditFiles(dir: string, base: string | undefined): AuditFile[] {
       { cause: err },
     );
   }
-  if (found.files.length > 0) return found.files;
+  if (found.files.length > 0) return found;
+  const [first] = found.unreadable;
+  if (first) {
+    throw new RuntimeError(
+      `no readable audit log in ${dir}: ${first.path} cannot be read (${first.error})` +
+        (found.unreadable.length > 1 ? ` and ${found.unreadable.length - 1} more files` : ""),
+    );
+  }
   throw new RuntimeError(
     base !== undefined
       ? `no audit log in ${dir}: no file named ${base} or ${base}.N (set AuditFileName, or AuditLogPath to the file that server_audit_file_path names)`
