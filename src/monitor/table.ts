@@ -4,6 +4,7 @@
  * @module
  */
 import { formatSize } from "../config/size.ts";
+import { alignColumns } from "../util/table.ts";
 import { escapeText } from "../util/text.ts";
 import type { ServerReport } from "./report.ts";
 
@@ -40,11 +41,5 @@ export function renderTable(reports: readonly ServerReport[]): string {
       rows.push([r.server, x.user, "-", "-", "-", "not monitored", x.actions.join(", ")]);
     }
   }
-  const cells = [HEADER, ...rows].map((row) => row.map((c) => escapeText(c)));
-  const widths = HEADER.map((_, i) => Math.max(...cells.map((row) => [...row[i]].length)));
-  return cells.map((row) =>
-    row.map((c, i) => (i === row.length - 1 ? c : c + " ".repeat(widths[i] - [...c].length))).join(
-      "  ",
-    )
-  ).join("\n");
+  return alignColumns(HEADER, rows.map((row) => row.map((c) => escapeText(c)))).join("\n");
 }
