@@ -11,6 +11,7 @@ import {
 import { connectAddress, describeAddress } from "../db/address.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { dirOf } from "../util/path.ts";
+import { jsonText } from "../util/text.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 import { buildReport } from "../report/report.ts";
 import { readLocal, readServerAccounts } from "../report/sources.ts";
@@ -92,18 +93,6 @@ async function readCentral(store: CentralStore, server: string): Promise<Recorde
   } finally {
     await central.close();
   }
-}
-
-/**
- * JSON text with every character a terminal could act on escaped: JSON.stringify already
- * escapes C0 controls; C1 controls (e.g. U+009B, a one-character CSI), line/paragraph
- * separators and invisible format characters (bidi overrides) are escaped here too.
- */
-export function safeJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu,
-    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
-  );
 }
 
 /** The absolute directory `prom` is written in (for the write permission kept). */
@@ -200,7 +189,7 @@ async function report(args: string[]): Promise<number> {
   });
   if (prom !== undefined) await writeFileAtomic(prom, reportMetrics(report));
   const extra = config.store ? { reported_by: reportedBy } : {};
-  if (values.json) console.log(safeJson(reportJson(report, extra)));
+  if (values.json) console.log(jsonText(reportJson(report, extra)));
   else if (prom === undefined) console.log(renderText(report).trimEnd());
   return 0;
 }
