@@ -71,13 +71,14 @@ export interface Decision {
   /** State after the warnings; lock records are updated by {@link settle}. */
   state: UserState;
   status: Status;
-  /** Usage must fall below this to unlock. */
-  unlockBelow: number;
 }
+
+/** Without a soft limit (or with one not below hard), the unlock threshold as a part of hard. */
+export const UNLOCK_FRACTION_OF_HARD = 0.9;
 
 /** Usage below which accounts locked by the tool are unlocked. */
 export function unlockThreshold(soft: number | undefined, hard: number): number {
-  return soft !== undefined && soft < hard ? soft : Math.floor(hard * 0.9);
+  return soft !== undefined && soft < hard ? soft : Math.floor(hard * UNLOCK_FRACTION_OF_HARD);
 }
 
 /** Decides what to do for one user; never performs I/O. */
@@ -126,7 +127,6 @@ export function decide(input: DecisionInput): Decision {
     actions,
     state: { warned, overHard, lockedByUs: [...state.lockedByUs] },
     status,
-    unlockBelow,
   };
 }
 

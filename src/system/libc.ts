@@ -1,6 +1,6 @@
 /**
  * The few libc calls Deno has no API for, through `Deno.dlopen`: user lookup (NSS), credential
- * changes, sessions, Unix datagram sockets (sd_notify, syslog), and the file calls that work on
+ * changes, Unix datagram sockets (sd_notify, syslog), and the file calls that work on
  * a handle or refuse links (open with O_NOFOLLOW, fstat, fchown, fchmod, readlink).
  *
  * After the privilege drop the daemon calls {@link sealLibc}: the full symbol table is let go,
@@ -36,7 +36,6 @@ const SYMBOLS = {
   geteuid: { parameters: [], result: "u32" },
   getgid: { parameters: [], result: "u32" },
   getegid: { parameters: [], result: "u32" },
-  setsid: { parameters: [], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -295,11 +294,6 @@ export function trySetuid(uid: number): boolean {
 export function ids(): { uid: number; euid: number; gid: number; egid: number } {
   const c = libc();
   return { uid: c.getuid(), euid: c.geteuid(), gid: c.getgid(), egid: c.getegid() };
-}
-
-/** Starts a new session (detaches from the controlling terminal). */
-export function setsid(): void {
-  if (libc().setsid() < 0) throw new RuntimeError(`setsid failed: ${lastError()}`);
 }
 
 /** CLOCK_MONOTONIC in microseconds, as systemd expects in MONOTONIC_USEC. */
