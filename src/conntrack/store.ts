@@ -200,26 +200,9 @@ export class Store {
 
   /** Replaces all checkpoints with `list` (nothing is written when they are the same). */
   saveCheckpoints(list: Checkpoint[]): void {
-    const key = (c: Checkpoint) =>
-      JSON.stringify([
-        c.ino,
-        c.path,
-        c.offset,
-        c.size,
-        c.fingerprint,
-        c.serverHost,
-        c.lastInstant,
-        c.live,
-      ]);
-    const before = new Set(this.#stored.map(key));
-    if (list.length === before.size && list.every((c) => before.has(key(c)))) return;
-    this.#changed = true;
-    this.#db.exec("DELETE FROM conntrack_files");
-    const insert = this.#db.prepare(
-      "INSERT INTO conntrack_files (ino, path, offset, size, fingerprint, server_host, last_instant, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    );
-    for (const c of list) {
-      insert.run(
+    // One checkpoint as the values of a conntrack_files row, in column order.
+    const row = (c: Checkpoint) =>
+      [
         c.ino,
         c.path,
         c.offset,
@@ -228,8 +211,16 @@ export class Store {
         c.serverHost,
         c.lastInstant,
         c.live ? 1 : 0,
-      );
-    }
+      ] as const;
+    const key = (c: Checkpoint) => JSON.stringify(row(c));
+    const before = new Set(this.#stored.map(key));
+    if (list.length === before.size && list.every((c) => before.has(key(c)))) return;
+    this.#changed = true;
+    this.#db.exec("DELETE FROM conntrack_files");
+    const insert = this.#db.prepare(
+      "INSERT INTO conntrack_files (ino, path, offset, size, fingerprint, server_host, last_instant, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    for (const c of list) insert.run(...row(c));
   }
 
   /**
