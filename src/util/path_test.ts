@@ -2,11 +2,15 @@ import assert from "node:assert/strict";
 import { baseOf, dirOf } from "./path.ts";
 
 Deno.test("path: dirOf and baseOf", () => {
-  assert.equal(dirOf("/var/log/mysql/server_audit.log"), "/var/log/mysql");
-  assert.equal(dirOf("/var/log/mysql/"), "/var/log");
-  assert.equal(dirOf("/etc"), "/");
-  assert.equal(dirOf("/"), ".");
-  assert.equal(dirOf("name"), ".");
-  assert.equal(baseOf("/var/log/mysql/server_audit.log"), "server_audit.log");
-  assert.equal(baseOf("name"), "name");
+  const cases: [path: string, dir: string, base: string][] = [
+    ["/var/log/mysql/server_audit.log", "/var/log/mysql", "server_audit.log"],
+    ["/var/log/mysql/", "/var/log", ""],
+    ["/etc", "/", "etc"],
+    ["/", ".", ""],
+    ["name", ".", "name"],
+  ];
+  for (const [path, dir, base] of cases) {
+    assert.equal(dirOf(path), dir, `dirOf(${path})`);
+    assert.equal(baseOf(path), base, `baseOf(${path})`);
+  }
 });
