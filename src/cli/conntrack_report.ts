@@ -99,10 +99,14 @@ async function readCentral(store: CentralStore, server: string): Promise<Recorde
 function promDir(prom: string): string {
   if (prom.startsWith("/")) return dirOf(prom);
   try {
-    const dir = dirOf(`${Deno.cwd()}/${prom}`);
-    return dir;
-  } catch {
-    return "/";
+    return dirOf(`${Deno.cwd()}/${prom}`);
+  } catch (err) {
+    // The working directory is gone or may not be looked at: keep the root's write permission.
+    if (
+      err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotCapable ||
+      err instanceof Deno.errors.PermissionDenied
+    ) return "/";
+    throw err;
   }
 }
 

@@ -278,8 +278,9 @@ export function zoneProblem(name: string): string | undefined {
   }
   try {
     new Zone(name);
-  } catch {
-    return "is not a known IANA time zone (e.g. Europe/Zurich)";
+  } catch (err) {
+    if (err instanceof RangeError) return "is not a known IANA time zone (e.g. Europe/Zurich)";
+    throw err;
   }
   return undefined;
 }
@@ -287,8 +288,12 @@ export function zoneProblem(name: string): string | undefined {
 function hostName(): string {
   try {
     return Deno.hostname();
-  } catch {
-    return "localhost";
+  } catch (err) {
+    // Not permitted to ask (a permission set without sys): the Go tool's fallback.
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      return "localhost";
+    }
+    throw err;
   }
 }
 
@@ -404,7 +409,8 @@ function centralStore(
   let url: URL;
   try {
     url = new URL(text);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
     return fail("Store", `Store must be a URL like ${example}`);
   }
   if (url.protocol !== "mysql:") {
@@ -422,7 +428,8 @@ function centralStore(
   const decode = (part: string, what: string): string => {
     try {
       return decodeURIComponent(part);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof URIError)) throw err;
       return fail("Store", `Store: the ${what} has a bad %-escape, like ${example}`);
     }
   };

@@ -89,7 +89,8 @@ export async function readConfigText(path: string, options: SafeReadOptions): Pr
   const bytes = await readConfigBytes(path, options);
   try {
     return utf8.decode(bytes);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
     throw new ConfigError(
       `${options.label ?? "file"} is not valid UTF-8 (save it as UTF-8)`,
       path,
@@ -162,8 +163,9 @@ function firstBadLine(bytes: Uint8Array): number {
     if (i < bytes.length && c !== 0x0a && c !== 0x0d) continue;
     try {
       utf8.decode(bytes.subarray(start, i));
-    } catch {
-      return line;
+    } catch (err) {
+      if (err instanceof TypeError) return line;
+      throw err;
     }
     if (c === 0x0d && bytes[i + 1] === 0x0a) i++;
     line++;

@@ -7,6 +7,7 @@
  * is not given, so cron (no terminal) never sees it.
  * @module
  */
+import { stderrGone } from "../system/log.ts";
 import { formatBytes as bytesText } from "../util/bytes.ts";
 
 /** How far the scan has got. */
@@ -81,6 +82,8 @@ export function stderrProgress(): TerminalProgress {
   return new TerminalProgress((text) => {
     try {
       Deno.stderr.writeSync(encoder.encode(text));
-    } catch { /* stderr gone: nothing to show */ }
+    } catch (err) {
+      if (!stderrGone(err)) throw err; // stderr gone: nothing to show
+    }
   });
 }

@@ -57,7 +57,9 @@ export async function startDaemon(args: string[], timeoutMs = 120_000): Promise<
   const timer = setTimeout(() => {
     try {
       child.kill("SIGTERM");
-    } catch { /* gone */ }
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // already exited
+    }
   }, timeoutMs);
   try {
     while (!seen.includes(READY)) {

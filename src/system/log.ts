@@ -44,7 +44,8 @@ function renderValue(value: unknown): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err; // a cycle or a BigInt
     text = String(value);
   }
   return escapeText(text);
@@ -92,7 +93,10 @@ export async function setupLogging(options: LogOptions = {}): Promise<void> {
   const write = (text: string) => {
     try {
       Deno.stderr.writeSync(encoder.encode(text));
-    } catch { /* stderr closed (detached daemon without syslog): nowhere left to write */ }
+    } catch (err) {
+      // stderr closed (detached daemon without syslog): nowhere left to write.
+      if (!stderrGone(err)) throw err;
+    }
   };
   const sink = (record: LogRecord) => {
     const category = record.category.slice(1).join(".") || "main";
@@ -129,4 +133,10 @@ export async function teardownLogging(): Promise<void> {
 /** The logger for one part of the program, e.g. `log("conntrack")`. */
 export function log(...category: string[]): Logger {
   return getLogger(["mmd", ...category]);
+}
+
+/** True for the errors of writing to a standard stream nobody reads any more. */
+export function stderrGone(err: unknown): boolean {
+  return err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.BadResource ||
+    err instanceof Deno.errors.NotConnected;
 }

@@ -62,7 +62,13 @@ export class PidFile {
     this.#released = true;
     try {
       Deno.removeSync(this.path);
-    } catch { /* already gone or not ours to remove */ }
+    } catch (err) {
+      // Already gone, or not ours to remove: the lock is dropped either way.
+      if (
+        !(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
+          err instanceof Deno.errors.NotCapable)
+      ) throw err;
+    }
     this.#file.close();
   }
 }
@@ -105,8 +111,12 @@ export async function readPid(path: string): Promise<number | undefined> {
     if (!(await Deno.lstat(path)).isFile) return undefined;
     const text = (await Deno.readTextFile(path)).trim();
     return /^\d{1,10}$/.test(text) && Number(text) > 0 ? Number(text) : undefined;
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (
+      err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
+      err instanceof Deno.errors.NotCapable
+    ) return undefined;
+    throw err;
   }
 }
 
