@@ -4,7 +4,9 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { nameText, readAccountRows } from "../db/accounts.ts";
 import type { Db } from "../db/connection.ts";
+import { parseVersion } from "../db/flavour.ts";
 import { errorText, RuntimeError } from "../errors.ts";
 import type { Recorded } from "../shared/recorded.ts";
 import type { ServerAccount } from "./report.ts";
@@ -88,45 +90,12 @@ function readSnapshot(path: string, readOnly: boolean): Recorded {
 }
 
 /**
- * Accounts of the server, roles left out. MariaDB ≥ 10.4 keeps the lock in
- * `mysql.global_priv`, MySQL in `mysql.user.account_locked`; where neither is readable the
- * lock is unknown (null).
+ * Accounts of the server, roles left out, read the way the monitor reads them
+ * (db/accounts.ts). Where the lock flag cannot be read (MariaDB without SELECT on
+ * `mysql.global_priv`), the lock is unknown (null).
  */
 export async function readServerAccounts(db: Db): Promise<ServerAccount[]> {
-  const columns = new Set(
-    (await db.query<{ Field: string }>("SHOW COLUMNS FROM mysql.user")).map((r) => r.Field),
-  );
-  const notRole = columns.has("is_role") ? "WHERE is_role <> 'Y'" : "";
-  const rows = await db.query<{ User: unknown; Host: unknown; locked: unknown }>(
-    columns.has("account_locked")
-      ? `SELECT User, Host, account_locked = 'Y' AS locked FROM mysql.user ${notRole}`
-      : `SELECT User, Host, NULL AS locked FROM mysql.user ${notRole}`,
-  );
-  let lockedFromPriv: Map<string, boolean> | undefined;
-  if (!columns.has("account_locked")) {
-    try {
-      const priv = await db.query<{ User: unknown; Host: unknown; locked: unknown }>(
-        "SELECT User, Host, JSON_VALUE(Priv, '$.account_locked') AS locked FROM mysql.global_priv",
-      );
-      lockedFromPriv = new Map(
-        priv.map((
-          r,
-        ) => [`${text(r.User)}\u0000${text(r.Host)}`, ["1", "true"].includes(String(r.locked))]),
-      );
-    } catch { /* not MariaDB ≥ 10.4, or no SELECT on global_priv: lock unknown */ }
-  }
-  return rows.map((r) => {
-    const user = text(r.User);
-    const host = text(r.Host);
-    const locked = lockedFromPriv
-      ? lockedFromPriv.get(`${user}\u0000${host}`) ?? false
-      : r.locked === null
-      ? null
-      : Number(r.locked) === 1;
-    return { user, host, locked };
-  });
-}
-
-function text(value: unknown): string {
-  return value instanceof Uint8Array ? new TextDecoder().decode(value) : String(value);
+  const [{ v }] = await db.query<{ v: unknown }>("SELECT VERSION() AS v");
+  const rows = await readAccountRows(db, parseVersion(nameText(v)), { lockOptional: true });
+  return rows.filter((r) => !r.role).map(({ user, host, locked }) => ({ user, host, locked }));
 }
