@@ -12,6 +12,7 @@ import { connectAddress, describeAddress } from "../db/address.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { dirOf } from "../util/path.ts";
 import { jsonText } from "../util/text.ts";
+import { MAX_PORT, MYSQL_DEFAULT_PORT } from "../config/value_rules.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 import { buildReport } from "../report/report.ts";
 import { readLocal, readServerAccounts } from "../report/sources.ts";
@@ -63,6 +64,8 @@ export const OPTIONS: OptionSpec = {
 
 /** Default of `--unused-days`. */
 export const DEFAULT_UNUSED_DAYS = 90;
+/** Longest --unused-days accepted (a hundred years). */
+const MAX_UNUSED_DAYS = 36_500;
 
 /** Parses `--server`: a socket path, or `[user@]host[:port]` (IPv6 in brackets). */
 export function parseServerSpec(spec: string, base: ServerAddress): ServerAddress {
@@ -75,8 +78,8 @@ export function parseServerSpec(spec: string, base: ServerAddress): ServerAddres
   if (spec.startsWith("/")) return { ...base, socket: spec, host: undefined };
   const m = /^(?:([^@\s]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(spec);
   if (!m) return fail();
-  const port = m[3] === undefined ? 3306 : Number(m[3]);
-  if (port < 1 || port > 65535) fail();
+  const port = m[3] === undefined ? MYSQL_DEFAULT_PORT : Number(m[3]);
+  if (port < 1 || port > MAX_PORT) fail();
   return {
     ...base,
     socket: undefined,
@@ -134,7 +137,7 @@ async function report(args: string[]): Promise<number> {
     "unused-days",
     values["unused-days"],
     DEFAULT_UNUSED_DAYS,
-    [1, 36_500],
+    [1, MAX_UNUSED_DAYS],
   );
   const prom = typeof values.prom === "string" ? values.prom : undefined;
   if (prom !== undefined && (prom === "" || prom.endsWith("/"))) {

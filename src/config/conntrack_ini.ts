@@ -21,6 +21,8 @@ import {
   accountProblem,
   fileNameProblem,
   hostProblem,
+  MAX_PORT,
+  MYSQL_DEFAULT_PORT,
   type PathKind,
   pathProblem,
 } from "./value_rules.ts";
@@ -145,7 +147,7 @@ export const CONNTRACK_DEFAULTS = {
   MaxWorkers: "4",
   LogLevel: "WARN",
   ReportSocket: "/run/mysqld/mysqld.sock",
-  ReportPort: "3306",
+  ReportPort: String(MYSQL_DEFAULT_PORT),
   ReportUser: "root",
 };
 
@@ -298,8 +300,8 @@ function hostName(): string {
 }
 
 function portOf(text: string, key: string, check: Check): number {
-  const bad = !/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535;
-  check(key, text, bad ? "must be a port number from 1 to 65535" : undefined);
+  const bad = !/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > MAX_PORT;
+  check(key, text, bad ? `must be a port number from 1 to ${MAX_PORT}` : undefined);
   return Number(text);
 }
 
@@ -405,7 +407,7 @@ function centralStore(
     }
     return undefined;
   }
-  const example = "mysql://user@host:3306/database";
+  const example = `mysql://user@host:${MYSQL_DEFAULT_PORT}/database`;
   let url: URL;
   try {
     url = new URL(text);
@@ -448,7 +450,7 @@ function centralStore(
   const socket = absolute("Store", url.searchParams.get("socket") ?? undefined, check, "socket");
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!socket && host === "") fail("Store", `Store must name a host, like ${example}`);
-  const port = url.port === "" ? 3306 : portOf(url.port, "Store", check);
+  const port = url.port === "" ? MYSQL_DEFAULT_PORT : portOf(url.port, "Store", check);
   return {
     ...(socket ? { socket } : { host }),
     port,

@@ -42,6 +42,8 @@ export const MAX_NAME_CHARS = 384;
 export const MAX_HOST_CHARS = 255;
 /** How far ahead of the central server's clock a `last_seen` may be, in seconds. */
 export const FUTURE_SLACK_SEC = FUTURE_SLACK_MS / 1000;
+/** What MariaDB's TO_SECONDS (seconds since year 0) says for 1970-01-01 00:00:00. */
+const TO_SECONDS_AT_UNIX_EPOCH = 62_167_219_200;
 
 /** Key columns (bytes: up to 4 per character). */
 const KEYS: Record<string, number> = {
@@ -92,7 +94,8 @@ function guardBody(update: boolean): string {
     : `NEW.server <=> ${who}`;
   const onTime = `NEW.last_seen_ts <= UNIX_TIMESTAMP() + ${FUTURE_SLACK_SEC}`;
   // The instant the text states: wall time (TO_SECONDS counts from year 0) minus its offset.
-  const sameTime = "NEW.last_seen_ts <=> TO_SECONDS(LEFT(NEW.last_seen, 19)) - 62167219200" +
+  const sameTime =
+    `NEW.last_seen_ts <=> TO_SECONDS(LEFT(NEW.last_seen, 19)) - ${TO_SECONDS_AT_UNIX_EPOCH}` +
     " - IF(SUBSTRING(NEW.last_seen, 20, 1) = '-', -1, 1)" +
     " * (SUBSTRING(NEW.last_seen, 21, 2) * 3600 + SUBSTRING(NEW.last_seen, 24, 2) * 60)";
   // An update that keeps the time (an upsert bringing nothing newer) was checked when written.

@@ -464,6 +464,8 @@ export function sendSignal(pid: number, signal: keyof typeof SIGNALS): boolean {
 }
 
 const AF_UNIX = 1;
+/** Size of `sun_path` in `struct sockaddr_un`, the terminating NUL included. */
+const SUN_PATH_BYTES = 108;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 
@@ -474,9 +476,9 @@ const SOCK_CLOEXEC = 0o2000000;
 export function sendDatagram(path: string, payload: Uint8Array): boolean {
   const c = small();
   const name = enc.encode(path.startsWith("@") ? "\0" + path.slice(1) : path);
-  if (name.length > 107) return false;
+  if (name.length > SUN_PATH_BYTES - 1) return false;
   // struct sockaddr_un: sa_family_t (u16) + sun_path[108]
-  const addr = new Uint8Array(2 + 108);
+  const addr = new Uint8Array(2 + SUN_PATH_BYTES);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(name, 2);
   const addrLen = 2 + name.length + (path.startsWith("@") ? 0 : 1);
