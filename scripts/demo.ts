@@ -56,7 +56,9 @@ const limits = "# user,soft[,hard]\nalice,10MB,20MB\nbob,1MB,100MB\ncarol,1MB,2M
 await sb.writeUsers(limits);
 console.log(indent(`search_user:\n${limits}`));
 console.log(
-  indent(`monitor account "monitor" with the minimal grants (README), password file mode 0600`),
+  indent(
+    `monitor account "monitor" with the minimal grants (docs/monitor.md), password file mode 0600`,
+  ),
 );
 
 heading(3, "monitor --once -d 2: measure, warn, lock");

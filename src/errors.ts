@@ -65,7 +65,7 @@ export function describeError(err: unknown): { code: number; message: string } {
     return {
       code: ExitCode.failure,
       message: `${oneLine(err.message)} (the binary's permission set does not cover this path; ` +
-        `use the default paths or see README "Permissions")`,
+        `use the default paths or see docs/security.md "What each mode may touch")`,
     };
   }
   return { code: ExitCode.failure, message: errorText(err) };

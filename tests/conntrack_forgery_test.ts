@@ -61,6 +61,16 @@ async function lastConnect(dir: string, user: string): Promise<string | undefine
 }
 
 /** Waits (up to 30 s) until `path` holds at least `count` matches of `re` (a /g pattern). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
 async function untilWritten(path: string, re: RegExp, count: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (((await Deno.readTextFile(path)).match(re)?.length ?? 0) < count) {
@@ -136,9 +146,16 @@ Deno.test("forgery on a real server: a forged login whose second copy lands in t
   const user = `a,localhost,1,0,CHANGEUSER,,,0\n${t},${host},mallory,localhost,${forgedId},0,` +
     `CONNECT,,,0\n${t},${host},y`;
   assert.ok(!await login(db, user, "pw"));
+  // The DISCONNECT comes after the client has gone; raise the limit again only once it has
+  // rotated the file, or a quick SET would keep it from rotating at all.
+  const older = `${db.auditLog}.1`;
+  const deadline = Date.now() + 30_000;
+  while (!await exists(older)) {
+    assert.ok(Date.now() < deadline, `${older} never appeared: the server did not rotate`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   await db.query("SET GLOBAL server_audit_file_rotate_size = 1000000000");
   for (let i = 0; i < 5; i++) assert.ok(await login(db, "alice", "pw"));
-  const older = `${db.auditLog}.1`;
   assert.match(await Deno.readTextFile(older), /,FAILED_CONNECT,,,1045\n$/);
   assert.match(await Deno.readTextFile(db.auditLog!), /^[^\n]*\n[^\n]*\n[^\n]*,DISCONNECT,,,0\n/);
   // Read alone, the older file's copy looks like a real login: the boundary matters.

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { ROOT } from "./support/cli.ts";
 import { freePort } from "./support/mariadb.ts";
 import { renderExposition } from "../src/metrics/exposition.ts";
-import { monitorFamilies } from "../src/metrics/monitor_metrics.ts";
+import { monitorFamilies } from "../src/monitor/publish.ts";
 import { reportMetrics } from "../src/report/render.ts";
 
 const ALERTS_DIR = `${ROOT}/contrib/prometheus`;

@@ -9,6 +9,7 @@ import { GLOBAL_KEYS, SERVER_KEYS, SHARED_KEYS } from "../src/config/search_conf
 import { loadConfig } from "../src/config/config.ts";
 import { CONNTRACK_KEYS, parseConntrackConfig } from "../src/config/conntrack_ini.ts";
 import { ConfigError } from "../src/errors.ts";
+import { signBody } from "../src/notify/webhook.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -70,8 +71,10 @@ Deno.test("docs: the README's search_user example parses as written, with the li
 Deno.test("docs: configuration.md's search_user example parses as written", () => {
   const doc = Deno.readTextFileSync(`${ROOT}/docs/configuration.md`);
   const users = parseSearchUser(blockAfter(doc, "## search_user"), "configuration.md");
-  assert.equal(users.length, 6);
+  assert.equal(users.length, 7);
   assert.deepEqual(users.find((u) => u.user === "sales,emea")?.hard, GiB);
+  const frank = users.find((u) => u.user === "frank");
+  assert.deepEqual([frank?.soft, frank?.hard, frank?.action], [4 * GiB, 5 * GiB, "readonly"]);
 });
 
 Deno.test("docs: configuration.md lists exactly the keys each parser accepts", () => {
@@ -91,6 +94,7 @@ Deno.test("docs: configuration.md lists exactly the keys each parser accepts", (
     "host",
     "soft",
     "hard",
+    "action",
   ]);
 });
 
@@ -160,4 +164,79 @@ Deno.test("docs: writing out a documented conntracker.ini default changes nothin
     checked++;
   }
   assert.ok(checked >= 10, `only ${checked} defaults checked`);
+});
+
+/** GitHub's anchor of a heading: lower case, punctuation but `-` and `_` dropped, spaces → `-`. */
+function slug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-");
+}
+
+/** The anchors of the headings of `markdown` (outside fenced blocks). */
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split("\n")) {
+    if (line.startsWith("```")) fenced = !fenced;
+    const m = !fenced && /^#{1,6} (.+)$/.exec(line);
+    if (m) out.add(slug(m[1]));
+  }
+  return out;
+}
+
+Deno.test("docs: every relative link of the README and docs/ names a file (and heading) that exists", () => {
+  const pages = [
+    "README.md",
+    ...[...Deno.readDirSync(`${ROOT}/docs`)].filter((e) => e.name.endsWith(".md")).map((e) =>
+      `docs/${e.name}`
+    ),
+  ];
+  const broken: string[] = [];
+  let checked = 0;
+  for (const page of pages) {
+    const text = Deno.readTextFileSync(`${ROOT}/${page}`).replace(/```[\s\S]*?```/g, "");
+    const dir = page.includes("/") ? page.slice(0, page.lastIndexOf("/") + 1) : "";
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue;
+      const [path, anchor] = target.split("#");
+      const file = path === "" ? page : new URL(path, `file:///${dir}`).pathname.slice(1);
+      checked++;
+      let exists = false;
+      try {
+        exists = Deno.statSync(`${ROOT}/${file}`).isFile ||
+          Deno.statSync(`${ROOT}/${file}`).isDirectory;
+      } catch { /* missing */ }
+      if (!exists) broken.push(`${page}: ${target} (no ${file})`);
+      else if (anchor && file.endsWith(".md")) {
+        if (!anchors(Deno.readTextFileSync(`${ROOT}/${file}`)).has(anchor)) {
+          broken.push(`${page}: ${target} (no heading #${anchor} in ${file})`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(broken, []);
+  assert.ok(checked >= 40, `only ${checked} links checked`);
+});
+
+Deno.test("docs: the README stays a front page (at most 150 lines) with the two quick-start commands", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}/README.md`);
+  assert.ok(readme.split("\n").length <= 151, `README has ${readme.split("\n").length} lines`);
+  const quick = blockAfter(readme, "## Quick start");
+  assert.match(quick, /^\.\/scripts\/demo\.sh\b/m);
+  assert.match(quick, /^\.\/scripts\/test\.sh\b/m);
+});
+
+Deno.test("docs: monitor.md's openssl line computes the webhook signature the notifier sends", async () => {
+  const doc = Deno.readTextFileSync(`${ROOT}/docs/monitor.md`);
+  const command = /`(printf [^`]*openssl dgst[^`]*)`/.exec(section(doc, "Webhook"))?.[1];
+  assert.ok(command, "no openssl line in monitor.md's Webhook section");
+  const env = {
+    TS: "1795000000",
+    BODY: '{"id":"x","event":"locked","user":"o\'brien, \\"q\\" %s"}',
+    SECRET: "0123456789abcdef-signing-key",
+  };
+  const out = await new Deno.Command("bash", { args: ["-c", command], env, stdout: "piped" })
+    .output();
+  assert.equal(out.code, 0);
+  const hex = /([0-9a-f]{64})\s*$/.exec(new TextDecoder().decode(out.stdout))?.[1];
+  assert.equal(`sha256=${hex}`, signBody(env.SECRET, Number(env.TS), env.BODY));
 });

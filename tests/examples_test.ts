@@ -28,7 +28,8 @@ function setsWith(dir: string, file: string): string[] {
 /**
  * Copies example `name` into a new temporary directory, byte for byte, except that in the
  * configuration files the absolute prefixes of the set's own folders (/etc/mysql_search/…) point
- * into the copy; files whose name holds "passwd" get mode 0600, as the examples' README says.
+ * into the copy; files whose name holds "passwd" or "secret" get mode 0600, as the examples' README
+ * says.
  */
 async function copySet(name: string, configFiles: string[]): Promise<string> {
   const tmp = await Deno.makeTempDir({ prefix: `mmd-example-${name}-` });
@@ -41,7 +42,7 @@ async function copySet(name: string, configFiles: string[]): Promise<string> {
         await walk(path);
       } else {
         await Deno.copyFile(`${src}/${path}`, `${tmp}/${path}`);
-        if (e.name.includes("passwd")) await Deno.chmod(`${tmp}/${path}`, 0o600);
+        if (/passwd|secret/.test(e.name)) await Deno.chmod(`${tmp}/${path}`, 0o600);
       }
     }
   };

@@ -1,6 +1,6 @@
 /**
- * The minimal grants documented in README are sufficient: the account is created from the
- * README's own SQL block and used, over TCP as a non-root account, for lock/unlock cycles with
+ * The minimal grants documented in docs/monitor.md are sufficient: the account is created from
+ * that page's own SQL block and used, over TCP as a non-root account, for lock/unlock cycles with
  * both usage sources.
  */
 import assert from "node:assert/strict";
@@ -9,10 +9,11 @@ import { MariaDB } from "./support/mariadb.ts";
 import { fillSchema, isLocked, MONITOR_PASSWORD, Sandbox } from "./support/monitor_fixture.ts";
 
 async function documentedGrants(): Promise<string[]> {
-  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
-  const section = readme.split("### Minimal grants for the monitor account")[1];
+  const page = await Deno.readTextFile(`${ROOT}/docs/monitor.md`);
+  const section = page.split("\n## Minimal grants for the monitor account\n")[1];
+  assert.ok(section, "docs/monitor.md has no section Minimal grants for the monitor account");
   const block = /```sql\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(block, "README has no sql block under Minimal grants");
+  assert.ok(block, "docs/monitor.md has no sql block under Minimal grants");
   return block.split(";").map((s) => s.trim()).filter(Boolean);
 }
 
@@ -24,7 +25,7 @@ async function dirBytes(path: string): Promise<number> {
   return total;
 }
 
-Deno.test("grants: the README's minimal grants run lock/unlock cycles (information_schema and datadir)", async () => {
+Deno.test("grants: the documented minimal grants run lock/unlock cycles (information_schema and datadir)", async () => {
   await using db = await MariaDB.start();
   const statements = await documentedGrants();
   assert.ok(statements.length >= 3);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../src/config/config.ts";
-import { serverActions } from "../src/monitor/act.ts";
+import { MysqlServer } from "../src/monitor/server.ts";
 import { Monitor } from "../src/monitor/monitor.ts";
 import { ServerLock } from "../src/monitor/server_lock.ts";
 import { StateStore, type StateWrites } from "../src/monitor/store.ts";
@@ -161,12 +161,10 @@ Deno.test("state: a lost answer to ALTER USER (through the actions seam) leaves 
     await sb.writeUsers(users.map((u) => `${u},10K,100K\n`).join(""));
     let calls = 0;
     const lossy = new Monitor(await loadConfig(sb.dir), { debug: 2, shard: 0, shards: 1 }, {
-      actions: (conn) => {
-        const real = serverActions(conn);
-        return {
-          ...real,
-          async setLocked(user, host, locked) {
-            await real.setLocked(user, host, locked);
+      server: (conn) =>
+        new class extends MysqlServer {
+          override async setLocked(user: string, host: string, locked: boolean) {
+            await super.setLocked(user, host, locked);
             // The server applied the second lock, but its answer never arrived.
             if (++calls === 2) {
               throw Object.assign(new Error("Query inactivity timeout"), {
@@ -174,9 +172,8 @@ Deno.test("state: a lost answer to ALTER USER (through the actions seam) leaves 
                 fatal: true,
               });
             }
-          },
-        };
-      },
+          }
+        }(conn),
     });
     await lossy.runCycle();
     await lossy.close();

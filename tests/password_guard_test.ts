@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import mysql from "mysql2/promise";
 import { connect } from "../src/db/connection.ts";
 import { Secret, type ServerConfig } from "../src/config/config.ts";
+import { NO_GRACE } from "../src/config/enforcement.ts";
 import { FakeMySQL, type FakeScenario } from "./support/fake_mysql.ts";
 import { runCli } from "./support/cli.ts";
 
@@ -28,6 +29,8 @@ function server(port: number, extra: Partial<ServerConfig> = {}): ServerConfig {
     connectTimeoutSec: 5,
     queryTimeoutSec: 5,
     connectRetries: 0,
+    hardGrace: NO_GRACE,
+    hardAction: "lock",
     ...extra,
   };
 }

@@ -167,7 +167,7 @@ export async function generateAudit(o: GenOptions): Promise<GenResult> {
     if (rand() < 0.3) t = auditTime(wall += 1000);
     if (open.length < 4 && rand() < 0.05) {
       // A genuine login within a username's reach before a forged record is refused with it
-      // (README "Hostile usernames"), so forged records keep their distance from logins.
+      // (docs/conntrack.md "Hostile usernames"), so forged records keep their distance from logins.
       if (rand() < 0.01 && sinceLogin > 400) return hostile();
       const a = pick(accounts);
       const id = connId++;

@@ -15,6 +15,16 @@ import {
   type Setting,
 } from "./search_conf.ts";
 import { parseSearchUser, type UserLimit } from "./search_user.ts";
+import {
+  caBundleProblem,
+  HARD_ACTIONS,
+  type HardAction,
+  type HardGrace,
+  NO_GRACE,
+  parseHardAction,
+  parseHardGrace,
+  parseNotifyUrl,
+} from "./enforcement.ts";
 import { passwordAt, type PasswordFile, readPasswordFile } from "./passwd.ts";
 import { isRsaPublicKey, notPublicKey, readPem } from "./pem.ts";
 import {
@@ -76,6 +86,8 @@ export class Secret {
   }
 }
 
+export type { HardAction, HardGrace } from "./enforcement.ts";
+
 /** Where usage figures come from. */
 export type UsageSource = "information_schema" | "datadir";
 /** How a user's schemas are found. */
@@ -118,6 +130,27 @@ export interface ServerConfig {
   serverPublicKey?: string;
   /** The settings that make such a login possible, named in the refusal (default search.conf's). */
   secureHint?: string;
+  /**
+   * How long a user stays over the hard limit before {@link hardAction} is taken (`hard_grace`;
+   * `{ unit: "seconds", value: 0 }` = at once, the default).
+   */
+  hardGrace: HardGrace;
+  /** What is done over the hard limit (`hard_action`); a search_user line may override it. */
+  hardAction: HardAction;
+  /** Where state changes of this server's users are posted (`notify_url`); undefined = nowhere. */
+  notify?: NotifyConfig;
+}
+
+/** A webhook receiver of one server (see src/notify/webhook.ts). */
+export interface NotifyConfig {
+  /** `http://` or `https://` URL, normalised, without user information. */
+  url: string;
+  /** HMAC-SHA256 key of the signature header, from `notify_secret_file`; undefined = unsigned. */
+  secret?: Secret;
+  /** The file the secret came from (to keep it across reloads). */
+  secretFile?: string;
+  /** PEM of `notify_tls_ca`: CA certificates trusted for an https receiver, besides the built-in roots. */
+  caCert?: string;
 }
 
 /** Everything the monitor needs, validated and frozen. */
@@ -246,6 +279,16 @@ class Reader {
     return this.rule(key, s, pathProblem(s.value, kind));
   }
 
+  /** The value as `parse` reads it; its SyntaxError (worded after the key) gets file:line. */
+  parsed<T>(s: Setting, parse: (value: string) => T): T {
+    try {
+      return parse(s.value);
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      return this.fail(err.message, s);
+    }
+  }
+
   text(key: string, s: Setting | undefined): string | undefined {
     if (s && s.value === "") this.fail(`${key} is empty`, s);
     return s?.value;
@@ -292,6 +335,12 @@ const RULES = {
   run_as: (r: Reader, s?: Setting) => s ? r.rule("run_as", s, systemUserProblem(s.value)) : "mysql",
   workers: (r: Reader, s?: Setting) => r.int("workers", s, 4, 1, 256),
   lru_size: (r: Reader, s?: Setting) => r.int("lru_size", s, 10000, 1, 10_000_000),
+  hard_grace: (r: Reader, s?: Setting) => s ? r.parsed(s, parseHardGrace) : NO_GRACE,
+  hard_action: (r: Reader, s?: Setting) =>
+    s ? r.parsed(s, (v) => parseHardAction(v)) : HARD_ACTIONS[0],
+  notify_url: (r: Reader, s: Setting) => r.parsed(s, parseNotifyUrl),
+  notify_secret_file: (r: Reader, s: Setting) => r.path("notify_secret_file", s, ""),
+  notify_tls_ca: (r: Reader, s: Setting) => r.path("notify_tls_ca", s, ""),
   protected_users: (r: Reader, s?: Setting) => {
     const names = (s?.value ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
     for (const name of names) {
@@ -320,71 +369,141 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
   const raw = parseSearchConf(await readConfigFile(confFile), confFile);
   const users = parseSearchUser(await readConfigFile(userFile), userFile);
   const r = new Reader(confFile);
-  const g = (key: string) => raw.globals.get(key);
   // Every value first, before anything is read or decided.
   checkAll(r, raw);
-
-  const runAs = RULES.run_as(r, g("run_as"));
-  const workers = RULES.workers(r, g("workers"));
-  const lruSize = RULES.lru_size(r, g("lru_size"));
-  const protectedExtra = RULES.protected_users(r, g("protected_users"));
-
+  const globals = readGlobals(r, raw);
   if (raw.servers.length === 0) r.fail("no server configured; set db_host and db_user");
 
-  // The password file shared by servers that do not name their own.
-  const credentials = options.credentialsDirectory ?? envCredentials();
-  const allowedUids = [0];
-  const runAsUid = await uidOf(runAs, options.passwdDb ?? DEFAULT_PATHS.passwdDb);
-  if (runAsUid !== undefined) allowedUids.push(runAsUid);
-  const passwdCache = new Map<string, PasswordFile>();
-  const passwords = async (file: string) => {
-    let pw = passwdCache.get(file);
-    if (!pw) {
-      pw = await readPasswordFile(file, allowedUids);
-      passwdCache.set(file, pw);
-    }
-    return pw;
-  };
-  const defaultPasswd = async (): Promise<string> => {
-    const explicit = g("passwd_file");
-    if (explicit) return RULES.passwd_file(r, explicit);
-    const candidates = [
-      ...(credentials ? [`${credentials}/passwd`] : []),
-      DEFAULT_PASSWD_FILE,
-      `${dir}/passwd`,
-    ];
-    for (const c of candidates) if (await exists(c)) return c;
-    return r.fail(`no password file; looked for ${candidates.join(", ")} (or set passwd_file)`);
-  };
-
-  // Global values are checked even where every server sets its own.
-  r.bool("tls", g("tls"), false);
-  r.bool("tls_verify_server_cert", g("tls_verify_server_cert"), true);
-  const usedGlobals = new Set<string>();
+  const owners = await secretOwners(globals.runAs, options);
+  const loader = new ServerLoader(r, raw, dir, options, owners);
   const servers: ServerConfig[] = [];
-  const ids = new Map<string, number>();
   for (let index = 0; index < raw.servers.length; index++) {
-    servers.push(await buildServer(raw.servers[index], index));
+    servers.push(await loader.build(raw.servers[index], index));
+  }
+  loader.checkGlobalsTookEffect();
+
+  const protectedUsers = [
+    ...new Set([...ALWAYS_PROTECTED, ...servers.map((s) => s.user), ...globals.protectedExtra]),
+  ];
+  const protectedInConfig = users.filter((u) => protectedUsers.includes(u.user)).map((u) => ({
+    where: `${userFile}:${u.line}`,
+    user: u.user,
+  }));
+  const { protectedExtra: _, ...plain } = globals;
+  return deepFreeze({ dir, servers, users, ...plain, protectedUsers, protectedInConfig });
+}
+
+/** The global-only keys of search.conf, read with their defaults. */
+function readGlobals(r: Reader, raw: RawSearchConf) {
+  const g = (key: string) => raw.globals.get(key);
+  return {
+    prometheusFile: RULES.prometheus_file(r, g("prometheus_file")),
+    prometheusTruncate: RULES.prometheus_truncate(r, g("prometheus_truncate")),
+    auditLog: RULES.audit_log(r, g("audit_log")),
+    stateDir: RULES.state_dir(r, g("state_dir")),
+    pidFile: RULES.pid_file(r, g("pid_file")),
+    runAs: RULES.run_as(r, g("run_as")),
+    workers: RULES.workers(r, g("workers")),
+    lruSize: RULES.lru_size(r, g("lru_size")),
+    protectedExtra: RULES.protected_users(r, g("protected_users")),
+  };
+}
+
+/** The uids a secret file may belong to: root and, when it can be found, run_as. */
+async function secretOwners(runAs: string, options: LoadOptions): Promise<number[]> {
+  const owners = [0];
+  const runAsUid = await uidOf(runAs, options.passwdDb ?? DEFAULT_PATHS.passwdDb);
+  if (runAsUid !== undefined) owners.push(runAsUid);
+  return owners;
+}
+
+/**
+ * Builds one {@link ServerConfig} per server block: identity, address, password, limits of
+ * enforcement, notifications and TLS, each in its own method. It remembers what spans servers:
+ * ids already used, secret files already read, and which global keys took effect somewhere.
+ */
+class ServerLoader {
+  readonly #ids = new Map<string, number>();
+  readonly #files = new Map<string, PasswordFile>();
+  readonly #usedGlobals = new Set<string>();
+  readonly #credentials: string | undefined;
+
+  constructor(
+    readonly r: Reader,
+    readonly raw: RawSearchConf,
+    readonly dir: string,
+    readonly options: LoadOptions,
+    readonly owners: number[],
+  ) {
+    this.#credentials = options.credentialsDirectory ?? envCredentials();
+    // Global values are checked even where every server sets its own.
+    r.bool("tls", raw.globals.get("tls"), false);
+    r.bool("tls_verify_server_cert", raw.globals.get("tls_verify_server_cert"), true);
   }
 
-  async function buildServer(block: RawServer, index: number): Promise<ServerConfig> {
-    const s = (key: string) => block.settings.get(key) ?? raw.globals.get(key);
-    const own = (key: string) => block.settings.get(key);
+  /** The whole configuration of server block `block` (the `index`th). */
+  async build(block: RawServer, index: number): Promise<ServerConfig> {
+    const r = this.r;
+    const s = (key: string) => block.settings.get(key) ?? this.raw.globals.get(key);
     const where = block.name
       ? `server "${block.name}"`
       : `the server starting on line ${block.line}`;
+    const { id, user, idSetting } = this.#identity(block, index, where);
+    const address = this.#address(block, where);
+    const password = await this.#password(block, id, user, idSetting, where);
+    const tls = await this.#tls(block, address.socket !== undefined);
+    return {
+      id,
+      ...address,
+      user,
+      password,
+      intervalSec: RULES.monitor_interval_sec(r, s("monitor_interval_sec")),
+      usageSource: RULES.usage_source(r, s("usage_source")),
+      datadir: s("datadir") ? RULES.datadir(r, s("datadir")!) : undefined,
+      mapping: RULES.schema_mapping(r, s("schema_mapping")),
+      connectTimeoutSec: RULES.connect_timeout_sec(r, s("connect_timeout_sec")),
+      queryTimeoutSec: RULES.query_timeout_sec(r, s("query_timeout_sec")),
+      connectRetries: RULES.connect_retries(r, s("connect_retries")),
+      hardGrace: RULES.hard_grace(r, s("hard_grace")),
+      hardAction: RULES.hard_action(r, s("hard_action")),
+      ...await this.#notify(block),
+      ...tls,
+    };
+  }
+
+  /** After every server: a global TLS or notify key that took effect on none is an error. */
+  checkGlobalsTookEffect(): void {
+    for (const key of [...TLS_KEYS, "server_public_key", "notify_secret_file", "notify_tls_ca"]) {
+      const global = this.raw.globals.get(key);
+      if (global && !this.#usedGlobals.has(key)) {
+        this.r.fail(`${key} has no effect on any server; ${ineffectiveFix(key)}`, global);
+      }
+    }
+  }
+
+  /** The server's id (unique) and monitor account. */
+  #identity(block: RawServer, index: number, where: string) {
+    const r = this.r;
+    const own = (key: string) => block.settings.get(key);
     const user = r.text("db_user", own("db_user")) ??
       r.fail(`${where} has no db_user`, { value: "", line: block.line });
     const idSetting = own("db_id");
     const id = idSetting ? RULES.db_id(r, idSetting) : block.name ?? String(index);
-    const dupe = ids.get(id);
+    const dupe = this.#ids.get(id);
     if (dupe !== undefined) {
       r.fail(
         `server id ${quoteValue(id)} is used twice (first on line ${dupe})`,
         idSetting ?? { value: id, line: block.line },
       );
     }
-    ids.set(id, idSetting?.line ?? block.line);
+    this.#ids.set(id, idSetting?.line ?? block.line);
+    return { id, user, idSetting };
+  }
+
+  /** Host and port, or socket. */
+  #address(block: RawServer, where: string) {
+    const r = this.r;
+    const own = (key: string) => block.settings.get(key);
     // An IPv6 address may be written in brackets, as in a URL; the driver wants it bare.
     let host = r.text("db_host", own("db_host"))?.replace(/^\[(.*)\]$/, "$1");
     const portSetting = own("db_port");
@@ -396,11 +515,21 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     // Like the MySQL client: "localhost" without a port means the local socket.
     if (host === "localhost" && port === undefined && !socket) socket = DEFAULT_PATHS.socket;
     if (socket) host = undefined;
+    return { host, port: host ? port ?? 3306 : undefined, socket };
+  }
 
-    const passwdSetting = own("passwd_file");
-    let password: Secret;
-    if (options.keptPasswords) {
-      password = options.keptPasswords.get(passwordKey({ id, user })) ??
+  /** The monitor account's password: kept from the last load, or read from its file. */
+  async #password(
+    block: RawServer,
+    id: string,
+    user: string,
+    idSetting: Setting | undefined,
+    where: string,
+  ): Promise<Secret> {
+    const r = this.r;
+    const own = (key: string) => block.settings.get(key);
+    if (this.options.keptPasswords) {
+      return this.options.keptPasswords.get(passwordKey({ id, user })) ??
         r.fail(
           `${where} (id ${quoteValue(id)}, user ${
             quoteValue(user)
@@ -408,48 +537,135 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
             `and its password file cannot be read after dropping root; restart the daemon`,
           idSetting ?? { value: id, line: block.line },
         );
-    } else if (passwdSetting) {
+    }
+    const passwdSetting = own("passwd_file");
+    if (passwdSetting) {
       const file = RULES.passwd_file(r, passwdSetting);
       const index = RULES.passwd_index(r, own("passwd_index"));
-      password = new Secret(passwordAt(await passwords(file), index, id));
-    } else {
-      const file = await defaultPasswd();
-      const fallbackIndex = /^\d+$/.test(id) ? Number(id) : 0;
-      const index = RULES.passwd_index(r, own("passwd_index"), fallbackIndex);
-      password = new Secret(passwordAt(await passwords(file), index, id));
+      return new Secret(passwordAt(await this.#secretFile(file), index, id));
     }
-    const usageSource = RULES.usage_source(r, s("usage_source"));
-    const datadir = s("datadir") ? RULES.datadir(r, s("datadir")!) : undefined;
-    const tls = await tlsSettings(block, socket !== undefined);
-    return {
-      id,
-      host,
-      port: host ? port ?? 3306 : undefined,
-      socket,
-      user,
-      password,
-      intervalSec: RULES.monitor_interval_sec(r, s("monitor_interval_sec")),
-      usageSource,
-      datadir,
-      mapping: RULES.schema_mapping(r, s("schema_mapping")),
-      connectTimeoutSec: RULES.connect_timeout_sec(r, s("connect_timeout_sec")),
-      queryTimeoutSec: RULES.query_timeout_sec(r, s("query_timeout_sec")),
-      connectRetries: RULES.connect_retries(r, s("connect_retries")),
-      ...tls,
+    const file = await this.#sharedPasswordFile();
+    const fallbackIndex = /^\d+$/.test(id) ? Number(id) : 0;
+    const index = RULES.passwd_index(r, own("passwd_index"), fallbackIndex);
+    return new Secret(passwordAt(await this.#secretFile(file), index, id));
+  }
+
+  /** The password file shared by servers that do not name their own. */
+  async #sharedPasswordFile(): Promise<string> {
+    const explicit = this.raw.globals.get("passwd_file");
+    if (explicit) return RULES.passwd_file(this.r, explicit);
+    const candidates = [
+      ...(this.#credentials ? [`${this.#credentials}/passwd`] : []),
+      DEFAULT_PASSWD_FILE,
+      `${this.dir}/passwd`,
+    ];
+    for (const c of candidates) if (await exists(c)) return c;
+    return this.r.fail(
+      `no password file; looked for ${candidates.join(", ")} (or set passwd_file)`,
+    );
+  }
+
+  /** A file holding secrets (0600, owned by root or run_as), read once per load. */
+  async #secretFile(file: string, label?: string): Promise<PasswordFile> {
+    let pw = this.#files.get(file);
+    if (!pw) {
+      pw = await readPasswordFile(file, this.owners, label);
+      this.#files.set(file, pw);
+    }
+    return pw;
+  }
+
+  /**
+   * The webhook of this server, when `notify_url` applies to it: its signing secret (the first
+   * entry of `notify_secret_file`, kept from the last load when the daemon reloads, like the
+   * passwords) and the CA of an HTTPS receiver (`notify_tls_ca`). Either key written in the
+   * server's block where it cannot take effect is an error; a global one only when it takes
+   * effect on no server (see {@link checkGlobalsTookEffect}).
+   */
+  async #notify(block: RawServer): Promise<{ notify?: NotifyConfig }> {
+    const r = this.r;
+    const s = (key: string) => block.settings.get(key) ?? this.raw.globals.get(key);
+    const urlSetting = s("notify_url");
+    const url = urlSetting ? RULES.notify_url(r, urlSetting) : undefined;
+    const applies = (key: string, ok: boolean, why: string) => {
+      const own = block.settings.get(key);
+      if (!ok && own) r.fail(`${key} has no effect ${why}; ${ineffectiveFix(key)}`, own);
+      if (ok && s(key)) this.#usedGlobals.add(key);
+      return ok ? s(key) : undefined;
     };
+    const secretSetting = applies("notify_secret_file", !!url, "without notify_url");
+    const caSetting = applies(
+      "notify_tls_ca",
+      !!url?.startsWith("https:"),
+      "without an https:// notify_url",
+    );
+    if (!url) return {};
+    const notify: NotifyConfig = { url };
+    if (secretSetting) {
+      const file = RULES.notify_secret_file(r, secretSetting);
+      notify.secretFile = file;
+      notify.secret = this.options.keptPasswords?.get(secretFileKey(file)) ??
+        await this.#notifySecret(file, secretSetting);
+    }
+    if (caSetting) {
+      const pem = await this.#pem("notify_tls_ca", caSetting, CERT_MAX_BYTES);
+      const problem = caBundleProblem(pem);
+      if (problem) r.fail(`notify_tls_ca: ${caSetting.value} ${problem}`, caSetting);
+      notify.caCert = pem;
+    }
+    return { notify };
+  }
+
+  /** The PEM text of the file `setting` names; a file problem is an error at its line. */
+  async #pem(key: string, setting: Setting, maxBytes: number): Promise<string> {
+    const file = this.r.path(key, setting, "");
+    try {
+      return await readPem(file, maxBytes);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return this.r.fail(`${key}: ${err.message}`, setting);
+    }
+  }
+
+  /** Reads the signing secret; a file without one is an error that never shows its content. */
+  async #notifySecret(file: string, setting: Setting): Promise<Secret> {
+    const r = this.r;
+    let pw: PasswordFile;
+    try {
+      pw = await this.#secretFile(file, "notify secret file");
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return r.fail(`notify_secret_file: ${err.message}`, setting);
+    }
+    const value = pw.entries[0];
+    if (value === undefined || value.trim() === "") {
+      r.fail(
+        `notify_secret_file: ${file} holds no secret (its first line that is not a comment)`,
+        setting,
+      );
+    }
+    if ([...value].length < NOTIFY_SECRET_MIN_CHARS) {
+      r.fail(
+        `notify_secret_file: the secret in ${file} is shorter than ${NOTIFY_SECRET_MIN_CHARS} ` +
+          `characters; use a random one (e.g. openssl rand -hex 32)`,
+        setting,
+      );
+    }
+    return new Secret(value);
   }
 
   /**
    * TLS and server_public_key of one server. Every TLS key needs `tls=1`, client certificate
    * and key go together, and server_public_key only serves plain TCP: a key set in the
    * server's own block that cannot take effect there is an error; a global one only when it
-   * takes effect on no server at all (checked after the loop).
+   * takes effect on no server at all (see {@link checkGlobalsTookEffect}).
    */
-  async function tlsSettings(
+  async #tls(
     block: RawServer,
     overSocket: boolean,
   ): Promise<{ tls?: TlsConfig; serverPublicKey?: string }> {
-    const s = (key: string) => block.settings.get(key) ?? raw.globals.get(key);
+    const r = this.r;
+    const s = (key: string) => block.settings.get(key) ?? this.raw.globals.get(key);
     const tlsOn = r.bool("tls", s("tls"), false);
     const verify = r.bool("tls_verify_server_cert", s("tls_verify_server_cert"), true);
     const useless = (key: string, why: string) => {
@@ -457,7 +673,7 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
       if (own) r.fail(`${key} has no effect ${why}; ${ineffectiveFix(key)}`, own);
     };
     const effective = (key: string) => {
-      if (s(key)) usedGlobals.add(key);
+      if (s(key)) this.#usedGlobals.add(key);
     };
     for (const key of TLS_KEYS) {
       if (!tlsOn) useless(key, "without tls=1");
@@ -466,16 +682,10 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
     if (tlsOn || overSocket) {
       useless("server_public_key", tlsOn ? "with tls=1" : "over a Unix socket");
     } else effective("server_public_key");
-    const pemOf = async (key: string): Promise<string | undefined> => {
+    const pemOf = (key: string): Promise<string | undefined> => {
       const setting = s(key);
-      if (!setting) return undefined;
-      const file = r.path(key, setting, "");
-      try {
-        return await readPem(file, key === "tls_key" ? SECRET_MAX_BYTES : CERT_MAX_BYTES);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        return r.fail(`${key}: ${err.message}`, setting);
-      }
+      if (!setting) return Promise.resolve(undefined);
+      return this.#pem(key, setting, key === "tls_key" ? SECRET_MAX_BYTES : CERT_MAX_BYTES);
     };
     if (!tlsOn) {
       const pem = overSocket ? undefined : await pemOf("server_public_key");
@@ -499,37 +709,28 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
       },
     };
   }
+}
 
-  for (const key of [...TLS_KEYS, "server_public_key"]) {
-    const global = g(key);
-    if (global && !usedGlobals.has(key)) {
-      r.fail(`${key} has no effect on any server; ${ineffectiveFix(key)}`, global);
+/** Shortest notify secret accepted, in characters. */
+export const NOTIFY_SECRET_MIN_CHARS = 16;
+
+/** Key of {@link LoadOptions.keptPasswords} for the secret read from notify_secret_file `file`. */
+export function secretFileKey(file: string): string {
+  return `notify_secret_file\u0000${file}`;
+}
+
+/**
+ * Every secret of `config` keyed for {@link LoadOptions.keptPasswords}: the servers' passwords
+ * and the notify secrets, so that a reload after dropping root needs none of the files again.
+ */
+export function keptSecrets(config: MonitorConfig): Map<string, Secret> {
+  const kept = new Map(config.servers.map((s) => [passwordKey(s), s.password]));
+  for (const { notify } of config.servers) {
+    if (notify?.secret && notify.secretFile) {
+      kept.set(secretFileKey(notify.secretFile), notify.secret);
     }
   }
-
-  const protectedUsers = [
-    ...new Set([...ALWAYS_PROTECTED, ...servers.map((s) => s.user), ...protectedExtra]),
-  ];
-  const protectedInConfig = users.filter((u) => protectedUsers.includes(u.user)).map((u) => ({
-    where: `${userFile}:${u.line}`,
-    user: u.user,
-  }));
-  const config: MonitorConfig = {
-    dir,
-    servers,
-    users,
-    prometheusFile: RULES.prometheus_file(r, g("prometheus_file")),
-    prometheusTruncate: RULES.prometheus_truncate(r, g("prometheus_truncate")),
-    auditLog: RULES.audit_log(r, g("audit_log")),
-    stateDir: RULES.state_dir(r, g("state_dir")),
-    pidFile: RULES.pid_file(r, g("pid_file")),
-    runAs,
-    workers,
-    lruSize,
-    protectedUsers,
-    protectedInConfig,
-  };
-  return deepFreeze(config);
+  return kept;
 }
 
 /** Keys that only mean something with `tls=1`. */
@@ -537,6 +738,8 @@ const TLS_KEYS = ["tls_ca", "tls_cert", "tls_key", "tls_verify_server_cert"] as 
 
 /** What to do about a key that cannot take effect. */
 function ineffectiveFix(key: string): string {
+  if (key === "notify_secret_file") return "set notify_url where it applies, or remove it";
+  if (key === "notify_tls_ca") return "it only serves an https:// notify_url; remove it";
   return key === "server_public_key"
     ? "it only serves servers reached over TCP without TLS; remove it"
     : `add tls=1 or remove ${key}`;

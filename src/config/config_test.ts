@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ConfigError, describeError } from "../errors.ts";
-import { loadConfig, shardPath } from "./config.ts";
+import { keptSecrets, loadConfig, shardPath } from "./config.ts";
 import { generateKeyPairSync } from "node:crypto";
+import { makeCerts } from "../../tests/support/certs.ts";
 
 async function sandbox(conf: string, users = "alice,1G,2G\n", passwd = "pw0\npw1\n") {
   const dir = await Deno.makeTempDir({ prefix: "mmd-config-" });
@@ -10,6 +11,33 @@ async function sandbox(conf: string, users = "alice,1G,2G\n", passwd = "pw0\npw1
   await Deno.writeTextFile(`${dir}/passwd`, passwd, { mode: 0o600 });
   await Deno.chmod(`${dir}/passwd`, 0o600);
   return dir;
+}
+
+/**
+ * Loads each configuration of `cases` in a sandbox that also holds `files` (mode 0600) and
+ * expects a ConfigError whose message matches; `check` adds assertions on every message.
+ */
+async function assertRefused(
+  cases: [string, RegExp][],
+  files: Record<string, string> = {},
+  check?: (message: string) => void,
+) {
+  for (const [conf, expected] of cases) {
+    const dir = await sandbox(conf);
+    try {
+      for (const [name, text] of Object.entries(files)) {
+        await Deno.writeTextFile(`${dir}/${name}`, text, { mode: 0o600 });
+      }
+      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, expected);
+        check?.(e.message);
+        return true;
+      }, conf);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
 }
 
 Deno.test("config: established flat form; passwords by db_id from <DIR>/passwd; defaults", async () => {
@@ -352,20 +380,7 @@ Deno.test("config: TLS keys that cannot take effect and bad TLS values are error
       /:3: server_public_key: .*k\.pem is not an RSA public key in PEM form/,
     ],
   ];
-  for (const [conf, expected] of cases) {
-    const dir = await sandbox(conf);
-    try {
-      await Deno.writeTextFile(`${dir}/k.pem`, "not a key\n");
-      await Deno.writeTextFile(`${dir}/pub.pem`, publicPem());
-      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
-        assert.ok(e instanceof ConfigError, String(e));
-        assert.match(e.message, expected);
-        return true;
-      }, conf);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  }
+  await assertRefused(cases, { "k.pem": "not a key\n", "pub.pem": publicPem() });
 });
 
 Deno.test("config: tls=1 verifies by default; global TLS keys serve the servers with tls=1; server_public_key for plain TCP", async () => {
@@ -406,6 +421,169 @@ function publicPem(): string {
   }
   return pem;
 }
+
+Deno.test("config: hard_grace, hard_action and notify_url default to today's behaviour and apply per server", async () => {
+  const dir = await sandbox(
+    "hard_grace=2h\nhard_action=readonly\nnotify_url=https://hooks.example.org/quota\n" +
+      "[server a]\ndb_host=a\ndb_user=m\n" +
+      "[server b]\ndb_host=b\ndb_user=m\nhard_grace=3 scans\nhard_action=lock\n" +
+      "notify_url=http://127.0.0.1:9000/b\n",
+  );
+  const plain = await sandbox("db_host=a\ndb_user=m\n");
+  try {
+    const c = await loadConfig(dir, { credentialsDirectory: "" });
+    const [a, b] = c.servers;
+    assert.deepEqual(a.hardGrace, { unit: "seconds", value: 7200 });
+    assert.equal(a.hardAction, "readonly");
+    assert.deepEqual(a.notify, { url: "https://hooks.example.org/quota" });
+    assert.deepEqual(b.hardGrace, { unit: "scans", value: 3 });
+    assert.equal(b.hardAction, "lock");
+    assert.deepEqual(b.notify, { url: "http://127.0.0.1:9000/b" });
+    const d = (await loadConfig(plain, { credentialsDirectory: "" })).servers[0];
+    assert.deepEqual(d.hardGrace, { unit: "seconds", value: 0 }, "no grace by default");
+    assert.equal(d.hardAction, "lock", "lock by default");
+    assert.equal(d.notify, undefined, "no webhook by default");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(plain, { recursive: true });
+  }
+});
+
+Deno.test("config: bad hard_grace, hard_action, notify_url and notify secrets are one-line errors with file:line", async () => {
+  const cases: [string, RegExp][] = [
+    ["hard_grace=10\ndb_host=a\ndb_user=m\n", /search\.conf:1: hard_grace must be 0, a duration/],
+    [
+      // Checked even where every server overrides it.
+      "hard_action=kill\n[server a]\ndb_host=a\ndb_user=m\nhard_action=lock\n",
+      /search\.conf:1: hard_action must be lock or readonly, got "kill"$/,
+    ],
+    [
+      "db_host=a\ndb_user=m\nnotify_url=https://u:hunter2hunter2@x.example/\n",
+      /search\.conf:3: notify_url must not hold a user name or password/,
+    ],
+    [
+      "notify_url=ftp://x.example/\ndb_host=a\ndb_user=m\n",
+      /search\.conf:1: notify_url must start/,
+    ],
+    [
+      "notify_secret=hunter2hunter2hunter2\ndb_host=a\ndb_user=m\n",
+      /search\.conf:1: notify_secret is not read from search\.conf.*notify_secret_file/,
+    ],
+    [
+      "notify_secret_file=$DIR/secret\ndb_host=a\ndb_user=m\n",
+      /search\.conf:1: notify_secret_file has no effect on any server; set notify_url/,
+    ],
+    [
+      "[server a]\ndb_host=a\ndb_user=m\nnotify_secret_file=$DIR/secret\n",
+      /search\.conf:4: notify_secret_file has no effect without notify_url/,
+    ],
+    [
+      "notify_url=http://h.example/\nnotify_secret_file=secret\ndb_host=a\ndb_user=m\n",
+      /search\.conf:2: notify_secret_file must be an absolute path/,
+    ],
+    [
+      "notify_url=http://h.example/\nnotify_secret_file=$DIR/missing\ndb_host=a\ndb_user=m\n",
+      /search\.conf:2: notify_secret_file: .*missing: notify secret file not found$/,
+    ],
+  ];
+  await assertRefused(
+    cases,
+    { secret: "hunter2hunter2hunter2\n" },
+    (message) => assert.doesNotMatch(message, /hunter2|\n/),
+  );
+});
+
+Deno.test("config: notify_secret_file is read like a password file and kept across a reload", async () => {
+  const conf = "notify_url=https://h.example/hook\nnotify_secret_file=$DIR/secret\n" +
+    "db_host=a\ndb_user=m\n";
+  const dir = await sandbox(conf);
+  const secret = `${dir}/secret`;
+  try {
+    await Deno.writeTextFile(secret, "# signing key\n0123456789abcdef0123\n", { mode: 0o600 });
+    await Deno.chmod(secret, 0o600);
+    const c = await loadConfig(dir, { credentialsDirectory: "" });
+    const notify = c.servers[0].notify!;
+    assert.equal(notify.url, "https://h.example/hook");
+    assert.equal(notify.secret?.reveal(), "0123456789abcdef0123");
+    assert.doesNotMatch(JSON.stringify(c) + Deno.inspect(c, { depth: 9 }), /0123456789abcdef/);
+
+    // Kept: a reload that can no longer read the file uses the secret read at start.
+    await Deno.rename(secret, `${secret}.away`);
+    const again = await loadConfig(dir, { keptPasswords: keptSecrets(c) });
+    assert.equal(again.servers[0].notify?.secret?.reveal(), "0123456789abcdef0123");
+    await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), /secret file not found/);
+    await Deno.rename(`${secret}.away`, secret);
+
+    const refused: [string, number, RegExp][] = [
+      [
+        "0123456789abcdef0123\n",
+        0o640,
+        /search\.conf:2: notify_secret_file: .*notify secret file is accessible by group or others \(mode 0640\); run chmod 600/,
+      ],
+      [
+        "tiny-s3cr3t\n",
+        0o600,
+        /search\.conf:2: notify_secret_file: the secret in .* is shorter than 16 characters/,
+      ],
+      ["# only a comment\n\n", 0o600, /search\.conf:2: notify_secret_file: .* holds no secret/],
+    ];
+    for (const [text, mode, expected] of refused) {
+      await Deno.remove(secret);
+      await Deno.writeTextFile(secret, text, { mode });
+      await Deno.chmod(secret, mode);
+      await assert.rejects(loadConfig(dir, { credentialsDirectory: "" }), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, expected);
+        assert.doesNotMatch(e.message, /0123456789|tiny-s3cr3t/);
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("config: notify_tls_ca serves an https:// notify_url and must hold a usable certificate", async () => {
+  const certs = await makeCerts("IP:127.0.0.1");
+  const ca = await Deno.readTextFile(certs.ca);
+  const https = "notify_url=https://127.0.0.1:8443/hook\n";
+  try {
+    const dir = await sandbox(`${https}notify_tls_ca=${certs.ca}\ndb_host=a\ndb_user=m\n`);
+    try {
+      const c = await loadConfig(dir, { credentialsDirectory: "" });
+      assert.equal(c.servers[0].notify?.caCert, ca);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    const cases: [string, RegExp][] = [
+      [
+        `notify_url=http://h.example/\nnotify_tls_ca=${certs.ca}\ndb_host=a\ndb_user=m\n`,
+        /search\.conf:2: notify_tls_ca has no effect on any server; it only serves an https:\/\/ notify_url/,
+      ],
+      [
+        `${https}[server a]\ndb_host=a\ndb_user=m\nnotify_url=http://h.example/\nnotify_tls_ca=${certs.ca}\n`,
+        /search\.conf:6: notify_tls_ca has no effect without an https:\/\/ notify_url/,
+      ],
+      [
+        `${https}notify_tls_ca=$DIR/search_user\ndb_host=a\ndb_user=m\n`,
+        /search\.conf:2: notify_tls_ca: .*search_user holds no PEM certificate/,
+      ],
+      [
+        `${https}notify_tls_ca=$DIR/bad.pem\ndb_host=a\ndb_user=m\n`,
+        /search\.conf:2: notify_tls_ca: .*bad\.pem holds a certificate that cannot be used/,
+      ],
+      [
+        `${https}notify_tls_ca=$DIR/none.pem\ndb_host=a\ndb_user=m\n`,
+        /search\.conf:2: notify_tls_ca: .*none\.pem: file not found/,
+      ],
+    ];
+    await assertRefused(cases, {
+      "bad.pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    });
+  } finally {
+    await Deno.remove(certs.dir, { recursive: true });
+  }
+});
 
 Deno.test("config: an unreadable user database is a configuration error naming it, not an empty one", async () => {
   const dir = await sandbox("run_as=mysql\ndb_host=a\ndb_user=m\n");

@@ -3,7 +3,7 @@
  * plus line tracking so every error names `file:line`.
  *
  * Keys live in a `[default]` section (keys before any section count too). Every key but
- * `SqlitePath` is optional; see README "conntrack" for the list and defaults. Unknown keys and
+ * `SqlitePath` is optional; see docs/configuration.md for the list and defaults. Unknown keys and
  * sections are errors naming the line and the closest known key. CR, LF and CRLF all end a
  * line. Errors never quote a value: the file may hold a secret (a password pasted into `Store`,
  * a line joined to it, or `-c` pointing at a password file). An unknown key is quoted only when

@@ -19,20 +19,22 @@ export interface PasswordFile {
 /**
  * Reads and checks a password file; `allowedUids` are the owners accepted (root, run_as).
  * Mode and owner are checked on the open handle before a byte is read; the file must be a
- * regular file of at most 64 KiB.
+ * regular file of at most 64 KiB. `label` names the file in messages (another secret kept the
+ * same way, such as the webhook's signing secret, is read with this function too).
  */
 export async function readPasswordFile(
   file: string,
   allowedUids: number[],
+  label = "password file",
 ): Promise<PasswordFile> {
   const text = await readConfigText(file, {
     maxBytes: SECRET_MAX_BYTES,
-    label: "password file",
+    label,
     check: ({ mode, uid }) => {
       const perms = mode & 0o777;
       if (perms & 0o077) {
         throw new ConfigError(
-          `password file is accessible by group or others (mode ${
+          `${label} is accessible by group or others (mode ${
             perms.toString(8).padStart(4, "0")
           }); run chmod 600 on it`,
           file,
@@ -40,7 +42,7 @@ export async function readPasswordFile(
       }
       if (!allowedUids.includes(uid)) {
         throw new ConfigError(
-          `password file is owned by uid ${uid}; it must belong to root or the run_as user`,
+          `${label} is owned by uid ${uid}; it must belong to root or the run_as user`,
           file,
         );
       }

@@ -69,6 +69,11 @@ export const SHARED_KEYS = [
   "tls_key",
   "tls_verify_server_cert",
   "server_public_key",
+  "hard_grace",
+  "hard_action",
+  "notify_url",
+  "notify_secret_file",
+  "notify_tls_ca",
 ] as const;
 
 /** Keys valid only at the top of the file (before any section). */
@@ -140,6 +145,14 @@ export function parseSearchConf(text: string, file: string): RawSearchConf {
     }
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
+    if (key === "notify_secret") {
+      throw new ConfigError(
+        "notify_secret is not read from search.conf, which others may read; put the secret " +
+          "in a file of mode 0600 and name it with notify_secret_file (the line is not shown)",
+        file,
+        lineNo,
+      );
+    }
     if (!ALL_KEYS.includes(key)) {
       const t = typo(key, ALL_KEYS);
       throw new ConfigError(

@@ -1,10 +1,13 @@
 /**
- * Parser for search_user: one monitored user per line, `user[@host],soft[,hard]`.
+ * Parser for search_user: one monitored user per line, `user[@host],soft[,hard[,action]]`.
  *
  * - `user,2GB,3GB`: warn above 2 GiB, lock above 3 GiB, unlock below 2 GiB.
  * - `user,500MB`: one limit, used as soft and hard (the established meaning: warn and lock
  *   above 500 MiB); unlocked again below 90 % of it.
  * - `user,,3GB`: hard limit only (no warning); unlocked below 90 % of it.
+ * - `user,2GB,3GB,readonly`: the 4th field, `lock` or `readonly`, is this user's action over the
+ *   hard limit, instead of the server's `hard_action`. `user,500MB,,readonly`: one limit, as
+ *   `user,500MB`, with an action.
  * - `user@host,...`: only that account is locked; without a host, every account with that
  *   user name is. The last `@` separates user and host.
  * - `"we,ird@name"@host,...` or `"we,ird@name",...`: a user name in double quotes is taken as
@@ -21,6 +24,7 @@ import { findUnsafeChar, quoteValue } from "../util/text.ts";
 import { parseSize } from "./size.ts";
 import { splitLines } from "./safe_read.ts";
 import { ACCOUNT_MAX_CHARS } from "./value_rules.ts";
+import { type HardAction, parseHardAction } from "./enforcement.ts";
 
 /** One line of search_user. */
 export interface UserLimit {
@@ -32,6 +36,8 @@ export interface UserLimit {
   soft?: number;
   /** Lock threshold in bytes. */
   hard: number;
+  /** Action over the hard limit given on this line; undefined = the server's `hard_action`. */
+  action?: HardAction;
   /** Line in search_user, for messages. */
   line: number;
 }
@@ -61,10 +67,15 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
     }
     const rest = quoted ? line.slice(quoted.end) : line;
     const fields = rest.split(",").map(trimBlanks);
-    if (fields.length < 2 || fields.length > 3) {
-      fail(`expected user,soft[,hard] (e.g. alice,2GB,3GB), got ${fields.length} field(s)`);
+    if (fields.length < 2 || fields.length > 4) {
+      fail(
+        `expected user,soft[,hard[,action]] (e.g. alice,2GB,3GB or alice,2GB,3GB,readonly), ` +
+          `got ${fields.length} field(s)`,
+      );
     }
-    const [account, softText, hardText] = fields;
+    const [account, softText, hardField, actionText] = fields;
+    // `user,soft,,action`: one limit with an action, as `user,soft`.
+    const hardText = actionText !== undefined && hardField === "" ? undefined : hardField;
     let user: string;
     let host: string | undefined;
     if (quoted) {
@@ -109,7 +120,15 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
       fail(`user ${quoteValue(user)} is listed twice (first on line ${earlier})`);
     }
     seen.set(user, lineNo);
-    out.push({ user, host, soft, hard, line: lineNo });
+    let action: HardAction | undefined;
+    if (actionText !== undefined) {
+      try {
+        action = parseHardAction(actionText, "action (4th field)");
+      } catch (err) {
+        fail(errorText(err));
+      }
+    }
+    out.push({ user, host, soft, hard, ...(action ? { action } : {}), line: lineNo });
   }
   return out;
 }

@@ -36,10 +36,47 @@ a@b@%,1K
   ]);
 });
 
+Deno.test("search_user: an optional 4th field sets the user's action over the hard limit", () => {
+  const users = parseSearchUser(
+    `alice,2G,3G,readonly
+bob,500M,,readonly
+carol,,10G, lock
+"d,ave"@10.0.0.%,1G,2G,readonly
+erin,1G,2G
+`,
+    F,
+  );
+  assert.deepEqual(users, [
+    { user: "alice", host: undefined, soft: 2 * G, hard: 3 * G, action: "readonly", line: 1 },
+    // An empty hard field with an action: one limit, as bob,500M.
+    { user: "bob", host: undefined, soft: 500 * M, hard: 500 * M, action: "readonly", line: 2 },
+    { user: "carol", host: undefined, soft: undefined, hard: 10 * G, action: "lock", line: 3 },
+    { user: "d,ave", host: "10.0.0.%", soft: G, hard: 2 * G, action: "readonly", line: 4 },
+    // Without the field the server's hard_action applies: no action on the line.
+    { user: "erin", host: undefined, soft: G, hard: 2 * G, line: 5 },
+  ]);
+});
+
 Deno.test("search_user: malformed lines give file:line errors", () => {
   const cases: [string, string][] = [
-    ["alice\n", `${F}:1: expected user,soft[,hard] (e.g. alice,2GB,3GB), got 1 field(s)`],
-    ["alice,1G,2G,3G\n", `${F}:1: expected user,soft[,hard] (e.g. alice,2GB,3GB), got 4 field(s)`],
+    [
+      "alice\n",
+      `${F}:1: expected user,soft[,hard[,action]] (e.g. alice,2GB,3GB or alice,2GB,3GB,readonly), got 1 field(s)`,
+    ],
+    [
+      "alice,1G,2G,lock,x\n",
+      `${F}:1: expected user,soft[,hard[,action]] (e.g. alice,2GB,3GB or alice,2GB,3GB,readonly), got 5 field(s)`,
+    ],
+    [
+      "alice,1G,2G,3G\n",
+      `${F}:1: action (4th field) must be lock or readonly, got "3G"`,
+    ],
+    ["alice,1G,2G,\n", `${F}:1: action (4th field) must be lock or readonly, got ""`],
+    ["alice,1G,2G,LOCK\n", `${F}:1: action (4th field) must be lock or readonly, got "LOCK"`],
+    [
+      "alice,,,readonly\n",
+      `${F}:1: soft limit: "" is not a size; write bytes or a number with K, M, G or T (e.g. 500MB, 1.5G)`,
+    ],
     ["# c\nalice,3G,2G\n", `${F}:2: soft limit 3G is above hard limit 2G`],
     ["alice,0\n", `${F}:1: soft limit: size "0" is zero; sizes must be above 0`],
     ["alice,1G,-5M\n", `${F}:1: hard limit: size "-5M" is negative; sizes must be above 0`],

@@ -5,11 +5,11 @@
  * @module
  */
 import { secureHint, type ServerAddress } from "../config/conntrack_ini.ts";
-import { Secret, type ServerConfig, type TlsConfig } from "../config/config.ts";
+import { Secret } from "../config/config.ts";
 import { passwordAt, readPasswordFile } from "../config/passwd.ts";
 import { isRsaPublicKey, notPublicKey, readPem } from "../config/pem.ts";
 import { ConfigError, errorText, RuntimeError } from "../errors.ts";
-import { connect, type Db } from "./connection.ts";
+import { connect, type ConnectOptions, type Db, type TlsOptions } from "./connection.ts";
 
 /** Seconds allowed for connecting and for each query. */
 export const ADDRESS_TIMEOUT_SEC = 10;
@@ -30,14 +30,11 @@ export async function connectAddress(
     const file = await readPasswordFile(address.passwordFile, [0, Deno.uid() ?? 0]);
     password = passwordAt(file, 0, what);
   }
-  const server: ServerConfig = {
+  const server: ConnectOptions = {
     id: what,
     ...(address.socket ? { socket: address.socket } : { host: address.host, port: address.port }),
     user: address.user,
     password: new Secret(password),
-    intervalSec: 0,
-    usageSource: "information_schema",
-    mapping: "grants",
     connectTimeoutSec: ADDRESS_TIMEOUT_SEC,
     queryTimeoutSec: ADDRESS_TIMEOUT_SEC,
     connectRetries: 0,
@@ -63,7 +60,7 @@ export function describeAddress(address: ServerAddress): string {
 async function transportFiles(
   address: ServerAddress,
   what: string,
-): Promise<Pick<ServerConfig, "tls" | "serverPublicKey">> {
+): Promise<Pick<ConnectOptions, "tls" | "serverPublicKey">> {
   const pem = async (path: string | undefined): Promise<string | undefined> => {
     if (path === undefined) return undefined;
     try {
@@ -72,9 +69,9 @@ async function transportFiles(
       throw new ConfigError(`${what}: ${errorText(err)}`);
     }
   };
-  const out: Pick<ServerConfig, "tls" | "serverPublicKey"> = {};
+  const out: Pick<ConnectOptions, "tls" | "serverPublicKey"> = {};
   if (address.tls) {
-    const tls: TlsConfig = {
+    const tls: TlsOptions = {
       ca: await pem(address.tls.ca),
       cert: await pem(address.tls.cert),
       key: await pem(address.tls.key),

@@ -7,10 +7,46 @@
  */
 import type mysql from "mysql2/promise";
 import iconv from "iconv-lite";
-import type { ServerConfig } from "../config/config.ts";
 import { RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
 import { authPlugins, openConnection, type TransportPolicy } from "./transport.ts";
+
+/** TLS settings of a connection. */
+export interface TlsOptions {
+  /** PEM texts. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Check the certificate chain and that the certificate names the host. */
+  verifyServerCert: boolean;
+  /** Name of the setting that turned verification off, for the warning. */
+  verifySetting?: string;
+}
+
+/**
+ * Where and how to connect, as db/ needs it whoever configured it (the monitor maps its
+ * ConnectOptions to this; the conntrack report and central store map their ini addresses).
+ */
+export interface ConnectOptions {
+  /** Name of the server or connection in messages. */
+  id: string;
+  socket?: string;
+  host?: string;
+  port?: number;
+  user: string;
+  /** The password, revealed only to the driver. */
+  password: { reveal(): string };
+  connectTimeoutSec: number;
+  queryTimeoutSec: number;
+  /** Further attempts of {@link connectWithRetry}. */
+  connectRetries: number;
+  /** TLS; undefined = plain TCP or socket. */
+  tls?: TlsOptions;
+  /** PEM of the server's RSA public key, the only key a password may be encrypted with. */
+  serverPublicKey?: string;
+  /** The settings that make a refused login possible, named in the refusal. */
+  secureHint?: string;
+}
 
 /** An open connection plus the query timeout of its server. */
 export interface Db {
@@ -36,12 +72,12 @@ export function preloadDriver(): void {
   iconv.getCodec("cesu8");
 }
 
-/** Default of {@link ServerConfig.secureHint}: the search.conf settings. */
+/** Default of {@link ConnectOptions.secureHint}: the search.conf settings. */
 export const SECURE_HINT =
   "tls=1 (with tls_ca) or server_public_key=FILE (the server's RSA public key, PEM) in search.conf";
 
 /** How the password may travel to `server`. */
-export function transportPolicy(server: ServerConfig): TransportPolicy {
+export function transportPolicy(server: ConnectOptions): TransportPolicy {
   return {
     id: server.id,
     host: server.socket ? "localhost" : server.host ?? "localhost",
@@ -57,7 +93,7 @@ export function transportPolicy(server: ServerConfig): TransportPolicy {
 export const SESSION_SQL_MODE = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION";
 
 /** mysql2 options for `server`; the password only goes to the driver. */
-export function connectionOptions(server: ServerConfig): mysql.ConnectionOptions {
+export function connectionOptions(server: ConnectOptions): mysql.ConnectionOptions {
   const where = server.socket
     ? { socketPath: server.socket }
     : { host: server.host, port: server.port };
@@ -87,7 +123,7 @@ export function connectionOptions(server: ServerConfig): mysql.ConnectionOptions
 const warnedUnverified = new Set<string>();
 
 /** Logs, once per process and server, that TLS does not check who the server is. */
-function warnUnverified(server: ServerConfig): void {
+function warnUnverified(server: ConnectOptions): void {
   if (!server.tls || server.tls.verifyServerCert || warnedUnverified.has(server.id)) return;
   warnedUnverified.add(server.id);
   log("db").warning(
@@ -102,7 +138,7 @@ function warnUnverified(server: ServerConfig): void {
 }
 
 /** Opens one connection to `server`, failing after connect_timeout_sec or when `signal` aborts. */
-export async function connect(server: ServerConfig, signal?: AbortSignal): Promise<Db> {
+export async function connect(server: ConnectOptions, signal?: AbortSignal): Promise<Db> {
   const options = connectionOptions(server);
   warnUnverified(server);
   // mysql2's connectTimeout covers the TCP connect; the overall race also covers a peer that
@@ -194,7 +230,7 @@ export function backoffMs(attempt: number): number {
  * about each failed attempt. Gives up at once on authentication errors or when `signal` aborts.
  */
 export async function connectWithRetry(
-  server: ServerConfig,
+  server: ConnectOptions,
   options: {
     signal?: AbortSignal;
     onRetry?: (err: unknown, attempt: number, delayMs: number) => void;

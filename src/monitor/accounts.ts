@@ -10,7 +10,7 @@ import { readAccountRows } from "../db/accounts.ts";
 import type { Db } from "../db/connection.ts";
 import type { Flavour } from "../db/flavour.ts";
 import type { Account } from "./decide.ts";
-import { classifySessions, type Session } from "./sessions.ts";
+import type { Session } from "./sessions.ts";
 import { TimeSlicer } from "./slice.ts";
 
 /** Global privileges that let an account grow any schema: INSERT, CREATE, ALTER. */
@@ -112,46 +112,31 @@ export async function setAccountLocked(
   ]);
 }
 
-/** Outcome of {@link endSessions}. */
-export interface SessionsEnded {
-  ended: number;
-  /** Sessions of the user name that might belong to an account that is not locked. */
-  leftOpen: Session[];
-}
-
 /**
- * Ends the open sessions of the accounts `user`@`lockedHosts` (ACCOUNT LOCK only refuses new
- * ones), except the monitor's own. The process list names the user, not the account, so a
- * session is ended only when it can only belong to one of those accounts — `otherHosts` are the
- * hosts of the user name's accounts that stay unlocked, and of anonymous accounts; sessions that
- * might be theirs are returned in `leftOpen`. User names are compared byte for byte.
+ * The open sessions whose user name is byte for byte `user` (the process list names the user,
+ * not the account), except the monitor's own and those already being killed.
  */
-export async function endSessions(
-  db: Db,
-  user: string,
-  lockedHosts: readonly string[],
-  otherHosts: readonly string[],
-): Promise<SessionsEnded> {
+export async function listSessions(db: Db, user: string): Promise<Session[]> {
   const rows = await db.query<{ id: string | number; user: string; host: string | null }>(
     `SELECT ID AS id, USER AS user, HOST AS host FROM information_schema.PROCESSLIST
       WHERE CAST(USER AS BINARY) = CAST(? AS BINARY)
         AND ID <> CONNECTION_ID() AND COMMAND <> 'Killed'`,
     [user],
   );
-  const sessions: Session[] = rows.filter((r) => String(r.user) === user).map((r) => ({
+  return rows.filter((r) => String(r.user) === user).map((r) => ({
     id: Number(r.id),
     host: String(r.host ?? ""),
   }));
-  const { end, leftOpen } = classifySessions(sessions, lockedHosts, otherHosts);
-  let ended = 0;
-  for (const { id } of end) {
-    try {
-      await db.query("KILL CONNECTION ?", [id]);
-      ended++;
-    } catch (err) {
-      // Already gone between the listing and the kill.
-      if ((err as { errno?: number }).errno !== 1094) throw err;
-    }
+}
+
+/** `KILL CONNECTION id`; false when the session was already gone. */
+export async function killSession(db: Db, id: number): Promise<boolean> {
+  try {
+    await db.query("KILL CONNECTION ?", [id]);
+    return true;
+  } catch (err) {
+    // Already gone between the listing and the kill.
+    if ((err as { errno?: number }).errno === 1094) return false;
+    throw err;
   }
-  return { ended, leftOpen };
 }

@@ -10,46 +10,29 @@
  * (timeout, connection dropped), the intent stays for the next run to resolve and nothing more is
  * sent to that server in this cycle.
  *
- * The writes go through {@link StateWrites} and the statements through {@link ServerActions}, the
- * seams a test uses to fail a write or stop between two steps.
+ * Entry: {@link act} (one server's plan); {@link finishIntents} first finishes what an
+ * interrupted run left. The writes go through {@link StateWrites} and the statements through
+ * {@link Server}, the seams a unit test uses to fail a write or the server between two steps.
  * @module
  */
 import { formatSize } from "../config/size.ts";
-import type { Db } from "../db/connection.ts";
 import { errorText } from "../errors.ts";
 import { log } from "../system/log.ts";
-import { endSessions, type SessionsEnded, setAccountLocked } from "./accounts.ts";
 import type { AuditEntry } from "./audit_log.ts";
-import type { Action } from "./decide.ts";
+import { type Action, settle } from "./decide.ts";
 import { faultPoint } from "./fault.ts";
-import type { Orphan, Resolution } from "./plan.ts";
-import type { AccountKey, StateWrites } from "./store.ts";
-
-/** Statements that change the server, as the act step needs them. */
-export interface ServerActions {
-  /** `ALTER USER ?@? ACCOUNT LOCK` / `UNLOCK`. */
-  setLocked(user: string, host: string, locked: boolean): Promise<void>;
-  /** Ends the sessions that can only be `user`@`lockedHosts`'s. */
-  endSessions(
-    user: string,
-    lockedHosts: readonly string[],
-    otherHosts: readonly string[],
-  ): Promise<SessionsEnded>;
-}
-
-/** The real {@link ServerActions} of a connection. */
-export function serverActions(db: Db): ServerActions {
-  return {
-    setLocked: (user, host, locked) => setAccountLocked(db, user, host, locked),
-    endSessions: (user, locked, others) => endSessions(db, user, locked, others),
-  };
-}
+import type { Orphan, Plan, PlannedUser, Resolution } from "./plan.ts";
+import type { Released, UserReport } from "./report.ts";
+import type { Server } from "./server.ts";
+import { classifySessions, type Session } from "./sessions.ts";
+import { TimeSlicer } from "./slice.ts";
+import type { AccountKey, StateWrites, UserFlags } from "./store.ts";
 
 /**
  * True when the server certainly answered with an error (the statement did not happen); false
  * when the answer was lost (timeout, connection closed), so the outcome is unknown.
  */
-export function definiteFailure(err: unknown): boolean {
+function definiteFailure(err: unknown): boolean {
   const e = err as { sqlState?: string; fatal?: boolean };
   return typeof e?.sqlState === "string" && e.fatal !== true;
 }
@@ -59,7 +42,8 @@ export interface ActContext {
   server: string;
   debug: 0 | 1 | 2;
   writes: StateWrites;
-  actions: ServerActions;
+  /** Where the statements go. */
+  target: Server;
   /** Set when a state write failed: no lock or unlock is sent for the rest of the cycle. */
   stateError?: string;
   /** Set when the server's answer was lost: nothing more is sent to it in this cycle. */
@@ -70,7 +54,7 @@ export interface ActContext {
 }
 
 /** What one user's actions came to, for the table. */
-export interface Acted {
+interface Acted {
   notes: string[];
   /** Actions that happened (a dry run neither warns nor locks). */
   done: Set<Action>;
@@ -79,7 +63,7 @@ export interface Acted {
 const logger = log("monitor");
 
 /** The limits and figures of one user, for messages and the audit log. */
-export interface ActUser {
+interface ActUser {
   user: string;
   usage: number;
   hard: number;
@@ -107,7 +91,7 @@ export function tryWrite(ctx: ActContext, write: () => void): boolean {
 }
 
 /** Carries out one user's actions, in order; see the module comment. */
-export async function actForUser(
+async function actForUser(
   ctx: ActContext,
   who: ActUser,
   actions: readonly Action[],
@@ -251,7 +235,7 @@ async function alter(
   }
   faultPoint("intent");
   try {
-    await ctx.actions.setLocked(user, host, verb === "lock");
+    await ctx.target.setLocked(user, host, verb === "lock");
   } catch (err) {
     const text = errorText(err);
     if (definiteFailure(err)) {
@@ -290,7 +274,7 @@ async function finishLocks(
   const id = ctx.server;
   let result: string;
   try {
-    const r = await ctx.actions.endSessions(user, hosts, [...otherHosts, ...ctx.anonymousHosts]);
+    const r = await endSessions(ctx.target, user, hosts, [...otherHosts, ...ctx.anonymousHosts]);
     result = `ended ${r.ended}`;
     if (r.ended) logger.error`server ${id}: ended ${r.ended} open session(s) of ${user}`;
     if (r.leftOpen.length) {
@@ -387,7 +371,7 @@ function logNotCovered(what: "would" | "unlocked" | "dropped", id: string, o: Or
  * -d 2, recorded like any unlock) or forgets them when someone else already unlocked or dropped
  * them. Returns notes per user for the table.
  */
-export async function releaseOrphans(
+async function releaseOrphans(
   ctx: ActContext,
   orphans: readonly Orphan[],
 ): Promise<Map<string, string[]>> {
@@ -408,4 +392,117 @@ export async function releaseOrphans(
     note(o.user, r.note);
   }
   return notes;
+}
+
+/** Outcome of {@link endSessions}. */
+interface SessionsEnded {
+  ended: number;
+  /** Sessions of the user name that might belong to an account that is not locked. */
+  leftOpen: Session[];
+}
+
+/**
+ * Ends the open sessions of the accounts `user`@`lockedHosts` (ACCOUNT LOCK only refuses new
+ * ones). The process list names the user, not the account, so a session is ended only when it
+ * can only belong to one of those accounts — `otherHosts` are the hosts of the user name's
+ * accounts that stay unlocked, and of anonymous accounts; sessions that might be theirs are
+ * returned in `leftOpen`.
+ */
+async function endSessions(
+  server: Server,
+  user: string,
+  lockedHosts: readonly string[],
+  otherHosts: readonly string[],
+): Promise<SessionsEnded> {
+  const { end, leftOpen } = classifySessions(await server.sessions(user), lockedHosts, otherHosts);
+  let ended = 0;
+  for (const { id } of end) if (await server.kill(id)) ended++;
+  return { ended, leftOpen };
+}
+
+/** What {@link act} needs besides the context: the plan and notes of finished intents. */
+export interface ActInput {
+  plan: Plan;
+  /** Notes per user from {@link finishIntents}, shown before this cycle's. */
+  earlier: ReadonlyMap<string, string[]>;
+}
+
+/** What {@link act} did: one report per user, their flags to record, released orphans. */
+export interface ActOutcome {
+  users: UserReport[];
+  flags: Map<string, UserFlags>;
+  released: Released[];
+}
+
+/**
+ * The act step: carries out `plan` on one server, user by user, then releases the locks
+ * search_user no longer covers. A surprise for one user is logged and costs the others nothing.
+ */
+export async function act(ctx: ActContext, input: ActInput): Promise<ActOutcome> {
+  const users: UserReport[] = [];
+  const flags = new Map<string, UserFlags>();
+  const slicer = new TimeSlicer();
+  for (const p of input.plan.users) {
+    await slicer.pause();
+    const earlier = input.earlier.get(p.limit.user) ?? [];
+    if (p.kind === "no account") {
+      users.push({
+        user: p.limit.user,
+        usage: 0,
+        soft: p.limit.soft,
+        hard: p.limit.hard,
+        locked: false,
+        status: "no account",
+        actions: earlier,
+      });
+      continue;
+    }
+    try {
+      users.push(await actOnPlanned(ctx, p, earlier, flags));
+    } catch (err) {
+      logger.error`server ${ctx.server}: user ${p.limit.user} skipped: ${errorText(err)}`;
+    }
+  }
+  const released = await releaseOrphans(ctx, input.plan.orphans);
+  return {
+    users,
+    flags,
+    released: [...released].map(([user, actions]) => ({ user, actions })),
+  };
+}
+
+/** Acts on one user's decision; returns its report and sets its flags in `flags`. */
+async function actOnPlanned(
+  ctx: ActContext,
+  p: PlannedUser,
+  earlier: readonly string[],
+  flags: Map<string, UserFlags>,
+): Promise<UserReport> {
+  const { limit, decision: d } = p;
+  const acted = await actForUser(ctx, {
+    user: limit.user,
+    usage: p.usage,
+    hard: limit.hard,
+    hosts: p.hosts,
+  }, d.actions);
+  const next = settle(d.state, d.actions, acted.done);
+  flags.set(limit.user, { warned: next.warned, overHard: next.overHard });
+  const lockedAfter = p.covered.some((a) => {
+    const changed = d.actions.find((x) =>
+      acted.done.has(x) && (x.kind === "lock" || x.kind === "unlock") && x.host === a.host
+    );
+    return changed ? changed.kind === "lock" : a.locked;
+  });
+  let status = d.status;
+  if (next.lockedByUs.length > 0) status = "locked";
+  else if (status === "locked") status = "ok";
+  return {
+    user: limit.user,
+    usage: p.usage,
+    soft: limit.soft,
+    hard: limit.hard,
+    locked: lockedAfter,
+    status,
+    actions: [...earlier, ...acted.notes],
+  };
 }

@@ -1,6 +1,8 @@
 /**
  * The monitor as a long-running daemon: start-up as root, privilege drop, pid file, signals,
- * configuration reload, systemd notifications. `monitor --once` shares the start-up.
+ * configuration reload, systemd notifications. `monitor --once` shares the start-up. The daemon
+ * wraps {@link Monitor} (monitor.ts: the loop), which runs each server's cycle (cycle.ts: scan →
+ * plan → act → record → publish); `--once` runs that cycle once for every server.
  *
  * Start-up order: load and validate the whole configuration as root (the password is read
  * here); prepare the directories the monitor writes (see {@link preparePaths}: root creates
@@ -22,11 +24,10 @@
  * @module
  */
 import {
+  keptSecrets,
   loadConfig,
   type LoadOptions,
   type MonitorConfig,
-  passwordKey,
-  Secret,
   shardPath,
 } from "../config/config.ts";
 import { ConfigError, errorText } from "../errors.ts";
@@ -282,11 +283,6 @@ export async function startMonitorProcess(
   return { config, droppedTo, credentialsDirectory };
 }
 
-/** Passwords of `config` keyed for {@link LoadOptions.keptPasswords}. */
-function keptPasswords(config: MonitorConfig): Map<string, Secret> {
-  return new Map(config.servers.map((s) => [passwordKey(s), s.password]));
-}
-
 /** Runs the monitor daemon until SIGTERM/SIGINT; returns the exit code. */
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const level: LogLevel = options.debug === 0 ? "debug" : "info";
@@ -340,7 +336,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           // start, and say why.
           next = await loadConfig(options.configDir, {
             ...loadOptions,
-            keptPasswords: keptPasswords(config),
+            keptPasswords: keptSecrets(config),
           });
           logger.info`reload: kept the passwords read at start (${errorText(first)})`;
         }

@@ -1,6 +1,6 @@
 /**
- * The quota decision for one user on one server, as a pure function: usage, limits, the
- * user's accounts as the server reports them, and what this tool remembers → actions.
+ * The quota rules, the pure core of the plan step (plan.ts calls {@link decide} per user): usage,
+ * limits, the user's accounts as the server reports them, and what this tool remembers → actions.
  *
  * Rules:
  * - Soft limit: one warning when usage goes above it, one notice when it is back at or below.

@@ -1,33 +1,18 @@
 /**
  * The scan step: reads one server without changing it — version, accounts and roles, the grants
  * the mapping needs, the schema names, then the sizes of only the schemas some monitored user of
- * this shard owns — and sums them per user.
+ * this shard owns — and sums them per user. Entry: {@link scanServer}; everything it reads goes
+ * through the {@link Server} seam.
  * @module
  */
 import type { ServerConfig } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
-import type { Db } from "../db/connection.ts";
 import { type Flavour, lockUnsupported, parseVersion } from "../db/flavour.ts";
 import { errorText, RuntimeError } from "../errors.ts";
-import {
-  type AccountTable,
-  type GrowthGrant,
-  listAccounts,
-  readGrowthGrants,
-  readRoleGrants,
-  type RoleGrant,
-} from "./accounts.ts";
+import type { AccountTable, GrowthGrant, RoleGrant } from "./accounts.ts";
 import { buildOwnerIndex } from "./mapping.ts";
-import {
-  listSchemaDirs,
-  listSchemas,
-  serverDatadir,
-  type Usage,
-  usageFromDatadir,
-  usageFromInformationSchema,
-  usageOfEverySchema,
-  WHOLE_SERVER_SHARE,
-} from "./usage.ts";
+import type { Server } from "./server.ts";
+import { listSchemaDirs, type Usage, usageFromDatadir, WHOLE_SERVER_SHARE } from "./usage.ts";
 import { TimeSlicer } from "./slice.ts";
 
 /** A user's usage: bytes, and the schemas whose size could only be read in part. */
@@ -51,7 +36,7 @@ export interface Scan {
 }
 
 /** Whether the account `limit` names exists on the server. */
-export function hasAccount(accounts: AccountTable, limit: UserLimit): boolean {
+function hasAccount(accounts: AccountTable, limit: UserLimit): boolean {
   const list = accounts.accounts.get(limit.user);
   if (!list?.length) return false;
   return limit.host === undefined || list.some((a) => a.host === limit.host);
@@ -59,23 +44,22 @@ export function hasAccount(accounts: AccountTable, limit: UserLimit): boolean {
 
 /** Scans `server` for `users` (this shard's); `debug` 2 also checks ACCOUNT LOCK support. */
 export async function scanServer(
-  db: Db,
+  target: Server,
   server: ServerConfig,
   users: readonly UserLimit[],
   debug: 0 | 1 | 2,
 ): Promise<Scan> {
-  const [{ v }] = await db.query<{ v: string }>("SELECT VERSION() AS v");
-  const flavour = parseVersion(v);
+  const flavour = parseVersion(await target.version());
   if (debug === 2) {
     const why = lockUnsupported(flavour);
     if (why) throw new RuntimeError(why);
   }
-  const accounts = await listAccounts(db, flavour);
+  const accounts = await target.accounts(flavour);
   let grants: GrowthGrant[] = [];
   let roleGrants: RoleGrant[] = [];
   if (server.mapping === "grants") {
-    grants = await readGrowthGrants(db);
-    roleGrants = await readRoleGrants(db, flavour).catch((err) => {
+    grants = await target.growthGrants();
+    roleGrants = await target.roleGrants(flavour).catch((err) => {
       throw new RuntimeError(
         `cannot read the role grants (${errorText(err)}); the monitor account needs ` +
           `SELECT on mysql.roles_mapping for schema_mapping=grants`,
@@ -89,7 +73,7 @@ export async function scanServer(
   // way; it starts now, and the owner index is built while the server works.
   const whole = server.usageSource === "information_schema" &&
       known.length >= WHOLE_SERVER_SHARE * accounts.accounts.size
-    ? usageOfEverySchema(db)
+    ? target.usageOfEverySchema()
     : undefined;
   whole?.catch(() => {}); // awaited below; not unhandled if the index fails first
   const index = await buildOwnerIndex({
@@ -108,7 +92,7 @@ export async function scanServer(
   let names: Iterable<string>;
   let total: number;
   if (server.usageSource === "datadir") {
-    dirs = await listSchemaDirs(server.datadir ?? await serverDatadir(db));
+    dirs = await listSchemaDirs(server.datadir ?? await target.datadir());
     names = dirs.keys();
     total = dirs.size;
   } else if (whole) {
@@ -116,7 +100,7 @@ export async function scanServer(
     names = everything.keys();
     total = everything.size;
   } else {
-    const list = await listSchemas(db);
+    const list = await target.schemas();
     names = list;
     total = list.length;
   }
@@ -135,7 +119,7 @@ export async function scanServer(
     for (const schema of owners.keys()) wanted.set(schema, dirs.get(schema)!);
     sizes = await usageFromDatadir(wanted);
   } else {
-    sizes = await usageFromInformationSchema(db, [...owners.keys()], total);
+    sizes = await target.usageOf([...owners.keys()], total);
   }
 
   const usage = new Map<string, UserUsage>(

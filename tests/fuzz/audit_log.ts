@@ -28,6 +28,8 @@ import { nameFromSql } from "../../src/conntrack/names.ts";
 import { runConntrack } from "../../src/conntrack/run.ts";
 import { parseStoredTime } from "../../src/time/tz.ts";
 import { auditTime, rng } from "../../scripts/bench/gen_audit.ts";
+import type { CaseContext, CaseReport, FuzzTarget } from "./runner.ts";
+import type { Rng } from "./rng.ts";
 
 /** One generated log. */
 export interface AuditCase {
@@ -360,3 +362,24 @@ export async function runCase(c: AuditCase, dir: string): Promise<AccountRow[]> 
     db.close();
   }
 }
+
+/**
+ * The audit-log target of `deno task fuzz` (tests/fuzz/main.ts): each case is the generated log
+ * for a seed drawn from the runner's generator, run through conntrack and checked by
+ * {@link check}. It runs in this process only (conntrack's own child process is covered by the
+ * CLI tests).
+ */
+export const auditLogTarget: FuzzTarget = {
+  name: "audit_log",
+  async run(rand: Rng, ctx: CaseContext): Promise<CaseReport> {
+    const seed = rand.int(0x7fffffff);
+    const c = generate(seed);
+    const started = performance.now();
+    const rows = await runCase(c, ctx.dir);
+    return {
+      problems: check(c, rows),
+      summary: `generated log seed ${seed}: ${c.files.length} file(s), ${c.hostile} hostile`,
+      ms: performance.now() - started,
+    };
+  },
+};

@@ -11,11 +11,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { auditLogTarget } from "./audit_log.ts";
 import { CONFIG_TARGETS } from "./config_targets.ts";
 import { describeFailure, type FuzzTarget, runFuzz } from "./runner.ts";
 
 /** Every target `deno task fuzz` knows. Targets for more inputs are added to this list. */
-export const ALL_TARGETS: readonly FuzzTarget[] = [...CONFIG_TARGETS];
+export const ALL_TARGETS: readonly FuzzTarget[] = [...CONFIG_TARGETS, auditLogTarget];
 
 function number(text: string | undefined, fallback: number, name: string): number {
   if (text === undefined) return fallback;

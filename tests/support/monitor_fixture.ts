@@ -10,7 +10,7 @@ import type { MariaDB } from "./mariadb.ts";
 /** Password of the monitor account in every fixture (never a real secret). */
 export const MONITOR_PASSWORD = "m0n1tor-Secret-pw";
 
-/** The grants README documents as sufficient; tests create the monitor account with these. */
+/** The grants docs/monitor.md documents as sufficient; tests create the monitor account with these. */
 export const MINIMAL_GRANTS = [
   "GRANT PROCESS, SHOW VIEW, CREATE USER, CONNECTION ADMIN ON *.* TO ?@?",
   "GRANT SELECT ON mysql.global_priv TO ?@?",

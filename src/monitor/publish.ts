@@ -1,12 +1,77 @@
 /**
- * The monitor's metric families, built from the latest report of every server.
+ * The publish step, last of a server's cycle: its actions go to the audit log
+ * ({@link publish}), and the reports of every server become the metrics file
+ * ({@link publishMetrics}, written after each cycle by the monitor loop) and, for `--once`, the
+ * table.
  *
- * Series per user carry the labels `server` (db_id), `user` and `shard`; series per server
- * carry `server` and `shard`.
+ * Metric series per user carry the labels `server` (db_id), `user` and `shard`; series per
+ * server carry `server` and `shard`.
  * @module
  */
-import type { ServerReport } from "../monitor/report.ts";
-import type { Family, Sample } from "./exposition.ts";
+import { type Family, renderExpositionSliced, type Sample } from "../metrics/exposition.ts";
+import type { TextfileWriter } from "../metrics/textfile_writer.ts";
+import { log } from "../system/log.ts";
+import { errorText } from "../errors.ts";
+import { appendAudit, type AuditEntry } from "./audit_log.ts";
+import type { ServerReport } from "./report.ts";
+import { TimeSlicer } from "./slice.ts";
+
+const logger = log("monitor");
+
+/** What one server's cycle publishes. */
+export interface PublishInput {
+  /** Path of the audit log. */
+  auditLog: string;
+  /** The cycle's actions, in order. */
+  audits: readonly AuditEntry[];
+  report: ServerReport;
+}
+
+/**
+ * The publish step of one server: appends the cycle's actions to the audit log (a failure is
+ * logged; the actions already happened) and logs the outcome. Returns the report.
+ */
+export async function publish(input: PublishInput): Promise<ServerReport> {
+  const { report } = input;
+  await appendAudit(input.auditLog, input.audits).catch((err) =>
+    logger.error`cannot write the audit log ${input.auditLog}: ${errorText(err)}`
+  );
+  logger
+    .info`server ${report.server}: scanned ${report.users.length} user(s) in ${report.durationSec} s`;
+  return report;
+}
+
+/** What the metrics file shows. */
+export interface MetricsInput {
+  reports: readonly ServerReport[];
+  shard: number;
+  reload?: ReloadStatus;
+  stateWriteErrors: number;
+}
+
+/**
+ * Renders the metrics of every server's latest report into `writer`'s file (the writer
+ * serialises and coalesces writes). Returns false, after logging, when the file could not be
+ * written.
+ */
+export async function publishMetrics(
+  writer: TextfileWriter,
+  input: MetricsInput,
+): Promise<boolean> {
+  const slicer = new TimeSlicer();
+  try {
+    await writer.write(() =>
+      renderExpositionSliced(
+        monitorFamilies(input.reports, input.shard, input.reload, input.stateWriteErrors),
+        () => slicer.pause(),
+      )
+    );
+    return true;
+  } catch (err) {
+    logger.error`cannot write the metrics file ${writer.path}: ${errorText(err)}`;
+    return false;
+  }
+}
 
 /** Outcome of configuration reloads, exported by the daemon (absent for `--once`). */
 export interface ReloadStatus {
