@@ -383,7 +383,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       Deno.removeSignalListener("SIGHUP", onHup);
       Deno.removeSignalListener("SIGTERM", onStop);
       Deno.removeSignalListener("SIGINT", onStop);
-      await Deno.remove(record).catch(() => {});
+      await Deno.remove(record).catch((err) => {
+        if (!(err instanceof Deno.errors.NotFound)) {
+          logger.warning`cannot remove ${record}: ${errorText(err)}`;
+        }
+      });
     }
   } finally {
     pid.release();

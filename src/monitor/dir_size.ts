@@ -12,7 +12,7 @@
  * over several turns of the event loop.
  * @module
  */
-import { errorText } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
 import { cString, directoryCalls, errno, lastError } from "../system/libc.ts";
 
 /** What measuring one directory gave: its bytes, "gone" (no such directory), or an error. */
@@ -112,7 +112,12 @@ export function defaultDirSizer(): DirSizer {
   try {
     directoryCalls();
     return libcDirSize;
-  } catch {
-    return denoDirSize();
+  } catch (err) {
+    // No FFI permission, or no glibc on this machine: Deno's calls do the same, slower.
+    if (
+      err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied ||
+      err instanceof RuntimeError
+    ) return denoDirSize();
+    throw err;
   }
 }

@@ -415,8 +415,12 @@ export class StateStore implements StateWrites {
       let json: OldState;
       try {
         json = JSON.parse(text);
-      } catch {
-        throw new Error(`old state file ${path} is not valid JSON; move it away to start afresh`);
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+        throw new RuntimeError(
+          `old state file ${path} is not valid JSON; move it away to start afresh`,
+          { cause: err },
+        );
       }
       const locks = this.#transaction(() => {
         const done = this.#db.prepare("SELECT 1 FROM migrated_files WHERE file = ?").get(name);
