@@ -12,6 +12,11 @@
 import type { Db } from "./connection.ts";
 import type { Flavour } from "./flavour.ts";
 
+/** Key of an account (or role) by name and host, for maps and sets: `user\0host`. */
+export function accountKey(user: string, host: string): string {
+  return `${user}\u0000${host}`;
+}
+
 /** One row of the account tables: an account or a role. */
 export interface AccountRow {
   user: string;

@@ -6,7 +6,7 @@
  * back are compared byte for byte, never with a server collation.
  * @module
  */
-import { readAccountRows } from "../db/accounts.ts";
+import { accountKey, readAccountRows } from "../db/accounts.ts";
 import type { Db } from "../db/connection.ts";
 import type { Flavour } from "../db/flavour.ts";
 import type { Account } from "./decide.ts";
@@ -27,9 +27,7 @@ export interface AccountTable {
 }
 
 /** Key of an account or role in {@link AccountTable.globalGrowth} and grant maps. */
-export function accountKey(user: string, host: string): string {
-  return `${user}\u0000${host}`;
-}
+export { accountKey };
 
 /** Reads every account and role with its lock flag and whether it has global growth grants. */
 export async function listAccounts(db: Db, flavour: Flavour): Promise<AccountTable> {
