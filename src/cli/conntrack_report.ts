@@ -14,7 +14,7 @@ import { dirOf } from "../util/path.ts";
 import { jsonText } from "../util/text.ts";
 import { MAX_PORT, MYSQL_DEFAULT_PORT } from "../config/value_rules.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
-import { buildReport } from "../report/report.ts";
+import { buildReport, type ServerAccount } from "../report/report.ts";
 import { readLocal, readServerAccounts } from "../report/sources.ts";
 import type { Recorded } from "../shared/recorded.ts";
 import { renderText, reportJson, reportMetrics } from "../report/render.ts";
@@ -126,6 +126,23 @@ export async function runReport(args: string[]): Promise<number> {
   }
 }
 
+/** The accounts of the report server at `address`; a failure says which grants it needs. */
+async function serverAccounts(address: ServerAddress): Promise<ServerAccount[]> {
+  const db = await connectAddress(address, "report", "Report");
+  try {
+    return await readServerAccounts(db);
+  } catch (err) {
+    throw new RuntimeError(
+      `report: cannot read the accounts (mysql.user) as ${describeAddress(address)}: ${
+        errorText(err)
+      } (the account needs SELECT on mysql.user, and on mysql.global_priv for lock status)`,
+      { cause: err },
+    );
+  } finally {
+    await db.close();
+  }
+}
+
 async function report(args: string[]): Promise<number> {
   const { values } = parseModeArgs("conntrack report", args, OPTIONS);
   if (values.help) {
@@ -176,20 +193,7 @@ async function report(args: string[]): Promise<number> {
   const recorded: Recorded = config.store
     ? await readCentral(config.store, reportedBy)
     : readLocal(config.sqlitePath);
-  const db = await connectAddress(address, "report", "Report");
-  let accounts;
-  try {
-    accounts = await readServerAccounts(db);
-  } catch (err) {
-    throw new RuntimeError(
-      `report: cannot read the accounts (mysql.user) as ${describeAddress(address)}: ${
-        errorText(err)
-      } (the account needs SELECT on mysql.user, and on mysql.global_priv for lock status)`,
-      { cause: err },
-    );
-  } finally {
-    await db.close();
-  }
+  const accounts = await serverAccounts(address);
   const report = buildReport(accounts, recorded.seen, recorded.failed, {
     now: Date.now(),
     unusedDays,
