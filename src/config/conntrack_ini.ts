@@ -166,6 +166,35 @@ export async function loadConntrackConfig(path = DEFAULT_CONNTRACK_INI): Promise
   return parseConntrackConfig(text, path);
 }
 
+/** Most parser threads MaxWorkers may ask for. */
+const MAX_WORKERS = 64;
+/** Longest ServerName, in characters (it is a column of the central store). */
+const SERVER_NAME_MAX_CHARS = 64;
+
+/**
+ * The Go tool's time layouts: accepted when they say what this program does anyway (the
+ * audit log's fixed layout, a database layout it writes), refused otherwise.
+ */
+function checkTimeFormats(
+  get: (key: (typeof KEYS)[number]) => string | undefined,
+  fail: (key: string, message: string) => never,
+): void {
+  const auditFormat = get("TimeFormatAudit");
+  if (auditFormat !== undefined && auditFormat !== AUDIT_LAYOUT) {
+    fail(
+      "TimeFormatAudit",
+      `TimeFormatAudit must be "${AUDIT_LAYOUT}" (server_audit's fixed layout)`,
+    );
+  }
+  const dbFormat = get("TimeFormatDB");
+  if (dbFormat !== undefined && !DB_LAYOUTS.includes(dbFormat)) {
+    fail(
+      "TimeFormatDB",
+      `TimeFormatDB must be one of ${DB_LAYOUTS.map((l) => `"${l}"`).join(", ")}`,
+    );
+  }
+}
+
 /** Validates the text of a conntracker.ini; `file` is used in error messages. */
 export function parseConntrackConfig(text: string, file: string): ConntrackConfig {
   const lines = locateKeys(text, file);
@@ -182,30 +211,16 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
     return value;
   };
 
-  const auditFormat = get("TimeFormatAudit");
-  if (auditFormat !== undefined && auditFormat !== AUDIT_LAYOUT) {
-    fail(
-      "TimeFormatAudit",
-      `TimeFormatAudit must be "${AUDIT_LAYOUT}" (server_audit's fixed layout)`,
-    );
-  }
-  const dbFormat = get("TimeFormatDB");
-  if (dbFormat !== undefined && !DB_LAYOUTS.includes(dbFormat)) {
-    fail(
-      "TimeFormatDB",
-      `TimeFormatDB must be one of ${DB_LAYOUTS.map((l) => `"${l}"`).join(", ")}`,
-    );
-  }
+  checkTimeFormats(get, fail);
   // Left out, the Go tool reads times as UTC (time.LoadLocation("")), and so do its databases.
   const timeLocation = get("TimeLocation") ?? "UTC";
   const zoneError = zoneProblem(timeLocation);
   if (zoneError) fail("TimeLocation", `TimeLocation ${zoneError}`);
   const workersText = get("MaxWorkers") ?? CONNTRACK_DEFAULTS.MaxWorkers;
-  if (!/^\d+$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
-    fail(
-      "MaxWorkers",
-      `MaxWorkers must be a whole number from 1 to 64`,
-    );
+  if (
+    !/^\d+$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > MAX_WORKERS
+  ) {
+    fail("MaxWorkers", `MaxWorkers must be a whole number from 1 to ${MAX_WORKERS}`);
   }
   const levelText = (get("LogLevel") ?? CONNTRACK_DEFAULTS.LogLevel).toUpperCase();
   const logLevel = LEVELS[levelText];
@@ -232,8 +247,11 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   const report = reportAddress(get, fail, check, lines);
   const store = centralStore(get, fail, check, lines);
   const serverName = get("ServerName") ?? hostName();
-  if ([...serverName].length > 64 || findUnsafeChar(serverName)) {
-    fail("ServerName", `ServerName must be at most 64 characters without control characters`);
+  if ([...serverName].length > SERVER_NAME_MAX_CHARS || findUnsafeChar(serverName)) {
+    fail(
+      "ServerName",
+      `ServerName must be at most ${SERVER_NAME_MAX_CHARS} characters without control characters`,
+    );
   }
   return {
     auditLogPath,
