@@ -28,11 +28,12 @@
  * @module
  */
 import type { CentralStore } from "../config/conntrack_ini.ts";
+import { nameText as text } from "../db/accounts.ts";
 import { connectAddress } from "../db/address.ts";
 import type { Db } from "../db/connection.ts";
 import { ConfigError, errorText as message, RuntimeError } from "../errors.ts";
 import { quoteValue } from "../util/text.ts";
-import type { Recorded } from "../shared/recorded.ts";
+import { FAILED_LOGIN_EVENTS, type Recorded } from "../shared/recorded.ts";
 import { parseStoredTime } from "../time/tz.ts";
 import { type AccountRow, type EventRow, FUTURE_SLACK_MS } from "./store.ts";
 
@@ -308,7 +309,8 @@ export class Central {
     const failed = await this.#rows<
       { name: unknown; host: unknown; count: unknown; last_seen: string; last_seen_ts: unknown }
     >(
-      "SELECT name, host, count, last_seen, last_seen_ts FROM conntrack_events WHERE server = ? AND (kind = 'failed' OR (kind = 'multiline' AND last_retcode <> 0))",
+      `SELECT name, host, count, last_seen, last_seen_ts FROM conntrack_events
+        WHERE server = ? AND ${FAILED_LOGIN_EVENTS}`,
       [server],
     );
     return {
@@ -370,9 +372,4 @@ function shownTime(stored: string, ts: unknown): string {
   const seconds = Number(ts);
   if (STORED.test(stored) && parseStoredTime(stored) === seconds * 1000) return stored;
   return new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "+00:00");
-}
-
-/** A key column's value (VARBINARY comes back as bytes) as text. */
-function text(value: unknown): string {
-  return value instanceof Uint8Array ? new TextDecoder().decode(value) : String(value);
 }

@@ -8,7 +8,7 @@ import { nameText, readAccountRows } from "../db/accounts.ts";
 import type { Db } from "../db/connection.ts";
 import { parseVersion } from "../db/flavour.ts";
 import { errorText, RuntimeError } from "../errors.ts";
-import type { Recorded } from "../shared/recorded.ts";
+import { FAILED_LOGIN_EVENTS, type Recorded } from "../shared/recorded.ts";
 import type { ServerAccount } from "./report.ts";
 
 /** How long the report waits for a running conntrack to finish committing. */
@@ -66,7 +66,7 @@ function readSnapshot(path: string, readOnly: boolean): Recorded {
       .map((r) => ({ name: String(r.name), host: String(r.host), lastSeen: String(r.last_seen) }));
     const failed = tables.has("conntrack_events")
       ? (db.prepare(
-        "SELECT name, host, count, last_seen FROM conntrack_events WHERE kind = 'failed' OR (kind = 'multiline' AND last_retcode <> 0)",
+        `SELECT name, host, count, last_seen FROM conntrack_events WHERE ${FAILED_LOGIN_EVENTS}`,
       ).all() as { name: string; host: string; count: number; last_seen: string }[])
         .map((r) => ({
           name: r.name,

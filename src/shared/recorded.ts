@@ -25,3 +25,10 @@ export interface Recorded {
   seen: SeenRecord[];
   failed: FailedRecord[];
 }
+
+/**
+ * The SQL condition on a `conntrack_events` row (local or central) for failed logins: the
+ * `failed` kind, and a `multiline` event (a username with a line break) with a non-zero code.
+ */
+export const FAILED_LOGIN_EVENTS =
+  "(kind = 'failed' OR (kind = 'multiline' AND last_retcode <> 0))";
