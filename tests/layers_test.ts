@@ -14,7 +14,8 @@ const LAYERS = [
   ["config"],
   ["db"],
   ["shared", "metrics"],
-  ["conntrack", "monitor", "report", "notify"],
+  ["notify"],
+  ["conntrack", "monitor", "report"],
   ["cli"],
 ];
 

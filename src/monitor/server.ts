@@ -21,7 +21,9 @@ import {
   type RoleGrant,
   setAccountLocked,
 } from "./accounts.ts";
+import type { TableSize } from "./report.ts";
 import type { Session } from "./sessions.ts";
+import { largestTablesOf } from "./top_tables.ts";
 import {
   listSchemas,
   serverDatadir,
@@ -48,6 +50,8 @@ export interface Server {
   usageOf(schemas: readonly string[], total: number): Promise<Usage>;
   /** The server's datadir. */
   datadir(): Promise<string>;
+  /** The `limit` largest tables of `schemas` (information_schema), largest first. */
+  largestTables(schemas: readonly string[], limit: number): Promise<TableSize[]>;
   /** `ALTER USER ?@? ACCOUNT LOCK` / `UNLOCK`. */
   setLocked(user: string, host: string, locked: boolean): Promise<void>;
   /** Open sessions whose user name is byte for byte `user`, except the monitor's own. */
@@ -113,6 +117,10 @@ export class MysqlServer implements Server {
 
   datadir(): Promise<string> {
     return serverDatadir(this.#db);
+  }
+
+  largestTables(schemas: readonly string[], limit: number): Promise<TableSize[]> {
+    return largestTablesOf(this.#db, schemas, limit);
   }
 
   setLocked(user: string, host: string, locked: boolean): Promise<void> {

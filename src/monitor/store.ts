@@ -11,6 +11,7 @@
  *   limit, per user; bounded by lru_size per server (least recently seen dropped first).
  * - `user_figures(server, user)`: the last reported figures (for prometheus_truncate=0).
  * - `server_status(server, shard)`: failed scans and the last successful scan.
+ * - `usage_history(server, user, at, bytes)`: usage samples for the forecast (history.ts).
  *
  * Every write is its own transaction, committed with `synchronous=FULL` in WAL mode, so it is on
  * disk (fsync) when the call returns. All calls are synchronous: no other code of this process
@@ -23,6 +24,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { errorText, RuntimeError } from "../errors.ts";
 import { dirOf } from "../util/path.ts";
+import type { UsageSample } from "./forecast.ts";
+import { HISTORY_DDL, type HistoryStore, pruneHistory } from "./history.ts";
 import type { UserFigures } from "./report.ts";
 
 /** File name of the store inside state_dir. */
@@ -113,7 +116,7 @@ export interface OpenOptions {
 const SCHEMA_VERSION = "1";
 
 /** The SQLite state store. */
-export class StateStore implements StateWrites {
+export class StateStore implements StateWrites, HistoryStore {
   #db: DatabaseSync;
   /** Path of the database file. */
   readonly path: string;
@@ -202,6 +205,7 @@ export class StateStore implements StateWrites {
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS migrated_files (file TEXT PRIMARY KEY, at INTEGER NOT NULL);
     `);
+    this.#db.exec(HISTORY_DDL);
     this.#db.prepare("INSERT OR IGNORE INTO monitor_meta (key, value) VALUES ('schema', ?)")
       .run(SCHEMA_VERSION);
   }
@@ -396,6 +400,29 @@ export class StateStore implements StateWrites {
          ON CONFLICT (server, shard) DO UPDATE SET errors_total = errors_total + 1`,
       ).run(server, shard);
       return this.status(server, shard).errorsTotal;
+    });
+  }
+
+  /** Usage samples of `users` on `server` taken at or after `since` (ms), oldest first. */
+  history(server: string, users: readonly string[], since: number): Map<string, UsageSample[]> {
+    const stmt = this.#db.prepare(
+      "SELECT at, bytes FROM usage_history WHERE server = ? AND user = ? AND at >= ? ORDER BY at",
+    );
+    const out = new Map<string, UsageSample[]>();
+    for (const user of users) {
+      const rows = stmt.all(server, user, since) as { at: number; bytes: number }[];
+      out.set(user, rows.map((r) => ({ at: Number(r.at), bytes: Number(r.bytes) })));
+    }
+    return out;
+  }
+
+  addHistory(server: string, samples: ReadonlyMap<string, UsageSample>, now: number): void {
+    this.#transaction(() => {
+      const add = this.#db.prepare(
+        "INSERT OR REPLACE INTO usage_history (server, user, at, bytes) VALUES (?, ?, ?, ?)",
+      );
+      for (const [user, s] of samples) add.run(server, user, s.at, s.bytes);
+      pruneHistory(this.#db, server, [...samples.keys()], now);
     });
   }
 
