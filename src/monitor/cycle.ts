@@ -47,11 +47,16 @@ export interface CycleSeams {
 
 /** What a cycle gets from the monitor that runs it. */
 export interface CycleEnv {
+  /** 0 = log only, 1 = log and warn, 2 = lock and unlock. */
   debug: 0 | 1 | 2;
   shard: number;
   shards: number;
+  /**
+   * Owner for state files this process creates (root running `--once` prepares them for
+   * run_as, as the daemon does before it drops root).
+   */
   owner?: { uid: number; gid: number };
-  /** Largest tables listed per user over a limit; 0 or absent: none are read. */
+  /** Largest tables listed per user over a limit (`--top`); 0 or absent: none are read. */
   top?: number;
   /** This shard's users. */
   users: readonly UserLimit[];
