@@ -3,7 +3,7 @@
 # imports) bundled into one string, so the worker starts from a blob: URL and needs no read
 # permission on the program's own source files (deno run -P=app and the compiled binary alike).
 # Run it after changing anything under src/conntrack/ that the worker imports;
-# tests/conntrack_worker_bundle_test.ts fails while the bundle is stale.
+# tests/conntrack_generated_test.ts fails while the bundle is stale.
 # An optional argument names another output file (the staleness test uses it).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh

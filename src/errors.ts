@@ -68,8 +68,12 @@ export function describeError(err: unknown): { code: number; message: string } {
         `use the default paths or see docs/security.md "What each mode may touch")`,
     };
   }
-  if (err instanceof Error) return { code: ExitCode.failure, message: oneLine(err.message) };
-  return { code: ExitCode.failure, message: oneLine(String(err)) };
+  return { code: ExitCode.failure, message: errorText(err) };
+}
+
+/** An error (or any thrown value) as one line of text for logs, tables and error messages. */
+export function errorText(err: unknown): string {
+  return oneLine(err instanceof Error ? err.message : String(err));
 }
 
 /** Collapses a message to one line so a log line or cron mail never spans lines. */

@@ -220,6 +220,17 @@ Deno.test("conntrack report against a real server: host patterns, dropped, never
   assert.equal(lint.output.trim(), "");
   assert.deepEqual([...Deno.readDirSync(`${box.dir}/out`)].map((e) => e.name), ["accounts.prom"]);
 
+  // Without SELECT on mysql.global_priv the same accounts are listed (roles still left out),
+  // each lock unknown: the report reads the accounts through the monitor's reader.
+  await db.query("REVOKE SELECT ON mysql.global_priv FROM 'reporter'@'127.0.0.1'");
+  const noLocks = await report("--json");
+  assert.equal(noLocks.code, 0, noLocks.stderr);
+  const listed = (JSON.parse(noLocks.stdout).accounts as { user: string; locked: unknown }[])
+    .filter((a) => !own.includes(a.user));
+  assert.deepEqual(listed.map((a) => a.user), doc.accounts.map((a: { user: string }) => a.user));
+  assert.ok(listed.every((a) => a.locked === null), noLocks.stdout);
+  await db.query("GRANT SELECT ON mysql.global_priv TO 'reporter'@'127.0.0.1'");
+
   // Nothing was changed in conntrack's data.
   assert.deepEqual(await Deno.readFile(box.sqlite), sqliteBefore);
 

@@ -20,7 +20,7 @@ import { readAccounts } from "../../tests/support/conntrack.ts";
 import { AuditParser, type Rejection } from "../../src/conntrack/parser.ts";
 import { runConntrack } from "../../src/conntrack/run.ts";
 import { CONTEXT_BYTES } from "../../src/conntrack/scan.ts";
-import { Zone } from "../../src/conntrack/tz.ts";
+import { Zone } from "../../src/time/tz.ts";
 
 const mb = Number(Deno.args[0] ?? 200);
 const seed = Number(Deno.args[1] ?? 1);

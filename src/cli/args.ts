@@ -3,7 +3,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../errors.ts";
+import { errorText, UsageError } from "../errors.ts";
 
 /** Options accepted by a mode, in parseArgs' format. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -50,7 +50,7 @@ export function parseModeArgs(
       allowPositionals,
     }) as ParsedArgs;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     throw new UsageError(`${mode}: ${message.replace(/\. To specify a positional.*$/s, "")}`, mode);
   }
   if (parsed.values.version) throw new VersionRequest();
@@ -78,4 +78,23 @@ export function intFlag(
     );
   }
   return value;
+}
+
+/** Most shards a monitor can be split into (`-t`). */
+export const MAX_SHARDS = 65536;
+
+/**
+ * `-s N -t M` of `monitor` and `reload`: shard N (default 0) of M (default 1); N must be
+ * below M. Anything else is a usage error.
+ */
+export function shardFlags(
+  mode: string,
+  values: { shard?: unknown; shards?: unknown },
+): { shard: number; shards: number } {
+  const shards = intFlag(mode, "shards", values.shards, 1, [1, MAX_SHARDS]);
+  const shard = intFlag(mode, "shard", values.shard, 0);
+  if (shard >= shards) {
+    throw new UsageError(`${mode}: --shard must be below --shards (${shards}), got ${shard}`, mode);
+  }
+  return { shard, shards };
 }

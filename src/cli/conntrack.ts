@@ -7,7 +7,7 @@ import { stderrProgress } from "../conntrack/progress.ts";
 import { setupLogging } from "../system/log.ts";
 import { type OptionSpec, parseModeArgs } from "./args.ts";
 import { versionLine } from "./version.ts";
-import { machineZone } from "../conntrack/tz.ts";
+import { machineZone } from "../time/tz.ts";
 import { quoteValue } from "../util/text.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
 
@@ -147,6 +147,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(
       `conntrack: ${s.filesRead} of ${s.files} audit files had new data, ${s.bytes} bytes read` +
         (s.workers ? ` on ${s.workers} threads` : "") +
+        (s.unreadable ? `, ${s.unreadable} unreadable files skipped` : "") +
         (s.heldBack
           ? `, ${s.heldBack} bytes of the live log left for the next run (still being written)`
           : "") +

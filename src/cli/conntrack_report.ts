@@ -1,6 +1,6 @@
 /** `conntrack report`: accounts of the server joined with what conntrack recorded. @module */
 import { PROGRAM } from "../version.ts";
-import { RuntimeError, UsageError } from "../errors.ts";
+import { errorText, RuntimeError, UsageError } from "../errors.ts";
 import { Central } from "../conntrack/central.ts";
 import {
   type CentralStore,
@@ -10,10 +10,13 @@ import {
 } from "../config/conntrack_ini.ts";
 import { connectAddress, describeAddress } from "../db/address.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
-import { dirOf } from "../system/safe_fs.ts";
+import { dirOf } from "../util/path.ts";
+import { jsonText } from "../util/text.ts";
+import { MAX_PORT, MYSQL_DEFAULT_PORT } from "../config/value_rules.ts";
 import { becomeSqliteOwner, revokeForConntrack } from "./conntrack_start.ts";
-import { buildReport } from "../report/report.ts";
-import { readLocal, readServerAccounts, type Recorded } from "../report/sources.ts";
+import { buildReport, type ServerAccount } from "../report/report.ts";
+import { readLocal, readServerAccounts } from "../report/sources.ts";
+import type { Recorded } from "../shared/recorded.ts";
 import { renderText, reportJson, reportMetrics } from "../report/render.ts";
 import { intFlag, type OptionSpec, parseModeArgs } from "./args.ts";
 
@@ -61,6 +64,8 @@ export const OPTIONS: OptionSpec = {
 
 /** Default of `--unused-days`. */
 export const DEFAULT_UNUSED_DAYS = 90;
+/** Longest --unused-days accepted (a hundred years). */
+const MAX_UNUSED_DAYS = 36_500;
 
 /** Parses `--server`: a socket path, or `[user@]host[:port]` (IPv6 in brackets). */
 export function parseServerSpec(spec: string, base: ServerAddress): ServerAddress {
@@ -73,8 +78,8 @@ export function parseServerSpec(spec: string, base: ServerAddress): ServerAddres
   if (spec.startsWith("/")) return { ...base, socket: spec, host: undefined };
   const m = /^(?:([^@\s]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(spec);
   if (!m) return fail();
-  const port = m[3] === undefined ? 3306 : Number(m[3]);
-  if (port < 1 || port > 65535) fail();
+  const port = m[3] === undefined ? MYSQL_DEFAULT_PORT : Number(m[3]);
+  if (port < 1 || port > MAX_PORT) fail();
   return {
     ...base,
     socket: undefined,
@@ -93,26 +98,18 @@ async function readCentral(store: CentralStore, server: string): Promise<Recorde
   }
 }
 
-/**
- * JSON text with every character a terminal could act on escaped: JSON.stringify already
- * escapes C0 controls; C1 controls (e.g. U+009B, a one-character CSI), line/paragraph
- * separators and invisible format characters (bidi overrides) are escaped here too.
- */
-export function safeJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu,
-    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
-  );
-}
-
 /** The absolute directory `prom` is written in (for the write permission kept). */
 function promDir(prom: string): string {
   if (prom.startsWith("/")) return dirOf(prom);
   try {
-    const dir = dirOf(`${Deno.cwd()}/${prom}`);
-    return dir;
-  } catch {
-    return "/";
+    return dirOf(`${Deno.cwd()}/${prom}`);
+  } catch (err) {
+    // The working directory is gone or may not be looked at: keep the root's write permission.
+    if (
+      err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotCapable ||
+      err instanceof Deno.errors.PermissionDenied
+    ) return "/";
+    throw err;
   }
 }
 
@@ -129,6 +126,23 @@ export async function runReport(args: string[]): Promise<number> {
   }
 }
 
+/** The accounts of the report server at `address`; a failure says which grants it needs. */
+async function serverAccounts(address: ServerAddress): Promise<ServerAccount[]> {
+  const db = await connectAddress(address, "report", "Report");
+  try {
+    return await readServerAccounts(db);
+  } catch (err) {
+    throw new RuntimeError(
+      `report: cannot read the accounts (mysql.user) as ${describeAddress(address)}: ${
+        errorText(err)
+      } (the account needs SELECT on mysql.user, and on mysql.global_priv for lock status)`,
+      { cause: err },
+    );
+  } finally {
+    await db.close();
+  }
+}
+
 async function report(args: string[]): Promise<number> {
   const { values } = parseModeArgs("conntrack report", args, OPTIONS);
   if (values.help) {
@@ -140,7 +154,7 @@ async function report(args: string[]): Promise<number> {
     "unused-days",
     values["unused-days"],
     DEFAULT_UNUSED_DAYS,
-    [1, 36_500],
+    [1, MAX_UNUSED_DAYS],
   );
   const prom = typeof values.prom === "string" ? values.prom : undefined;
   if (prom !== undefined && (prom === "" || prom.endsWith("/"))) {
@@ -179,26 +193,14 @@ async function report(args: string[]): Promise<number> {
   const recorded: Recorded = config.store
     ? await readCentral(config.store, reportedBy)
     : readLocal(config.sqlitePath);
-  const db = await connectAddress(address, "report", "Report");
-  let accounts;
-  try {
-    accounts = await readServerAccounts(db);
-  } catch (err) {
-    throw new RuntimeError(
-      `report: cannot read the accounts (mysql.user) as ${describeAddress(address)}: ${
-        err instanceof Error ? err.message : err
-      } (the account needs SELECT on mysql.user, and on mysql.global_priv for lock status)`,
-    );
-  } finally {
-    await db.close();
-  }
+  const accounts = await serverAccounts(address);
   const report = buildReport(accounts, recorded.seen, recorded.failed, {
     now: Date.now(),
     unusedDays,
   });
   if (prom !== undefined) await writeFileAtomic(prom, reportMetrics(report));
   const extra = config.store ? { reported_by: reportedBy } : {};
-  if (values.json) console.log(safeJson(reportJson(report, extra)));
+  if (values.json) console.log(jsonText(reportJson(report, extra)));
   else if (prom === undefined) console.log(renderText(report).trimEnd());
   return 0;
 }

@@ -18,7 +18,8 @@ import { fileMeta, getpwuid } from "../system/libc.ts";
 import { probePermissions, revokeUnneeded } from "../system/least_privilege.ts";
 import { log } from "../system/log.ts";
 import { dropPrivileges } from "../system/privileges.ts";
-import { dirOf, inspectChain, userLabel } from "../system/safe_fs.ts";
+import { inspectChain, userLabel } from "../system/safe_fs.ts";
+import { dirOf } from "../util/path.ts";
 
 /** What the starting mode will do. */
 export interface ConntrackStart {

@@ -9,7 +9,7 @@ import { DEFAULT_TOP } from "../monitor/top_tables.ts";
 import { log, setupLogging } from "../system/log.ts";
 import { runDaemon, startMonitorProcess } from "../monitor/daemon.ts";
 import { isDaemonChild, startDaemon } from "../system/daemonize.ts";
-import { intFlag, type OptionSpec, type ParsedArgs, parseModeArgs } from "./args.ts";
+import { intFlag, type OptionSpec, type ParsedArgs, parseModeArgs, shardFlags } from "./args.ts";
 
 /** Help text for `monitor`. */
 export const HELP = `Usage: ${PROGRAM} monitor [-c DIR] [-s N -t M] [-d 0|1|2 | --dry-run]
@@ -95,14 +95,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const debug = debugLevel(values);
-  const shards = intFlag("monitor", "shards", values.shards, 1, [1, 65536]);
-  const shard = intFlag("monitor", "shard", values.shard, 0);
-  if (shard >= shards) {
-    throw new UsageError(
-      `monitor: --shard must be below --shards (${shards}), got ${shard}`,
-      "monitor",
-    );
-  }
+  const { shard, shards } = shardFlags("monitor", values);
   if (values.once && values.daemon) {
     throw new UsageError("monitor: --once and --daemon exclude each other", "monitor");
   }

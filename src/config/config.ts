@@ -5,8 +5,9 @@
  * problem is a ConfigError naming file and line; nothing else happens before it.
  * @module
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 import { quoteValue } from "../util/text.ts";
+import { readEnv } from "../util/env.ts";
 import {
   parseSearchConf,
   type RawSearchConf,
@@ -191,11 +192,7 @@ export function passwordKey(server: { id: string; user: string }): string {
 }
 
 function envCredentials(): string | undefined {
-  try {
-    return Deno.env.get("CREDENTIALS_DIRECTORY") || undefined;
-  } catch {
-    return undefined;
-  }
+  return readEnv("CREDENTIALS_DIRECTORY") || undefined;
 }
 
 function readConfigFile(file: string): Promise<string> {
@@ -216,13 +213,18 @@ async function exists(path: string): Promise<boolean> {
       err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
       err instanceof Deno.errors.NotCapable
     ) return false;
-    throw new ConfigError(`cannot check: ${(err as Error).message}`, path);
+    throw new ConfigError(`cannot check: ${errorText(err)}`, path);
   }
 }
 
 async function uidOf(name: string, passwdDb: string): Promise<number | undefined> {
   if (/^\d+$/.test(name)) return Number(name);
-  const text = await readConfigText(passwdDb, { maxBytes: LIST_MAX_BYTES }).catch(() => "");
+  // An unreadable user database is an error: read as empty, it would silently leave run_as out
+  // of the owners a password file may have.
+  const text = await readConfigText(passwdDb, {
+    maxBytes: LIST_MAX_BYTES,
+    label: `user database (to find run_as ${quoteValue(name)})`,
+  });
   for (const line of splitLines(text)) {
     const f = line.split(":");
     if (f[0] === name && f.length > 3) return Number(f[2]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, describeError } from "../errors.ts";
 import { keptSecrets, loadConfig, shardPath } from "./config.ts";
 import { generateKeyPairSync } from "node:crypto";
 
@@ -175,8 +175,9 @@ Deno.test({ name: OWNER_TEST, ignore: notRoot }, async () => {
   const dir = await sandbox("db_host=a\ndb_user=m\n", "alice,1G\n", "s3cret-value\n");
   try {
     await Deno.chown(`${dir}/passwd`, 65534, 65534);
+    await Deno.writeTextFile(`${dir}/users`, "root:x:0:0::/root:/bin/sh\n");
     await assert.rejects(
-      loadConfig(dir, { credentialsDirectory: "", passwdDb: "/nonexistent" }),
+      loadConfig(dir, { credentialsDirectory: "", passwdDb: `${dir}/users` }),
       (e: Error) =>
         /passwd: password file is owned by uid 65534; it must belong to root or the run_as user$/
           .test(e.message) && !e.message.includes("s3cret"),
@@ -590,4 +591,22 @@ Deno.test("config: notify_tls_ca serves an https:// notify_url and must hold a u
   await assertRefused(cases, {
     "bad.pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
   });
+});
+
+Deno.test("config: an unreadable user database is a configuration error naming it, not an empty one", async () => {
+  const dir = await sandbox("run_as=mysql\ndb_host=a\ndb_user=m\n");
+  try {
+    for (const passwdDb of [`${dir}/missing`, dir]) {
+      const err = await loadConfig(dir, { credentialsDirectory: "", passwdDb }).then(
+        () => assert.fail("loaded with an unreadable user database"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.equal(describeError(err).code, 78);
+      assert.ok(err.message.startsWith(`${passwdDb}: `), err.message);
+      assert.match(err.message, /user database \(to find run_as "mysql"\)/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

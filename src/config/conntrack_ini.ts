@@ -13,7 +13,7 @@
 import { typo } from "./suggest.ts";
 import { iniValues } from "./ini_values.ts";
 import { ConfigError } from "../errors.ts";
-import { Zone } from "../conntrack/tz.ts";
+import { Zone } from "../time/tz.ts";
 import type { LogLevel } from "../system/log.ts";
 import { findUnsafeChar, quoteValue } from "../util/text.ts";
 import { LIST_MAX_BYTES, readConfigText, splitLines } from "./safe_read.ts";
@@ -21,6 +21,8 @@ import {
   accountProblem,
   fileNameProblem,
   hostProblem,
+  MAX_PORT,
+  MYSQL_DEFAULT_PORT,
   type PathKind,
   pathProblem,
 } from "./value_rules.ts";
@@ -145,7 +147,7 @@ export const CONNTRACK_DEFAULTS = {
   MaxWorkers: "4",
   LogLevel: "WARN",
   ReportSocket: "/run/mysqld/mysqld.sock",
-  ReportPort: "3306",
+  ReportPort: String(MYSQL_DEFAULT_PORT),
   ReportUser: "root",
 };
 
@@ -164,6 +166,35 @@ export async function loadConntrackConfig(path = DEFAULT_CONNTRACK_INI): Promise
   return parseConntrackConfig(text, path);
 }
 
+/** Most parser threads MaxWorkers may ask for. */
+const MAX_WORKERS = 64;
+/** Longest ServerName, in characters (it is a column of the central store). */
+const SERVER_NAME_MAX_CHARS = 64;
+
+/**
+ * The Go tool's time layouts: accepted when they say what this program does anyway (the
+ * audit log's fixed layout, a database layout it writes), refused otherwise.
+ */
+function checkTimeFormats(
+  get: (key: (typeof KEYS)[number]) => string | undefined,
+  fail: (key: string, message: string) => never,
+): void {
+  const auditFormat = get("TimeFormatAudit");
+  if (auditFormat !== undefined && auditFormat !== AUDIT_LAYOUT) {
+    fail(
+      "TimeFormatAudit",
+      `TimeFormatAudit must be "${AUDIT_LAYOUT}" (server_audit's fixed layout)`,
+    );
+  }
+  const dbFormat = get("TimeFormatDB");
+  if (dbFormat !== undefined && !DB_LAYOUTS.includes(dbFormat)) {
+    fail(
+      "TimeFormatDB",
+      `TimeFormatDB must be one of ${DB_LAYOUTS.map((l) => `"${l}"`).join(", ")}`,
+    );
+  }
+}
+
 /** Validates the text of a conntracker.ini; `file` is used in error messages. */
 export function parseConntrackConfig(text: string, file: string): ConntrackConfig {
   const lines = locateKeys(text, file);
@@ -180,30 +211,16 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
     return value;
   };
 
-  const auditFormat = get("TimeFormatAudit");
-  if (auditFormat !== undefined && auditFormat !== AUDIT_LAYOUT) {
-    fail(
-      "TimeFormatAudit",
-      `TimeFormatAudit must be "${AUDIT_LAYOUT}" (server_audit's fixed layout)`,
-    );
-  }
-  const dbFormat = get("TimeFormatDB");
-  if (dbFormat !== undefined && !DB_LAYOUTS.includes(dbFormat)) {
-    fail(
-      "TimeFormatDB",
-      `TimeFormatDB must be one of ${DB_LAYOUTS.map((l) => `"${l}"`).join(", ")}`,
-    );
-  }
+  checkTimeFormats(get, fail);
   // Left out, the Go tool reads times as UTC (time.LoadLocation("")), and so do its databases.
   const timeLocation = get("TimeLocation") ?? "UTC";
   const zoneError = zoneProblem(timeLocation);
   if (zoneError) fail("TimeLocation", `TimeLocation ${zoneError}`);
   const workersText = get("MaxWorkers") ?? CONNTRACK_DEFAULTS.MaxWorkers;
-  if (!/^\d+$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
-    fail(
-      "MaxWorkers",
-      `MaxWorkers must be a whole number from 1 to 64`,
-    );
+  if (
+    !/^\d+$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > MAX_WORKERS
+  ) {
+    fail("MaxWorkers", `MaxWorkers must be a whole number from 1 to ${MAX_WORKERS}`);
   }
   const levelText = (get("LogLevel") ?? CONNTRACK_DEFAULTS.LogLevel).toUpperCase();
   const logLevel = LEVELS[levelText];
@@ -230,8 +247,11 @@ export function parseConntrackConfig(text: string, file: string): ConntrackConfi
   const report = reportAddress(get, fail, check, lines);
   const store = centralStore(get, fail, check, lines);
   const serverName = get("ServerName") ?? hostName();
-  if ([...serverName].length > 64 || findUnsafeChar(serverName)) {
-    fail("ServerName", `ServerName must be at most 64 characters without control characters`);
+  if ([...serverName].length > SERVER_NAME_MAX_CHARS || findUnsafeChar(serverName)) {
+    fail(
+      "ServerName",
+      `ServerName must be at most ${SERVER_NAME_MAX_CHARS} characters without control characters`,
+    );
   }
   return {
     auditLogPath,
@@ -278,8 +298,9 @@ export function zoneProblem(name: string): string | undefined {
   }
   try {
     new Zone(name);
-  } catch {
-    return "is not a known IANA time zone (e.g. Europe/Zurich)";
+  } catch (err) {
+    if (err instanceof RangeError) return "is not a known IANA time zone (e.g. Europe/Zurich)";
+    throw err;
   }
   return undefined;
 }
@@ -287,14 +308,18 @@ export function zoneProblem(name: string): string | undefined {
 function hostName(): string {
   try {
     return Deno.hostname();
-  } catch {
-    return "localhost";
+  } catch (err) {
+    // Not permitted to ask (a permission set without sys): the Go tool's fallback.
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      return "localhost";
+    }
+    throw err;
   }
 }
 
 function portOf(text: string, key: string, check: Check): number {
-  const bad = !/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535;
-  check(key, text, bad ? "must be a port number from 1 to 65535" : undefined);
+  const bad = !/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > MAX_PORT;
+  check(key, text, bad ? `must be a port number from 1 to ${MAX_PORT}` : undefined);
   return Number(text);
 }
 
@@ -400,11 +425,12 @@ function centralStore(
     }
     return undefined;
   }
-  const example = "mysql://user@host:3306/database";
+  const example = `mysql://user@host:${MYSQL_DEFAULT_PORT}/database`;
   let url: URL;
   try {
     url = new URL(text);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
     return fail("Store", `Store must be a URL like ${example}`);
   }
   if (url.protocol !== "mysql:") {
@@ -422,7 +448,8 @@ function centralStore(
   const decode = (part: string, what: string): string => {
     try {
       return decodeURIComponent(part);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof URIError)) throw err;
       return fail("Store", `Store: the ${what} has a bad %-escape, like ${example}`);
     }
   };
@@ -441,7 +468,7 @@ function centralStore(
   const socket = absolute("Store", url.searchParams.get("socket") ?? undefined, check, "socket");
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!socket && host === "") fail("Store", `Store must name a host, like ${example}`);
-  const port = url.port === "" ? 3306 : portOf(url.port, "Store", check);
+  const port = url.port === "" ? MYSQL_DEFAULT_PORT : portOf(url.port, "Store", check);
   return {
     ...(socket ? { socket } : { host }),
     port,

@@ -100,7 +100,8 @@ export function parseNotifyUrl(text: string): string {
   let url: URL;
   try {
     url = new URL(value);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
     throw new SyntaxError(
       `notify_url must be an absolute http:// or https:// URL, got ${shown()}`,
     );

@@ -41,7 +41,9 @@ function unquote(raw: string): unknown {
     if (text.startsWith("'")) val = text = text.slice(1, -1);
     try {
       val = JSON.parse(text);
-    } catch { /* kept as it is */ }
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err; // not JSON: kept as it is
+    }
   } else {
     let escaped = false;
     let out = "";

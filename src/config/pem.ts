@@ -18,8 +18,9 @@ export function readPem(path: string, maxBytes = CERT_MAX_BYTES): Promise<string
 export function isRsaPublicKey(pem: string): boolean {
   try {
     return createPublicKey(pem).asymmetricKeyType === "rsa";
-  } catch {
-    return false;
+  } catch (err) {
+    if (err instanceof TypeError) return false; // not a public key in PEM
+    throw err;
   }
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { constants, open } from "node:fs/promises";
-import { ConfigError, oneLine } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 
 /** Size cap of list-like files: search.conf, search_user, conntracker.ini, /etc/passwd. */
 export const LIST_MAX_BYTES = 16 * 1024 * 1024;
@@ -89,7 +89,8 @@ export async function readConfigText(path: string, options: SafeReadOptions): Pr
   const bytes = await readConfigBytes(path, options);
   try {
     return utf8.decode(bytes);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
     throw new ConfigError(
       `${options.label ?? "file"} is not valid UTF-8 (save it as UTF-8)`,
       path,
@@ -114,7 +115,7 @@ export async function readConfigBytes(
     if (err instanceof Deno.errors.NotCapable) throw err;
     const code = (err as { code?: string }).code ?? "";
     if (code === "ENOENT") return fail(options.notFound ?? `${label} not found`);
-    return fail(`cannot read ${label}: ${WHY[code] ?? oneLine(String((err as Error).message))}`);
+    return fail(`cannot read ${label}: ${WHY[code] ?? errorText(err)}`);
   }
   try {
     const st = await handle.stat();
@@ -147,7 +148,7 @@ export async function readConfigBytes(
   } catch (err) {
     if (err instanceof ConfigError || err instanceof Deno.errors.NotCapable) throw err;
     const code = (err as { code?: string }).code ?? "";
-    return fail(`cannot read ${label}: ${WHY[code] ?? oneLine(String((err as Error).message))}`);
+    return fail(`cannot read ${label}: ${WHY[code] ?? errorText(err)}`);
   } finally {
     await handle.close();
   }
@@ -162,8 +163,9 @@ function firstBadLine(bytes: Uint8Array): number {
     if (i < bytes.length && c !== 0x0a && c !== 0x0d) continue;
     try {
       utf8.decode(bytes.subarray(start, i));
-    } catch {
-      return line;
+    } catch (err) {
+      if (err instanceof TypeError) return line;
+      throw err;
     }
     if (c === 0x0d && bytes[i + 1] === 0x0a) i++;
     line++;

@@ -19,7 +19,7 @@
  * format characters such as bidi overrides, line separators) are refused anywhere on a line.
  * @module
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 import { findUnsafeChar, quoteValue } from "../util/text.ts";
 import { parseSize } from "./size.ts";
 import { splitLines } from "./safe_read.ts";
@@ -100,7 +100,7 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
       try {
         return parseSize(text);
       } catch (err) {
-        return fail(`${what} limit: ${(err as Error).message}`);
+        return fail(`${what} limit: ${errorText(err)}`);
       }
     };
     let soft: number | undefined;
@@ -125,7 +125,7 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
       try {
         action = parseHardAction(actionText, "action (4th field)");
       } catch (err) {
-        fail((err as Error).message);
+        fail(errorText(err));
       }
     }
     out.push({ user, host, soft, hard, ...(action ? { action } : {}), line: lineNo });

@@ -4,6 +4,7 @@
  * is allowed (`1.5GB`, as in the established example files) and rounded down to whole bytes.
  * @module
  */
+import { formatBytes } from "../util/bytes.ts";
 import { quoteValue } from "../util/text.ts";
 
 const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -39,13 +40,5 @@ export function parseSize(text: string): number {
 
 /** Formats bytes for people, without spaces so logs need no quoting: `1.5GiB`, `512B`. */
 export function formatSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value = bytes;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  if (i === 0) return `${bytes}B`;
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1).replace(/\.0$/, "")}${units[i]}`;
+  return formatBytes(bytes);
 }

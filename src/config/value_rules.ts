@@ -15,6 +15,10 @@ import { findUnsafeChar } from "../util/text.ts";
 export const PATH_MAX_BYTES = 4095;
 /** Longest path component, in bytes (NAME_MAX). */
 export const NAME_MAX_BYTES = 255;
+/** The port a MySQL/MariaDB server listens on when nothing else says. */
+export const MYSQL_DEFAULT_PORT = 3306;
+/** Highest TCP port number. */
+export const MAX_PORT = 65535;
 /** Longest Unix socket path, in bytes (`sun_path` minus the terminating NUL). */
 export const SOCKET_MAX_BYTES = 107;
 /** Longest file name this program creates from a configured name (room left for suffixes). */

@@ -28,12 +28,13 @@
  * @module
  */
 import type { CentralStore } from "../config/conntrack_ini.ts";
+import { nameText as text } from "../db/accounts.ts";
 import { connectAddress } from "../db/address.ts";
 import type { Db } from "../db/connection.ts";
-import { ConfigError, RuntimeError } from "../errors.ts";
+import { ConfigError, errorText as message, RuntimeError } from "../errors.ts";
 import { quoteValue } from "../util/text.ts";
-import type { FailedRecord, SeenRecord } from "../report/report.ts";
-import { parseStoredTime } from "./tz.ts";
+import { FAILED_LOGIN_EVENTS, type Recorded } from "../shared/recorded.ts";
+import { parseStoredTime } from "../time/tz.ts";
 import { type AccountRow, type EventRow, FUTURE_SLACK_MS } from "./store.ts";
 
 /** Longest name and host the central tables hold (characters); longer rows are skipped. */
@@ -42,6 +43,8 @@ export const MAX_NAME_CHARS = 384;
 export const MAX_HOST_CHARS = 255;
 /** How far ahead of the central server's clock a `last_seen` may be, in seconds. */
 export const FUTURE_SLACK_SEC = FUTURE_SLACK_MS / 1000;
+/** What MariaDB's TO_SECONDS (seconds since year 0) says for 1970-01-01 00:00:00. */
+const TO_SECONDS_AT_UNIX_EPOCH = 62_167_219_200;
 
 /** Key columns (bytes: up to 4 per character). */
 const KEYS: Record<string, number> = {
@@ -92,7 +95,8 @@ function guardBody(update: boolean): string {
     : `NEW.server <=> ${who}`;
   const onTime = `NEW.last_seen_ts <= UNIX_TIMESTAMP() + ${FUTURE_SLACK_SEC}`;
   // The instant the text states: wall time (TO_SECONDS counts from year 0) minus its offset.
-  const sameTime = "NEW.last_seen_ts <=> TO_SECONDS(LEFT(NEW.last_seen, 19)) - 62167219200" +
+  const sameTime =
+    `NEW.last_seen_ts <=> TO_SECONDS(LEFT(NEW.last_seen, 19)) - ${TO_SECONDS_AT_UNIX_EPOCH}` +
     " - IF(SUBSTRING(NEW.last_seen, 20, 1) = '-', -1, 1)" +
     " * (SUBSTRING(NEW.last_seen, 21, 2) * 3600 + SUBSTRING(NEW.last_seen, 24, 2) * 60)";
   // An update that keeps the time (an upsert bringing nothing newer) was checked when written.
@@ -295,7 +299,7 @@ export class Central {
   }
 
   /** What `server` reported: successful logins and failed ones, for the report. */
-  async recorded(server: string): Promise<{ seen: SeenRecord[]; failed: FailedRecord[] }> {
+  async recorded(server: string): Promise<Recorded> {
     const seen = await this.#rows<
       { name: unknown; host: unknown; last_seen: string; last_seen_ts: unknown }
     >(
@@ -305,7 +309,8 @@ export class Central {
     const failed = await this.#rows<
       { name: unknown; host: unknown; count: unknown; last_seen: string; last_seen_ts: unknown }
     >(
-      "SELECT name, host, count, last_seen, last_seen_ts FROM conntrack_events WHERE server = ? AND (kind = 'failed' OR (kind = 'multiline' AND last_retcode <> 0))",
+      `SELECT name, host, count, last_seen, last_seen_ts FROM conntrack_events
+        WHERE server = ? AND ${FAILED_LOGIN_EVENTS}`,
       [server],
     );
     return {
@@ -367,13 +372,4 @@ function shownTime(stored: string, ts: unknown): string {
   const seconds = Number(ts);
   if (STORED.test(stored) && parseStoredTime(stored) === seconds * 1000) return stored;
   return new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "+00:00");
-}
-
-/** A key column's value (VARBINARY comes back as bytes) as text. */
-function text(value: unknown): string {
-  return value instanceof Uint8Array ? new TextDecoder().decode(value) : String(value);
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

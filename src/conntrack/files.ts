@@ -4,6 +4,7 @@
  * inode and content fingerprint).
  * @module
  */
+import { errorText } from "../errors.ts";
 import { type Checkpoint, FINGERPRINT_BYTES } from "./store.ts";
 
 /** An audit file present now. */
@@ -28,7 +29,12 @@ export interface Discovery {
   files: AuditFile[];
   /** Regular files looked at (audit or not). */
   examined: number;
+  /** Files that could not be inspected (not permitted, I/O error), each with why; skipped. */
+  unreadable: { path: string; error: string }[];
 }
+
+/** How discovery reads a file's first bytes; a test can put a failing reader in its place. */
+export type HeadReader = (path: string, n: number) => Uint8Array;
 
 /** The live log's name when nothing else says (MariaDB's `server_audit_file_path` default). */
 export const DEFAULT_AUDIT_FILE = "server_audit.log";
@@ -47,8 +53,13 @@ const HEAD_BYTES = 512;
  * followed, and a file that does not start like a record (binary files, compressed rotations,
  * the SQLite database) is never passed to the parser.
  */
-export function discoverAuditFiles(dir: string, base?: string): Discovery {
+export function discoverAuditFiles(
+  dir: string,
+  base?: string,
+  head: HeadReader = readHead,
+): Discovery {
   const files: AuditFile[] = [];
+  const unreadable: Discovery["unreadable"] = [];
   let examined = 0;
   for (const entry of Deno.readDirSync(dir)) {
     if (!entry.isFile) continue;
@@ -63,14 +74,17 @@ export function discoverAuditFiles(dir: string, base?: string): Discovery {
     if (base !== undefined && !named) continue;
     const path = `${dir}/${name}`;
     let info: Deno.FileInfo;
-    let head: Uint8Array;
+    let first: Uint8Array;
     try {
       info = Deno.statSync(path);
-      head = readHead(path, Math.min(info.size, named ? FINGERPRINT_BYTES : HEAD_BYTES));
-    } catch {
-      continue; // rotated away between readDir and stat; picked up under its new name
+      first = head(path, Math.min(info.size, named ? FINGERPRINT_BYTES : HEAD_BYTES));
+    } catch (err) {
+      // Rotated away between readDir and stat: picked up under its new name.
+      if (err instanceof Deno.errors.NotFound) continue;
+      unreadable.push({ path, error: errorText(err) });
+      continue;
     }
-    if (!named && !isRecordHead(head)) continue;
+    if (!named && !isRecordHead(first)) continue;
     files.push({
       path,
       base: group,
@@ -79,7 +93,7 @@ export function discoverAuditFiles(dir: string, base?: string): Discovery {
       ino: info.ino ?? 0,
       size: info.size,
       mtimeMs: info.mtime?.getTime() ?? 0,
-      fingerprint: hex(head.subarray(0, FINGERPRINT_BYTES)),
+      fingerprint: hex(first.subarray(0, FINGERPRINT_BYTES)),
     });
   }
   // Each log's files together, the log written to last at the end; then by rank.
@@ -92,7 +106,7 @@ export function discoverAuditFiles(dir: string, base?: string): Discovery {
   );
   const last = files.at(-1);
   if (last?.rank === 0) last.live = true;
-  return { files, examined };
+  return { files, examined, unreadable };
 }
 
 /**

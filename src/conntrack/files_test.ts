@@ -149,3 +149,31 @@ Deno.test("files: checkpoints apply only to the same content; truncation and rep
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("files: a file that cannot be read is reported with why, one rotated away is not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const line = "20240101 00:00:00,db1,alice,localhost,1,0,CONNECT,,,0\n";
+    for (const name of ["server_audit.log", "server_audit.log.1", "server_audit.log.2"]) {
+      await Deno.writeTextFile(`${dir}/${name}`, line);
+    }
+    // A real read for every file but two: .1 fails as an unreadable file does, .2 vanishes.
+    const head = (path: string, n: number) => {
+      if (path.endsWith(".1")) throw new Deno.errors.PermissionDenied("Permission denied");
+      if (path.endsWith(".2")) throw new Deno.errors.NotFound("No such file or directory");
+      const bytes = Deno.readFileSync(path);
+      return bytes.subarray(0, n);
+    };
+    const found = discoverAuditFiles(dir, undefined, head);
+    assert.deepEqual(found.files.map((f) => f.path), [`${dir}/server_audit.log`]);
+    assert.deepEqual(found.unreadable, [
+      { path: `${dir}/server_audit.log.1`, error: "Permission denied" },
+    ]);
+    // Without the fault, all three are found and nothing is reported.
+    const clean = discoverAuditFiles(dir);
+    assert.equal(clean.files.length, 3);
+    assert.deepEqual(clean.unreadable, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -68,7 +68,7 @@ import {
   splitHostPort,
   startsLikeRecord,
 } from "./record.ts";
-import type { WallTime, Zone } from "./tz.ts";
+import type { WallTime, Zone } from "../time/tz.ts";
 
 export type { ConnOp } from "./record.ts";
 export { splitHostPort, wallTime } from "./record.ts";

@@ -8,7 +8,7 @@ import {
   splitHostPort,
 } from "./parser.ts";
 import { nameBytes } from "./names.ts";
-import { Zone } from "./tz.ts";
+import { Zone } from "../time/tz.ts";
 
 const enc = new TextEncoder();
 const UTC = new Zone("UTC");

@@ -7,6 +7,8 @@
  * is not given, so cron (no terminal) never sees it.
  * @module
  */
+import { stderrGone } from "../system/log.ts";
+import { formatBytes as bytesText } from "../util/bytes.ts";
 
 /** How far the scan has got. */
 export interface ProgressState {
@@ -29,16 +31,9 @@ export const PROGRESS_DELAY_MS = 1000;
 /** Minimum time between two redraws. */
 export const PROGRESS_INTERVAL_MS = 200;
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
 /** `1536` → `1.5 KiB`; bytes below 1 KiB without decimals. */
 export function formatBytes(n: number): string {
-  let unit = 0;
-  while (n >= 1024 && unit < UNITS.length - 1) {
-    n /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${UNITS[unit]}`;
+  return bytesText(n, { spaced: true, fixed: true });
 }
 
 /** The progress line, e.g. `conntrack: 3/10 files, 312.4 MiB of 1.0 GiB (31%), 250.0 MiB/s`. */
@@ -87,6 +82,8 @@ export function stderrProgress(): TerminalProgress {
   return new TerminalProgress((text) => {
     try {
       Deno.stderr.writeSync(encoder.encode(text));
-    } catch { /* stderr gone: nothing to show */ }
+    } catch (err) {
+      if (!stderrGone(err)) throw err; // stderr gone: nothing to show
+    }
   });
 }

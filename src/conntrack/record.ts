@@ -4,7 +4,7 @@
  * port. No state: the checks that compare records are in parser.ts.
  * @module
  */
-import type { WallTime } from "./tz.ts";
+import type { WallTime } from "../time/tz.ts";
 
 /** The connection operations server_audit writes. */
 export type ConnOp = "CONNECT" | "FAILED_CONNECT" | "CHANGEUSER" | "PROXY_CONNECT" | "DISCONNECT";

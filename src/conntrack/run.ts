@@ -4,9 +4,17 @@
  * @module
  */
 import type { ConntrackConfig } from "../config/conntrack_ini.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
-import { type AuditFile, discoverAuditFiles, type FilePlan, lostFiles, planFile } from "./files.ts";
+import { baseOf, dirOf } from "../util/path.ts";
+import {
+  type AuditFile,
+  discoverAuditFiles,
+  type Discovery,
+  type FilePlan,
+  lostFiles,
+  planFile,
+} from "./files.ts";
 import {
   CONTEXT_BYTES,
   Findings,
@@ -20,12 +28,14 @@ import {
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
 import { type Checkpoint, Store } from "./store.ts";
 import type { ProgressSink } from "./progress.ts";
-import { isUtcLike, machineZone, Zone } from "./tz.ts";
+import { isUtcLike, machineZone, Zone } from "../time/tz.ts";
 
 /** Figures of one run, for `-v`. */
 export interface RunSummary {
   files: number;
   filesRead: number;
+  /** Files in the audit directory that could not be read (each logged); skipped. */
+  unreadable: number;
   bytes: number;
   events: number;
   logins: number;
@@ -93,144 +103,29 @@ export async function runConntrack(
         },
       );
     }
-    const files = findAuditFiles(dir, base);
-    const previous = store.checkpoints();
-    const plans: FilePlan[] = [];
-    for (const file of files) {
-      const plan = planFile(file, file.fingerprint, previous.get(file.ino));
-      if (plan.reset) {
-        logger.warning("{path} was {how} since the last run; reading it again from the start", {
-          path: file.path,
-          how: plan.reset,
-        });
-      }
-      plans.push(plan);
+    const { files, unreadable } = findAuditFiles(dir, base);
+    for (const u of unreadable) {
+      logger.warning("{path}: skipped, it cannot be read: {error}", u);
     }
+    const previous = store.checkpoints();
+    const plans = planFiles(logger, files, previous);
     const lost = lostFiles(previous, plans);
-
-    let heldBack = 0;
-    const jobs: ScanJob[] = plans.map((p, i) => {
-      let end = p.file.size;
-      let complete = true;
-      if (p.file.live && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
-        const cut = Math.max(p.start, end - HOLD_BACK_BYTES);
-        heldBack += end - cut;
-        end = cut;
-        complete = false;
-      }
-      const cp = p.checkpoint;
-      return {
-        path: p.file.path,
-        ino: p.file.ino,
-        start: p.start,
-        end,
-        complete,
-        zone: zone.name,
-        serverHost: cp?.serverHost ?? undefined,
-        lastInstant: cp?.lastInstant ?? undefined,
-        lastWrite: Math.min(now, p.file.mtimeMs),
-        ...neighbourContext(plans, i),
-      };
-    });
-    const toRead = jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0);
-    const busy = jobs.filter((j) => j.end > j.start);
-    const workers = toRead >= threshold && busy.length > 1
-      ? Math.min(config.maxWorkers, busy.length, navigator.hardwareConcurrency || 1)
-      : 0;
+    const { jobs, heldBack } = scanJobs(plans, now, zone);
+    const workers = workerCount(jobs, threshold, config.maxWorkers);
     const found = new Findings();
     const results = await scanAll(jobs, workers, found, options.progress);
 
-    for (const { checkpoint: cp, how } of lost) {
-      const oldest = results.find((r) => r.firstInstant !== null);
-      logger.warning(
-        `data may have been lost: {path} (inode {ino}) was ${how} before it was read to its end ` +
-          "(read up to byte {offset}, last record {last}); nothing was read between then and {next}",
-        {
-          path: cp.path,
-          ino: cp.ino,
-          offset: cp.offset,
-          last: cp.lastInstant === null ? "unknown" : zone.format(cp.lastInstant),
-          next: oldest?.firstInstant != null
-            ? `${zone.format(oldest.firstInstant)} in ${oldest.path}`
-            : "the oldest file now present",
-        },
-      );
-    }
+    warnLost(logger, lost, results, zone);
+    const { rejected, malformed, lateDated, events } = tallyResults(logger, results, zone);
+    const { inserted, updated } = storeFindings(logger, store, found, zone);
 
-    let rejected = 0;
-    let malformed = 0;
-    let lateDated = 0;
-    let events = 0;
-    for (const r of results) {
-      for (const rej of r.rejections) {
-        logger.warning("{path}:{line}: rejected: {reason}: {excerpt}", {
-          path: r.path,
-          line: Number.isFinite(rej.line) ? rej.line : "?",
-          reason: rej.reason,
-          excerpt: rej.excerpt,
-        });
-      }
-      if (r.rejected > r.rejections.length) {
-        logger.warning(
-          "{path}: {count} more lines rejected (details are logged for the first {shown})",
-          {
-            path: r.path,
-            count: r.rejected - r.rejections.length,
-            shown: r.rejections.length,
-          },
-        );
-      }
-      if (r.lateDated > 0) {
-        logger.warning(
-          "{path}: {count} records are dated after the file was last written: forged, or " +
-            "TimeLocation ({zone}) is not the zone of the server's clock",
-          { path: r.path, count: r.lateDated, zone: zone.name },
-        );
-      }
-      rejected += r.rejected;
-      malformed += r.malformed;
-      lateDated += r.lateDated;
-      events += r.events;
-    }
-    if (found.overflow > 0) {
-      logger.warning(
-        "{count} failed or other login events were counted but not stored: this run saw more " +
-          "than {max} distinct names and hosts in them (a flood of made-up usernames?); " +
-          "successful logins are all stored",
-        { count: found.overflow, max: MAX_OTHER_KEYS },
-      );
-    }
-    const { inserted, updated } = store.mergeLogins(found.logins.values(), zone);
-    store.mergeOthers(found.others.values(), zone);
-    if (store.refusedFuture > 0) {
-      logger.warning(
-        "{count} events dated more than an hour after now were not recorded (a wrong clock on " +
-          "the server, or a wrong TimeLocation?)",
-        { count: store.refusedFuture },
-      );
-    }
-
-    const checkpoints: Checkpoint[] = plans.flatMap((p, i): Checkpoint[] => {
-      const r = results[i];
-      // Not read because it was renamed meanwhile: keep what was known about that inode.
-      if (r.moved) return p.checkpoint ? [p.checkpoint] : [];
-      return [{
-        ino: p.file.ino,
-        path: p.file.path,
-        offset: r.consumed,
-        size: p.file.size,
-        fingerprint: p.fingerprint,
-        serverHost: r.serverHost ?? null,
-        lastInstant: r.lastInstant,
-        live: p.file.live,
-      }];
-    });
-    store.saveCheckpoints(checkpoints);
+    store.saveCheckpoints(checkpointsAfter(plans, results));
     const central = config.store ? await pushCentral(config, store) : null;
     options.beforeCommit?.();
     store.commit();
     return {
       files: files.length,
+      unreadable: unreadable.length,
       filesRead: results.filter((r) => r.bytes > 0).length,
       bytes: results.reduce((n, r) => n + r.bytes, 0),
       events,
@@ -250,6 +145,187 @@ export async function runConntrack(
     store.rollback();
     throw err;
   }
+}
+
+type Logger = ReturnType<typeof log>;
+
+/** Where to start reading each file; a file reset since the last run is logged. */
+function planFiles(
+  logger: Logger,
+  files: AuditFile[],
+  previous: ReturnType<Store["checkpoints"]>,
+): FilePlan[] {
+  return files.map((file) => {
+    const plan = planFile(file, file.fingerprint, previous.get(file.ino));
+    if (plan.reset) {
+      logger.warning("{path} was {how} since the last run; reading it again from the start", {
+        path: file.path,
+        how: plan.reset,
+      });
+    }
+    return plan;
+  });
+}
+
+/**
+ * How many worker threads parse the files: none below `threshold` new bytes or with only one
+ * file to read (a worker costs more than it saves there), else one per busy file up to the
+ * configured and the available maximum.
+ */
+function workerCount(jobs: ScanJob[], threshold: number, maxWorkers: number): number {
+  const toRead = jobs.reduce((n, j) => n + Math.max(0, j.end - j.start), 0);
+  const busy = jobs.filter((j) => j.end > j.start);
+  return toRead >= threshold && busy.length > 1
+    ? Math.min(maxWorkers, busy.length, navigator.hardwareConcurrency || 1)
+    : 0;
+}
+
+/** Merges the findings into the store (in the run's transaction), warning about what was dropped. */
+function storeFindings(
+  logger: Logger,
+  store: Store,
+  found: Findings,
+  zone: Zone,
+): { inserted: number; updated: number } {
+  if (found.overflow > 0) {
+    logger.warning(
+      "{count} failed or other login events were counted but not stored: this run saw more " +
+        "than {max} distinct names and hosts in them (a flood of made-up usernames?); " +
+        "successful logins are all stored",
+      { count: found.overflow, max: MAX_OTHER_KEYS },
+    );
+  }
+  const merged = store.mergeLogins(found.logins.values(), zone);
+  store.mergeOthers(found.others.values(), zone);
+  if (store.refusedFuture > 0) {
+    logger.warning(
+      "{count} events dated more than an hour after now were not recorded (a wrong clock on " +
+        "the server, or a wrong TimeLocation?)",
+      { count: store.refusedFuture },
+    );
+  }
+  return merged;
+}
+
+/**
+ * The scan job of each plan. The end of a live log written in the last {@link SETTLE_MS} is
+ * held back ({@link HOLD_BACK_BYTES}) for the next run; `heldBack` is how many bytes that is.
+ */
+function scanJobs(
+  plans: FilePlan[],
+  now: number,
+  zone: Zone,
+): { jobs: ScanJob[]; heldBack: number } {
+  let heldBack = 0;
+  const jobs = plans.map((p, i): ScanJob => {
+    let end = p.file.size;
+    let complete = true;
+    if (p.file.live && now - p.file.mtimeMs < SETTLE_MS && end - p.start > 0) {
+      const cut = Math.max(p.start, end - HOLD_BACK_BYTES);
+      heldBack += end - cut;
+      end = cut;
+      complete = false;
+    }
+    const cp = p.checkpoint;
+    return {
+      path: p.file.path,
+      ino: p.file.ino,
+      start: p.start,
+      end,
+      complete,
+      zone: zone.name,
+      serverHost: cp?.serverHost ?? undefined,
+      lastInstant: cp?.lastInstant ?? undefined,
+      lastWrite: Math.min(now, p.file.mtimeMs),
+      ...neighbourContext(plans, i),
+    };
+  });
+  return { jobs, heldBack };
+}
+
+/** Warns about each file that went away (or was overwritten) before it was read to its end. */
+function warnLost(
+  logger: Logger,
+  lost: ReturnType<typeof lostFiles>,
+  results: ScanResult[],
+  zone: Zone,
+): void {
+  const oldest = results.find((r) => r.firstInstant !== null);
+  for (const { checkpoint: cp, how } of lost) {
+    logger.warning(
+      `data may have been lost: {path} (inode {ino}) was ${how} before it was read to its end ` +
+        "(read up to byte {offset}, last record {last}); nothing was read between then and {next}",
+      {
+        path: cp.path,
+        ino: cp.ino,
+        offset: cp.offset,
+        last: cp.lastInstant === null ? "unknown" : zone.format(cp.lastInstant),
+        next: oldest?.firstInstant != null
+          ? `${zone.format(oldest.firstInstant)} in ${oldest.path}`
+          : "the oldest file now present",
+      },
+    );
+  }
+}
+
+/** Logs each file's rejected and late-dated lines and adds up the figures of all files. */
+function tallyResults(
+  logger: Logger,
+  results: ScanResult[],
+  zone: Zone,
+): Pick<RunSummary, "rejected" | "malformed" | "lateDated" | "events"> {
+  const sum = { rejected: 0, malformed: 0, lateDated: 0, events: 0 };
+  for (const r of results) {
+    for (const rej of r.rejections) {
+      logger.warning("{path}:{line}: rejected: {reason}: {excerpt}", {
+        path: r.path,
+        line: Number.isFinite(rej.line) ? rej.line : "?",
+        reason: rej.reason,
+        excerpt: rej.excerpt,
+      });
+    }
+    if (r.rejected > r.rejections.length) {
+      logger.warning(
+        "{path}: {count} more lines rejected (details are logged for the first {shown})",
+        {
+          path: r.path,
+          count: r.rejected - r.rejections.length,
+          shown: r.rejections.length,
+        },
+      );
+    }
+    if (r.lateDated > 0) {
+      logger.warning(
+        "{path}: {count} records are dated after the file was last written: forged, or " +
+          "TimeLocation ({zone}) is not the zone of the server's clock",
+        { path: r.path, count: r.lateDated, zone: zone.name },
+      );
+    }
+    sum.rejected += r.rejected;
+    sum.malformed += r.malformed;
+    sum.lateDated += r.lateDated;
+    sum.events += r.events;
+  }
+  return sum;
+}
+
+/** The checkpoint of each file after this run: how far it was read, and what was learnt. */
+function checkpointsAfter(plans: FilePlan[], results: ScanResult[]): Checkpoint[] {
+  return plans.flatMap((p, i): Checkpoint[] => {
+    const r = results[i];
+    // Not read because it was renamed meanwhile: keep what was known about that inode.
+    if (r.moved) return p.checkpoint ? [p.checkpoint] : [];
+    return [{
+      ino: p.file.ino,
+      path: p.file.path,
+      offset: r.consumed,
+      size: p.file.size,
+      fingerprint: p.fingerprint,
+      serverHost: r.serverHost ?? null,
+      lastInstant: r.lastInstant,
+      live: p.file.live,
+    }];
+  });
 }
 
 /**
@@ -337,30 +413,35 @@ export function auditLocation(config: ConntrackConfig): { dir: string; base?: st
     info = Deno.statSync(config.auditLogPath);
   } catch (err) {
     throw new RuntimeError(
-      `AuditLogPath ${config.auditLogPath}: ${err instanceof Error ? err.message : err}`,
+      `AuditLogPath ${config.auditLogPath}: ${errorText(err)}`,
+      { cause: err },
     );
   }
   if (info.isFile) {
-    const slash = config.auditLogPath.lastIndexOf("/");
-    return {
-      dir: config.auditLogPath.slice(0, slash) || "/",
-      base: config.auditLogPath.slice(slash + 1),
-    };
+    return { dir: dirOf(config.auditLogPath), base: baseOf(config.auditLogPath) };
   }
   return { dir: config.auditLogPath.replace(/\/+$/, "") || "/", base: config.auditFileName };
 }
 
 /** The audit files in `dir`; none at all is an error (a wrong AuditLogPath reads nothing). */
-function findAuditFiles(dir: string, base: string | undefined): AuditFile[] {
+function findAuditFiles(dir: string, base: string | undefined): Discovery {
   let found;
   try {
     found = discoverAuditFiles(dir, base);
   } catch (err) {
     throw new RuntimeError(
-      `cannot list audit log directory ${dir}: ${err instanceof Error ? err.message : err}`,
+      `cannot list audit log directory ${dir}: ${errorText(err)}`,
+      { cause: err },
     );
   }
-  if (found.files.length > 0) return found.files;
+  if (found.files.length > 0) return found;
+  const [first] = found.unreadable;
+  if (first) {
+    throw new RuntimeError(
+      `no readable audit log in ${dir}: ${first.path} cannot be read (${first.error})` +
+        (found.unreadable.length > 1 ? ` and ${found.unreadable.length - 1} more files` : ""),
+    );
+  }
   throw new RuntimeError(
     base !== undefined
       ? `no audit log in ${dir}: no file named ${base} or ${base}.N (set AuditFileName, or AuditLogPath to the file that server_audit_file_path names)`

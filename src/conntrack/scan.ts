@@ -11,7 +11,7 @@
 import { RuntimeError } from "../errors.ts";
 import { WasmByteOps } from "./byte_ops.ts";
 import { AuditParser, type ConnEvent, HOLD_BYTES, type Rejection, type Who } from "./parser.ts";
-import { Zone } from "./tz.ts";
+import { Zone } from "../time/tz.ts";
 
 /** What to read. Plain data, so it can be posted to a worker. */
 export interface ScanJob {

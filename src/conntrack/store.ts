@@ -17,12 +17,12 @@
  * commit, so a second run waits for the first, and a killed run leaves the database unchanged.
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { createIfAbsent } from "../system/safe_fs.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText as message, RuntimeError } from "../errors.ts";
 import { nameFromSql, sqlName } from "./names.ts";
 import type { OtherEvent } from "./scan.ts";
-import { parseStoredTime, type Zone } from "./tz.ts";
+import { parseStoredTime, type Zone } from "../time/tz.ts";
 
 /** Progress in one audit file. */
 export interface Checkpoint {
@@ -200,26 +200,9 @@ export class Store {
 
   /** Replaces all checkpoints with `list` (nothing is written when they are the same). */
   saveCheckpoints(list: Checkpoint[]): void {
-    const key = (c: Checkpoint) =>
-      JSON.stringify([
-        c.ino,
-        c.path,
-        c.offset,
-        c.size,
-        c.fingerprint,
-        c.serverHost,
-        c.lastInstant,
-        c.live,
-      ]);
-    const before = new Set(this.#stored.map(key));
-    if (list.length === before.size && list.every((c) => before.has(key(c)))) return;
-    this.#changed = true;
-    this.#db.exec("DELETE FROM conntrack_files");
-    const insert = this.#db.prepare(
-      "INSERT INTO conntrack_files (ino, path, offset, size, fingerprint, server_host, last_instant, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    );
-    for (const c of list) {
-      insert.run(
+    // One checkpoint as the values of a conntrack_files row, in column order.
+    const row = (c: Checkpoint) =>
+      [
         c.ino,
         c.path,
         c.offset,
@@ -228,8 +211,16 @@ export class Store {
         c.serverHost,
         c.lastInstant,
         c.live ? 1 : 0,
-      );
-    }
+      ] as const;
+    const key = (c: Checkpoint) => JSON.stringify(row(c));
+    const before = new Set(this.#stored.map(key));
+    if (list.length === before.size && list.every((c) => before.has(key(c)))) return;
+    this.#changed = true;
+    this.#db.exec("DELETE FROM conntrack_files");
+    const insert = this.#db.prepare(
+      "INSERT INTO conntrack_files (ino, path, offset, size, fingerprint, server_host, last_instant, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    for (const c of list) insert.run(...row(c));
   }
 
   /**
@@ -240,75 +231,106 @@ export class Store {
     logins: Iterable<[string, string, number]>,
     zone: Zone,
   ): { inserted: number; updated: number } {
-    const get = this.#db.prepare(
-      "SELECT last_seen FROM Accounts WHERE name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
-    );
-    const insert = this.#db.prepare(
-      "INSERT INTO Accounts (name, host, last_seen) VALUES (CAST(? AS TEXT), CAST(? AS TEXT), ?)",
-    );
-    const update = this.#db.prepare(
-      "UPDATE Accounts SET last_seen = ? WHERE name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
-    );
+    const { get, insert, update } = this.#prepare({
+      get: "SELECT last_seen FROM Accounts WHERE name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
+      insert:
+        "INSERT INTO Accounts (name, host, last_seen) VALUES (CAST(? AS TEXT), CAST(? AS TEXT), ?)",
+      update:
+        "UPDATE Accounts SET last_seen = ? WHERE name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
+    });
     let inserted = 0;
     let updated = 0;
-    const latest = Date.now() + FUTURE_SLACK_MS;
     // A first run fills an empty table: nothing to look up before each insert.
     const empty = this.#db.prepare("SELECT 1 FROM Accounts LIMIT 1").get() === undefined;
-    for (const [user, client, instant] of logins) {
+    this.#mergeEach(
+      logins,
+      (login) => login,
+      (name, host) => empty ? undefined : get.get(name, host),
+      ([user, client, instant], name, host, stored) => {
+        if (stored === null) {
+          insert.run(name, host, zone.format(instant));
+          inserted++;
+        } else if (stored === undefined || instant > stored) {
+          update.run(zone.format(instant), name, host);
+          updated++;
+        } else return;
+        this.changedLogins.push([user, client]);
+      },
+    );
+    if (inserted + updated > 0) this.#changed = true;
+    return { inserted, updated };
+  }
+
+  /** Each statement of `sql` prepared on this database, under the same key. */
+  #prepare<K extends string>(sql: Record<K, string>): Record<K, StatementSync> {
+    const out = {} as Record<K, StatementSync>;
+    for (const key of Object.keys(sql) as K[]) out[key] = this.#db.prepare(sql[key]);
+    return out;
+  }
+
+  /**
+   * The merge loop of both tables. An item dated more than {@link FUTURE_SLACK_MS} after now
+   * is refused (counted in {@link refusedFuture}); for every other one, `find` looks up its
+   * row (by name and host as bound, see `sqlName`) and `write` gets the row's `last_seen` as
+   * an instant: null when there is no row, undefined when the row has no readable time.
+   */
+  #mergeEach<T>(
+    items: Iterable<T>,
+    key: (item: T) => readonly [user: string, host: string, instant: number],
+    find: (name: string | Uint8Array, host: string | Uint8Array, item: T) => unknown,
+    write: (
+      item: T,
+      name: string | Uint8Array,
+      host: string | Uint8Array,
+      stored: number | null | undefined,
+    ) => void,
+  ): void {
+    const latest = Date.now() + FUTURE_SLACK_MS;
+    for (const item of items) {
+      const [user, client, instant] = key(item);
       if (instant > latest) {
         this.refusedFuture++;
         continue;
       }
       const name = sqlName(user);
       const host = sqlName(client);
-      const row = empty ? undefined : get.get(name, host) as { last_seen: unknown } | undefined;
-      if (!row) {
-        insert.run(name, host, zone.format(instant));
-        this.changedLogins.push([user, client]);
-        inserted++;
-        continue;
-      }
-      const old = row.last_seen === null ? undefined : parseStoredTime(String(row.last_seen));
-      if (old === undefined || instant > old) {
-        update.run(zone.format(instant), name, host);
-        this.changedLogins.push([user, client]);
-        updated++;
-      }
+      const row = find(name, host, item) as { last_seen: unknown } | undefined;
+      write(
+        item,
+        name,
+        host,
+        !row ? null : row.last_seen === null ? undefined : parseStoredTime(String(row.last_seen)),
+      );
     }
-    if (inserted + updated > 0) this.#changed = true;
-    return { inserted, updated };
   }
 
   /** Adds failed logins and other connection events. */
   mergeOthers(events: Iterable<OtherEvent>, zone: Zone): void {
-    const get = this.#db.prepare(
-      "SELECT last_seen FROM conntrack_events WHERE kind = ? AND name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
+    const { get, insert, update } = this.#prepare({
+      get:
+        "SELECT last_seen FROM conntrack_events WHERE kind = ? AND name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
+      insert:
+        "INSERT INTO conntrack_events (kind, name, host, last_seen, last_retcode, count) VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?)",
+      update:
+        "UPDATE conntrack_events SET count = count + ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END, last_retcode = CASE WHEN ? THEN ? ELSE last_retcode END WHERE kind = ? AND name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
+    });
+    this.#mergeEach(
+      events,
+      (e) => [e.user, e.host, e.instant],
+      (name, host, e) => get.get(e.kind, name, host),
+      (e, name, host, stored) => {
+        this.#changed = true;
+        this.changedEvents.push([e.kind, e.user, e.host]);
+        const text = zone.format(e.instant);
+        if (stored === null) {
+          insert.run(e.kind, name, host, text, e.retcode, e.count);
+          return;
+        }
+        // The latest time wins and brings its return code; the counts add up.
+        const newer = e.instant >= (stored ?? -Infinity) ? 1 : 0;
+        update.run(e.count, newer, text, newer, e.retcode, e.kind, name, host);
+      },
     );
-    const insert = this.#db.prepare(
-      "INSERT INTO conntrack_events (kind, name, host, last_seen, last_retcode, count) VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?)",
-    );
-    const update = this.#db.prepare(
-      "UPDATE conntrack_events SET count = count + ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END, last_retcode = CASE WHEN ? THEN ? ELSE last_retcode END WHERE kind = ? AND name = CAST(? AS TEXT) AND host = CAST(? AS TEXT)",
-    );
-    const latest = Date.now() + FUTURE_SLACK_MS;
-    for (const e of events) {
-      if (e.instant > latest) {
-        this.refusedFuture++;
-        continue;
-      }
-      this.#changed = true;
-      this.changedEvents.push([e.kind, e.user, e.host]);
-      const name = sqlName(e.user);
-      const host = sqlName(e.host);
-      const row = get.get(e.kind, name, host) as { last_seen: string } | undefined;
-      const text = zone.format(e.instant);
-      if (!row) {
-        insert.run(e.kind, name, host, text, e.retcode, e.count);
-        continue;
-      }
-      const newer = e.instant >= (parseStoredTime(row.last_seen) ?? -Infinity) ? 1 : 0;
-      update.run(e.count, newer, text, newer, e.retcode, e.kind, name, host);
-    }
   }
 
   /**
@@ -396,8 +418,4 @@ export class Store {
       this.#db.close();
     }
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

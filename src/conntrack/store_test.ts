@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { Store } from "./store.ts";
-import { Zone } from "./tz.ts";
+import { Zone } from "../time/tz.ts";
 
 /** The statement the Go tool runs on a new database (internal/conntracker/database.go, v1.1.14). */
 const GO_STATEMENT = `

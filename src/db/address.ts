@@ -8,7 +8,7 @@ import { secureHint, type ServerAddress } from "../config/conntrack_ini.ts";
 import { Secret } from "../config/config.ts";
 import { passwordAt, readPasswordFile } from "../config/passwd.ts";
 import { isRsaPublicKey, notPublicKey, readPem } from "../config/pem.ts";
-import { ConfigError, RuntimeError } from "../errors.ts";
+import { ConfigError, errorText, RuntimeError } from "../errors.ts";
 import { connect, type ConnectOptions, type Db, type TlsOptions } from "./connection.ts";
 
 /** Seconds allowed for connecting and for each query. */
@@ -45,9 +45,8 @@ export async function connectAddress(
     return await connect(server);
   } catch (err) {
     throw new RuntimeError(
-      `${what}: cannot connect to ${describeAddress(address)}: ${
-        err instanceof Error ? err.message : err
-      }`,
+      `${what}: cannot connect to ${describeAddress(address)}: ${errorText(err)}`,
+      { cause: err },
     );
   }
 }
@@ -67,7 +66,7 @@ async function transportFiles(
     try {
       return await readPem(path);
     } catch (err) {
-      throw new ConfigError(`${what}: ${(err as Error).message}`);
+      throw new ConfigError(`${what}: ${errorText(err)}`);
     }
   };
   const out: Pick<ConnectOptions, "tls" | "serverPublicKey"> = {};

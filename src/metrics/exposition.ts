@@ -4,6 +4,7 @@
  * refuses them).
  * @module
  */
+import { escapeExposition } from "../util/text.ts";
 
 /** One sample: labels and a value. */
 export interface Sample {
@@ -21,11 +22,7 @@ export interface Family {
 
 /** Escapes a label value. */
 export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
-function escapeHelp(text: string): string {
-  return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+  return escapeExposition(value, true);
 }
 
 function formatValue(v: number): string {
@@ -41,7 +38,7 @@ function* pieces(families: readonly Family[]): Generator<string> {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.name)) {
       throw new TypeError(`bad metric name ${f.name}`);
     }
-    yield `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
+    yield `# HELP ${f.name} ${escapeExposition(f.help, false)}\n# TYPE ${f.name} ${f.type}\n`;
     for (const s of f.samples) {
       const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
       yield `${f.name}${labels.length ? `{${labels.join(",")}}` : ""} ${formatValue(s.value)}\n`;

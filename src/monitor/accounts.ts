@@ -6,6 +6,7 @@
  * back are compared byte for byte, never with a server collation.
  * @module
  */
+import { accountKey, readAccountRows } from "../db/accounts.ts";
 import type { Db } from "../db/connection.ts";
 import type { Flavour } from "../db/flavour.ts";
 import type { Account } from "./decide.ts";
@@ -26,52 +27,24 @@ export interface AccountTable {
 }
 
 /** Key of an account or role in {@link AccountTable.globalGrowth} and grant maps. */
-export function accountKey(user: string, host: string): string {
-  return `${user}\u0000${host}`;
-}
-
-const truthy = (v: unknown) =>
-  v !== null && v !== undefined && ["1", "true", "y"].includes(String(v).toLowerCase());
+export { accountKey };
 
 /** Reads every account and role with its lock flag and whether it has global growth grants. */
 export async function listAccounts(db: Db, flavour: Flavour): Promise<AccountTable> {
-  // MariaDB ≥ 10.4 keeps the lock flag and the global privileges in mysql.global_priv's JSON;
-  // MySQL in mysql.user (roles are locked accounts without password there; role_edges tells).
-  // Columns: user, host, locked, role, access.
-  const rows = flavour.kind === "mariadb"
-    ? await db.queryArrays(
-      `SELECT User, Host,
-              JSON_VALUE(Priv, '$.account_locked'),
-              JSON_VALUE(Priv, '$.is_role'),
-              COALESCE(JSON_VALUE(Priv, '$.access'), '0')
-         FROM mysql.global_priv`,
-    )
-    : await db.queryArrays(
-      `SELECT u.User, u.Host, u.account_locked,
-              EXISTS (SELECT 1 FROM mysql.role_edges e
-                       WHERE e.FROM_USER = u.User AND e.FROM_HOST = u.Host),
-              (u.Insert_priv = 'Y') * 2 + (u.Create_priv = 'Y') * 16 + (u.Alter_priv = 'Y') * 8192
-         FROM mysql.user u`,
-    );
   const accounts = new Map<string, Account[]>();
   const roles = new Set<string>();
   const globalGrowth = new Set<string>();
   const slicer = new TimeSlicer();
-  for (const [u, h, locked, role, accessText] of rows) {
+  for (const row of await readAccountRows(db, flavour)) {
     await slicer.pause();
-    const user = String(u);
-    const host = String(h);
-    let access = 0n;
-    try {
-      access = BigInt(String(accessText));
-    } catch { /* not a number: no privilege */ }
-    if ((access & GROWTH_ACCESS_BITS) !== 0n) globalGrowth.add(accountKey(user, host));
-    if (truthy(role)) {
+    const { user, host } = row;
+    if ((row.access & GROWTH_ACCESS_BITS) !== 0n) globalGrowth.add(accountKey(user, host));
+    if (row.role) {
       roles.add(accountKey(user, host));
       continue;
     }
     const list = accounts.get(user) ?? [];
-    list.push({ host, locked: truthy(locked) });
+    list.push({ host, locked: row.locked === true });
     accounts.set(user, list);
   }
   return { accounts, roles, globalGrowth };

@@ -16,7 +16,7 @@
  * @module
  */
 import { formatSize } from "../config/size.ts";
-import { oneLine } from "../errors.ts";
+import { errorText } from "../errors.ts";
 import { log } from "../system/log.ts";
 import type { AuditEntry } from "./audit_log.ts";
 import { type Action, settle } from "./decide.ts";
@@ -27,11 +27,6 @@ import type { Server } from "./server.ts";
 import { classifySessions, type Session } from "./sessions.ts";
 import { TimeSlicer } from "./slice.ts";
 import type { AccountKey, StateWrites, UserFlags } from "./store.ts";
-
-/** An error as one line of text for logs, tables and the audit log. */
-export function errorText(err: unknown): string {
-  return oneLine(err instanceof Error ? err.message : String(err));
-}
 
 /**
  * True when the server certainly answered with an error (the statement did not happen); false

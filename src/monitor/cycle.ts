@@ -19,16 +19,9 @@
 import type { MonitorConfig, ServerConfig } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
 import { connectWithRetry, type Db } from "../db/connection.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText as message, RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
-import {
-  act,
-  type ActContext,
-  type ActOutcome,
-  errorText as message,
-  finishIntents,
-  tryWrite,
-} from "./act.ts";
+import { act, type ActContext, type ActOutcome, finishIntents, tryWrite } from "./act.ts";
 import type { NotifyEvent } from "../notify/webhook.ts";
 import { stateChanges } from "./events.ts";
 import { faultPoint } from "./fault.ts";
@@ -54,11 +47,16 @@ export interface CycleSeams {
 
 /** What a cycle gets from the monitor that runs it. */
 export interface CycleEnv {
+  /** 0 = log only, 1 = log and warn, 2 = lock and unlock. */
   debug: 0 | 1 | 2;
   shard: number;
   shards: number;
+  /**
+   * Owner for state files this process creates (root running `--once` prepares them for
+   * run_as, as the daemon does before it drops root).
+   */
   owner?: { uid: number; gid: number };
-  /** Largest tables listed per user over a limit; 0 or absent: none are read. */
+  /** Largest tables listed per user over a limit (`--top`); 0 or absent: none are read. */
   top?: number;
   /** This shard's users. */
   users: readonly UserLimit[];

@@ -30,7 +30,8 @@ import {
   type MonitorConfig,
   shardPath,
 } from "../config/config.ts";
-import { ConfigError, oneLine } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
+import { readEnv as envGet } from "../util/env.ts";
 import { preloadDriver } from "../db/connection.ts";
 import { writeFileAtomic } from "../system/atomic_file.ts";
 import { accessProblem, type Identity, type Need } from "../system/access.ts";
@@ -40,7 +41,8 @@ import { probePermissions, revokeUnneeded } from "../system/least_privilege.ts";
 import { log, type LogLevel, setupLogging } from "../system/log.ts";
 import { PidFile } from "../system/pidfile.ts";
 import { dropPrivileges, lookupUser } from "../system/privileges.ts";
-import { createFileExclusive, dirOf, type Prepared, prepareDirectory } from "../system/safe_fs.ts";
+import { createFileExclusive, type Prepared, prepareDirectory } from "../system/safe_fs.ts";
+import { dirOf } from "../util/path.ts";
 import {
   captureNotifyEnv,
   notify,
@@ -76,18 +78,6 @@ export interface ReloadRecord {
 /** Path of the reload record for a pid file. */
 export function reloadRecordPath(pidFile: string): string {
   return `${pidFile}.reload`;
-}
-
-function envGet(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
-function errorText(err: unknown): string {
-  return oneLine(err instanceof Error ? err.message : String(err));
 }
 
 /** A directory the monitor writes in, with the mode it gets when created. */
@@ -393,7 +383,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       Deno.removeSignalListener("SIGHUP", onHup);
       Deno.removeSignalListener("SIGTERM", onStop);
       Deno.removeSignalListener("SIGINT", onStop);
-      await Deno.remove(record).catch(() => {});
+      await Deno.remove(record).catch((err) => {
+        if (!(err instanceof Deno.errors.NotFound)) {
+          logger.warning`cannot remove ${record}: ${errorText(err)}`;
+        }
+      });
     }
   } finally {
     pid.release();

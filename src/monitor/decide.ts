@@ -73,9 +73,12 @@ export interface Decision {
   status: Status;
 }
 
+/** Without a soft limit (or with one not below hard), the unlock threshold as a part of hard. */
+export const UNLOCK_FRACTION_OF_HARD = 0.9;
+
 /** Usage below which accounts locked by the tool are unlocked. */
 export function unlockThreshold(soft: number | undefined, hard: number): number {
-  return soft !== undefined && soft < hard ? soft : Math.floor(hard * 0.9);
+  return soft !== undefined && soft < hard ? soft : Math.floor(hard * UNLOCK_FRACTION_OF_HARD);
 }
 
 /** Decides what to do for one user; never performs I/O. */

@@ -12,6 +12,7 @@
  * over several turns of the event loop.
  * @module
  */
+import { errorText, RuntimeError } from "../errors.ts";
 import { cString, directoryCalls, errno, lastError } from "../system/libc.ts";
 
 /** What measuring one directory gave: its bytes, "gone" (no such directory), or an error. */
@@ -89,7 +90,7 @@ export function denoDirSize(
       for (const e of Deno.readDirSync(path)) if (e.isFile) names.push(e.name);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return "gone";
-      return { error: `${path}: ${(err as Error).message}` };
+      return { error: `${path}: ${errorText(err)}` };
     }
     yield;
     let bytes = 0;
@@ -98,7 +99,7 @@ export function denoDirSize(
       try {
         bytes += lstat(`${path}/${file}`).size;
       } catch (err) {
-        return { error: `${path}/${file}: ${(err as Error).message}` };
+        return { error: `${path}/${file}: ${errorText(err)}` };
       }
       if (++n % ENTRIES_PER_YIELD === 0) yield;
     }
@@ -111,7 +112,12 @@ export function defaultDirSizer(): DirSizer {
   try {
     directoryCalls();
     return libcDirSize;
-  } catch {
-    return denoDirSize();
+  } catch (err) {
+    // No FFI permission, or no glibc on this machine: Deno's calls do the same, slower.
+    if (
+      err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied ||
+      err instanceof RuntimeError
+    ) return denoDirSize();
+    throw err;
   }
 }

@@ -17,24 +17,12 @@
 import type { SchemaMapping } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
 import { accountKey, type GrowthGrant, type RoleGrant } from "./accounts.ts";
+import { likeToRegExp } from "../util/like.ts";
 import { TimeSlicer } from "./slice.ts";
 
 /** Turns a grant database pattern into an anchored regular expression. */
 export function grantPatternToRegExp(pattern: string): RegExp {
-  let out = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "\\" && i + 1 < pattern.length) {
-      out += escapeRegExp(pattern[++i]);
-    } else if (c === "_") out += "[\\s\\S]";
-    else if (c === "%") out += "[\\s\\S]*";
-    else out += escapeRegExp(c);
-  }
-  return new RegExp(`^${out}$`, "u");
-}
-
-function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return likeToRegExp(pattern, "u");
 }
 
 /**

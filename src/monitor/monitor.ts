@@ -32,20 +32,8 @@ const logger = log("monitor");
 /** How long {@link Monitor.stop} lets queued webhook events go out, in ms. */
 export const NOTIFY_STOP_DEADLINE_MS = 5000;
 
-/** How the monitor runs: enforcement level and shard. */
-export interface MonitorOptions {
-  /** 0 = log only, 1 = log and warn, 2 = lock and unlock. */
-  debug: 0 | 1 | 2;
-  shard: number;
-  shards: number;
-  /**
-   * Owner for state files this process creates (root running `--once` prepares them for
-   * run_as, as the daemon does before it drops root).
-   */
-  owner?: { uid: number; gid: number };
-  /** Largest tables listed per user over a limit (`--top`); 0 or absent: none are read. */
-  top?: number;
-}
+/** How the monitor runs: enforcement level, shard, owner of new state files, `--top`. */
+export type MonitorOptions = Pick<CycleEnv, "debug" | "shard" | "shards" | "owner" | "top">;
 
 /** Replaceable parts of the cycle, for tests (see cycle.ts). */
 export type MonitorSeams = CycleSeams;

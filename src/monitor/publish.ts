@@ -11,7 +11,7 @@
 import { type Family, renderExpositionSliced, type Sample } from "../metrics/exposition.ts";
 import type { TextfileWriter } from "../metrics/textfile_writer.ts";
 import { log } from "../system/log.ts";
-import { errorText } from "./act.ts";
+import { errorText } from "../errors.ts";
 import { appendAudit, type AuditEntry } from "./audit_log.ts";
 import { forecast, FORECAST_WINDOW_MS, type UsageSample } from "./forecast.ts";
 import { type HistoryStore, keepSample } from "./history.ts";

@@ -8,7 +8,7 @@
 import type { ServerConfig } from "../config/config.ts";
 import type { UserLimit } from "../config/search_user.ts";
 import { type Flavour, lockUnsupported, parseVersion } from "../db/flavour.ts";
-import { RuntimeError } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
 import type { AccountTable, GrowthGrant, RoleGrant } from "./accounts.ts";
 import { buildOwnerIndex } from "./mapping.ts";
 import type { TableSize } from "./report.ts";
@@ -73,8 +73,9 @@ export async function scanServer(
     grants = await target.growthGrants();
     roleGrants = await target.roleGrants(flavour).catch((err) => {
       throw new RuntimeError(
-        `cannot read the role grants (${(err as Error).message}); the monitor account needs ` +
+        `cannot read the role grants (${errorText(err)}); the monitor account needs ` +
           `SELECT on mysql.roles_mapping for schema_mapping=grants`,
+        { cause: err },
       );
     });
   }
@@ -168,7 +169,7 @@ export async function scanServer(
         topTables.set(user, tables);
       }
     } catch (err) {
-      topProblem = (err as Error).message;
+      topProblem = errorText(err);
     }
   }
   return {

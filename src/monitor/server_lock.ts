@@ -6,7 +6,7 @@
  * Measuring usage happens before the lock is taken, so shards of one server mostly overlap.
  * @module
  */
-import { RuntimeError } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
 import { sleep } from "../db/connection.ts";
 
 /** How long a process waits for another one's lock on a server by default, in milliseconds. */
@@ -49,7 +49,9 @@ export class ServerLock {
     try {
       file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
     } catch (err) {
-      throw new RuntimeError(`cannot open the lock file ${path}: ${(err as Error).message}`);
+      throw new RuntimeError(`cannot open the lock file ${path}: ${errorText(err)}`, {
+        cause: err,
+      });
     }
     try {
       if (options.owner) await Deno.chown(path, options.owner.uid, options.owner.gid);

@@ -22,7 +22,8 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { RuntimeError } from "../errors.ts";
+import { errorText, RuntimeError } from "../errors.ts";
+import { dirOf } from "../util/path.ts";
 import type { UsageSample } from "./forecast.ts";
 import { HISTORY_DDL, type HistoryStore, pruneHistory } from "./history.ts";
 import type { UserFigures } from "./report.ts";
@@ -113,10 +114,6 @@ export interface OpenOptions {
 }
 
 const SCHEMA_VERSION = "1";
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** The SQLite state store. */
 export class StateStore implements StateWrites, HistoryStore {
@@ -445,8 +442,12 @@ export class StateStore implements StateWrites, HistoryStore {
       let json: OldState;
       try {
         json = JSON.parse(text);
-      } catch {
-        throw new Error(`old state file ${path} is not valid JSON; move it away to start afresh`);
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+        throw new RuntimeError(
+          `old state file ${path} is not valid JSON; move it away to start afresh`,
+          { cause: err },
+        );
       }
       const locks = this.#transaction(() => {
         const done = this.#db.prepare("SELECT 1 FROM migrated_files WHERE file = ?").get(name);
@@ -552,7 +553,7 @@ export async function prepareStateDir(
   owner?: { uid: number; gid: number },
 ): Promise<void> {
   const missing: string[] = [];
-  for (let d = dir; d !== "/" && d !== ""; d = d.slice(0, d.lastIndexOf("/")) || "/") {
+  for (let d = dir; d !== "/" && d !== "."; d = dirOf(d)) {
     try {
       await Deno.lstat(d);
       break;

@@ -6,6 +6,7 @@
  * @module
  */
 import { formatSize } from "../config/size.ts";
+import { alignColumns } from "../util/table.ts";
 import { escapeText } from "../util/text.ts";
 import { fullIn } from "./forecast.ts";
 import type { ServerReport, UserReport } from "./report.ts";
@@ -20,13 +21,8 @@ export function renderTable(reports: readonly ServerReport[]): string {
 
 /** Aligns `rows` (the first is the header) in columns two spaces apart, cells escaped. */
 function align(rows: readonly string[][], indent = ""): string {
-  const cells = rows.map((row) => row.map((c) => escapeText(c)));
-  const widths = rows[0].map((_, i) => Math.max(...cells.map((row) => [...row[i]].length)));
-  return cells.map((row) =>
-    indent +
-    row.map((c, i) => (i === row.length - 1 ? c : c + " ".repeat(widths[i] - [...c].length)))
-      .join("  ")
-  ).join("\n");
+  const [header, ...body] = rows.map((row) => row.map((c) => escapeText(c)));
+  return alignColumns(header, body).map((line) => indent + line).join("\n");
 }
 
 /** The forecast and the largest tables of the users that have them; "" when none has. */

@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { renderTable } from "./table.ts";
 
+/** A server scanned without errors (its users added by each test). */
+const scanned = {
+  server: "db1",
+  up: true,
+  durationSec: 0.1,
+  errorsTotal: 0,
+  stale: false,
+} as const;
+
 Deno.test("table: aligned columns, failed servers listed, control characters escaped", () => {
   const text = renderTable([
     {
-      server: "db1",
-      up: true,
-      durationSec: 0.1,
-      errorsTotal: 0,
-      stale: false,
+      ...scanned,
       users: [
         {
           user: "alice",
@@ -45,11 +50,7 @@ Deno.test("table: aligned columns, failed servers listed, control characters esc
 
 Deno.test("table: under it, 'full in' for users on course within 7 days and the largest tables", () => {
   const text = renderTable([{
-    server: "db1",
-    up: true,
-    durationSec: 0.1,
-    errorsTotal: 0,
-    stale: false,
+    ...scanned,
     users: [
       {
         user: "a\u001bl",

@@ -9,6 +9,7 @@
  * attributed to exactly one account.
  * @module
  */
+import { likeToRegExp } from "../util/like.ts";
 
 /** Parses a dotted IPv4 address into a 32-bit number, or undefined. */
 export function parseIPv4(text: string): number | undefined {
@@ -37,22 +38,15 @@ function netmaskMatch(pattern: string, host: string): boolean | undefined {
   return ((addr & mask) >>> 0) === ((net & mask) >>> 0);
 }
 
+/** Compiled host patterns kept before the cache starts over. */
+const MAX_CACHED_PATTERNS = 10_000;
 const cache = new Map<string, RegExp>();
 
 function wildcardRegExp(pattern: string): RegExp {
   let re = cache.get(pattern);
   if (re) return re;
-  let src = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "\\" && i + 1 < pattern.length) {
-      src += pattern[++i].replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    } else if (c === "%") src += "[\\s\\S]*";
-    else if (c === "_") src += "[\\s\\S]";
-    else src += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  }
-  re = new RegExp(src + "$", "i");
-  if (cache.size > 10_000) cache.clear();
+  re = likeToRegExp(pattern, "i");
+  if (cache.size > MAX_CACHED_PATTERNS) cache.clear();
   cache.set(pattern, re);
   return re;
 }

@@ -7,6 +7,7 @@
  * screen, and a name holding a literal backslash cannot pass for another.
  * @module
  */
+import { alignColumns } from "../util/table.ts";
 import { escapeText } from "../util/text.ts";
 import { type Family, renderExposition } from "../metrics/exposition.ts";
 import type { AccountLine, Report } from "./report.ts";
@@ -44,11 +45,7 @@ export function statusText(a: AccountLine): string {
 }
 
 function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => [...r[i]].length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => i === r.length - 1 ? c : c + " ".repeat(widths[i] - [...c].length)).join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
+  return alignColumns(header, rows).join("\n") + "\n";
 }
 
 /** The table for a terminal or a mail: accounts, then records that match no account. */

@@ -7,7 +7,9 @@
  * pattern matches ({@link bestAccount}), as the server itself would have done at login.
  * @module
  */
-import { parseStoredTime } from "../conntrack/tz.ts";
+import { accountKey } from "../db/accounts.ts";
+import type { FailedRecord, SeenRecord } from "../shared/recorded.ts";
+import { parseStoredTime } from "../time/tz.ts";
 import { bestAccount } from "./host_match.ts";
 
 /** One row of `mysql.user`. */
@@ -16,21 +18,6 @@ export interface ServerAccount {
   host: string;
   /** `ACCOUNT LOCK` in effect; null when the server does not say. */
   locked: boolean | null;
-}
-
-/** A recorded login (an `Accounts` row): `lastSeen` as stored, e.g. `2024-10-14 13:22:57+02:00`. */
-export interface SeenRecord {
-  name: string;
-  host: string;
-  lastSeen: string;
-}
-
-/** Failed logins of one (name, client host): how many and the last one, as stored. */
-export interface FailedRecord {
-  name: string;
-  host: string;
-  count: number;
-  lastSeen: string;
 }
 
 /** Where a login came from and when, as stored. */
@@ -93,6 +80,39 @@ function later(a: string | null, b: string): string {
   return a === null || instantOf(b) > instantOf(a) ? b : a;
 }
 
+/** The line of an account before any record is attributed to it. */
+function neverSeen(a: ServerAccount): AccountLine {
+  return {
+    user: a.user,
+    host: a.host,
+    locked: a.locked,
+    status: "never seen",
+    lastSeen: null,
+    lastSeenEpoch: null,
+    idleDays: null,
+    clients: [],
+    failedCount: 0,
+    failedLast: null,
+  };
+}
+
+/**
+ * Completes an account's line once every record is attributed: clients latest first, and from
+ * the latest login the idle days and the status.
+ */
+function settleLine(line: AccountLine, options: { now: number; unusedDays: number }): void {
+  line.clients.sort((a, b) => instantOf(b.lastSeen) - instantOf(a.lastSeen));
+  if (line.lastSeen === null) return;
+  const at = parseStoredTime(line.lastSeen);
+  if (at === undefined) {
+    line.status = "active"; // unreadable time: shown as stored, never called unused
+    return;
+  }
+  line.lastSeenEpoch = Math.floor(at / 1000);
+  line.idleDays = Math.max(0, Math.floor((options.now - at) / DAY_MS));
+  line.status = options.now - at >= options.unusedDays * DAY_MS ? "unused" : "active";
+}
+
 /** Builds the report for `accounts` from the recorded logins; `now` in ms. */
 export function buildReport(
   accounts: readonly ServerAccount[],
@@ -102,30 +122,18 @@ export function buildReport(
 ): Report {
   const hostsOf = new Map<string, string[]>();
   const lines = new Map<string, AccountLine>();
-  const key = (user: string, host: string) => `${user}\u0000${host}`;
   for (const a of accounts) {
     const list = hostsOf.get(a.user) ?? [];
     list.push(a.host);
     hostsOf.set(a.user, list);
-    lines.set(key(a.user, a.host), {
-      user: a.user,
-      host: a.host,
-      locked: a.locked,
-      status: "never seen",
-      lastSeen: null,
-      lastSeenEpoch: null,
-      idleDays: null,
-      clients: [],
-      failedCount: 0,
-      failedLast: null,
-    });
+    lines.set(accountKey(a.user, a.host), neverSeen(a));
   }
   const unmatched = new Map<string, UnmatchedLine>();
   const target = (name: string, host: string): AccountLine | UnmatchedLine => {
     const patterns = hostsOf.get(name);
     const pattern = patterns ? bestAccount(patterns, host) : undefined;
-    if (pattern !== undefined) return lines.get(key(name, pattern))!;
-    const k = key(name, host);
+    if (pattern !== undefined) return lines.get(accountKey(name, pattern))!;
+    const k = accountKey(name, host);
     let u = unmatched.get(k);
     if (!u) {
       u = {
@@ -150,18 +158,7 @@ export function buildReport(
     t.failedCount += f.count;
     t.failedLast = later(t.failedLast, f.lastSeen);
   }
-  for (const line of lines.values()) {
-    line.clients.sort((a, b) => instantOf(b.lastSeen) - instantOf(a.lastSeen));
-    if (line.lastSeen === null) continue;
-    const at = parseStoredTime(line.lastSeen);
-    if (at === undefined) {
-      line.status = "active"; // unreadable time: shown as stored, never called unused
-      continue;
-    }
-    line.lastSeenEpoch = Math.floor(at / 1000);
-    line.idleDays = Math.max(0, Math.floor((options.now - at) / DAY_MS));
-    line.status = options.now - at >= options.unusedDays * DAY_MS ? "unused" : "active";
-  }
+  for (const line of lines.values()) settleLine(line, options);
   const byName = <T extends { host: string }>(name: (x: T) => string) => (a: T, b: T) =>
     compare(name(a), name(b)) || compare(a.host, b.host);
   return {

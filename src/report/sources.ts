@@ -4,15 +4,12 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { nameText, readAccountRows } from "../db/accounts.ts";
 import type { Db } from "../db/connection.ts";
-import { RuntimeError } from "../errors.ts";
-import type { FailedRecord, SeenRecord, ServerAccount } from "./report.ts";
-
-/** Recorded logins: successful (`Accounts`) and failed (`conntrack_events`). */
-export interface Recorded {
-  seen: SeenRecord[];
-  failed: FailedRecord[];
-}
+import { parseVersion } from "../db/flavour.ts";
+import { errorText, RuntimeError } from "../errors.ts";
+import { FAILED_LOGIN_EVENTS, type Recorded } from "../shared/recorded.ts";
+import type { ServerAccount } from "./report.ts";
 
 /** How long the report waits for a running conntrack to finish committing. */
 export const READ_WAIT_MS = 30_000;
@@ -44,9 +41,8 @@ function readSnapshot(path: string, readOnly: boolean): Recorded {
     db = new DatabaseSync(path, { readOnly, timeout: READ_WAIT_MS });
   } catch (err) {
     throw new RuntimeError(
-      `cannot open SQLite database ${path} (has conntrack run yet?): ${
-        err instanceof Error ? err.message : err
-      }`,
+      `cannot open SQLite database ${path} (has conntrack run yet?): ${errorText(err)}`,
+      { cause: err },
     );
   }
   try {
@@ -70,7 +66,7 @@ function readSnapshot(path: string, readOnly: boolean): Recorded {
       .map((r) => ({ name: String(r.name), host: String(r.host), lastSeen: String(r.last_seen) }));
     const failed = tables.has("conntrack_events")
       ? (db.prepare(
-        "SELECT name, host, count, last_seen FROM conntrack_events WHERE kind = 'failed' OR (kind = 'multiline' AND last_retcode <> 0)",
+        `SELECT name, host, count, last_seen FROM conntrack_events WHERE ${FAILED_LOGIN_EVENTS}`,
       ).all() as { name: string; host: string; count: number; last_seen: string }[])
         .map((r) => ({
           name: r.name,
@@ -85,7 +81,8 @@ function readSnapshot(path: string, readOnly: boolean): Recorded {
     if (err instanceof RuntimeError) throw err;
     if (readOnly && /readonly database/i.test(String(err))) throw new HotJournal();
     throw new RuntimeError(
-      `cannot read SQLite database ${path}: ${err instanceof Error ? err.message : err}`,
+      `cannot read SQLite database ${path}: ${errorText(err)}`,
+      { cause: err },
     );
   } finally {
     db.close();
@@ -93,45 +90,12 @@ function readSnapshot(path: string, readOnly: boolean): Recorded {
 }
 
 /**
- * Accounts of the server, roles left out. MariaDB ≥ 10.4 keeps the lock in
- * `mysql.global_priv`, MySQL in `mysql.user.account_locked`; where neither is readable the
- * lock is unknown (null).
+ * Accounts of the server, roles left out, read the way the monitor reads them
+ * (db/accounts.ts). Where the lock flag cannot be read (MariaDB without SELECT on
+ * `mysql.global_priv`), the lock is unknown (null).
  */
 export async function readServerAccounts(db: Db): Promise<ServerAccount[]> {
-  const columns = new Set(
-    (await db.query<{ Field: string }>("SHOW COLUMNS FROM mysql.user")).map((r) => r.Field),
-  );
-  const notRole = columns.has("is_role") ? "WHERE is_role <> 'Y'" : "";
-  const rows = await db.query<{ User: unknown; Host: unknown; locked: unknown }>(
-    columns.has("account_locked")
-      ? `SELECT User, Host, account_locked = 'Y' AS locked FROM mysql.user ${notRole}`
-      : `SELECT User, Host, NULL AS locked FROM mysql.user ${notRole}`,
-  );
-  let lockedFromPriv: Map<string, boolean> | undefined;
-  if (!columns.has("account_locked")) {
-    try {
-      const priv = await db.query<{ User: unknown; Host: unknown; locked: unknown }>(
-        "SELECT User, Host, JSON_VALUE(Priv, '$.account_locked') AS locked FROM mysql.global_priv",
-      );
-      lockedFromPriv = new Map(
-        priv.map((
-          r,
-        ) => [`${text(r.User)}\u0000${text(r.Host)}`, ["1", "true"].includes(String(r.locked))]),
-      );
-    } catch { /* not MariaDB ≥ 10.4, or no SELECT on global_priv: lock unknown */ }
-  }
-  return rows.map((r) => {
-    const user = text(r.User);
-    const host = text(r.Host);
-    const locked = lockedFromPriv
-      ? lockedFromPriv.get(`${user}\u0000${host}`) ?? false
-      : r.locked === null
-      ? null
-      : Number(r.locked) === 1;
-    return { user, host, locked };
-  });
-}
-
-function text(value: unknown): string {
-  return value instanceof Uint8Array ? new TextDecoder().decode(value) : String(value);
+  const [{ v }] = await db.query<{ v: unknown }>("SELECT VERSION() AS v");
+  const rows = await readAccountRows(db, parseVersion(nameText(v)), { lockOptional: true });
+  return rows.filter((r) => !r.role).map(({ user, host, locked }) => ({ user, host, locked }));
 }

@@ -6,6 +6,7 @@
  * the walk up to / needs no read permission on the directories above.
  * @module
  */
+import { dirOf } from "../util/path.ts";
 import { type FileMeta, fileMeta } from "./libc.ts";
 
 /** The identity to check for. */
@@ -28,17 +29,12 @@ function allows(info: FileMeta, who: Identity, bit: 4 | 2 | 1): boolean {
   return (mode & bit) !== 0;
 }
 
-function parent(path: string): string {
-  const i = path.replace(/\/+$/, "").lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
-}
-
 /**
  * Why `who` could not do `need` on `path`, or undefined when it can. A path that does not
  * exist yet is judged by whether it could be created in its directory.
  */
 export function accessProblem(path: string, who: Identity, need: Need): string | undefined {
-  const dir = need === "replace" ? path : parent(path);
+  const dir = need === "replace" ? path : dirOf(path);
   // Every directory from / down to `dir` must be searchable.
   const parts = dir.split("/").filter(Boolean);
   let cur = "";

@@ -9,20 +9,13 @@
  * @module
  */
 import { ConfigError, RuntimeError } from "../errors.ts";
+import { readEnv as envGet } from "../util/env.ts";
 
 /** Set in the child's environment so it knows it is the daemon. */
 export const CHILD_ENV = "MYSQL_MONITOR_DAEMON_CHILD";
 /** JSON array of `deno run` flags for re-running from source (tests set it; default -P=app). */
 export const RUN_FLAGS_ENV = "MYSQL_MONITOR_DAEMON_RUN_FLAGS";
 const READY = "MMD-READY";
-
-function envGet(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
 
 let child: boolean | undefined;
 
@@ -64,7 +57,9 @@ export async function startDaemon(args: string[], timeoutMs = 120_000): Promise<
   const timer = setTimeout(() => {
     try {
       child.kill("SIGTERM");
-    } catch { /* gone */ }
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // already exited
+    }
   }, timeoutMs);
   try {
     while (!seen.includes(READY)) {

@@ -1,6 +1,6 @@
 /**
  * The few libc calls Deno has no API for, through `Deno.dlopen`: user lookup (NSS), credential
- * changes, sessions, Unix datagram sockets (sd_notify, syslog), and the file calls that work on
+ * changes, Unix datagram sockets (sd_notify, syslog), and the file calls that work on
  * a handle or refuse links (open with O_NOFOLLOW, fstat, fchown, fchmod, readlink).
  *
  * After the privilege drop the daemon calls {@link sealLibc}: the full symbol table is let go,
@@ -36,7 +36,6 @@ const SYMBOLS = {
   geteuid: { parameters: [], result: "u32" },
   getgid: { parameters: [], result: "u32" },
   getegid: { parameters: [], result: "u32" },
-  setsid: { parameters: [], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -297,11 +296,6 @@ export function ids(): { uid: number; euid: number; gid: number; egid: number } 
   return { uid: c.getuid(), euid: c.geteuid(), gid: c.getgid(), egid: c.getegid() };
 }
 
-/** Starts a new session (detaches from the controlling terminal). */
-export function setsid(): void {
-  if (libc().setsid() < 0) throw new RuntimeError(`setsid failed: ${lastError()}`);
-}
-
 /** CLOCK_MONOTONIC in microseconds, as systemd expects in MONOTONIC_USEC. */
 export function monotonicMicros(): bigint {
   const ts = new BigInt64Array(2);
@@ -470,6 +464,8 @@ export function sendSignal(pid: number, signal: keyof typeof SIGNALS): boolean {
 }
 
 const AF_UNIX = 1;
+/** Size of `sun_path` in `struct sockaddr_un`, the terminating NUL included. */
+const SUN_PATH_BYTES = 108;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 
@@ -480,9 +476,9 @@ const SOCK_CLOEXEC = 0o2000000;
 export function sendDatagram(path: string, payload: Uint8Array): boolean {
   const c = small();
   const name = enc.encode(path.startsWith("@") ? "\0" + path.slice(1) : path);
-  if (name.length > 107) return false;
+  if (name.length > SUN_PATH_BYTES - 1) return false;
   // struct sockaddr_un: sa_family_t (u16) + sun_path[108]
-  const addr = new Uint8Array(2 + 108);
+  const addr = new Uint8Array(2 + SUN_PATH_BYTES);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(name, 2);
   const addrLen = 2 + name.length + (path.startsWith("@") ? 0 : 1);

@@ -18,6 +18,7 @@ import {
   reset,
 } from "@logtape/logtape";
 import { PROGRAM } from "../version.ts";
+import { readEnv } from "../util/env.ts";
 import { sendDatagram } from "./libc.ts";
 import { escapeText, quoteValue } from "../util/text.ts";
 
@@ -43,7 +44,8 @@ function renderValue(value: unknown): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err; // a cycle or a BigInt
     text = String(value);
   }
   return escapeText(text);
@@ -80,11 +82,7 @@ export interface LogOptions {
 }
 
 function defaultTarget(): LogTarget {
-  try {
-    return Deno.env.get("JOURNAL_STREAM") ? "journal" : "stderr";
-  } catch {
-    return "stderr";
-  }
+  return readEnv("JOURNAL_STREAM") ? "journal" : "stderr";
 }
 
 const encoder = new TextEncoder();
@@ -95,7 +93,10 @@ export async function setupLogging(options: LogOptions = {}): Promise<void> {
   const write = (text: string) => {
     try {
       Deno.stderr.writeSync(encoder.encode(text));
-    } catch { /* stderr closed (detached daemon without syslog): nowhere left to write */ }
+    } catch (err) {
+      // stderr closed (detached daemon without syslog): nowhere left to write.
+      if (!stderrGone(err)) throw err;
+    }
   };
   const sink = (record: LogRecord) => {
     const category = record.category.slice(1).join(".") || "main";
@@ -132,4 +133,10 @@ export async function teardownLogging(): Promise<void> {
 /** The logger for one part of the program, e.g. `log("conntrack")`. */
 export function log(...category: string[]): Logger {
   return getLogger(["mmd", ...category]);
+}
+
+/** True for the errors of writing to a standard stream nobody reads any more. */
+export function stderrGone(err: unknown): boolean {
+  return err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.BadResource ||
+    err instanceof Deno.errors.NotConnected;
 }

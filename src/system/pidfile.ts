@@ -14,6 +14,7 @@
 import { RuntimeError } from "../errors.ts";
 import { lstatInode, readLink, readSmallFile } from "./libc.ts";
 import { readFileNoFollow } from "./safe_fs.ts";
+import { baseOf } from "../util/path.ts";
 
 /** A pid file this process holds; {@link PidFile.release} removes it. */
 export class PidFile {
@@ -61,7 +62,13 @@ export class PidFile {
     this.#released = true;
     try {
       Deno.removeSync(this.path);
-    } catch { /* already gone or not ours to remove */ }
+    } catch (err) {
+      // Already gone, or not ours to remove: the lock is dropped either way.
+      if (
+        !(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
+          err instanceof Deno.errors.NotCapable)
+      ) throw err;
+    }
     this.#file.close();
   }
 }
@@ -104,8 +111,12 @@ export async function readPid(path: string): Promise<number | undefined> {
     if (!(await Deno.lstat(path)).isFile) return undefined;
     const text = (await Deno.readTextFile(path)).trim();
     return /^\d{1,10}$/.test(text) && Number(text) > 0 ? Number(text) : undefined;
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (
+      err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
+      err instanceof Deno.errors.NotCapable
+    ) return undefined;
+    throw err;
   }
 }
 
@@ -164,8 +175,7 @@ export function notThisProgram(pid: number, uids: readonly number[]): string | u
   if (!own) return "cannot read /proc/self/exe";
   const argv = cmdlineOf(pid);
   const exe = exeOf(pid);
-  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
-  if (exe !== undefined ? exe !== own : base(argv[0] ?? "") !== base(own)) {
+  if (exe !== undefined ? exe !== own : baseOf(argv[0] ?? "") !== baseOf(own)) {
     return `pid ${pid} runs ${exe ?? argv[0] ?? "an unknown program"}, not ${own}`;
   }
   if (/(^|\/)deno$/.test(own)) {

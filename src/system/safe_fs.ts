@@ -16,6 +16,7 @@
  * @module
  */
 import { ConfigError, RuntimeError } from "../errors.ts";
+import { baseOf, dirOf } from "../util/path.ts";
 import {
   closeFd,
   Errno,
@@ -51,13 +52,6 @@ export function userLabel(uid: number): string {
 function groupLabel(gid: number): string {
   const name = groupName(gid);
   return name ? `${name} (gid ${gid})` : `gid ${gid}`;
-}
-
-/** The directory part of a path ("/" for a top-level name, "." for a bare name). */
-export function dirOf(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
-  const i = trimmed.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : trimmed.slice(0, i);
 }
 
 /**
@@ -298,7 +292,7 @@ function randomSuffix(): string {
  */
 export async function writeFileAtomic(path: string, text: string, mode = 0o644): Promise<void> {
   const dir = dirOf(path);
-  const name = path.slice(path.lastIndexOf("/") + 1);
+  const name = baseOf(path);
   const bytes = new TextEncoder().encode(text);
   for (let attempt = 0;; attempt++) {
     const tmp = `${dir}/.${name}.${randomSuffix()}.tmp`;

@@ -3,6 +3,7 @@
  * Without NOTIFY_SOCKET every call is a no-op, so the daemon runs the same outside systemd.
  * @module
  */
+import { readEnv } from "../util/env.ts";
 import { monotonicMicros, sendDatagram } from "./libc.ts";
 
 const seen = new Map<string, string | undefined>();
@@ -12,15 +13,7 @@ const seen = new Map<string, string | undefined>();
  * {@link captureNotifyEnv} before it revokes its env permission.
  */
 function env(name: string): string | undefined {
-  if (!seen.has(name)) {
-    let value: string | undefined;
-    try {
-      value = Deno.env.get(name);
-    } catch {
-      value = undefined;
-    }
-    seen.set(name, value);
-  }
+  if (!seen.has(name)) seen.set(name, readEnv(name));
   return seen.get(name);
 }
 

@@ -1,6 +1,9 @@
 /**
- * The one escaping rule for text shown to a person: tables, log lines, the monitor audit log,
- * error messages. JSON and the Prometheus exposition format keep their own exact escaping.
+ * Every escaping rule of the program, in one place: the one for text shown to a person
+ * (tables, log lines, the monitor audit log, error messages: {@link escapeText},
+ * {@link quoteValue}), and the exact escaping of the two machine formats written, JSON for
+ * people's terminals ({@link jsonText}) and the Prometheus exposition format
+ * ({@link escapeExposition}).
  *
  * A name from a server or an audit log may hold anything; once escaped it stays on one line,
  * cannot move the cursor or reorder what follows it, and two different names never look alike.
@@ -73,4 +76,26 @@ export function quoteValue(value: string, max = QUOTE_MAX): string {
   const cut = chars.length > max;
   const shown = escapeText(cut ? chars.slice(0, max).join("") : value).replaceAll('"', '\\"');
   return cut ? `"${shown}…" (${chars.length} characters)` : `"${shown}"`;
+}
+
+/**
+ * JSON text (indented by two) with every character a terminal could act on escaped:
+ * JSON.stringify already escapes C0 controls and lone surrogates; C1 controls (e.g. U+009B, a
+ * one-character CSI), DEL, line/paragraph separators and invisible format characters (bidi
+ * overrides) are escaped here too, as `\uXXXX`.
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu,
+    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * Escapes text for the Prometheus exposition format: `\` and newline always (a HELP text);
+ * with `quoted`, `"` too (a label value, written between double quotes).
+ */
+export function escapeExposition(text: string, quoted: boolean): string {
+  const escaped = text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+  return quoted ? escaped.replace(/"/g, '\\"') : escaped;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeText, hasUnsafeChars, quoteValue } from "./text.ts";
+import { escapeExposition, escapeText, hasUnsafeChars, jsonText, quoteValue } from "./text.ts";
 
 Deno.test("escapeText: backslash first, then C0, C1, Cf, separators; printable text untouched", () => {
   assert.equal(escapeText("josé_1 o'brien"), "josé_1 o'brien");
@@ -30,4 +30,15 @@ Deno.test("quoteValue: escaped, cut with the full length, quotes escaped", () =>
   assert.ok(q.length < 120, q);
   assert.match(q, /^"x{80}…" \(1000000 characters\)$/);
   assert.equal(quoteValue("a\nb"), '"a\\nb"');
+});
+
+Deno.test("text: jsonText (report --json): C1 controls, separators and bidi overrides are escaped too", () => {
+  const text = jsonText({ name: "a\x1b\x9b\u2028\u202eb" });
+  assert.equal(text, '{\n  "name": "a\\u001b\\u009b\\u2028\\u202eb"\n}');
+  assert.deepEqual(JSON.parse(text), { name: "a\x1b\x9b\u2028\u202eb" });
+});
+
+Deno.test('text: escapeExposition escapes \\ and newline, and " only inside a label value', () => {
+  assert.equal(escapeExposition('a\\b"c\nd', true), 'a\\\\b\\"c\\nd');
+  assert.equal(escapeExposition('a\\b"c\nd', false), 'a\\\\b"c\\nd');
 });

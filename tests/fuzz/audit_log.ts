@@ -26,7 +26,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { ConntrackConfig } from "../../src/config/conntrack_ini.ts";
 import { nameFromSql } from "../../src/conntrack/names.ts";
 import { runConntrack } from "../../src/conntrack/run.ts";
-import { parseStoredTime } from "../../src/conntrack/tz.ts";
+import { parseStoredTime } from "../../src/time/tz.ts";
 import { auditTime, rng } from "../../scripts/bench/gen_audit.ts";
 import type { CaseContext, CaseReport, FuzzTarget } from "./runner.ts";
 import type { Rng } from "./rng.ts";

@@ -23,10 +23,21 @@ export function loadZone(name: string, dir = ZONEINFO): OffsetFn | undefined {
   let bytes: Uint8Array;
   try {
     bytes = Deno.readFileSync(`${dir}/${name}`);
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (unreadable(err)) return undefined;
+    throw err;
   }
   return parseTzif(bytes);
+}
+
+/**
+ * True for the errors that mean "there is no zone file to read here": absent, not permitted,
+ * or a directory (or a path through a plain file) instead of a file.
+ */
+export function unreadable(err: unknown): boolean {
+  return err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
+    err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.IsADirectory ||
+    err instanceof Deno.errors.NotADirectory;
 }
 
 /** The offset function of a TZif file's content, or undefined when it is not one. */

@@ -11,7 +11,8 @@
 /** Wall-clock fields packed as a UTC epoch in milliseconds, i.e. `Date.UTC(y, m-1, d, h, mi, s)`. */
 export type WallTime = number;
 
-import { loadZone, type OffsetFn, parsePosixTz, parseTzif } from "./tzif.ts";
+import { readEnv } from "../util/env.ts";
+import { loadZone, type OffsetFn, parsePosixTz, parseTzif, unreadable } from "./tzif.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -164,29 +165,32 @@ function pad(n: number): string {
  * points to. Undefined when neither can be read.
  */
 export function machineZone(
-  env = () => Deno.env.get("TZ"),
+  env = () => readEnv("TZ"),
   localtime = "/etc/localtime",
 ): { name: string; offsetAt: OffsetFn } | undefined {
-  let tz: string | undefined;
-  try {
-    tz = env()?.replace(/^:/, "");
-  } catch { /* no permission to read TZ: go by /etc/localtime */ }
+  const tz = env()?.replace(/^:/, "");
   if (tz) {
     if (UTC_NAMES.has(tz)) return { name: tz, offsetAt: () => 0 };
     const offsetAt = loadZone(tz) ?? parsePosixTz(tz);
     return offsetAt ? { name: tz, offsetAt } : undefined;
   }
+  let bytes: Uint8Array;
   try {
-    const offsetAt = parseTzif(Deno.readFileSync(localtime));
-    if (!offsetAt) return undefined;
-    let name = localtime;
-    try {
-      name = Deno.readLinkSync(localtime).replace(/^.*\/zoneinfo\//, "");
-    } catch { /* a copy, not a link */ }
-    return { name, offsetAt };
-  } catch {
-    return undefined;
+    bytes = Deno.readFileSync(localtime);
+  } catch (err) {
+    if (unreadable(err)) return undefined;
+    throw err;
   }
+  const offsetAt = parseTzif(bytes);
+  if (!offsetAt) return undefined;
+  let name = localtime;
+  try {
+    name = Deno.readLinkSync(localtime).replace(/^.*\/zoneinfo\//, "");
+  } catch (err) {
+    // EINVAL: a copy of a zone file, not a link to one; it keeps its path as its name.
+    if (!(err instanceof TypeError && (err as { code?: string }).code === "EINVAL")) throw err;
+  }
+  return { name, offsetAt };
 }
 
 /** True when `offsetAt` is UTC's (no offset now, half a year ago or in half a year). */
