@@ -107,6 +107,10 @@ function failingIntents(store: StateStore, failFrom: number): StateWrites {
     forget: (s, a) => store.forget(s, a),
     record: (s, shard, c) => store.record(s, shard, c),
     countError: (s, shard) => store.countError(s, shard),
+    intendBrake: (s, a, l, v, p) => store.intendBrake(s, a, l, v, p),
+    confirmBrake: (s, a, l) => store.confirmBrake(s, a, l),
+    abandonBrake: (s, a, l) => store.abandonBrake(s, a, l),
+    forgetBrakes: (s, a) => store.forgetBrakes(s, a),
   };
 }
 

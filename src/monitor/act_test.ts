@@ -78,6 +78,10 @@ function failing(
     forget: (s, a) => guard("forget", () => store.forget(s, a)),
     record: (s, shard, c) => guard("record", () => store.record(s, shard, c)),
     countError: (s, shard) => guard("countError", () => store.countError(s, shard)),
+    intendBrake: (s, a, l, v, p) => guard("intendBrake", () => store.intendBrake(s, a, l, v, p)),
+    confirmBrake: (s, a, l) => guard("confirmBrake", () => store.confirmBrake(s, a, l)),
+    abandonBrake: (s, a, l) => guard("abandonBrake", () => store.abandonBrake(s, a, l)),
+    forgetBrakes: (s, a) => guard("forgetBrakes", () => store.forgetBrakes(s, a)),
   };
 }
 
