@@ -781,6 +781,13 @@ async function actOnPlanned(
   else if (braked) status = "readonly";
   else if (status === "locked" || status === "readonly") status = "ok";
   const pending = d.pending ? [`over hard, ${d.pending}`] : [];
+  if (
+    p.action === "readonly" && p.usage > limit.hard && !braked && !d.pending &&
+    !p.covered.some((a) => a.writable)
+  ) {
+    // Privileges through roles or table-level grants are not the brake's (docs/write-brake.md).
+    pending.push("readonly: no global or schema-level write privilege to revoke");
+  }
   return {
     user: limit.user,
     usage: p.usage,
