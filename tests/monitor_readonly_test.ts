@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { loadConfig } from "../src/config/config.ts";
 import { Monitor } from "../src/monitor/monitor.ts";
-import type { StateWrites } from "../src/monitor/store.ts";
+import { storeWrites } from "../src/monitor/store_testing.ts";
 import { setupLogging, teardownLogging } from "../src/system/log.ts";
 import { ROOT } from "./support/cli.ts";
 import { MariaDB } from "./support/mariadb.ts";
@@ -320,21 +320,12 @@ Deno.test("readonly: a state store that refuses the brake intent — no REVOKE r
     );
     await sb.writeUsers("sf,10K,100K\n");
     const monitor = new Monitor(await loadConfig(sb.dir), { debug: 2, shard: 0, shards: 1 }, {
-      writes: (store): StateWrites => ({
-        begin: (s, shard) => store.begin(s, shard),
-        intend: (s, a, v) => store.intend(s, a, v),
-        confirm: (s, a, v) => store.confirm(s, a, v),
-        abandon: (s, a, v) => store.abandon(s, a, v),
-        forget: (s, a) => store.forget(s, a),
-        record: (s, shard, c) => store.record(s, shard, c),
-        countError: (s, shard) => store.countError(s, shard),
-        intendBrake() {
-          throw new Error("database or disk is full (injected)");
-        },
-        confirmBrake: (s, a, l) => store.confirmBrake(s, a, l),
-        abandonBrake: (s, a, l) => store.abandonBrake(s, a, l),
-        forgetBrakes: (s, a) => store.forgetBrakes(s, a),
-      }),
+      writes: (store) =>
+        storeWrites(store, {
+          intendBrake() {
+            throw new Error("database or disk is full (injected)");
+          },
+        }),
     });
     const [report] = await monitor.runCycle();
     await monitor.close();

@@ -285,6 +285,45 @@ async function sendRecorded(
 }
 
 /**
+ * Revokes from `user`@`host` (or grants back to it) each level's privileges, each recorded
+ * before it is sent ({@link sendRecorded}); stops at the first failure and returns its outcome,
+ * or undefined when every level went through.
+ */
+async function sendLevels(
+  ctx: ActContext,
+  user: string,
+  host: string,
+  verb: "revoke" | "restore",
+  levels: readonly { level: PrivilegeLevel; privs: string[] }[],
+): Promise<Altered | undefined> {
+  const label = verb === "revoke" ? "readonly" : "restore";
+  const withheld = withheldReason(ctx);
+  if (withheld) {
+    return { done: false, note: `${label} ${host}: not sent`, result: `not sent: ${withheld}` };
+  }
+  const id = ctx.server;
+  const key: AccountKey = { user, host };
+  for (const { level, privs } of levels) {
+    const what = levelText(level, privs);
+    const failed = await sendRecorded(
+      ctx,
+      () => ctx.writes.intendBrake(id, key, level, verb, privs),
+      () =>
+        verb === "revoke"
+          ? ctx.target.revoke(user, host, level, privs)
+          : ctx.target.grant(ctx.flavour!, user, host, level, privs),
+      () => ctx.writes.abandonBrake(id, key, level),
+      () => ctx.writes.confirmBrake(id, key, level),
+      verb === "revoke"
+        ? `revoke ${what} from ${user}@${host}`
+        : `grant ${what} back to ${user}@${host}`,
+    );
+    if (failed) return { done: false, note: `${label} ${host}: failed`, result: failed };
+  }
+  return undefined;
+}
+
+/**
  * Puts `user`@`host` into readonly: per level where it holds write-brake privileges, records
  * the privileges to remove (intent), REVOKEs them, confirms. Open sessions are not ended.
  */
@@ -314,22 +353,8 @@ async function brake(
       result: debug === 0 ? "dry-run" : "not-enforced",
     };
   }
-  const withheld = withheldReason(ctx);
-  if (withheld) {
-    return { done: false, note: `readonly ${host}: not sent`, result: `not sent: ${withheld}` };
-  }
-  const key: AccountKey = { user, host };
-  for (const l of levels) {
-    const failed = await sendRecorded(
-      ctx,
-      () => ctx.writes.intendBrake(id, key, l.level, "revoke", l.privs),
-      () => ctx.target.revoke(user, host, l.level, l.privs),
-      () => ctx.writes.abandonBrake(id, key, l.level),
-      () => ctx.writes.confirmBrake(id, key, l.level),
-      `revoke ${levelText(l.level, l.privs)} from ${account}`,
-    );
-    if (failed) return { done: false, note: `readonly ${host}: failed`, result: failed };
-  }
+  const failed = await sendLevels(ctx, user, host, "revoke", levels);
+  if (failed) return failed;
   const open = await ctx.target.sessions(user).then((s) => s.length, () => 0);
   logger
     .error`server ${id}: made ${account} readonly (revoked ${what}): uses ${size}, above the hard limit ${limit}${
@@ -375,22 +400,8 @@ async function unbrake(
       result: debug === 0 ? "dry-run" : "not-enforced",
     };
   }
-  const withheld = withheldReason(ctx);
-  if (withheld) {
-    return { done: false, note: `restore ${host}: not sent`, result: `not sent: ${withheld}` };
-  }
-  const key: AccountKey = { user, host };
-  for (const r of records) {
-    const failed = await sendRecorded(
-      ctx,
-      () => ctx.writes.intendBrake(id, key, r.level, "restore", r.privs),
-      () => ctx.target.grant(ctx.flavour!, user, host, r.level, r.privs),
-      () => ctx.writes.abandonBrake(id, key, r.level),
-      () => ctx.writes.confirmBrake(id, key, r.level),
-      `grant ${levelText(r.level, r.privs)} back to ${account}`,
-    );
-    if (failed) return { done: false, note: `restore ${host}: failed`, result: failed };
-  }
+  const failed = await sendLevels(ctx, user, host, "restore", records);
+  if (failed) return failed;
   logger.warning`server ${id}: restored ${what} to ${account}: ${why}`;
   return { done: true, note: `restore ${host}: ok`, result: `ok: granted ${what}` };
 }

@@ -7,51 +7,11 @@
 import assert from "node:assert/strict";
 import type { HardAction, HardGrace } from "../config/enforcement.ts";
 import type { UserLimit } from "../config/search_user.ts";
-import { parseVersion } from "../db/flavour.ts";
-import { enforce } from "./cycle.ts";
 import { answerLost, MemoryServer } from "./memory_server.ts";
-import { record } from "./record.ts";
-import { StateStore, type StateWrites } from "./store.ts";
+import type { StateStore } from "./store.ts";
+import { MEMORY_ID as ID, memoryCycle, storeWrites, withStore } from "./store_testing.ts";
 
-const ID = "db1";
-
-/** One cycle's enforce and record steps at time `now`. */
-async function cycle(
-  target: MemoryServer,
-  store: StateStore,
-  users: UserLimit[],
-  usage: Record<string, number>,
-  options: { now?: number; grace?: HardGrace; action?: HardAction; writes?: StateWrites } = {},
-) {
-  const { ctx, outcome } = await enforce({
-    id: ID,
-    target,
-    store,
-    writes: options.writes ?? store,
-    debug: 2,
-    shard: 0,
-    shards: 1,
-    users,
-    allUsers: users,
-    protectedUsers: [],
-    scan: {
-      flavour: parseVersion(await target.version()),
-      usage: new Map(Object.entries(usage).map(([u, bytes]) => [u, { bytes, incomplete: [] }])),
-      incomplete: new Map(),
-    },
-    grace: options.grace,
-    action: options.action,
-    now: options.now ?? 1_000,
-  });
-  await record(ctx, {
-    shard: 0,
-    users: outcome.users,
-    flags: outcome.flags,
-    lastSuccess: 1,
-    lruSize: 100,
-  });
-  return { ctx, outcome };
-}
+const cycle = memoryCycle;
 
 /** Limits: soft 10 000, hard 100 000 bytes; `action` as a 4th search_user field. */
 function limit(user: string, action?: HardAction): UserLimit {
@@ -65,22 +25,6 @@ function brakes(store: StateStore): string[] {
       b.pending.join(",")
     } ${b.state}`
   ).sort();
-}
-
-async function withStore(fn: (open: () => Promise<StateStore>) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  const opened: StateStore[] = [];
-  try {
-    await fn(async () => {
-      opened.forEach((s) => s.close());
-      const s = await StateStore.open(dir);
-      opened.push(s);
-      return s;
-    });
-  } finally {
-    opened.forEach((s) => s.close());
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("brake: the intent names every privilege and level before the REVOKE; restore grants back exactly those", async () => {
@@ -135,21 +79,11 @@ Deno.test("brake: a state store that refuses the intent — no REVOKE is sent", 
   await withStore(async (open) => {
     const store = await open();
     const server = new MemoryServer().addAccount("bo", "%").grantNow("bo", "%", "bo", ["INSERT"]);
-    const writes: StateWrites = {
-      begin: (sv, shard) => store.begin(sv, shard),
-      intend: (sv, a, v) => store.intend(sv, a, v),
-      confirm: (sv, a, v) => store.confirm(sv, a, v),
-      abandon: (sv, a, v) => store.abandon(sv, a, v),
-      forget: (sv, a) => store.forget(sv, a),
-      record: (sv, shard, c) => store.record(sv, shard, c),
-      countError: (sv, shard) => store.countError(sv, shard),
+    const writes = storeWrites(store, {
       intendBrake() {
         throw new Error("database or disk is full (injected)");
       },
-      confirmBrake: (sv, a, l) => store.confirmBrake(sv, a, l),
-      abandonBrake: (sv, a, l) => store.abandonBrake(sv, a, l),
-      forgetBrakes: (sv, a) => store.forgetBrakes(sv, a),
-    };
+    });
     const { ctx } = await cycle(server, store, [limit("bo")], { bo: 200_000 }, {
       action: "readonly",
       writes,
