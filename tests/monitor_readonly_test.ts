@@ -87,6 +87,9 @@ Deno.test("readonly: a braked account reads and deletes but cannot write; restor
   await db.query("GRANT SELECT, INSERT ON `r_o`.* TO 'r_o'@'%'");
   await db.query("GRANT INSERT ON *.* TO 'r_o'@'%'");
   await db.query("GRANT ALL ON `r\\_o`.* TO 'R_O'@'%'");
+  await db.query("CREATE USER 'orph'@'%' IDENTIFIED BY 'x'");
+  await fillSchema(db, "orph", 256);
+  await db.query("GRANT SELECT, INSERT ON orph.* TO 'orph'@'%'");
   const before = await schemaPrivs(db, "r_o");
   assert.deepEqual(before, [
     "r\\_o: SELECT,INSERT,UPDATE,DELETE,CREATE,DROP,INDEX,ALTER",
@@ -96,7 +99,7 @@ Deno.test("readonly: a braked account reads and deletes but cannot write; restor
   await sb.writeConf(
     sb.globals("hard_action=readonly\n") + socketServer(db, "db1", "schema_mapping=name\n"),
   );
-  await sb.writeUsers("r_o,10K,100K\n");
+  await sb.writeUsers("r_o,10K,100K\norph,10K,100K\n");
   const open = await session(db, "r_o", "r_o");
   try {
     const r = await sb.run(["--once", "-d", "2"]);
@@ -120,6 +123,7 @@ Deno.test("readonly: a braked account reads and deletes but cannot write; restor
         "SELECT level, db, privs, state FROM brakes ORDER BY level, db",
       ),
       [
+        "db|orph|INSERT|revoked",
         "db|r\\_o|INSERT,UPDATE,CREATE,INDEX,ALTER|revoked",
         "db|r_o|INSERT|revoked",
         "global||INSERT|revoked",
@@ -152,10 +156,18 @@ Deno.test("readonly: a braked account reads and deletes but cannot write; restor
   await db.query("REVOKE DELETE ON `r\\_o`.* FROM 'r_o'@'%'");
   await db.query("CREATE DATABASE other");
   await db.query("GRANT SELECT ON other.* TO 'r_o'@'%'");
-  // Still over: a second run changes nothing.
+  assert.deepEqual(await schemaPrivs(db, "orph"), ["orph: SELECT"]);
+  // Still over: a second run changes nothing for r_o; orph, no longer listed, is restored.
+  await sb.writeUsers("r_o,10K,100K\n");
   const again = await sb.run(["--once", "-d", "2"]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /r_o .*readonly/);
+  assert.match(again.stdout, /orph .*not monitored .*restore %: ok/);
+  assert.match(
+    again.stderr,
+    /restored "INSERT on `orph`\.\*" to orph@%: "orph is no longer in search_user"/,
+  );
+  assert.deepEqual(await schemaPrivs(db, "orph"), ["orph: SELECT,INSERT"]);
   // Back under: exactly the revoked privileges come back.
   await db.query("DROP TABLE `r_o`.t");
   const back = await sb.run(["--once", "-d", "2"]);
@@ -336,4 +348,25 @@ Deno.test("readonly: a state store that refuses the brake intent — no REVOKE r
   } finally {
     await teardownLogging();
   }
+});
+
+Deno.test("readonly: without the documented grant the REVOKE is refused; the error says what is missing and nothing is recorded", async () => {
+  await using db = await MariaDB.start();
+  await createMonitorAccount(db);
+  await db.query("CREATE USER 'ng'@'%' IDENTIFIED BY 'x'");
+  await fillSchema(db, "ng", 256);
+  await db.query("GRANT SELECT, INSERT ON ng.* TO 'ng'@'%'");
+  await using sb = await Sandbox.create([db]);
+  await sb.writeConf(
+    sb.globals("hard_action=readonly\n") + socketServer(db, "db1", "schema_mapping=name\n"),
+  );
+  await sb.writeUsers("ng,10K,100K\n");
+  const r = await sb.run(["--once", "-d", "2"]);
+  assert.match(r.stdout, /ng .*readonly %: failed/);
+  assert.match(
+    r.stderr,
+    /could not "revoke INSERT on `ng`\.\* from ng@%": .*Access denied.* needs .*WITH GRANT OPTION/,
+  );
+  assert.deepEqual(await schemaPrivs(db, "ng"), ["ng: SELECT,INSERT"]);
+  assert.deepEqual(await sqliteLines(`${sb.state}/monitor.sqlite`, "SELECT * FROM brakes"), []);
 });

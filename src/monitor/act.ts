@@ -271,7 +271,11 @@ async function sendRecorded(
     const text = errorText(err);
     if (definiteFailure(err)) {
       tryWrite(ctx, abandon);
-      logger.error`server ${id}: could not ${what}: ${text}`;
+      const errno = (err as { errno?: number }).errno;
+      if (errno === 1044 || errno === 1045 || errno === 1227 || errno === 1410) {
+        logger
+          .error`server ${id}: could not ${what}: ${text} (for hard_action=readonly the monitor account needs INSERT, UPDATE, CREATE, INDEX, ALTER ON *.* WITH GRANT OPTION; see docs/write-brake.md)`;
+      } else logger.error`server ${id}: could not ${what}: ${text}`;
     } else {
       ctx.serverLost = text;
       logger

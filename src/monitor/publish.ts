@@ -138,7 +138,7 @@ export function monitorFamilies(
       help:
         "1 when an account of the user is in readonly by this tool (hard_action=readonly: its data-growing privileges revoked).",
       type: "gauge",
-      samples: perUser((u) => (u.readonly ? 1 : 0)),
+      samples: perUser((u) => (u.readonly === undefined ? undefined : u.readonly ? 1 : 0)),
     },
     {
       name: "mysql_user_storage_hard_exceeded_since_seconds",
