@@ -506,11 +506,7 @@ async function alter(
       result: debug === 0 ? "dry-run" : "not-enforced",
     };
   }
-  const withheld = ctx.stateError
-    ? "state store not writable"
-    : ctx.serverLost
-    ? "server answer lost earlier"
-    : undefined;
+  const withheld = withheldReason(ctx);
   if (withheld) {
     return { done: false, note: `${verb} ${host}: not sent`, result: `not sent: ${withheld}` };
   }
