@@ -4,13 +4,16 @@ import { UsageError } from "../errors.ts";
 import { DEFAULT_CONFIG_DIR, loadConfig } from "../config/config.ts";
 import { Monitor } from "../monitor/monitor.ts";
 import { renderTable } from "../monitor/table.ts";
+import { renderJson } from "../monitor/json.ts";
+import { DEFAULT_TOP } from "../monitor/top_tables.ts";
 import { log, setupLogging } from "../system/log.ts";
 import { runDaemon, startMonitorProcess } from "../monitor/daemon.ts";
 import { isDaemonChild, startDaemon } from "../system/daemonize.ts";
 import { intFlag, type OptionSpec, type ParsedArgs, parseModeArgs } from "./args.ts";
 
 /** Help text for `monitor`. */
-export const HELP = `Usage: ${PROGRAM} monitor [-c DIR] [-s N -t M] [-d 0|1|2 | --dry-run] [--once]
+export const HELP = `Usage: ${PROGRAM} monitor [-c DIR] [-s N -t M] [-d 0|1|2 | --dry-run]
+                    [--once [--json] [--top N]]
 
 Measures each configured user's storage on every configured server, warns at the soft
 limit, locks the account (ALTER USER ... ACCOUNT LOCK) at the hard limit, unlocks it when
@@ -27,6 +30,10 @@ Options:
       --once         run one cycle, print a table and exit (0 = all servers scanned,
                      the state recorded and the metrics written, 1 otherwise); shares
                      state_dir and its per-server locks with the daemon
+      --json         with --once: print one JSON document instead of the table
+                     (logs stay on stderr)
+      --top N        with --once: list the N largest tables of each user over a
+                     limit (default ${DEFAULT_TOP}, 0 = none)
       --daemon       detach from the terminal (classic init); the command returns once
                      the daemon is ready. Not needed under systemd.
   -h, --help         show this help
@@ -35,6 +42,7 @@ Options:
 Examples:
   ${PROGRAM} monitor --once               # dry run: what would be done
   ${PROGRAM} monitor --once -d 2          # one cycle that locks and unlocks
+  ${PROGRAM} monitor --once --json        # the same dry run, for a script
   ${PROGRAM} monitor -s 0 -t 4            # shard 0 of 4, as run by systemd`;
 
 /** Flags of `monitor`. */
@@ -45,6 +53,8 @@ export const OPTIONS: OptionSpec = {
   debug: { type: "string", short: "d" },
   "dry-run": { type: "boolean" },
   once: { type: "boolean" },
+  json: { type: "boolean" },
+  top: { type: "string" },
   daemon: { type: "boolean" },
   // Test only, not in the help: log which permissions are left after start-up.
   "probe-permissions": { type: "boolean" },
@@ -96,6 +106,12 @@ export async function run(args: string[]): Promise<number> {
   if (values.once && values.daemon) {
     throw new UsageError("monitor: --once and --daemon exclude each other", "monitor");
   }
+  for (const flag of ["json", "top"] as const) {
+    if (values[flag] !== undefined && !values.once) {
+      throw new UsageError(`monitor: --${flag} goes with --once`, "monitor");
+    }
+  }
+  const top = intFlag("monitor", "top", values.top, DEFAULT_TOP, [0, 1000]);
   const configDir = String(values.config ?? DEFAULT_CONFIG_DIR);
   if (!values.once) {
     if (values.daemon && !isDaemonChild()) {
@@ -128,12 +144,23 @@ export async function run(args: string[]): Promise<number> {
   }
   // startMonitorProcess has dropped to run_as (when started as root), so everything --once
   // creates in state_dir is run_as' own.
-  const monitor = new Monitor(config, { debug, shard, shards });
+  const monitor = new Monitor(config, { debug, shard, shards, top });
   try {
     const reports = await monitor.runCycle();
-    console.log(renderTable(reports));
+    // Webhook events of the cycle go out (with a deadline), then the metrics count them.
+    await monitor.stop();
     const ok = reports.every((r) => r.up && !r.stateError) && monitor.metricsWritten &&
       monitor.stateWriteErrors === 0;
+    if (values.json) {
+      const errors = [
+        ...reports.flatMap((r) => r.up ? [] : [`server ${r.server}: ${r.error ?? "scan failed"}`]),
+        ...(monitor.metricsWritten ? [] : [`cannot write the metrics file (see stderr)`]),
+        ...(monitor.stateWriteErrors
+          ? [`${monitor.stateWriteErrors} state store write(s) failed (see stderr)`]
+          : []),
+      ];
+      console.log(renderJson(reports, { debug, shard, shards, ok, errors, now: Date.now() }));
+    } else console.log(renderTable(reports));
     return ok ? 0 : 1;
   } finally {
     await monitor.close();

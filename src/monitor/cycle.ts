@@ -8,8 +8,9 @@
  * 4. act (act.ts): intent, statement, confirmation, through the {@link Server} seam;
  * 5. record (record.ts): flags, figures and the success time in the state store; release the
  *    lock;
- * 6. publish (publish.ts): audit log and the report (the metrics file is written by the loop
- *    in monitor.ts once the cycle's servers are done).
+ * 6. publish (publish.ts): usage history and forecast, audit log, webhook events (events.ts)
+ *    and the report (the metrics file is written by the loop in monitor.ts once the cycle's
+ *    servers are done).
  *
  * A failure before the lock is a failed scan (nothing done); a failure under the lock leaves
  * what was sent recorded as intents for the next run.
@@ -30,7 +31,9 @@ import {
   finishIntents,
   tryWrite,
 } from "./act.ts";
+import type { NotifyEvent } from "../notify/webhook.ts";
 import { nowSeconds } from "./clock.ts";
+import { stateChanges } from "./events.ts";
 import { faultPoint } from "./fault.ts";
 import { plan, privilegesByAccount, resolveBrakes, resolveIntents } from "./plan.ts";
 import { publish } from "./publish.ts";
@@ -39,7 +42,7 @@ import type { ServerReport, UserReport } from "./report.ts";
 import { type Scan, scanServer } from "./scan.ts";
 import { connectOptionsOf, MysqlServer, type Server } from "./server.ts";
 import { ServerLock } from "./server_lock.ts";
-import type { ServerStatus, StateStore, StateWrites } from "./store.ts";
+import type { ServerStatus, StateStore, StateWrites, UserFlags } from "./store.ts";
 
 const logger = log("monitor");
 
@@ -58,6 +61,8 @@ export interface CycleEnv {
   shard: number;
   shards: number;
   owner?: { uid: number; gid: number };
+  /** Largest tables listed per user over a limit; 0 or absent: none are read. */
+  top?: number;
   /** This shard's users. */
   users: readonly UserLimit[];
   /** Aborts when the monitor stops: no new action starts, a running scan is abandoned. */
@@ -69,6 +74,8 @@ export interface CycleEnv {
   stateFailed(): void;
   /** Runs `tell` once per configuration for (server, kind, user). */
   tellOnce(server: string, kind: string, user: string, tell: () => void): void;
+  /** Queues a webhook event for its server's receiver (returns at once); absent: none is sent. */
+  notify?: (event: NotifyEvent) => void;
 }
 
 /** Runs one cycle on `server`; never throws (a failure is in the report). */
@@ -142,7 +149,7 @@ async function cycleSteps(
       const abandon = () => conn.destroy();
       env.signal.addEventListener("abort", abandon, { once: true });
       try {
-        scan = await scanServer(target, server, env.users, env.debug);
+        scan = await scanServer(target, server, env.users, env.debug, env.top ?? 0);
         faultPoint("scanned");
         lock = await ServerLock.acquire(config.stateDir, server.id, {
           signal: env.signal,
@@ -161,10 +168,13 @@ async function cycleSteps(
     } catch (err) {
       return failed(err, false);
     }
-    const lastSuccess = Math.floor(Date.now() / 1000);
+    const measuredAt = Date.now();
+    const lastSuccess = Math.floor(measuredAt / 1000);
     let ctx: ActContext;
     let outcome: ActOutcome;
+    let before: ReadonlyMap<string, UserFlags> = new Map();
     try {
+      before = env.notify ? store.flags(server.id) : before;
       ({ ctx, outcome } = await enforce({
         id: server.id,
         target,
@@ -197,6 +207,13 @@ async function cycleSteps(
       lock.release();
     }
     if (ctx.stateError) env.stateFailed();
+    if (scan.topProblem !== undefined) {
+      logger.warning`server ${server.id}: cannot list the largest tables: ${scan.topProblem}`;
+    }
+    for (const u of outcome.users) {
+      const tables = scan.topTables.get(u.user);
+      if (tables) u.topTables = tables;
+    }
     return await publish({
       auditLog: config.auditLog,
       audits: ctx.audits,
@@ -213,6 +230,28 @@ async function cycleSteps(
         incompleteSchemas: scan.incomplete.size,
         stateError: ctx.stateError,
         released: outcome.released,
+        ...(scan.topProblem === undefined ? {} : { topTablesError: scan.topProblem }),
+      },
+      events: env.notify
+        ? stateChanges({
+          server: server.id,
+          debug: env.debug,
+          limits: env.users,
+          hardAction: server.hardAction,
+          users: outcome.users,
+          before,
+          after: outcome.flags,
+          audits: ctx.audits,
+          time: measuredAt,
+        })
+        : [],
+      notify: env.notify,
+      history: {
+        store,
+        incomplete: new Set(
+          [...scan.usage].flatMap(([user, u]) => u.incomplete.length ? [user] : []),
+        ),
+        now: measuredAt,
       },
     });
   } finally {

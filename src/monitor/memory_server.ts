@@ -9,8 +9,10 @@
 import type { Flavour } from "../db/flavour.ts";
 import { accountKey, type AccountTable } from "./accounts.ts";
 import { BRAKE_PRIVILEGES, type HeldPrivileges, sameLevel } from "./brake.ts";
+import type { TableSize } from "./report.ts";
 import type { Server } from "./server.ts";
 import type { PrivilegeLevel } from "./store.ts";
+import { largest } from "./top_tables.ts";
 import type { Session } from "./sessions.ts";
 import type { Usage } from "./usage.ts";
 
@@ -52,6 +54,8 @@ export class MemoryServer implements Server {
   readonly sessionList: MemorySession[] = [];
   /** Schema sizes in bytes. */
   readonly sizes = new Map<string, number>();
+  /** Tables, for {@link largestTables}. */
+  readonly tableList: TableSize[] = [];
   /** Every change, in order: `lock user@host`, `unlock user@host`, `kill id`. */
   readonly changes: string[] = [];
   /** Hooks around `setLocked`. */
@@ -116,6 +120,12 @@ export class MemoryServer implements Server {
 
   datadir(): Promise<string> {
     return Promise.reject(new Error("an in-memory server has no datadir"));
+  }
+
+  largestTables(schemas: readonly string[], limit: number): Promise<TableSize[]> {
+    return Promise.resolve(
+      largest(this.tableList.filter((t) => schemas.includes(t.schema)), limit),
+    );
   }
 
   setLocked(user: string, host: string, locked: boolean): Promise<void> {

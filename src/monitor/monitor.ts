@@ -6,7 +6,8 @@
  * - {@link Monitor.runCycle}: one pass over every server (what `--once` runs);
  * - {@link Monitor.run}: the foreground loop, each server on its own monitor_interval_sec;
  * - {@link Monitor.stop}: no new scans or actions start; waits for running ones (every user's
- *   actions finish and are recorded before a scan ends), then writes the final metrics;
+ *   actions finish and are recorded before a scan ends), gives queued webhook events
+ *   {@link NOTIFY_STOP_DEADLINE_MS} to go out, then writes the final metrics;
  * - {@link Monitor.reload}: swaps in a new, already validated configuration; scans that are
  *   running keep the configuration they started with.
  *
@@ -23,6 +24,13 @@ import { TaskQueue } from "./queue.ts";
 import type { ServerReport } from "./report.ts";
 import { shardOf } from "./shard.ts";
 import { SharedStore } from "./record.ts";
+import { type NotifyOutcome, WebhookNotifiers } from "../notify/webhook.ts";
+import { log } from "../system/log.ts";
+
+const logger = log("monitor");
+
+/** How long {@link Monitor.stop} lets queued webhook events go out, in ms. */
+export const NOTIFY_STOP_DEADLINE_MS = 5000;
 
 /** How the monitor runs: enforcement level and shard. */
 export interface MonitorOptions {
@@ -35,6 +43,8 @@ export interface MonitorOptions {
    * run_as, as the daemon does before it drops root).
    */
   owner?: { uid: number; gid: number };
+  /** Largest tables listed per user over a limit (`--top`); 0 or absent: none are read. */
+  top?: number;
 }
 
 /** Replaceable parts of the cycle, for tests (see cycle.ts). */
@@ -60,6 +70,11 @@ export class Monitor {
   #reload?: ReloadStatus;
   #metricsWritten = false;
   #metrics?: TextfileWriter;
+  /** One webhook notifier per receiver, kept across reloads. */
+  #notifiers = new WebhookNotifiers({ onOutcome: logOutcome });
+  /** Some configuration of this process had a receiver: the counters are exported. */
+  #notifying = false;
+  #flushed?: Promise<void>;
 
   constructor(config: MonitorConfig, options: MonitorOptions, seams: MonitorSeams = {}) {
     this.#config = config;
@@ -67,6 +82,18 @@ export class Monitor {
     this.#seams = seams;
     this.#store = new SharedStore(options.owner);
     this.#queue = new TaskQueue(config.workers);
+    this.#setReceivers(config);
+  }
+
+  #setReceivers(config: MonitorConfig): void {
+    this.#notifiers.update(config.servers);
+    if (config.servers.some((s) => s.notify)) this.#notifying = true;
+  }
+
+  /** Delivers queued webhook events until the deadline (once; later calls wait for the first). */
+  #flushNotifications(): Promise<void> {
+    this.#flushed ??= this.#notifiers.stop(NOTIFY_STOP_DEADLINE_MS).then(() => {});
+    return this.#flushed;
   }
 
   /** The configuration in force. */
@@ -84,6 +111,7 @@ export class Monitor {
     const old = this.#config;
     this.#config = config;
     if (config.workers !== old.workers) this.#queue = new TaskQueue(config.workers);
+    this.#setReceivers(config);
     const ids = new Set(config.servers.map((s) => s.id));
     for (const id of [...this.#reports.keys()]) if (!ids.has(id)) this.#reports.delete(id);
     for (const id of [...this.#nextDue.keys()]) if (!ids.has(id)) this.#nextDue.delete(id);
@@ -131,18 +159,25 @@ export class Monitor {
         );
       }
       await Promise.allSettled(this.#busy.values());
+      await this.#flushNotifications();
       await this.#writeMetrics();
     })();
     return this.#loop;
   }
 
-  /** Stops: no new scans or actions; waits for running ones; final metrics are written. */
+  /**
+   * Stops: no new scans or actions; waits for running ones; queued webhook events get
+   * {@link NOTIFY_STOP_DEADLINE_MS}; final metrics are written (after a `--once` cycle, again
+   * only when there are webhook counters to update).
+   */
   async stop(): Promise<void> {
     this.#abort.abort();
     if (this.#loop) await this.#loop;
     else {
       await Promise.allSettled(this.#busy.values());
       if (this.#cycle) await this.#cycle.catch(() => {});
+      await this.#flushNotifications();
+      if (this.#notifying) await this.#writeMetrics();
     }
   }
 
@@ -178,6 +213,9 @@ export class Monitor {
       seams: this.#seams,
       openStore: () => this.#store.open(config),
       stateFailed: () => this.#stateWriteErrors++,
+      ...(config.servers.some((s) => s.notify)
+        ? { notify: (event) => this.#notifiers.enqueue(event) }
+        : {}),
       tellOnce: (server, kind, user, tell) => {
         const key = `${server}\u0000${kind}\u0000${user}`;
         if (this.#told.has(key)) return;
@@ -220,6 +258,17 @@ export class Monitor {
       shard,
       reload: this.#reload,
       stateWriteErrors: this.#stateWriteErrors,
+      notifications: this.#notifying ? this.#notifiers.counters : undefined,
     });
   }
+}
+
+/** Logs a webhook event that was not delivered (a delivered one is not logged). */
+function logOutcome(o: NotifyOutcome): void {
+  if (o.result === "sent") return;
+  const { body } = o;
+  logger
+    .warning`webhook: ${body.event} of user ${body.user} on server ${body.server} ${o.result} after ${o.attempts} attempt(s): ${
+    o.reason ?? "unknown reason"
+  }`;
 }

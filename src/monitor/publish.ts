@@ -1,6 +1,6 @@
 /**
- * The publish step, last of a server's cycle: its actions go to the audit log
- * ({@link publish}), and the reports of every server become the metrics file
+ * The publish step, last of a server's cycle: the usage history and forecasts, its actions to
+ * the audit log and its state changes to the webhook receiver ({@link publish}), and the reports of every server become the metrics file
  * ({@link publishMetrics}, written after each cycle by the monitor loop) and, for `--once`, the
  * table.
  *
@@ -13,8 +13,11 @@ import type { TextfileWriter } from "../metrics/textfile_writer.ts";
 import { log } from "../system/log.ts";
 import { errorText } from "./act.ts";
 import { appendAudit, type AuditEntry } from "./audit_log.ts";
+import { forecast, FORECAST_WINDOW_MS, type UsageSample } from "./forecast.ts";
+import { type HistoryStore, keepSample } from "./history.ts";
+import { notificationFamily, type NotifyCounters, type NotifyEvent } from "../notify/webhook.ts";
 import type { ServerReport } from "./report.ts";
-import { TimeSlicer } from "./slice.ts";
+import { TimeSlicer, yieldNow } from "./slice.ts";
 
 const logger = log("monitor");
 
@@ -25,14 +28,35 @@ export interface PublishInput {
   /** The cycle's actions, in order. */
   audits: readonly AuditEntry[];
   report: ServerReport;
+  /** Where the usage history is kept; with it, each user's report gets its forecast. */
+  history?: HistoryInput;
+  /** The cycle's state changes (events.ts), queued with `notify`. */
+  events?: readonly NotifyEvent[];
+  /** Queues one event for the server's webhook receiver; returns at once. */
+  notify?: (event: NotifyEvent) => void;
 }
 
+/** The usage history of one publish step. */
+export interface HistoryInput {
+  store: HistoryStore;
+  /** Users whose usage is only a lower bound this cycle: not stored, no forecast. */
+  incomplete: ReadonlySet<string>;
+  /** Time of the measurement, ms since the epoch. */
+  now: number;
+}
+
+/** Users whose history is read and written per state store transaction. */
+export const HISTORY_PART = 500;
+
 /**
- * The publish step of one server: appends the cycle's actions to the audit log (a failure is
- * logged; the actions already happened) and logs the outcome. Returns the report.
+ * The publish step of one server: stores the usage samples and adds each user's forecast to the
+ * report, appends the cycle's actions to the audit log (a failure is logged; the actions already
+ * happened) and logs the outcome. Returns the report.
  */
 export async function publish(input: PublishInput): Promise<ServerReport> {
   const { report } = input;
+  if (input.history) await addForecasts(report, input.history);
+  if (input.notify) { for (const event of input.events ?? []) input.notify(event); }
   await appendAudit(input.auditLog, input.audits).catch((err) =>
     logger.error`cannot write the audit log ${input.auditLog}: ${errorText(err)}`
   );
@@ -41,12 +65,46 @@ export async function publish(input: PublishInput): Promise<ServerReport> {
   return report;
 }
 
+/**
+ * Reads each measured user's last day of samples, sets `forecast` on its report, and stores this
+ * cycle's measurement when it is due (history.ts). A failing state store costs the forecast
+ * only: it is logged, nothing else changes.
+ */
+async function addForecasts(report: ServerReport, input: HistoryInput): Promise<void> {
+  const { store, incomplete, now } = input;
+  const users = report.users.filter((u) => u.status !== "no account" && !incomplete.has(u.user));
+  for (let i = 0; i < users.length; i += HISTORY_PART) {
+    const part = users.slice(i, i + HISTORY_PART);
+    try {
+      const past = store.history(report.server, part.map((u) => u.user), now - FORECAST_WINDOW_MS);
+      const due = new Map<string, UsageSample>();
+      for (const u of part) {
+        const samples = past.get(u.user) ?? [];
+        const current = { at: now, bytes: u.usage };
+        const f = forecast(samples, current, u.hard);
+        if (f) u.forecast = f;
+        if (keepSample(samples.at(-1)?.at, now)) due.set(u.user, current);
+      }
+      if (due.size) store.addHistory(report.server, due, now);
+    } catch (err) {
+      logger
+        .warning`server ${report.server}: usage history unavailable, no forecast this cycle: ${
+        errorText(err)
+      }`;
+      return;
+    }
+    await yieldNow();
+  }
+}
+
 /** What the metrics file shows. */
 export interface MetricsInput {
   reports: readonly ServerReport[];
   shard: number;
   reload?: ReloadStatus;
   stateWriteErrors: number;
+  /** Webhook counters; absent when no server has a receiver (and none ever had). */
+  notifications?: NotifyCounters;
 }
 
 /**
@@ -62,7 +120,13 @@ export async function publishMetrics(
   try {
     await writer.write(() =>
       renderExpositionSliced(
-        monitorFamilies(input.reports, input.shard, input.reload, input.stateWriteErrors),
+        monitorFamilies(
+          input.reports,
+          input.shard,
+          input.reload,
+          input.stateWriteErrors,
+          input.notifications,
+        ),
         () => slicer.pause(),
       )
     );
@@ -83,14 +147,16 @@ export interface ReloadStatus {
 
 /**
  * Builds all families for `reports`; `shard` is this daemon's shard number; `reload` adds the
- * configuration reload gauges; `stateWriteErrors` counts failed state store writes. Users that
- * have no account on a server get no per-user series there.
+ * configuration reload gauges; `stateWriteErrors` counts failed state store writes;
+ * `notifications` adds the webhook counters (with the `shard` label, as every series of this
+ * process's file). Users that have no account on a server get no per-user series there.
  */
 export function monitorFamilies(
   reports: readonly ServerReport[],
   shard: number,
   reload?: ReloadStatus,
   stateWriteErrors = 0,
+  notifications?: NotifyCounters,
 ): Family[] {
   const sh = String(shard);
   const perUser = (pick: (u: ServerReport["users"][number]) => number | undefined): Sample[] =>
@@ -126,6 +192,20 @@ export function monitorFamilies(
       help: "Hard limit of the user in bytes (accounts locked above it).",
       type: "gauge",
       samples: perUser((u) => u.hard),
+    },
+    {
+      name: "mysql_user_storage_growth_bytes_per_hour",
+      help:
+        "Growth of the user's usage: least-squares slope over the last 24 h of samples (negative when shrinking).",
+      type: "gauge",
+      samples: perUser((u) => u.forecast?.growthBytesPerHour),
+    },
+    {
+      name: "mysql_user_storage_seconds_to_hard_limit",
+      help:
+        "Seconds until the user reaches the hard limit at the current growth rate; only while growing and under it.",
+      type: "gauge",
+      samples: perUser((u) => u.forecast?.secondsToHardLimit),
     },
     {
       name: "mysql_user_account_locked",
@@ -200,7 +280,16 @@ export function monitorFamilies(
       samples: [{ labels: { shard: sh }, value: stateWriteErrors }],
     },
     ...(reload ? reloadFamilies(reload, sh) : []),
+    ...(notifications ? [withShard(notificationFamily(notifications), sh)] : []),
   ];
+}
+
+/** `family` with the label `shard` on every sample. */
+function withShard(family: Family, shard: string): Family {
+  return {
+    ...family,
+    samples: family.samples.map((s) => ({ ...s, labels: { ...s.labels, shard } })),
+  };
 }
 
 function reloadFamilies(reload: ReloadStatus, shard: string): Family[] {

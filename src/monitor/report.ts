@@ -4,6 +4,7 @@
  * @module
  */
 import type { Status } from "./decide.ts";
+import type { Forecast } from "./forecast.ts";
 
 /** Last reported figures of one user (kept for prometheus_truncate=0). */
 export interface UserFigures {
@@ -29,6 +30,20 @@ export interface UserReport extends UserFigures {
   status: Status | "no account";
   /** What was done or would be done, for people: "lock %: ok", "would warn". */
   actions: string[];
+  /** Growth rate and time to the hard limit (publish step); absent without enough history. */
+  forecast?: Forecast;
+  /** The largest tables of a user over a limit (scan step, `--top`). */
+  topTables?: TableSize[];
+}
+
+/** One table of a user's schemas, for "what is using it". */
+export interface TableSize {
+  schema: string;
+  table: string;
+  /** Data and index bytes. */
+  bytes: number;
+  /** Allocated but unused bytes (DATA_FREE); undefined where the source cannot tell. */
+  dataFree?: number;
 }
 
 /** Locks of accounts search_user no longer covers, cleaned up in this cycle. */
@@ -57,6 +72,8 @@ export interface ServerReport {
   incompleteSchemas?: number;
   /** Why locks and unlocks were withheld this cycle (the state store could not be written). */
   stateError?: string;
+  /** Why the largest tables (`--top`) could not be listed this cycle. */
+  topTablesError?: string;
   /** Accounts no longer in search_user whose locks by this tool were cleaned up. */
   released?: Released[];
 }

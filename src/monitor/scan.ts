@@ -11,7 +11,9 @@ import { type Flavour, lockUnsupported, parseVersion } from "../db/flavour.ts";
 import { RuntimeError } from "../errors.ts";
 import type { AccountTable, GrowthGrant, RoleGrant } from "./accounts.ts";
 import { buildOwnerIndex } from "./mapping.ts";
+import type { TableSize } from "./report.ts";
 import type { Server } from "./server.ts";
+import { largestTablesInDirs } from "./top_tables.ts";
 import { listSchemaDirs, type Usage, usageFromDatadir, WHOLE_SERVER_SHARE } from "./usage.ts";
 import { TimeSlicer } from "./slice.ts";
 
@@ -33,6 +35,10 @@ export interface Scan {
   everywhere: Map<string, string[]>;
   /** Schemas measured only in part, with the reason. */
   incomplete: Map<string, string>;
+  /** The largest tables of each user over a limit (with `top` > 0). */
+  topTables: Map<string, TableSize[]>;
+  /** Why the largest tables could not be read, when they could not. */
+  topProblem?: string;
 }
 
 /** Whether the account `limit` names exists on the server. */
@@ -42,12 +48,18 @@ function hasAccount(accounts: AccountTable, limit: UserLimit): boolean {
   return limit.host === undefined || list.some((a) => a.host === limit.host);
 }
 
-/** Scans `server` for `users` (this shard's); `debug` 2 also checks ACCOUNT LOCK support. */
+/**
+ * Scans `server` for `users` (this shard's); `debug` 2 also checks ACCOUNT LOCK support. With
+ * `top` > 0, also reads the `top` largest tables of each user over its soft limit (or its hard
+ * limit when it has none) — see top_tables.ts; a failure there is reported in `topProblem`,
+ * not as a failed scan.
+ */
 export async function scanServer(
   target: Server,
   server: ServerConfig,
   users: readonly UserLimit[],
   debug: 0 | 1 | 2,
+  top = 0,
 ): Promise<Scan> {
   const flavour = parseVersion(await target.version());
   if (debug === 2) {
@@ -136,5 +148,37 @@ export async function scanServer(
       if (size.problem) u.incomplete.push(schema);
     }
   }
-  return { flavour, accounts, usage, unknown, everywhere: index.findings.everywhere, incomplete };
+  const topTables = new Map<string, TableSize[]>();
+  let topProblem: string | undefined;
+  if (top > 0) {
+    const over = new Map<string, string[]>();
+    for (const limit of known) {
+      if (usage.get(limit.user)!.bytes > (limit.soft ?? limit.hard)) over.set(limit.user, []);
+    }
+    for (const [schema, who] of owners) {
+      for (const user of who) over.get(user)?.push(schema);
+    }
+    const local = dirs;
+    try {
+      for (const [user, schemas] of over) {
+        await slicer.pause();
+        const tables = local
+          ? await largestTablesInDirs(new Map(schemas.map((s) => [s, local.get(s)!])), top)
+          : await target.largestTables(schemas, top);
+        topTables.set(user, tables);
+      }
+    } catch (err) {
+      topProblem = (err as Error).message;
+    }
+  }
+  return {
+    flavour,
+    accounts,
+    usage,
+    unknown,
+    everywhere: index.findings.everywhere,
+    incomplete,
+    topTables,
+    ...(topProblem === undefined ? {} : { topProblem }),
+  };
 }

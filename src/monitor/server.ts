@@ -27,8 +27,10 @@ import {
   readBrakePrivileges,
   revokePrivileges,
 } from "./brake.ts";
+import type { TableSize } from "./report.ts";
 import type { Session } from "./sessions.ts";
 import type { PrivilegeLevel } from "./store.ts";
+import { largestTablesOf } from "./top_tables.ts";
 import {
   listSchemas,
   serverDatadir,
@@ -55,6 +57,8 @@ export interface Server {
   usageOf(schemas: readonly string[], total: number): Promise<Usage>;
   /** The server's datadir. */
   datadir(): Promise<string>;
+  /** The `limit` largest tables of `schemas` (information_schema), largest first. */
+  largestTables(schemas: readonly string[], limit: number): Promise<TableSize[]>;
   /** `ALTER USER ?@? ACCOUNT LOCK` / `UNLOCK`. */
   setLocked(user: string, host: string, locked: boolean): Promise<void>;
   /** Every account's write-brake privileges, global and per schema (brake.ts). */
@@ -137,6 +141,10 @@ export class MysqlServer implements Server {
 
   datadir(): Promise<string> {
     return serverDatadir(this.#db);
+  }
+
+  largestTables(schemas: readonly string[], limit: number): Promise<TableSize[]> {
+    return largestTablesOf(this.#db, schemas, limit);
   }
 
   setLocked(user: string, host: string, locked: boolean): Promise<void> {

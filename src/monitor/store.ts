@@ -18,6 +18,7 @@
  *   server (least recently seen dropped first).
  * - `user_figures(server, user)`: the last reported figures (for prometheus_truncate=0).
  * - `server_status(server, shard)`: failed scans and the last successful scan.
+ * - `usage_history(server, user, at, bytes)`: usage samples for the forecast (history.ts).
  *
  * Every write is its own transaction, committed with `synchronous=FULL` in WAL mode, so it is on
  * disk (fsync) when the call returns. All calls are synchronous: no other code of this process
@@ -29,6 +30,8 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { RuntimeError } from "../errors.ts";
+import type { UsageSample } from "./forecast.ts";
+import { HISTORY_DDL, type HistoryStore, pruneHistory } from "./history.ts";
 import type { UserFigures } from "./report.ts";
 
 /** File name of the store inside state_dir. */
@@ -162,7 +165,7 @@ function errorText(err: unknown): string {
 }
 
 /** The SQLite state store. */
-export class StateStore implements StateWrites {
+export class StateStore implements StateWrites, HistoryStore {
   #db: DatabaseSync;
   /** Path of the database file. */
   readonly path: string;
@@ -274,6 +277,7 @@ export class StateStore implements StateWrites {
     if (!columns.has("over_scans")) {
       this.#db.exec("ALTER TABLE user_flags ADD COLUMN over_scans INTEGER");
     }
+    this.#db.exec(HISTORY_DDL);
     this.#db.prepare("INSERT OR IGNORE INTO monitor_meta (key, value) VALUES ('schema', ?)")
       .run(SCHEMA_VERSION);
   }
@@ -591,6 +595,29 @@ export class StateStore implements StateWrites {
          ON CONFLICT (server, shard) DO UPDATE SET errors_total = errors_total + 1`,
       ).run(server, shard);
       return this.status(server, shard).errorsTotal;
+    });
+  }
+
+  /** Usage samples of `users` on `server` taken at or after `since` (ms), oldest first. */
+  history(server: string, users: readonly string[], since: number): Map<string, UsageSample[]> {
+    const stmt = this.#db.prepare(
+      "SELECT at, bytes FROM usage_history WHERE server = ? AND user = ? AND at >= ? ORDER BY at",
+    );
+    const out = new Map<string, UsageSample[]>();
+    for (const user of users) {
+      const rows = stmt.all(server, user, since) as { at: number; bytes: number }[];
+      out.set(user, rows.map((r) => ({ at: Number(r.at), bytes: Number(r.bytes) })));
+    }
+    return out;
+  }
+
+  addHistory(server: string, samples: ReadonlyMap<string, UsageSample>, now: number): void {
+    this.#transaction(() => {
+      const add = this.#db.prepare(
+        "INSERT OR REPLACE INTO usage_history (server, user, at, bytes) VALUES (?, ?, ?, ?)",
+      );
+      for (const [user, s] of samples) add.run(server, user, s.at, s.bytes);
+      pruneHistory(this.#db, server, [...samples.keys()], now);
     });
   }
 
