@@ -130,6 +130,13 @@ Deno.test("readonly: a braked account reads and deletes but cannot write; restor
       ],
     );
     assert.equal(sample(await sb.metrics(), "mysql_user_account_readonly", "r_o"), 1);
+    const doc = JSON.parse((await sb.run(["--once", "--json", "-d", "0"])).stdout);
+    assert.deepEqual(
+      doc.servers[0].users.map((u: { user: string; status: string; readonly: boolean }) =>
+        `${u.user} ${u.status} ${u.readonly}`
+      ),
+      ["r_o readonly true", "orph readonly true"],
+    );
     assert.match(await sb.auditLog(), /user=r_o host=% .*action=revoke result="ok: revoked /);
 
     // A new session: reads and deletes, cannot insert, update or create.
@@ -267,6 +274,14 @@ Deno.test("grace: a duration on the test clock, then N scans; pending shown in -
   assert.deepEqual(await schemaPrivs(db, "gd"), [
     "gd: SELECT,INSERT,UPDATE,DELETE,CREATE,DROP,INDEX,ALTER",
   ]);
+
+  const json = JSON.parse(
+    (await sb.run(["--once", "--json", "-d", "0"], { [CLOCK_ENV]: String(T + 60) })).stdout,
+  );
+  const gd = json.servers[0].users[0];
+  assert.equal(gd.hard_exceeded_since, new Date(T * 1000).toISOString());
+  assert.equal(gd.readonly, false);
+  assert.ok(gd.actions.includes("over hard, readonly in 59m"), gd.actions.join());
 
   const half = await at(T + 1800);
   assert.match(half.stdout, /over hard, readonly in 30m/);
