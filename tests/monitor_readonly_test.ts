@@ -75,6 +75,22 @@ function sample(text: string, name: string, user: string): number | undefined {
   return line === undefined ? undefined : Number(line.split(" ").at(-1));
 }
 
+/**
+ * User `user`@'%' (password x) with schema `user` of about 256 KiB and `grants` on it, and a
+ * sandbox watching it with hard_action=readonly and limits 10K/100K.
+ */
+async function brakeSetup(db: MariaDB, user: string, grants: string): Promise<Sandbox> {
+  await db.query("CREATE USER ?@'%' IDENTIFIED BY 'x'", [user]);
+  await fillSchema(db, user, 256);
+  await db.query(`GRANT ${grants} ON \`${user}\`.* TO ?@'%'`, [user]);
+  const sb = await Sandbox.create([db]);
+  await sb.writeConf(
+    sb.globals("hard_action=readonly\n") + socketServer(db, "db1", "schema_mapping=name\n"),
+  );
+  await sb.writeUsers(`${user},10K,100K\n`);
+  return sb;
+}
+
 Deno.test("readonly: a braked account reads and deletes but cannot write; restored exactly, byte-exact names, _ as data", async () => {
   await using db = await MariaDB.start();
   await monitorWithBrakeGrant(db);
@@ -213,14 +229,7 @@ async function killAt(sb: Sandbox, fault: string): Promise<void> {
 Deno.test("readonly: SIGKILL between intent and REVOKE, between REVOKE and confirm, and during a restore; clean runs finish every record", async () => {
   await using db = await MariaDB.start();
   await monitorWithBrakeGrant(db);
-  await db.query("CREATE USER 'kx'@'%' IDENTIFIED BY 'x'");
-  await fillSchema(db, "kx", 256);
-  await db.query("GRANT SELECT, INSERT, CREATE ON kx.* TO 'kx'@'%'");
-  await using sb = await Sandbox.create([db]);
-  await sb.writeConf(
-    sb.globals("hard_action=readonly\n") + socketServer(db, "db1", "schema_mapping=name\n"),
-  );
-  await sb.writeUsers("kx,10K,100K\n");
+  await using sb = await brakeSetup(db, "kx", "SELECT, INSERT, CREATE");
   const store = `${sb.state}/monitor.sqlite`;
   const rows = () => sqliteLines(store, "SELECT db, privs, pending, state FROM brakes");
 
@@ -338,14 +347,7 @@ Deno.test("readonly: a state store that refuses the brake intent — no REVOKE r
   try {
     await using db = await MariaDB.start();
     await monitorWithBrakeGrant(db);
-    await db.query("CREATE USER 'sf'@'%' IDENTIFIED BY 'x'");
-    await fillSchema(db, "sf", 256);
-    await db.query("GRANT SELECT, INSERT ON sf.* TO 'sf'@'%'");
-    await using sb = await Sandbox.create([db]);
-    await sb.writeConf(
-      sb.globals("hard_action=readonly\n") + socketServer(db, "db1", "schema_mapping=name\n"),
-    );
-    await sb.writeUsers("sf,10K,100K\n");
+    await using sb = await brakeSetup(db, "sf", "SELECT, INSERT");
     const monitor = new Monitor(await loadConfig(sb.dir), { debug: 2, shard: 0, shards: 1 }, {
       writes: (store) =>
         storeWrites(store, {
@@ -368,14 +370,7 @@ Deno.test("readonly: a state store that refuses the brake intent — no REVOKE r
 Deno.test("readonly: without the documented grant the REVOKE is refused; the error says what is missing and nothing is recorded", async () => {
   await using db = await MariaDB.start();
   await createMonitorAccount(db);
-  await db.query("CREATE USER 'ng'@'%' IDENTIFIED BY 'x'");
-  await fillSchema(db, "ng", 256);
-  await db.query("GRANT SELECT, INSERT ON ng.* TO 'ng'@'%'");
-  await using sb = await Sandbox.create([db]);
-  await sb.writeConf(
-    sb.globals("hard_action=readonly\n") + socketServer(db, "db1", "schema_mapping=name\n"),
-  );
-  await sb.writeUsers("ng,10K,100K\n");
+  await using sb = await brakeSetup(db, "ng", "SELECT, INSERT");
   const r = await sb.run(["--once", "-d", "2"]);
   assert.match(r.stdout, /ng .*readonly %: failed/);
   assert.match(

@@ -239,6 +239,13 @@ async function actForUser(
   return { notes, done };
 }
 
+/** Notes per user for the table, and the function that adds one. */
+function noteBook() {
+  const notes = new Map<string, string[]>();
+  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  return { notes, note };
+}
+
 /** Why nothing may be sent now, or undefined. */
 function withheldReason(ctx: ActContext): string | undefined {
   return ctx.stateError
@@ -420,8 +427,7 @@ export function finishBrakes(
   ctx: ActContext,
   resolutions: readonly BrakeResolution[],
 ): Map<string, string[]> {
-  const notes = new Map<string, string[]>();
-  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  const { notes, note } = noteBook();
   const id = ctx.server;
   for (const r of resolutions) {
     const key = { user: r.user, host: r.host };
@@ -449,8 +455,7 @@ async function releaseBrakeOrphans(
   ctx: ActContext,
   orphans: readonly BrakeOrphan[],
 ): Promise<Map<string, string[]>> {
-  const notes = new Map<string, string[]>();
-  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  const { notes, note } = noteBook();
   for (const o of orphans) {
     const entry = { server: ctx.server, user: o.user, host: o.host, usage: 0, limit: 0 };
     if (o.kind === "forget") {
@@ -590,8 +595,7 @@ export async function finishIntents(
   resolutions: readonly Resolution[],
   hostsOf: (user: string) => readonly string[],
 ): Promise<Map<string, string[]>> {
-  const notes = new Map<string, string[]>();
-  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  const { notes, note } = noteBook();
   const id = ctx.server;
   for (const r of resolutions) {
     const key = { user: r.user, host: r.host };
@@ -660,8 +664,7 @@ async function releaseOrphans(
   ctx: ActContext,
   orphans: readonly Orphan[],
 ): Promise<Map<string, string[]>> {
-  const notes = new Map<string, string[]>();
-  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  const { notes, note } = noteBook();
   for (const o of orphans) {
     const entry = { server: ctx.server, user: o.user, host: o.host, usage: 0, limit: 0 };
     if (o.kind === "forget") {
