@@ -10,6 +10,7 @@ import { MysqlServer } from "../src/monitor/server.ts";
 import { Monitor } from "../src/monitor/monitor.ts";
 import { ServerLock } from "../src/monitor/server_lock.ts";
 import { StateStore, type StateWrites } from "../src/monitor/store.ts";
+import { storeWrites } from "../src/monitor/store_testing.ts";
 import { getpwnam } from "../src/system/libc.ts";
 import { setupLogging, teardownLogging } from "../src/system/log.ts";
 import { MariaDB } from "./support/mariadb.ts";
@@ -96,18 +97,12 @@ Deno.test("state: a full disk under state_dir withholds every lock of the cycle,
 /** The real store's writes, failing `intend` from the `failFrom`-th call on. */
 function failingIntents(store: StateStore, failFrom: number): StateWrites {
   let calls = 0;
-  return {
-    begin: (s, shard) => store.begin(s, shard),
+  return storeWrites(store, {
     intend(server, account, verb) {
       if (++calls >= failFrom) throw new Error("disk I/O error (injected)");
       store.intend(server, account, verb);
     },
-    confirm: (s, a, v) => store.confirm(s, a, v),
-    abandon: (s, a, v) => store.abandon(s, a, v),
-    forget: (s, a) => store.forget(s, a),
-    record: (s, shard, c) => store.record(s, shard, c),
-    countError: (s, shard) => store.countError(s, shard),
-  };
+  });
 }
 
 Deno.test("state: a failing intent write (through the store seam) stops every later lock of the cycle", async () => {

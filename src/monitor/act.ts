@@ -10,23 +10,38 @@
  * (timeout, connection dropped), the intent stays for the next run to resolve and nothing more is
  * sent to that server in this cycle.
  *
- * Entry: {@link act} (one server's plan); {@link finishIntents} first finishes what an
- * interrupted run left. The writes go through {@link StateWrites} and the statements through
+ * The write-brake (`hard_action=readonly`) follows the same discipline per object level: the
+ * privileges a REVOKE will remove there are committed as an intent, then the REVOKE is sent,
+ * then confirmed; a restore GRANTs back exactly what was recorded, recorded the same way.
+ * Sessions are not ended in that mode.
+ *
+ * Entry: {@link act} (one server's plan); {@link finishIntents} and {@link finishBrakes} first
+ * finish what an interrupted run left. The writes go through {@link StateWrites} and the statements through
  * {@link Server}, the seams a unit test uses to fail a write or the server between two steps.
  * @module
  */
 import { formatSize } from "../config/size.ts";
+import type { Flavour } from "../db/flavour.ts";
 import { errorText } from "../errors.ts";
 import { log } from "../system/log.ts";
 import type { AuditEntry } from "./audit_log.ts";
+import { accountKey } from "./accounts.ts";
+import { type HeldPrivileges, levelSql } from "./brake.ts";
 import { type Action, settle } from "./decide.ts";
 import { faultPoint } from "./fault.ts";
-import type { Orphan, Plan, PlannedUser, Resolution } from "./plan.ts";
+import type {
+  BrakeOrphan,
+  BrakeResolution,
+  Orphan,
+  Plan,
+  PlannedUser,
+  Resolution,
+} from "./plan.ts";
 import type { Released, UserReport } from "./report.ts";
 import type { Server } from "./server.ts";
 import { classifySessions, type Session } from "./sessions.ts";
 import { TimeSlicer } from "./slice.ts";
-import type { AccountKey, StateWrites, UserFlags } from "./store.ts";
+import type { AccountKey, BrakeRecord, PrivilegeLevel, StateWrites, UserFlags } from "./store.ts";
 
 /**
  * True when the server certainly answered with an error (the statement did not happen); false
@@ -51,6 +66,12 @@ export interface ActContext {
   /** Hosts of the anonymous accounts (user ''), which might own any session. */
   anonymousHosts: readonly string[];
   audits: AuditEntry[];
+  /** The server's kind, for the GRANT of a restore. */
+  flavour?: Flavour;
+  /** Write-brake privileges held per account ({@link accountKey}), read under the lock. */
+  privileges?: ReadonlyMap<string, readonly HeldPrivileges[]>;
+  /** The server's brake records, read after interrupted intents were finished. */
+  brakes?: readonly BrakeRecord[];
 }
 
 /** What one user's actions came to, for the table. */
@@ -160,6 +181,39 @@ async function actForUser(
           done.add(action);
         }
         break;
+      case "grace_started":
+        logger.warning`server ${id}: user ${user} uses ${size}, above the hard limit ${
+          formatSize(action.limit)
+        }; grace started, the hard action is due ${action.due}`;
+        audit(action, `pending: due ${action.due}`);
+        break;
+      case "grace_ended":
+        if (action.outcome === "back under") {
+          logger.info`server ${id}: user ${user} uses ${size}, back under the hard limit ${
+            formatSize(action.limit)
+          } within its grace`;
+        }
+        audit(action, action.outcome);
+        break;
+      case "forget_brake":
+        if (tryWrite(ctx, () => ctx.writes.forgetBrakes(id, { user, host: action.host }))) {
+          logger
+            .info`server ${id}: account ${user}@${action.host}, in readonly by this tool, was dropped; no longer tracked`;
+          notes.push(`forget readonly ${action.host}`);
+          audit(action, "forgotten", action.host);
+          done.add(action);
+        }
+        break;
+      case "revoke":
+      case "restore": {
+        const r = action.kind === "revoke"
+          ? await brake(ctx, user, action.host, size, action.limit)
+          : await unbrake(ctx, user, action.host, size, action.limit);
+        notes.push(r.note);
+        audit(action, r.result, action.host);
+        if (r.done) done.add(action);
+        break;
+      }
       case "lock":
       case "unlock": {
         const r = await alter(ctx, user, action.host, action.kind, size, action.limit);
@@ -178,6 +232,241 @@ async function actForUser(
     await finishLocks(ctx, user, hosts, who.hosts.filter((h) => !hosts.includes(h)), usage);
   }
   return { notes, done };
+}
+
+/** Notes per user for the table, and the function that adds one. */
+function noteBook() {
+  const notes = new Map<string, string[]>();
+  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  return { notes, note };
+}
+
+/** Why nothing may be sent now, or undefined. */
+function withheldReason(ctx: ActContext): string | undefined {
+  return ctx.stateError
+    ? "state store not writable"
+    : ctx.serverLost
+    ? "server answer lost earlier"
+    : undefined;
+}
+
+/** A privilege level and its privileges as people read them: `INSERT,UPDATE on shop.*`. */
+function levelText(level: PrivilegeLevel, privs: readonly string[]): string {
+  return `${privs.join(",")} on ${level.global ? "*.*" : levelSql(level)}`;
+}
+
+/** Sends `statement` after its intent; returns undefined when it went through, else why not. */
+async function sendRecorded(
+  ctx: ActContext,
+  intend: () => void,
+  statement: () => Promise<void>,
+  abandon: () => void,
+  confirm: () => void,
+  what: string,
+): Promise<string | undefined> {
+  const id = ctx.server;
+  if (!tryWrite(ctx, intend)) return "not sent: state store not writable";
+  faultPoint("intent");
+  try {
+    await statement();
+  } catch (err) {
+    const text = errorText(err);
+    if (definiteFailure(err)) {
+      tryWrite(ctx, abandon);
+      const errno = (err as { errno?: number }).errno;
+      if (errno === 1044 || errno === 1045 || errno === 1227 || errno === 1410) {
+        logger
+          .error`server ${id}: could not ${what}: ${text} (for hard_action=readonly the monitor account needs INSERT, UPDATE, CREATE, INDEX, ALTER ON *.* WITH GRANT OPTION; see docs/write-brake.md)`;
+      } else logger.error`server ${id}: could not ${what}: ${text}`;
+    } else {
+      ctx.serverLost = text;
+      logger
+        .error`server ${id}: no answer to ${what} (${text}); the next run checks the grants and finishes the record`;
+    }
+    return `failed: ${text}`;
+  }
+  faultPoint("altered");
+  if (tryWrite(ctx, confirm)) faultPoint("confirmed");
+  return undefined;
+}
+
+/**
+ * Revokes from `user`@`host` (or grants back to it) each level's privileges, each recorded
+ * before it is sent ({@link sendRecorded}); stops at the first failure and returns its outcome,
+ * or undefined when every level went through.
+ */
+async function sendLevels(
+  ctx: ActContext,
+  user: string,
+  host: string,
+  verb: "revoke" | "restore",
+  levels: readonly { level: PrivilegeLevel; privs: string[] }[],
+): Promise<Altered | undefined> {
+  const label = verb === "revoke" ? "readonly" : "restore";
+  const withheld = withheldReason(ctx);
+  if (withheld) {
+    return { done: false, note: `${label} ${host}: not sent`, result: `not sent: ${withheld}` };
+  }
+  const id = ctx.server;
+  const key: AccountKey = { user, host };
+  for (const { level, privs } of levels) {
+    const what = levelText(level, privs);
+    const failed = await sendRecorded(
+      ctx,
+      () => ctx.writes.intendBrake(id, key, level, verb, privs),
+      () =>
+        verb === "revoke"
+          ? ctx.target.revoke(user, host, level, privs)
+          : ctx.target.grant(ctx.flavour!, user, host, level, privs),
+      () => ctx.writes.abandonBrake(id, key, level),
+      () => ctx.writes.confirmBrake(id, key, level),
+      verb === "revoke"
+        ? `revoke ${what} from ${user}@${host}`
+        : `grant ${what} back to ${user}@${host}`,
+    );
+    if (failed) return { done: false, note: `${label} ${host}: failed`, result: failed };
+  }
+  return undefined;
+}
+
+/**
+ * Puts `user`@`host` into readonly: per level where it holds write-brake privileges, records
+ * the privileges to remove (intent), REVOKEs them, confirms. Open sessions are not ended.
+ */
+async function brake(
+  ctx: ActContext,
+  user: string,
+  host: string,
+  size: string,
+  limitBytes: number,
+): Promise<Altered> {
+  const { server: id, debug } = ctx;
+  const account = `${user}@${host}`;
+  const limit = formatSize(limitBytes);
+  const levels = ctx.privileges?.get(accountKey(user, host)) ?? [];
+  const what = levels.map((l) => levelText(l.level, l.privs)).join("; ");
+  if (debug < 2) {
+    if (debug === 0) {
+      logger
+        .info`dry run: server ${id}: would make ${account} readonly (revoke ${what}; uses ${size}, limit ${limit})`;
+    } else {
+      logger
+        .error`server ${id}: ${account} uses ${size}, above the hard limit ${limit}; would make it readonly (not at -d 1)`;
+    }
+    return {
+      done: false,
+      note: `would make ${host} readonly`,
+      result: debug === 0 ? "dry-run" : "not-enforced",
+    };
+  }
+  const failed = await sendLevels(ctx, user, host, "revoke", levels);
+  if (failed) return failed;
+  const open = await ctx.target.sessions(user).then((s) => s.length, () => 0);
+  logger
+    .error`server ${id}: made ${account} readonly (revoked ${what}): uses ${size}, above the hard limit ${limit}${
+    open
+      ? `; ${open} open session(s) of ${user} keep schema-level write access until they reconnect or change schema`
+      : ""
+  }`;
+  return {
+    done: true,
+    note: `readonly ${host}: ok`,
+    result: `ok: revoked ${what}${open ? `; ${open} open session(s)` : ""}`,
+  };
+}
+
+/** Grants back to `user`@`host` exactly what this tool revoked from it, level by level. */
+async function unbrake(
+  ctx: ActContext,
+  user: string,
+  host: string,
+  size: string,
+  limitBytes: number,
+  orphan?: BrakeOrphan,
+): Promise<Altered> {
+  const { server: id, debug } = ctx;
+  const account = `${user}@${host}`;
+  const limit = formatSize(limitBytes);
+  const records = (ctx.brakes ?? []).filter((r) =>
+    r.user === user && r.host === host && r.state === "revoked"
+  );
+  const what = records.map((r) => levelText(r.level, r.privs)).join("; ");
+  const why = orphan
+    ? orphan.limitHost === undefined
+      ? `${user} is no longer in search_user`
+      : `search_user now limits only ${user}@${orphan.limitHost}`
+    : `uses ${size}, below ${limit}`;
+  if (debug < 2) {
+    logger.info`${
+      debug === 0 ? "dry run: " : ""
+    }server ${id}: would restore ${what} to ${account} (${why})`;
+    return {
+      done: false,
+      note: `would restore ${host}`,
+      result: debug === 0 ? "dry-run" : "not-enforced",
+    };
+  }
+  const failed = await sendLevels(ctx, user, host, "restore", records);
+  if (failed) return failed;
+  logger.warning`server ${id}: restored ${what} to ${account}: ${why}`;
+  return { done: true, note: `restore ${host}: ok`, result: `ok: granted ${what}` };
+}
+
+/**
+ * Finishes the brake intents a crashed run left (see plan.ts {@link BrakeResolution}): a
+ * revoke the server shows is confirmed, one it does not is dropped; a restore the server shows
+ * removes the record, one it does not leaves the privileges recorded as revoked. Records of a
+ * dropped account are forgotten. Returns notes per user for the table.
+ */
+export function finishBrakes(
+  ctx: ActContext,
+  resolutions: readonly BrakeResolution[],
+): Map<string, string[]> {
+  const { notes, note } = noteBook();
+  const id = ctx.server;
+  for (const r of resolutions) {
+    const key = { user: r.user, host: r.host };
+    const what = `${levelText(r.level, r.privs)} of ${r.user}@${r.host}`;
+    if (r.now === "gone") {
+      logger
+        .info`server ${id}: a ${r.intent} of ${what} was interrupted and the account is gone; record dropped`;
+      tryWrite(ctx, () => ctx.writes.forgetBrakes(id, key));
+    } else if (r.now === "applied") {
+      logger
+        .warning`server ${id}: a ${r.intent} of ${what} was interrupted after the server applied it; recorded`;
+      tryWrite(ctx, () => ctx.writes.confirmBrake(id, key, r.level));
+      note(r.user, `${r.intent} ${r.host}: finished`);
+    } else {
+      logger
+        .info`server ${id}: a ${r.intent} of ${what} was interrupted before the server applied it; intent dropped`;
+      tryWrite(ctx, () => ctx.writes.abandonBrake(id, key, r.level));
+    }
+  }
+  return notes;
+}
+
+/** Restores (or forgets) accounts in readonly by this tool that search_user no longer covers. */
+async function releaseBrakeOrphans(
+  ctx: ActContext,
+  orphans: readonly BrakeOrphan[],
+): Promise<Map<string, string[]>> {
+  const { notes, note } = noteBook();
+  for (const o of orphans) {
+    const entry = { server: ctx.server, user: o.user, host: o.host, usage: 0, limit: 0 };
+    if (o.kind === "forget") {
+      if (
+        tryWrite(ctx, () => ctx.writes.forgetBrakes(ctx.server, { user: o.user, host: o.host }))
+      ) {
+        ctx.audits.push({ ...entry, action: "forget_brake", result: "forgotten" });
+        note(o.user, `forget readonly ${o.host}`);
+      }
+      continue;
+    }
+    const r = await unbrake(ctx, o.user, o.host, "-", 0, o);
+    ctx.audits.push({ ...entry, action: "restore", result: r.result });
+    note(o.user, r.note);
+  }
+  return notes;
 }
 
 /** The outcome of one lock or unlock. */
@@ -217,11 +506,7 @@ async function alter(
       result: debug === 0 ? "dry-run" : "not-enforced",
     };
   }
-  const withheld = ctx.stateError
-    ? "state store not writable"
-    : ctx.serverLost
-    ? "server answer lost earlier"
-    : undefined;
+  const withheld = withheldReason(ctx);
   if (withheld) {
     return { done: false, note: `${verb} ${host}: not sent`, result: `not sent: ${withheld}` };
   }
@@ -305,8 +590,7 @@ export async function finishIntents(
   resolutions: readonly Resolution[],
   hostsOf: (user: string) => readonly string[],
 ): Promise<Map<string, string[]>> {
-  const notes = new Map<string, string[]>();
-  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  const { notes, note } = noteBook();
   const id = ctx.server;
   for (const r of resolutions) {
     const key = { user: r.user, host: r.host };
@@ -375,8 +659,7 @@ async function releaseOrphans(
   ctx: ActContext,
   orphans: readonly Orphan[],
 ): Promise<Map<string, string[]>> {
-  const notes = new Map<string, string[]>();
-  const note = (user: string, text: string) => notes.set(user, [...(notes.get(user) ?? []), text]);
+  const { notes, note } = noteBook();
   for (const o of orphans) {
     const entry = { server: ctx.server, user: o.user, host: o.host, usage: 0, limit: 0 };
     if (o.kind === "forget") {
@@ -464,6 +747,9 @@ export async function act(ctx: ActContext, input: ActInput): Promise<ActOutcome>
     }
   }
   const released = await releaseOrphans(ctx, input.plan.orphans);
+  for (const [user, notes] of await releaseBrakeOrphans(ctx, input.plan.brakeOrphans)) {
+    released.set(user, [...(released.get(user) ?? []), ...notes]);
+  }
   return {
     users,
     flags,
@@ -486,7 +772,12 @@ async function actOnPlanned(
     hosts: p.hosts,
   }, d.actions);
   const next = settle(d.state, d.actions, acted.done);
-  flags.set(limit.user, { warned: next.warned, overHard: next.overHard });
+  flags.set(limit.user, {
+    warned: next.warned,
+    overHard: next.overHard,
+    overSince: next.overSince,
+    overScans: next.overScans,
+  });
   const lockedAfter = p.covered.some((a) => {
     const changed = d.actions.find((x) =>
       acted.done.has(x) && (x.kind === "lock" || x.kind === "unlock") && x.host === a.host
@@ -494,15 +785,27 @@ async function actOnPlanned(
     return changed ? changed.kind === "lock" : a.locked;
   });
   let status = d.status;
+  const braked = (next.brakedByUs ?? []).length > 0;
   if (next.lockedByUs.length > 0) status = "locked";
-  else if (status === "locked") status = "ok";
+  else if (braked) status = "readonly";
+  else if (status === "locked" || status === "readonly") status = "ok";
+  const pending = d.pending ? [`over hard, ${d.pending}`] : [];
+  if (
+    p.action === "readonly" && p.usage > limit.hard && !braked && !d.pending &&
+    !p.covered.some((a) => a.writable)
+  ) {
+    // Privileges through roles or table-level grants are not the brake's (docs/write-brake.md).
+    pending.push("readonly: no global or schema-level write privilege to revoke");
+  }
   return {
     user: limit.user,
     usage: p.usage,
     soft: limit.soft,
     hard: limit.hard,
     locked: lockedAfter,
+    readonly: braked,
+    overHardSince: p.usage > limit.hard ? next.overSince : undefined,
     status,
-    actions: [...earlier, ...acted.notes],
+    actions: [...earlier, ...pending, ...acted.notes],
   };
 }

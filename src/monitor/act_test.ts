@@ -6,11 +6,9 @@
  */
 import assert from "node:assert/strict";
 import type { UserLimit } from "../config/search_user.ts";
-import { parseVersion } from "../db/flavour.ts";
-import { enforce } from "./cycle.ts";
 import { answerLost, MemoryServer, refused } from "./memory_server.ts";
-import { record } from "./record.ts";
-import { type LockRecord, StateStore, type StateWrites } from "./store.ts";
+import type { LockRecord, StateStore, StateWrites } from "./store.ts";
+import { memoryCycle, withStore } from "./store_testing.ts";
 
 const ID = "db1";
 const HARD = 100_000;
@@ -20,39 +18,15 @@ function limits(...users: string[]): UserLimit[] {
   return users.map((user, i) => ({ user, soft: 10_000, hard: HARD, line: i + 1 }));
 }
 
-/** One cycle's enforce and record steps, exactly as the monitor runs them under the lock. */
-async function cycle(
+/** {@link memoryCycle} with the writes as a 5th argument. */
+function cycle(
   target: MemoryServer,
   store: StateStore,
   users: UserLimit[],
   usage: Record<string, number>,
   writes: StateWrites = store,
 ) {
-  const { ctx, outcome } = await enforce({
-    id: ID,
-    target,
-    store,
-    writes,
-    debug: 2,
-    shard: 0,
-    shards: 1,
-    users,
-    allUsers: users,
-    protectedUsers: [],
-    scan: {
-      flavour: parseVersion(await target.version()),
-      usage: new Map(Object.entries(usage).map(([u, bytes]) => [u, { bytes, incomplete: [] }])),
-      incomplete: new Map(),
-    },
-  });
-  const recorded = await record(ctx, {
-    shard: 0,
-    users: outcome.users,
-    flags: outcome.flags,
-    lastSuccess: 1_000,
-    lruSize: 100,
-  });
-  return { ctx, outcome, recorded };
+  return memoryCycle(target, store, users, usage, { writes });
 }
 
 /** The store's lock records as `user@host|state`, sorted. */
@@ -78,26 +52,11 @@ function failing(
     forget: (s, a) => guard("forget", () => store.forget(s, a)),
     record: (s, shard, c) => guard("record", () => store.record(s, shard, c)),
     countError: (s, shard) => guard("countError", () => store.countError(s, shard)),
+    intendBrake: (s, a, l, v, p) => guard("intendBrake", () => store.intendBrake(s, a, l, v, p)),
+    confirmBrake: (s, a, l) => guard("confirmBrake", () => store.confirmBrake(s, a, l)),
+    abandonBrake: (s, a, l) => guard("abandonBrake", () => store.abandonBrake(s, a, l)),
+    forgetBrakes: (s, a) => guard("forgetBrakes", () => store.forgetBrakes(s, a)),
   };
-}
-
-/** Runs `fn` with a fresh state directory; the store is opened again from disk by `reopen`. */
-async function withStore(
-  fn: (open: () => Promise<StateStore>) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  const opened: StateStore[] = [];
-  try {
-    await fn(async () => {
-      opened.forEach((s) => s.close());
-      const s = await StateStore.open(dir);
-      opened.push(s);
-      return s;
-    });
-  } finally {
-    opened.forEach((s) => s.close());
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("act: the intent is on disk before ALTER USER reaches the server; the lock is confirmed after", async () => {

@@ -17,15 +17,24 @@
  * @module
  */
 import type { MonitorConfig, ServerConfig } from "../config/config.ts";
+import { type HardAction, type HardGrace, NO_GRACE } from "../config/enforcement.ts";
 import type { UserLimit } from "../config/search_user.ts";
 import { connectWithRetry, type Db } from "../db/connection.ts";
 import { errorText as message, RuntimeError } from "../errors.ts";
 import { log } from "../system/log.ts";
-import { act, type ActContext, type ActOutcome, finishIntents, tryWrite } from "./act.ts";
+import {
+  act,
+  type ActContext,
+  type ActOutcome,
+  finishBrakes,
+  finishIntents,
+  tryWrite,
+} from "./act.ts";
 import type { NotifyEvent } from "../notify/webhook.ts";
+import { nowSeconds } from "./clock.ts";
 import { stateChanges } from "./events.ts";
 import { faultPoint } from "./fault.ts";
-import { plan, resolveIntents } from "./plan.ts";
+import { plan, privilegesByAccount, resolveBrakes, resolveIntents } from "./plan.ts";
 import { publish } from "./publish.ts";
 import { record } from "./record.ts";
 import type { ServerReport, UserReport } from "./report.ts";
@@ -182,6 +191,9 @@ async function cycleSteps(
         allUsers: config.users,
         protectedUsers: config.protectedUsers,
         scan,
+        grace: server.hardGrace,
+        action: server.hardAction,
+        now: nowSeconds(),
       }));
       tellFindings(env, server.id, config, scan, outcome.users);
       await record(ctx, {
@@ -256,8 +268,8 @@ export interface EnforceInput {
   /** The server's id in the configuration and the state store. */
   id: string;
   target: Server;
-  /** Where the lock records and flags are read. */
-  store: Pick<StateStore, "locks" | "flags">;
+  /** Where the lock and brake records and flags are read. */
+  store: Pick<StateStore, "locks" | "flags" | "brakes">;
   /** Where every write goes (the store itself, or a test's failing wrapper). */
   writes: StateWrites;
   debug: 0 | 1 | 2;
@@ -269,6 +281,12 @@ export interface EnforceInput {
   allUsers: readonly UserLimit[];
   protectedUsers: readonly string[];
   scan: Pick<Scan, "flavour" | "usage" | "incomplete">;
+  /** The server's hard_grace (default none). */
+  grace?: HardGrace;
+  /** The server's hard_action (default lock). */
+  action?: HardAction;
+  /** Unix time (s) of the cycle, for the grace (default the clock's). */
+  now?: number;
 }
 
 /**
@@ -297,6 +315,25 @@ export async function enforce(
     resolveIntents(store.locks(id), table.accounts),
     hostsOf,
   );
+  // The write-brake's privileges are read only when they can matter: a user of this shard
+  // with hard_action=readonly, or brake records to finish or restore.
+  const action = input.action ?? "lock";
+  const brakeRecords = store.brakes(id);
+  const readonlyUsers = input.users.some((u) => (u.action ?? action) === "readonly");
+  const privileges = readonlyUsers || brakeRecords.length > 0
+    ? await input.target.brakePrivileges(scan.flavour)
+    : undefined;
+  if (privileges) {
+    for (
+      const [user, notes] of finishBrakes(
+        ctx,
+        resolveBrakes(brakeRecords, privileges, table.accounts),
+      )
+    ) earlier.set(user, [...(earlier.get(user) ?? []), ...notes]);
+    ctx.flavour = scan.flavour;
+    ctx.privileges = privilegesByAccount(privileges);
+    ctx.brakes = store.brakes(id);
+  }
   faultPoint("resolved");
   for (const [schema, problem] of scan.incomplete) {
     logger
@@ -308,6 +345,11 @@ export async function enforce(
     usage: scan.usage,
     accounts: table.accounts,
     records: store.locks(id),
+    brakes: ctx.brakes ?? [],
+    privileges,
+    grace: input.grace ?? NO_GRACE,
+    action,
+    now: input.now ?? nowSeconds(),
     flags: store.flags(id),
     protectedUsers: input.protectedUsers,
     shard: input.shard,

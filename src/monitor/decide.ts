@@ -14,13 +14,24 @@
  *   administrator: the record is dropped (and it is locked again if still above the limit).
  * - Incomplete usage (a size could not be read) is a lower bound: it can still warn and lock,
  *   but never unlocks nor clears a warning.
+ * - Grace (`hard_grace`): the hard action waits until the user has been above the hard limit
+ *   without a break for the grace's duration (counted from the first scan that saw it above) or
+ *   for that many consecutive scans; meanwhile the decision says when it is due ({@link
+ *   Decision.pending}). A grace of 0 acts at the first scan above, as before.
+ * - Write-brake (`hard_action=readonly`): instead of locking, every covered account that still
+ *   holds a data-growing privilege is braked (its privileges revoked, see brake.ts); braked
+ *   accounts are restored below the same threshold as an unlock. A braked account that is gone
+ *   is forgotten.
  * @module
  */
+import type { HardAction, HardGrace } from "../config/enforcement.ts";
 
 /** An account of the user as found in the server's account table. */
 export interface Account {
   host: string;
   locked: boolean;
+  /** The account holds a privilege the write-brake revokes (only read when it can matter). */
+  writable?: boolean;
 }
 
 /** What the tool remembers about one user on one server. */
@@ -31,6 +42,12 @@ export interface UserState {
   overHard: boolean;
   /** Hosts of the accounts this tool locked and has not unlocked yet. */
   lockedByUs: string[];
+  /** Hosts of the accounts this tool put into readonly and has not restored yet. */
+  brakedByUs?: string[];
+  /** Unix time (s) of the first scan of the current stretch above the hard limit. */
+  overSince?: number;
+  /** Consecutive scans above the hard limit, this one included. */
+  overScans?: number;
 }
 
 /** A fresh state for a user never seen before. */
@@ -51,6 +68,12 @@ export interface DecisionInput {
   state: UserState;
   /** Usage is only a lower bound: some size could not be read. */
   incomplete?: boolean;
+  /** How long to wait above the hard limit before acting (default: not at all). */
+  grace?: HardGrace;
+  /** What to do above the hard limit (default lock). */
+  action?: HardAction;
+  /** Unix time (s) of this scan, for the grace. */
+  now?: number;
 }
 
 /** Something to do or to report. */
@@ -60,10 +83,22 @@ export type Action =
   | { kind: "lock"; host: string; limit: number }
   | { kind: "unlock"; host: string; limit: number }
   | { kind: "protected"; limit: number }
-  | { kind: "forget"; host: string };
+  | { kind: "forget"; host: string }
+  | { kind: "revoke"; host: string; limit: number }
+  | { kind: "restore"; host: string; limit: number }
+  | { kind: "forget_brake"; host: string }
+  | { kind: "grace_started"; limit: number; due: string }
+  | { kind: "grace_ended"; limit: number; outcome: "enforced" | "back under" };
 
 /** Summary for tables and metrics. */
-export type Status = "ok" | "over soft" | "over hard" | "locked" | "admin-locked" | "protected";
+export type Status =
+  | "ok"
+  | "over soft"
+  | "over hard"
+  | "locked"
+  | "readonly"
+  | "admin-locked"
+  | "protected";
 
 /** Result of {@link decide}. */
 export interface Decision {
@@ -71,6 +106,36 @@ export interface Decision {
   /** State after the warnings; lock records are updated by {@link settle}. */
   state: UserState;
   status: Status;
+  /** Above the hard limit, within the grace: when the hard action is due ("locking in 25m"). */
+  pending?: string;
+}
+
+/** A duration in seconds as people read it: `25m`, `2h 5m`, `3d 4h`, `40s`. */
+export function durationText(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.ceil(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+/** Where the grace of a user above the hard limit stands. */
+function graceState(
+  grace: HardGrace,
+  since: number,
+  scans: number,
+  now: number,
+): { elapsed: boolean; due: string } {
+  if (grace.value === 0) return { elapsed: true, due: "now" };
+  if (grace.unit === "seconds") {
+    const left = since + grace.value - now;
+    return { elapsed: left <= 0, due: `in ${durationText(left)}` };
+  }
+  const left = grace.value - scans;
+  return { elapsed: left <= 0, due: `after ${left} more scan${left === 1 ? "" : "s"}` };
 }
 
 /** Without a soft limit (or with one not below hard), the unlock threshold as a part of hard. */
@@ -104,29 +169,79 @@ export function decide(input: DecisionInput): Decision {
     if (account?.locked) ours.add(host);
     else actions.push({ kind: "forget", host });
   }
+  const braked = new Set<string>();
+  for (const host of state.brakedByUs ?? []) {
+    if (byHost.has(host)) braked.add(host);
+    else actions.push({ kind: "forget_brake", host });
+  }
 
+  // The grace clock: runs while above the hard limit; a lower-bound figure below it neither
+  // stops nor advances it.
+  const grace = input.grace ?? { unit: "seconds", value: 0 };
+  const now = input.now ?? 0;
+  let overSince: number | undefined;
+  let overScans: number | undefined;
+  let overHardAfter = overHard;
+  if (overHard) {
+    const continued = state.overHard && state.overSince !== undefined;
+    overSince = continued ? state.overSince : now;
+    overScans = continued ? (state.overScans ?? 0) + 1 : 1;
+  } else if (input.incomplete && state.overHard) {
+    overHardAfter = true;
+    overSince = state.overSince;
+    overScans = state.overScans;
+  }
+
+  let pending: string | undefined;
+  const readonly = input.action === "readonly";
   if (overHard) {
     if (input.protected) {
       if (!state.overHard) actions.push({ kind: "protected", limit: hard });
     } else {
-      for (const a of accounts) {
-        if (!a.locked) actions.push({ kind: "lock", host: a.host, limit: hard });
+      const due = accounts.filter((a) => readonly ? a.writable : !a.locked);
+      const g = graceState(grace, overSince!, overScans!, now);
+      if (due.length > 0 && !g.elapsed) {
+        pending = `${readonly ? "readonly" : "locking"} ${g.due}`;
+        if (overScans === 1) actions.push({ kind: "grace_started", limit: hard, due: g.due });
+      } else if (due.length > 0) {
+        if (grace.value > 0) {
+          actions.push({ kind: "grace_ended", limit: hard, outcome: "enforced" });
+        }
+        for (const a of due) {
+          actions.push({ kind: readonly ? "revoke" : "lock", host: a.host, limit: hard });
+        }
       }
     }
   } else if (usage < unlockBelow && !input.incomplete) {
     for (const host of ours) actions.push({ kind: "unlock", host, limit: unlockBelow });
+    for (const host of braked) actions.push({ kind: "restore", host, limit: unlockBelow });
+  }
+  if (
+    !overHardAfter && state.overHard && grace.value > 0 && !input.protected &&
+    ours.size === 0 && braked.size === 0 && !accounts.some((a) => a.locked)
+  ) {
+    actions.push({ kind: "grace_ended", limit: hard, outcome: "back under" });
   }
 
   let status: Status = "ok";
   const anyLocked = accounts.some((a) => a.locked);
   if (ours.size > 0 && !actions.some((a) => a.kind === "unlock")) status = "locked";
+  else if (braked.size > 0 && !actions.some((a) => a.kind === "restore")) status = "readonly";
   else if (anyLocked && ours.size === 0) status = "admin-locked";
   else if (overHard) status = input.protected ? "protected" : "over hard";
   else if (overSoft) status = "over soft";
   return {
     actions,
-    state: { warned, overHard, lockedByUs: [...state.lockedByUs] },
+    state: {
+      warned,
+      overHard: overHardAfter,
+      lockedByUs: [...state.lockedByUs],
+      brakedByUs: [...(state.brakedByUs ?? [])],
+      overSince,
+      overScans,
+    },
     status,
+    pending,
   };
 }
 
@@ -141,6 +256,7 @@ export function settle(
   done: ReadonlySet<Action>,
 ): UserState {
   const hosts = new Set(state.lockedByUs);
+  const braked = new Set(state.brakedByUs ?? []);
   let warned = state.warned;
   for (const a of actions) {
     if (a.kind === "soft_exceeded" && !done.has(a)) warned = false;
@@ -148,6 +264,9 @@ export function settle(
     if (a.kind === "forget") hosts.delete(a.host);
     else if (a.kind === "lock" && done.has(a)) hosts.add(a.host);
     else if (a.kind === "unlock" && done.has(a)) hosts.delete(a.host);
+    else if (a.kind === "forget_brake") braked.delete(a.host);
+    else if (a.kind === "revoke" && done.has(a)) braked.add(a.host);
+    else if (a.kind === "restore" && done.has(a)) braked.delete(a.host);
   }
-  return { ...state, warned, lockedByUs: [...hosts].sort() };
+  return { ...state, warned, lockedByUs: [...hosts].sort(), brakedByUs: [...braked].sort() };
 }

@@ -242,3 +242,89 @@ Deno.test("decide: each limit holds on both sides of its exact value", () => {
     }
   }
 });
+
+Deno.test("decide: hard_grace as a duration waits from the first scan above, then acts", () => {
+  const grace = { unit: "seconds", value: 3600 } as const;
+  const over = { ...base, usage: 250 * MB, grace, state: { ...EMPTY_STATE, warned: true } };
+  const first = decide({ ...over, now: 1_000 });
+  assert.deepEqual(kinds(first.actions), ["grace_started"]);
+  assert.equal(first.pending, "locking in 1h");
+  assert.equal(first.status, "over hard");
+  assert.equal(first.state.overSince, 1_000);
+  const later = decide({ ...over, now: 2_500, state: first.state });
+  assert.deepEqual(kinds(later.actions), [], "no repeated grace_started");
+  assert.equal(later.pending, "locking in 35m");
+  assert.equal(later.state.overSince, 1_000, "the grace counts from the first scan above");
+  const due = decide({ ...over, now: 4_600, state: later.state });
+  assert.deepEqual(kinds(due.actions), ["grace_ended", "lock:%", "lock:localhost"]);
+  assert.equal(due.pending, undefined);
+});
+
+Deno.test("decide: hard_grace in scans counts consecutive scans; a dip under restarts it", () => {
+  const grace = { unit: "scans", value: 3 } as const;
+  const over = { ...base, usage: 250 * MB, grace, state: { ...EMPTY_STATE, warned: true } };
+  const s1 = decide(over);
+  assert.equal(s1.pending, "locking after 2 more scans");
+  const s2 = decide({ ...over, state: s1.state });
+  assert.equal(s2.pending, "locking after 1 more scan");
+  const under = decide({ ...over, usage: 150 * MB, state: s2.state });
+  assert.deepEqual(kinds(under.actions), ["grace_ended"], "back under within the grace");
+  assert.equal(
+    (under.actions[0] as { outcome: string }).outcome,
+    "back under",
+  );
+  assert.equal(under.state.overSince, undefined);
+  const again = decide({ ...over, state: under.state });
+  assert.deepEqual(kinds(again.actions), ["grace_started"], "a new stretch starts again");
+  const s3 = decide({ ...over, state: decide({ ...over, state: again.state }).state });
+  assert.deepEqual(kinds(s3.actions), ["grace_ended", "lock:%", "lock:localhost"]);
+});
+
+Deno.test("decide: an incomplete figure under the hard limit neither stops nor advances the grace", () => {
+  const grace = { unit: "scans", value: 3 } as const;
+  const over = { ...base, usage: 250 * MB, grace, state: { ...EMPTY_STATE, warned: true } };
+  const s1 = decide(over);
+  const blind = decide({ ...over, usage: 1, incomplete: true, state: s1.state });
+  assert.deepEqual(kinds(blind.actions), []);
+  assert.equal(blind.state.overHard, true);
+  assert.equal(blind.state.overScans, 1);
+});
+
+Deno.test("decide: grace 0 is today's behaviour; protected users never start a grace", () => {
+  const d = decide({ ...base, usage: 250 * MB, grace: { unit: "seconds", value: 0 }, now: 5 });
+  assert.deepEqual(kinds(d.actions), ["soft_exceeded", "lock:%", "lock:localhost"]);
+  assert.equal(d.state.overSince, 5, "the time above is still kept for the metric");
+  const p = decide({
+    ...base,
+    usage: 250 * MB,
+    protected: true,
+    grace: { unit: "scans", value: 2 },
+  });
+  assert.deepEqual(kinds(p.actions), ["soft_exceeded", "protected"]);
+});
+
+Deno.test("decide: hard_action=readonly revokes from writable accounts and restores below the unlock threshold", () => {
+  const accounts = [{ host: "%", locked: false, writable: true }, {
+    host: "localhost",
+    locked: false,
+    writable: false,
+  }];
+  const over = decide({ ...base, usage: 250 * MB, accounts, action: "readonly" });
+  assert.deepEqual(kinds(over.actions), ["soft_exceeded", "revoke:%"]);
+  const state = { warned: true, overHard: true, lockedByUs: [], brakedByUs: ["%"] };
+  const still = decide({
+    ...base,
+    usage: 150 * MB,
+    accounts: [{ host: "%", locked: false, writable: false }],
+    action: "readonly",
+    state,
+  });
+  assert.deepEqual(kinds(still.actions), []);
+  assert.equal(still.status, "readonly");
+  const under = decide({ ...base, usage: 50 * MB, accounts, action: "readonly", state });
+  assert.deepEqual(kinds(under.actions), ["soft_cleared", "restore:%"]);
+  const gone = decide({ ...base, usage: 50 * MB, accounts: [], action: "readonly", state });
+  assert.deepEqual(kinds(gone.actions), ["soft_cleared", "forget_brake:%"]);
+  const settled = settle(under.state, under.actions, new Set(under.actions));
+  assert.deepEqual(settled.brakedByUs, []);
+});

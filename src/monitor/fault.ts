@@ -7,9 +7,9 @@
  * hook stays off without asking); only a test that adds `--allow-env` for it can turn it on.
  *
  * Steps, in the order a cycle reaches them: `scanned` (usage measured, lock not yet taken),
- * `resolved` (leftover intents resolved), `intent` (an intent committed, its `ALTER USER` not yet
- * sent), `altered` (the server answered, not yet confirmed), `confirmed` (an account's change
- * recorded, the next account not yet started), `recorded` (the cycle recorded, not yet published).
+ * `resolved` (leftover intents resolved), `intent` (an intent committed, its `ALTER USER` — or,
+ * for the write-brake, its REVOKE or GRANT — not yet sent), `altered` (the server answered, not
+ * yet confirmed), `confirmed` (an account's change recorded, the next one not yet started), `recorded` (the cycle recorded, not yet published).
  * @module
  */
 

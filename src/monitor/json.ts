@@ -37,6 +37,8 @@ function userJson(u: UserReport) {
     soft_bytes: u.soft ?? null,
     hard_bytes: u.hard,
     locked: u.locked,
+    readonly: u.readonly ?? false,
+    hard_exceeded_since: isoSeconds(u.overHardSince),
     actions: u.actions,
     forecast: u.forecast
       ? {

@@ -8,8 +8,10 @@
  */
 import type { Flavour } from "../db/flavour.ts";
 import { accountKey, type AccountTable } from "./accounts.ts";
+import { BRAKE_PRIVILEGES, type HeldPrivileges, sameLevel } from "./brake.ts";
 import type { TableSize } from "./report.ts";
 import type { Server } from "./server.ts";
+import type { PrivilegeLevel } from "./store.ts";
 import { largest } from "./top_tables.ts";
 import type { Session } from "./sessions.ts";
 import type { Usage } from "./usage.ts";
@@ -58,6 +60,10 @@ export class MemoryServer implements Server {
   readonly changes: string[] = [];
   /** Hooks around `setLocked`. */
   hooks: AlterHooks = {};
+  /** Write-brake privileges held, one entry per account and level. */
+  readonly privileges: HeldPrivileges[] = [];
+  /** Hooks around `revoke` and `grant` (the same points as {@link hooks}). */
+  privilegeHooks: { before?: (verb: string) => void; after?: (verb: string) => void } = {};
   #nextSession = 100;
 
   /** Adds an account (unlocked unless said). */
@@ -130,6 +136,70 @@ export class MemoryServer implements Server {
       account.locked = locked;
       this.changes.push(`${locked ? "lock" : "unlock"} ${user}@${host}`);
       this.hooks.after?.(user, host, locked);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Gives `user`@`host` `privs` at `level` (a schema pattern, or undefined for `*.*`). */
+  grantNow(user: string, host: string, db: string | undefined, privs: string[]): this {
+    const level: PrivilegeLevel = db === undefined ? { global: true } : { global: false, db };
+    const held = this.#held(user, host, level);
+    const all = new Set([...(held?.privs ?? []), ...privs]);
+    const ordered = BRAKE_PRIVILEGES.map((p) => p.name).filter((n) => all.has(n));
+    if (held) held.privs = ordered;
+    else this.privileges.push({ user, host, level, privs: ordered });
+    return this;
+  }
+
+  /** The privileges `user`@`host` holds at schema `db` (undefined: `*.*`). */
+  held(user: string, host: string, db?: string): string[] {
+    const level: PrivilegeLevel = db === undefined ? { global: true } : { global: false, db };
+    return this.#held(user, host, level)?.privs ?? [];
+  }
+
+  #held(user: string, host: string, level: PrivilegeLevel): HeldPrivileges | undefined {
+    return this.privileges.find((p) =>
+      p.user === user && p.host === host && sameLevel(p.level, level)
+    );
+  }
+
+  brakePrivileges(_flavour: Flavour): Promise<HeldPrivileges[]> {
+    return Promise.resolve(
+      this.privileges.filter((p) => p.privs.length > 0).map((p) => ({ ...p, privs: [...p.privs] })),
+    );
+  }
+
+  revoke(user: string, host: string, level: PrivilegeLevel, privs: readonly string[]) {
+    try {
+      this.privilegeHooks.before?.("revoke");
+      const held = this.#held(user, host, level);
+      if (!held) throw refused("There is no such grant defined");
+      held.privs = held.privs.filter((p) => !privs.includes(p));
+      this.changes.push(`revoke ${privs.join(",")} ${user}@${host}`);
+      this.privilegeHooks.after?.("revoke");
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  grant(
+    _flavour: Flavour,
+    user: string,
+    host: string,
+    level: PrivilegeLevel,
+    privs: readonly string[],
+  ): Promise<void> {
+    try {
+      this.privilegeHooks.before?.("grant");
+      if (!this.accountList.some((a) => a.user === user && a.host === host)) {
+        throw refused("Can't find any matching row in the user table");
+      }
+      this.grantNow(user, host, level.global ? undefined : level.db, [...privs]);
+      this.changes.push(`grant ${privs.join(",")} ${user}@${host}`);
+      this.privilegeHooks.after?.("grant");
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(err);

@@ -214,6 +214,20 @@ export function monitorFamilies(
       samples: perUser((u) => (u.locked ? 1 : 0)),
     },
     {
+      name: "mysql_user_account_readonly",
+      help:
+        "1 when an account of the user is in readonly by this tool (hard_action=readonly: its data-growing privileges revoked).",
+      type: "gauge",
+      samples: perUser((u) => (u.readonly === undefined ? undefined : u.readonly ? 1 : 0)),
+    },
+    {
+      name: "mysql_user_storage_hard_exceeded_since_seconds",
+      help:
+        "Unix time since which the user's usage is above the hard limit without a break (absent when it is not); the hard action waits for hard_grace from then.",
+      type: "gauge",
+      samples: perUser((u) => u.overHardSince),
+    },
+    {
       name: "mysql_monitor_up",
       help: "1 when the last scan of the server succeeded, 0 when it failed.",
       type: "gauge",

@@ -19,6 +19,13 @@ export interface UserFigures {
 export interface UserReport extends UserFigures {
   /** Any of the user's accounts is locked (by anyone) after this cycle. */
   locked: boolean;
+  /**
+   * An account of the user is in readonly by this tool (hard_action=readonly); undefined for
+   * figures kept from an earlier scan (no series then).
+   */
+  readonly?: boolean;
+  /** Unix time (s) since which usage is above the hard limit; undefined when it is not. */
+  overHardSince?: number;
   /** "no account": listed in search_user but no such account on the server (not measured). */
   status: Status | "no account";
   /** What was done or would be done, for people: "lock %: ok", "would warn". */

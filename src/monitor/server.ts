@@ -21,8 +21,15 @@ import {
   type RoleGrant,
   setAccountLocked,
 } from "./accounts.ts";
+import {
+  grantPrivileges,
+  type HeldPrivileges,
+  readBrakePrivileges,
+  revokePrivileges,
+} from "./brake.ts";
 import type { TableSize } from "./report.ts";
 import type { Session } from "./sessions.ts";
+import type { PrivilegeLevel } from "./store.ts";
 import { largestTablesOf } from "./top_tables.ts";
 import {
   listSchemas,
@@ -54,6 +61,23 @@ export interface Server {
   largestTables(schemas: readonly string[], limit: number): Promise<TableSize[]>;
   /** `ALTER USER ?@? ACCOUNT LOCK` / `UNLOCK`. */
   setLocked(user: string, host: string, locked: boolean): Promise<void>;
+  /** Every account's write-brake privileges, global and per schema (brake.ts). */
+  brakePrivileges(flavour: Flavour): Promise<HeldPrivileges[]>;
+  /** `REVOKE privs ON level FROM user@host`. */
+  revoke(
+    user: string,
+    host: string,
+    level: PrivilegeLevel,
+    privs: readonly string[],
+  ): Promise<void>;
+  /** `GRANT privs ON level TO user@host`, never creating the account. */
+  grant(
+    flavour: Flavour,
+    user: string,
+    host: string,
+    level: PrivilegeLevel,
+    privs: readonly string[],
+  ): Promise<void>;
   /** Open sessions whose user name is byte for byte `user`, except the monitor's own. */
   sessions(user: string): Promise<Session[]>;
   /** Ends session `id`; false when it was already gone. */
@@ -125,6 +149,24 @@ export class MysqlServer implements Server {
 
   setLocked(user: string, host: string, locked: boolean): Promise<void> {
     return setAccountLocked(this.#db, user, host, locked);
+  }
+
+  brakePrivileges(flavour: Flavour): Promise<HeldPrivileges[]> {
+    return readBrakePrivileges(this.#db, flavour);
+  }
+
+  revoke(user: string, host: string, level: PrivilegeLevel, privs: readonly string[]) {
+    return revokePrivileges(this.#db, user, host, level, privs);
+  }
+
+  grant(
+    flavour: Flavour,
+    user: string,
+    host: string,
+    level: PrivilegeLevel,
+    privs: readonly string[],
+  ): Promise<void> {
+    return grantPrivileges(this.#db, flavour, user, host, level, privs);
   }
 
   sessions(user: string): Promise<Session[]> {

@@ -7,8 +7,15 @@
  *   `ACCOUNT UNLOCK`). An intent is committed before the statement goes to the server, and
  *   confirmed after it answered, so a crash at any point leaves a row that the next run resolves
  *   against the server (see plan.ts `resolveIntents`).
+ * - `brakes(server, user, host, level, db, …)`: privileges this tool revoked from an account
+ *   (`hard_action=readonly`), per object level (`global` = `*.*`, or `db` = the schema pattern
+ *   exactly as mysql.db stores it): `privs` were revoked and confirmed; `pending` are those of an
+ *   intent not yet confirmed (`revoking`: a REVOKE is about to be or was sent; `restoring`: a
+ *   GRANT of `privs` is). Resolved against the server like the lock intents (brake.ts).
  * - `user_flags(server, user)`: the soft-limit warning flag and whether usage was above the hard
- *   limit, per user; bounded by lru_size per server (least recently seen dropped first).
+ *   limit, per user, with the start of the current stretch above it (`over_since`, unix time)
+ *   and its length in scans (`over_scans`), which the grace counts; bounded by lru_size per
+ *   server (least recently seen dropped first).
  * - `user_figures(server, user)`: the last reported figures (for prometheus_truncate=0).
  * - `server_status(server, shard)`: failed scans and the last successful scan.
  * - `usage_history(server, user, at, bytes)`: usage samples for the forecast (history.ts).
@@ -50,6 +57,28 @@ export interface UserFlags {
   warned: boolean;
   /** Usage was above the hard limit at the last scan. */
   overHard: boolean;
+  /** Unix time (s) of the first scan of the current stretch above the hard limit. */
+  overSince?: number;
+  /** Consecutive scans above the hard limit. */
+  overScans?: number;
+}
+
+/** Where a brake record stands (see the module comment). */
+export type BrakeState = "revoking" | "revoked" | "restoring";
+
+/** An object level of privileges: `*.*`, or one mysql.db row's schema pattern. */
+export type PrivilegeLevel = { global: true } | { global: false; db: string };
+
+/** One row of `brakes`. */
+export interface BrakeRecord {
+  user: string;
+  host: string;
+  level: PrivilegeLevel;
+  /** Privileges revoked by this tool and confirmed. */
+  privs: string[];
+  /** Privileges of the unconfirmed intent (empty when `state` is `revoked`). */
+  pending: string[];
+  state: BrakeState;
 }
 
 /** An account: user name and host, both compared byte for byte. */
@@ -90,6 +119,23 @@ export interface StateWrites {
   abandon(server: string, account: AccountKey, verb: "lock" | "unlock"): void;
   /** Drops the record of `account` (unlocked or dropped by someone else). */
   forget(server: string, account: AccountKey): void;
+  /**
+   * Commits the intent to revoke `privs` at `level` from `account` (added to those already
+   * revoked there), or to grant back everything revoked there (`restore`; `privs` ignored).
+   */
+  intendBrake(
+    server: string,
+    account: AccountKey,
+    level: PrivilegeLevel,
+    verb: "revoke" | "restore",
+    privs: readonly string[],
+  ): void;
+  /** The server carried the intent out: revoked privileges are recorded, restored ones dropped. */
+  confirmBrake(server: string, account: AccountKey, level: PrivilegeLevel): void;
+  /** The statement did not happen: the intent is dropped, what was confirmed before stays. */
+  abandonBrake(server: string, account: AccountKey, level: PrivilegeLevel): void;
+  /** Drops every brake record of `account` (it is gone). */
+  forgetBrakes(server: string, account: AccountKey): void;
   /** Stores the flags, figures and success time of a finished scan. */
   record(server: string, shard: number, cycle: CycleRecord): void;
   /** Counts a failed scan; returns the new total. */
@@ -204,7 +250,30 @@ export class StateStore implements StateWrites, HistoryStore {
         PRIMARY KEY (server, shard)
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS migrated_files (file TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS brakes (
+        server  TEXT NOT NULL,
+        user    TEXT NOT NULL,
+        host    TEXT NOT NULL,
+        level   TEXT NOT NULL CHECK (level IN ('global', 'db')),
+        db      TEXT NOT NULL,
+        privs   TEXT NOT NULL,
+        pending TEXT NOT NULL,
+        state   TEXT NOT NULL CHECK (state IN ('revoking', 'revoked', 'restoring')),
+        since   INTEGER NOT NULL,
+        PRIMARY KEY (server, user, host, level, db)
+      ) WITHOUT ROWID;
     `);
+    const columns = new Set(
+      (this.#db.prepare("PRAGMA table_info(user_flags)").all() as { name: string }[]).map((c) =>
+        String(c.name)
+      ),
+    );
+    if (!columns.has("over_since")) {
+      this.#db.exec("ALTER TABLE user_flags ADD COLUMN over_since INTEGER");
+    }
+    if (!columns.has("over_scans")) {
+      this.#db.exec("ALTER TABLE user_flags ADD COLUMN over_scans INTEGER");
+    }
     this.#db.exec(HISTORY_DDL);
     this.#db.prepare("INSERT OR IGNORE INTO monitor_meta (key, value) VALUES ('schema', ?)")
       .run(SCHEMA_VERSION);
@@ -247,11 +316,46 @@ export class StateStore implements StateWrites, HistoryStore {
   /** Flags of `server`'s users. */
   flags(server: string): Map<string, UserFlags> {
     const rows = this.#db.prepare(
-      "SELECT user, warned, over_hard FROM user_flags WHERE server = ?",
-    ).all(server) as { user: string; warned: number; over_hard: number }[];
+      "SELECT user, warned, over_hard, over_since, over_scans FROM user_flags WHERE server = ?",
+    ).all(server) as {
+      user: string;
+      warned: number;
+      over_hard: number;
+      over_since: number | null;
+      over_scans: number | null;
+    }[];
     return new Map(
-      rows.map((r) => [String(r.user), { warned: !!r.warned, overHard: !!r.over_hard }]),
+      rows.map((r) => [String(r.user), {
+        warned: !!r.warned,
+        overHard: !!r.over_hard,
+        ...(r.over_since === null ? {} : { overSince: Number(r.over_since) }),
+        ...(r.over_scans === null ? {} : { overScans: Number(r.over_scans) }),
+      }]),
     );
+  }
+
+  /** Brake records and open brake intents of `server`. */
+  brakes(server: string): BrakeRecord[] {
+    const rows = this.#db.prepare(
+      "SELECT user, host, level, db, privs, pending, state FROM brakes WHERE server = ?",
+    ).all(server) as {
+      user: string;
+      host: string;
+      level: string;
+      db: string;
+      privs: string;
+      pending: string;
+      state: BrakeState;
+    }[];
+    const list = (text: string) => text === "" ? [] : String(text).split(",");
+    return rows.map((r) => ({
+      user: String(r.user),
+      host: String(r.host),
+      level: r.level === "global" ? { global: true } : { global: false, db: String(r.db) },
+      privs: list(r.privs),
+      pending: list(r.pending),
+      state: r.state,
+    }));
   }
 
   /** Last stored figures of the users in `users` on `server`, in the order of `users`. */
@@ -359,19 +463,107 @@ export class StateStore implements StateWrites, HistoryStore {
     );
   }
 
+  /** The key columns of a brake row: server, user, host, level, db. */
+  #brakeKey(server: string, account: AccountKey, level: PrivilegeLevel): string[] {
+    return [server, account.user, account.host, level.global ? "global" : "db", levelDb(level)];
+  }
+
+  intendBrake(
+    server: string,
+    account: AccountKey,
+    level: PrivilegeLevel,
+    verb: "revoke" | "restore",
+    privs: readonly string[],
+  ): void {
+    const key = this.#brakeKey(server, account, level);
+    this.#transaction(() => {
+      if (verb === "revoke") {
+        this.#db.prepare(
+          `INSERT INTO brakes (server, user, host, level, db, privs, pending, state, since)
+           VALUES (?, ?, ?, ?, ?, '', ?, 'revoking', ?)
+           ON CONFLICT (server, user, host, level, db) DO UPDATE SET pending = excluded.pending,
+             state = 'revoking'`,
+        ).run(...key, privs.join(","), this.#now());
+      } else {
+        const changed = this.#db.prepare(
+          `UPDATE brakes SET pending = privs, state = 'restoring'
+            WHERE server = ? AND user = ? AND host = ? AND level = ? AND db = ?`,
+        ).run(...key);
+        if (Number(changed.changes) !== 1) throw new RuntimeError("no such brake record");
+      }
+    });
+  }
+
+  confirmBrake(server: string, account: AccountKey, level: PrivilegeLevel): void {
+    const key = this.#brakeKey(server, account, level);
+    this.#transaction(() => {
+      const row = this.#db.prepare(
+        `SELECT privs, pending, state FROM brakes
+          WHERE server = ? AND user = ? AND host = ? AND level = ? AND db = ?`,
+      ).get(...key) as { privs: string; pending: string; state: BrakeState } | undefined;
+      if (!row) return;
+      if (row.state === "restoring") {
+        this.#db.prepare(
+          "DELETE FROM brakes WHERE server = ? AND user = ? AND host = ? AND level = ? AND db = ?",
+        ).run(...key);
+        return;
+      }
+      const privs = new Set([row.privs, row.pending].flatMap((t) => t === "" ? [] : t.split(",")));
+      this.#db.prepare(
+        `UPDATE brakes SET privs = ?, pending = '', state = 'revoked'
+          WHERE server = ? AND user = ? AND host = ? AND level = ? AND db = ?`,
+      ).run([...privs].join(","), ...key);
+    });
+  }
+
+  abandonBrake(server: string, account: AccountKey, level: PrivilegeLevel): void {
+    const key = this.#brakeKey(server, account, level);
+    this.#transaction(() => {
+      this.#db.prepare(
+        `DELETE FROM brakes WHERE server = ? AND user = ? AND host = ? AND level = ? AND db = ?
+           AND privs = ''`,
+      ).run(...key);
+      this.#db.prepare(
+        `UPDATE brakes SET pending = '', state = 'revoked'
+          WHERE server = ? AND user = ? AND host = ? AND level = ? AND db = ?`,
+      ).run(...key);
+    });
+  }
+
+  forgetBrakes(server: string, account: AccountKey): void {
+    this.#transaction(() =>
+      this.#db.prepare("DELETE FROM brakes WHERE server = ? AND user = ? AND host = ?").run(
+        server,
+        account.user,
+        account.host,
+      )
+    );
+  }
+
   record(server: string, shard: number, cycle: CycleRecord): void {
     const seen = Date.now();
     this.#transaction(() => {
       const db = this.#db;
       const setFlags = db.prepare(
-        `INSERT INTO user_flags (server, user, warned, over_hard, seen) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO user_flags (server, user, warned, over_hard, seen, over_since, over_scans)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (server, user) DO UPDATE SET warned = excluded.warned,
-           over_hard = excluded.over_hard, seen = excluded.seen`,
+           over_hard = excluded.over_hard, seen = excluded.seen,
+           over_since = excluded.over_since, over_scans = excluded.over_scans`,
       );
       const dropFlags = db.prepare("DELETE FROM user_flags WHERE server = ? AND user = ?");
       for (const [user, f] of cycle.flags) {
-        if (f.warned || f.overHard) setFlags.run(server, user, +f.warned, +f.overHard, seen);
-        else dropFlags.run(server, user);
+        if (f.warned || f.overHard) {
+          setFlags.run(
+            server,
+            user,
+            +f.warned,
+            +f.overHard,
+            seen,
+            f.overHard ? f.overSince ?? null : null,
+            f.overHard ? f.overScans ?? null : null,
+          );
+        } else dropFlags.run(server, user);
       }
       const setFigures = db.prepare(
         `INSERT INTO user_figures (server, user, usage, soft, hard, locked) VALUES (?, ?, ?, ?, ?, ?)
@@ -510,6 +702,11 @@ export class StateStore implements StateWrites, HistoryStore {
     }
     return locks;
   }
+}
+
+/** The `db` column of a brake row: the schema pattern, or "" for `*.*`. */
+function levelDb(level: PrivilegeLevel): string {
+  return level.global ? "" : level.db;
 }
 
 interface OldUserState {
