@@ -33,7 +33,9 @@ async function promtool(cwd: string, ...args: string[]): Promise<{ code: number;
 
 /** Every metric name the monitor and `conntrack report --prom` write, from the code itself. */
 function exportedNames(): Set<string> {
-  const text = renderExposition(monitorFamilies([], 0, { ok: true, lastSuccess: 0 })) +
+  // The webhook's family is only written when a server has a notify_url.
+  const notify = { sent: 0, failed: 0, dropped: 0, retries: 0 };
+  const text = renderExposition(monitorFamilies([], 0, { ok: true, lastSuccess: 0 }, 0, notify)) +
     reportMetrics({ now: 0, unusedDays: 90, accounts: [], unmatched: [] });
   return new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
 }
