@@ -16,8 +16,9 @@
  *          [--long-lines] [--bin PATH] [--corpus-dir DIR] [--v8-flags FLAGS]
  * `--bin` runs a compiled binary instead of `deno run -P=app main.ts`; `--corpus-dir` keeps the
  * generated files (and their ground truth) there and reuses them on the next call;
- * `--v8-flags` passes V8 flags to `deno run` (to try what `deno compile --v8-flags` would bake
- * into the binary, e.g. `--max-opt=2`).
+ * `--v8-flags` passes V8 flags to `deno run` instead of those scripts/compile.sh bakes into the
+ * binary (the default, so that `deno run` measures what the binary runs; `--v8-flags ""` for
+ * none).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -37,6 +38,14 @@ const { values: opts } = parseArgs({
   },
 });
 const repeat = Number(opts.repeat);
+/** The V8 flags scripts/compile.sh gives the binary (its `V8_FLAGS="…"` line). */
+function binaryV8Flags(): string {
+  const script = Deno.readTextFileSync(new URL("../compile.sh", import.meta.url));
+  const m = /^V8_FLAGS="([^"]*)"$/m.exec(script);
+  if (!m) throw new Error("scripts/compile.sh has no V8_FLAGS line");
+  return m[1];
+}
+const v8Flags = opts["v8-flags"] ?? binaryV8Flags();
 const cases = opts.cases.split(",").map((c) => {
   const [mb, files] = c.split("x").map(Number);
   return { mb, files };
@@ -134,8 +143,7 @@ async function corpus(dir: string, mb: number, files: number): Promise<Omit<GenR
 
 /** `deno run …` arguments with `--v8-flags` added after `run` when asked for. */
 function withV8Flags(args: string[]): string[] {
-  const flags = opts["v8-flags"];
-  return flags ? [args[0], `--v8-flags=${flags}`, ...args.slice(1)] : args;
+  return v8Flags ? [args[0], `--v8-flags=${v8Flags}`, ...args.slice(1)] : args;
 }
 
 const root = opts["corpus-dir"] ?? await Deno.makeTempDir({ prefix: "mmd-conntrack-bench-" });
@@ -144,7 +152,7 @@ try {
   console.log(
     `conntrack bench: ${navigator.hardwareConcurrency} CPUs, ${
       opts.bin ??
-        `deno run${opts["v8-flags"] ? ` --v8-flags=${opts["v8-flags"]}` : ""} -P=app main.ts`
+        `deno run${v8Flags ? ` --v8-flags=${v8Flags}` : ""} -P=app main.ts`
     }, repeat ${repeat}, load average ${loadavg()}`,
   );
   for (const { mb, files } of cases) {

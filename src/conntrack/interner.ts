@@ -84,3 +84,92 @@ function hash(buf: Uint8Array, a: number, b: number, tag: number): number {
   for (let i = a; i < b; i++) h = Math.imul(h ^ buf[i], 0x01000193);
   return h ^ (h >>> 15);
 }
+
+/**
+ * A map from non-negative integer ids (below 2^53) to values, for ids that come and go all the
+ * time (the parser's connection id claims): open addressing with linear probing and
+ * backward-shift deletion, so that a delete leaves no tombstone and neither a set nor a delete
+ * allocates once the table is big enough (a `Map` rebuilds its table as deleted entries pile
+ * up). The multiplier is chosen at random per table, so that ids chosen by a client cannot be
+ * made to collide on purpose.
+ */
+export class IdTable<V> {
+  #keys = new Float64Array(64);
+  #values: (V | undefined)[] = new Array(64).fill(undefined);
+  #shift = 32 - 6;
+  #mult = (crypto.getRandomValues(new Uint32Array(1))[0] | 1) >>> 0;
+  /** Number of ids held. */
+  size = 0;
+
+  #slot(id: number): number {
+    const mixed = (id >>> 0) ^ Math.imul((id / 4294967296) >>> 0, 0x85ebca6b);
+    return Math.imul(mixed, this.#mult) >>> this.#shift;
+  }
+
+  /** The value held for `id`, if any. */
+  get(id: number): V | undefined {
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = this.#slot(id);; i = (i + 1) & mask) {
+      const v = this.#values[i];
+      if (v === undefined) return undefined;
+      if (keys[i] === id) return v;
+    }
+  }
+
+  /** Holds `value` (not undefined) for `id`, replacing what was held. */
+  set(id: number, value: V): void {
+    if (2 * (this.size + 1) > this.#keys.length) this.#grow();
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    let i = this.#slot(id);
+    while (this.#values[i] !== undefined && keys[i] !== id) i = (i + 1) & mask;
+    if (this.#values[i] === undefined) this.size++;
+    keys[i] = id;
+    this.#values[i] = value;
+  }
+
+  /** Forgets `id` when it holds `value` (identity); true when it did. */
+  deleteIf(id: number, value: V): boolean {
+    const keys = this.#keys;
+    const values = this.#values;
+    const mask = keys.length - 1;
+    let i = this.#slot(id);
+    for (;; i = (i + 1) & mask) {
+      const v = values[i];
+      if (v === undefined) return false;
+      if (keys[i] === id) {
+        if (v !== value) return false;
+        break;
+      }
+    }
+    // Backward shift: move later entries of the probe run into the gap when their home slot
+    // allows it, so that every entry stays reachable from its home slot.
+    let gap = i;
+    for (let j = (i + 1) & mask; values[j] !== undefined; j = (j + 1) & mask) {
+      const home = this.#slot(keys[j]);
+      if (((j - home) & mask) >= ((j - gap) & mask)) {
+        keys[gap] = keys[j];
+        values[gap] = values[j];
+        gap = j;
+      }
+    }
+    values[gap] = undefined;
+    this.size--;
+    return true;
+  }
+
+  #grow(): void {
+    const oldKeys = this.#keys;
+    const oldValues = this.#values;
+    const n = oldKeys.length * 2;
+    this.#keys = new Float64Array(n);
+    this.#values = new Array(n).fill(undefined);
+    this.#shift--;
+    this.size = 0;
+    for (let i = 0; i < oldKeys.length; i++) {
+      const v = oldValues[i];
+      if (v !== undefined) this.set(oldKeys[i], v);
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BytesCache } from "./interner.ts";
+import { BytesCache, IdTable } from "./interner.ts";
 
 const enc = new TextEncoder();
 
@@ -40,4 +40,33 @@ Deno.test("interner: stays correct and bounded past its capacity and for long ke
   const wide = Array.from({ length: 4000 }, (_, i) => enc.encode(`${i}:${"w".repeat(500)}`));
   for (const k of wide) cache.add(k, 0, k.length, 0, "w");
   assert.equal(cache.find(wide[3999], 0, wide[3999].length, 0), "w");
+});
+
+Deno.test("interner: IdTable holds what a Map holds through sets, replacements and deletes", () => {
+  const table = new IdTable<{ id: number }>();
+  const map = new Map<number, { id: number }>();
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  // Ids from a small range (many collisions and replacements) and from far apart (2^53 - 1).
+  const ids = (k: number) => k % 3 === 0 ? Number.MAX_SAFE_INTEGER - k : k % 500;
+  for (let step = 0; step < 20_000; step++) {
+    const id = ids(next() % 2000);
+    const op = next() % 3;
+    if (op < 2) {
+      const v = { id };
+      table.set(id, v);
+      map.set(id, v);
+    } else {
+      const held = map.get(id);
+      // Only the value held is deleted; another object under the same id is not.
+      assert.equal(table.deleteIf(id, { id }), false);
+      assert.equal(table.deleteIf(id, held!), held !== undefined);
+      map.delete(id);
+    }
+    assert.equal(table.size, map.size);
+  }
+  for (let k = 0; k < 2000; k++) assert.equal(table.get(ids(k)), map.get(ids(k)));
+  for (const [id, v] of map) assert.equal(table.deleteIf(id, v), true);
+  assert.equal(table.size, 0);
+  assert.equal(table.get(1), undefined);
 });

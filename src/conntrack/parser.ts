@@ -52,7 +52,7 @@
  * @module
  */
 import { type ByteOps, jsByteOps } from "./byte_ops.ts";
-import { BytesCache } from "./interner.ts";
+import { BytesCache, IdTable } from "./interner.ts";
 import { byteString, decodeName, hasControlByte } from "./names.ts";
 import {
   completeRecord,
@@ -316,10 +316,10 @@ export class AuditParser {
   #pending: Pending[] = [];
   /** The latest connection id claim by kind and id (older ones hang from it, see #addClaim). */
   #claims = [
-    new Map<number, Pending>(),
-    new Map<number, Pending>(),
-    new Map<number, Pending>(),
-    new Map<number, Pending>(),
+    new IdTable<Pending>(),
+    new IdTable<Pending>(),
+    new IdTable<Pending>(),
+    new IdTable<Pending>(),
   ];
   /** All claims in file order, for pruning; #claimHead is the first still kept. */
   #claimOrder: Pending[] = [];
@@ -816,8 +816,7 @@ export class AuditParser {
     let h = this.#claimHead;
     while (h < order.length && order[h].pos < pos - TWIN_BYTES) {
       const p = order[h++];
-      const map = this.#claims[p.claim];
-      if (map.get(p.connId) === p) map.delete(p.connId);
+      this.#claims[p.claim].deleteIf(p.connId, p);
       // Every walk along `older` stops at the first claim this far back: what hangs behind a
       // pruned claim is never looked at again, and need not stay alive.
       p.older = undefined;
