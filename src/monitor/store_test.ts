@@ -110,7 +110,9 @@ Deno.test("plan: intents are resolved against the server; uncovered locks belong
     { user: "bob", host: "%", state: "locked" as const },
   ];
   const limits = [{ user: "amy", host: "localhost", hard: 1, line: 1 }];
-  const all = [0, 1].flatMap((shard) => orphanLocks(records, limits, accounts, shard, 2));
+  const all = [0, 1].flatMap((shard) =>
+    orphanLocks(records, { limits, accounts, shard, shards: 2 })
+  );
   assert.deepEqual(all.sort((a, b) => a.user.localeCompare(b.user)), [
     { user: "amy", host: "%", kind: "unlock", limitHost: "localhost" },
     { user: "bob", host: "%", kind: "forget", limitHost: undefined },
