@@ -469,11 +469,7 @@ export class StateStore implements StateWrites, HistoryStore {
   }
 
   intendBrake(
-    server: string,
-    account: AccountKey,
-    level: PrivilegeLevel,
-    verb: "revoke" | "restore",
-    privs: readonly string[],
+    ...[server, account, level, verb, privs]: Parameters<StateWrites["intendBrake"]>
   ): void {
     const key = this.#brakeKey(server, account, level);
     this.#transaction(() => {
