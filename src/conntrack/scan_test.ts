@@ -28,13 +28,7 @@ const brief = (r: ScanResult & { found: Findings }) => ({
 
 Deno.test("scan: the result does not depend on the read size, whatever the line lengths", async () => {
   await inTempDir(async (dir) => {
-    const gen = await generateAudit({
-      dir,
-      files: 1,
-      bytesPerFile: 300_000,
-      accounts: 50,
-      seed: 5,
-    });
+    const gen = await generateAudit({ dir, files: 1, accounts: 50, seed: 5, bytesPerFile: 3e5 });
     const path = gen.paths[0];
     const lines = (await Deno.readTextFile(path)).split("\n").slice(0, -1);
     const query = (n: number) => `20240301 00:00:00,db1,x,h,1,2,QUERY,,'${"Q".repeat(n)}',0`;
@@ -77,13 +71,7 @@ Deno.test("scan: a file renamed away after it was listed is left for the next ru
 
 Deno.test("scan: one thread's findings over several files equal the merge of each file's own", async () => {
   await inTempDir(async (dir) => {
-    const gen = await generateAudit({
-      dir,
-      files: 3,
-      bytesPerFile: 200_000,
-      accounts: 40,
-      seed: 21,
-    });
+    const gen = await generateAudit({ dir, files: 3, accounts: 40, seed: 21, bytesPerFile: 2e5 });
     const jobs = gen.paths.map((path) => ({
       path,
       start: 0,
