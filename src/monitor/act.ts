@@ -16,8 +16,9 @@
  * Sessions are not ended in that mode.
  *
  * Entry: {@link act} (one server's plan); {@link finishIntents} and {@link finishBrakes} first
- * finish what an interrupted run left. The writes go through {@link StateWrites} and the statements through
- * {@link Server}, the seams a unit test uses to fail a write or the server between two steps.
+ * finish what an interrupted run left. The writes go through {@link StateWrites} and the
+ * statements through {@link Server}, the seams a unit test uses to fail a write or the server
+ * between two steps.
  * @module
  */
 import { formatSize } from "../config/size.ts";

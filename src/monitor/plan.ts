@@ -1,10 +1,10 @@
 /**
  * The plan step (pure): from the scan, the configuration and the state store's records, what to
  * do on one server. Entry: {@link plan} — a decision per user of this shard (decide.ts holds the
- * quota rules) and the locks to clean up after accounts no longer monitored. Before it, at the
- * start of the enforcement, {@link resolveIntents} says what to make of intents an interrupted
- * run left (the act step finishes them, then the records are read again for {@link plan});
- * {@link resolveBrakes} does the same for the write-brake's intents.
+ * quota rules) and the locks and write-brakes to release on accounts no longer monitored. Before
+ * it, at the start of the enforcement, {@link resolveIntents} says what to make of intents an
+ * interrupted run left (the act step finishes them, then the records are read again for
+ * {@link plan}); {@link resolveBrakes} does the same for the write-brake's intents.
  * @module
  */
 import type { HardAction, HardGrace } from "../config/enforcement.ts";
