@@ -154,6 +154,47 @@ const MUTANTS: Mutant[] = [
     }],
     tests: ["tests/monitor_crash_test.ts"],
   },
+  {
+    name: "grace-seconds-inclusive",
+    rule: "a duration grace is over at exactly hard_grace after the first scan above (>=, not >)",
+    file: DECIDE,
+    edits: [{
+      find: "return { elapsed: left <= 0, due: `in ${durationText(left)}` };",
+      replace: "return { elapsed: left < 0, due: `in ${durationText(left)}` };",
+    }],
+    tests: DECIDE_TESTS,
+  },
+  {
+    name: "grace-scans-inclusive",
+    rule: "a grace of N scans acts at the Nth consecutive scan above, not the one after",
+    file: DECIDE,
+    edits: [{
+      find: "return { elapsed: left <= 0, due: `after ${left} more scan",
+      replace: "return { elapsed: left < 0, due: `after ${left} more scan",
+    }],
+    tests: DECIDE_TESTS,
+  },
+  {
+    name: "restore-only-recorded",
+    rule: "hard_action=readonly grants back exactly the privileges it recorded as revoked",
+    file: "src/monitor/act.ts",
+    edits: [{
+      find: ": ctx.target.grant(ctx.flavour!, user, host, level, privs),",
+      replace:
+        ': ctx.target.grant(ctx.flavour!, user, host, level, ["INSERT", "UPDATE", "CREATE", "INDEX", "ALTER"]),',
+    }],
+    tests: ["src/monitor/brake_test.ts"],
+  },
+  {
+    name: "record-before-revoke",
+    rule: "the brake intent is recorded (fsynced) before REVOKE or GRANT is sent",
+    file: "src/monitor/act.ts",
+    edits: [{
+      find: "() => ctx.writes.intendBrake(id, key, level, verb, privs),",
+      replace: "() => undefined,",
+    }],
+    tests: ["src/monitor/brake_test.ts"],
+  },
 ];
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../errors.ts";
 import { readConfigText, splitLines } from "./safe_read.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 async function mkfifo(path: string) {
   const out = await new Deno.Command("mkfifo", { args: [path] }).output();
@@ -17,8 +18,7 @@ function refused(pattern: RegExp) {
 }
 
 Deno.test("safe read: a FIFO, /dev/zero, a directory and a missing file are refused at once", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mmd-saferead-" });
-  try {
+  await inTempDir({ prefix: "mmd-saferead-" }, async (dir) => {
     await mkfifo(`${dir}/fifo`);
     // No writer ever opens the FIFO: a plain open() would wait forever.
     await assert.rejects(
@@ -42,14 +42,11 @@ Deno.test("safe read: a FIFO, /dev/zero, a directory and a missing file are refu
       readConfigText(`${dir}/missing/x`, { maxBytes: 100 }),
       refused(/x: file not found$/),
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("safe read: the size cap, the check before reading, UTF-8 with the bad line, BOM", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mmd-saferead-" });
-  try {
+  await inTempDir({ prefix: "mmd-saferead-" }, async (dir) => {
     const f = `${dir}/f`;
     await Deno.writeTextFile(f, "x".repeat(101));
     await assert.rejects(
@@ -80,9 +77,7 @@ Deno.test("safe read: the size cap, the check before reading, UTF-8 with the bad
     );
     await Deno.writeFile(f, new Uint8Array([0xef, 0xbb, 0xbf, 0x61, 0x3d, 0x31]));
     assert.equal(await readConfigText(f, { maxBytes: 100 }), "a=1");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("splitLines: CR, LF and CRLF each end one line", () => {

@@ -8,10 +8,10 @@ import {
   planFile,
 } from "./files.ts";
 import type { Checkpoint } from "./store.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 Deno.test("files: only the log and its numbered rotations (any padding), oldest first", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     for (
       const name of [
         "server_audit.log",
@@ -36,9 +36,7 @@ Deno.test("files: only the log and its numbered rotations (any padding), oldest 
       "server_audit.log.01",
       "server_audit.log",
     ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("files: without a name, audit logs are recognised by their first record, in rotation order", async () => {
@@ -108,8 +106,7 @@ Deno.test("files: a record head needs a real date and time and a server host", (
 });
 
 Deno.test("files: checkpoints apply only to the same content; truncation and replacement restart", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const path = `${dir}/f`;
     await Deno.writeTextFile(path, "20240101 00:00:00,db1,a,h,1,0,CONNECT,,,0\n");
     const size = (await Deno.stat(path)).size;
@@ -145,14 +142,11 @@ Deno.test("files: checkpoints apply only to the same content; truncation and rep
     assert.deepEqual(lostFiles(previous, [planFile(file, "ff" + fp.slice(2), cp)]), [
       { checkpoint: cp, how: "truncated or replaced" },
     ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("files: a file that cannot be read is reported with why, one rotated away is not", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const line = "20240101 00:00:00,db1,alice,localhost,1,0,CONNECT,,,0\n";
     for (const name of ["server_audit.log", "server_audit.log.1", "server_audit.log.2"]) {
       await Deno.writeTextFile(`${dir}/${name}`, line);
@@ -173,7 +167,5 @@ Deno.test("files: a file that cannot be read is reported with why, one rotated a
     const clean = discoverAuditFiles(dir);
     assert.equal(clean.files.length, 3);
     assert.deepEqual(clean.unreadable, []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -9,6 +9,7 @@ import {
   type ScanJob,
   type ScanResult,
 } from "./scan.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 /** Scans `job` on its own: the file's result with what it found. */
 function scanAlone(job: ScanJob): ScanResult & { found: Findings } {
@@ -26,15 +27,8 @@ const brief = (r: ScanResult & { found: Findings }) => ({
 });
 
 Deno.test("scan: the result does not depend on the read size, whatever the line lengths", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const gen = await generateAudit({
-      dir,
-      files: 1,
-      bytesPerFile: 300_000,
-      accounts: 50,
-      seed: 5,
-    });
+  await inTempDir(async (dir) => {
+    const gen = await generateAudit({ dir, files: 1, accounts: 50, seed: 5, bytesPerFile: 3e5 });
     const path = gen.paths[0];
     const lines = (await Deno.readTextFile(path)).split("\n").slice(0, -1);
     const query = (n: number) => `20240301 00:00:00,db1,x,h,1,2,QUERY,,'${"Q".repeat(n)}',0`;
@@ -56,14 +50,11 @@ Deno.test("scan: the result does not depend on the read size, whatever the line 
     for (const chunkBytes of [4096, 65_536, 300_001]) {
       assert.deepEqual(brief(run(chunkBytes)), brief(reference), `read size ${chunkBytes}`);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("scan: a file renamed away after it was listed is left for the next run", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const path = `${dir}/server_audit.log`;
     await Deno.writeTextFile(path, "20240301 10:00:00,db1,old,h,1,0,CONNECT,,,0\n");
     const ino = (await Deno.stat(path)).ino!;
@@ -75,21 +66,12 @@ Deno.test("scan: a file renamed away after it was listed is left for the next ru
     assert.equal(r.found.logins.size, 0);
     const gone = scanAlone({ path: `${dir}/missing`, ino, start: 7, end: 100, zone: "UTC" });
     assert.equal(gone.consumed, 7);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("scan: one thread's findings over several files equal the merge of each file's own", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const gen = await generateAudit({
-      dir,
-      files: 3,
-      bytesPerFile: 200_000,
-      accounts: 40,
-      seed: 21,
-    });
+  await inTempDir(async (dir) => {
+    const gen = await generateAudit({ dir, files: 3, accounts: 40, seed: 21, bytesPerFile: 2e5 });
     const jobs = gen.paths.map((path) => ({
       path,
       start: 0,
@@ -113,9 +95,7 @@ Deno.test("scan: one thread's findings over several files equal the merge of eac
     const others = (f: Findings) => [...f.others.values()].map((o) => JSON.stringify(o)).sort();
     assert.deepEqual(others(shared), others(merged));
     assert.ok(shared.others.size > 0, "the corpus has failed logins");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 /** Genuine logins (each followed by a query) from `t0` (ms), ids from `id0`. */
@@ -140,8 +120,7 @@ function auditTime(ms: number): string {
 const T0 = Date.UTC(2024, 2, 1, 10, 0, 0);
 
 Deno.test("scan: a forged login whose second copy lands in the next file after a rotation is refused in both", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const t = auditTime(T0 + 40_000);
     // Every line of this username looks like a whole record; only its second copy shows it.
     const user = `a,localhost,1,0,CHANGEUSER,,,0\n${t},db1,mallory,localhost,120,0,CONNECT,,,0\n` +
@@ -189,14 +168,11 @@ Deno.test("scan: a forged login whose second copy lands in the next file after a
     // The context's own events and refusals belong to the other file's result.
     assert.ok(!users(second).some((u) => u.startsWith("u")));
     assert.ok(second.rejections.every((r) => !/FAILED_CONNECT/.test(r.excerpt)));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("scan: failed logins under endless made-up names take bounded memory and are counted", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const path = `${dir}/server_audit.log`;
     const lines: string[] = [];
     const extra = 500;
@@ -223,14 +199,11 @@ Deno.test("scan: failed logins under endless made-up names take bounded memory a
     assert.equal(main.others.size, MAX_OTHER_KEYS);
     assert.equal(main.overflow, 2 * extra);
     assert.equal([...main.others.values()][0].count, 2);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("scan: a run resumed at the checkpoint sees the bytes before it as context", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const t = auditTime(T0 + 40_000);
     const user = `a,localhost,1,0,CHANGEUSER,,,0\n${t},db1,mallory,localhost,120,0,CONNECT,,,0\n` +
       `${t},db1,y`;
@@ -269,14 +242,11 @@ Deno.test("scan: a run resumed at the checkpoint sees the bytes before it as con
       "v3",
       "v4",
     ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("scan: a CONNECT with an error code is a failed login, not a login", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const path = `${dir}/server_audit.log`;
     await Deno.writeTextFile(
       path,
@@ -289,7 +259,5 @@ Deno.test("scan: a CONNECT with an error code is a failed login, not a login", a
       "alice",
       1045,
     ]]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

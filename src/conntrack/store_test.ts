@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { Store } from "./store.ts";
 import { Zone } from "../time/tz.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 /** The statement the Go tool runs on a new database (internal/conntracker/database.go, v1.1.14). */
 const GO_STATEMENT = `
@@ -28,8 +29,7 @@ async function schemaOf(path: string): Promise<string> {
 }
 
 Deno.test("store: a new database declares Accounts exactly as the Go tool does", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const go = `${dir}/go.sqlite`;
     const made = await new Deno.Command("sqlite3", { args: [go, GO_STATEMENT] }).output();
     assert.equal(made.code, 0);
@@ -38,14 +38,11 @@ Deno.test("store: a new database declares Accounts exactly as the Go tool does",
     const want = await schemaOf(go);
     assert.match(want, /last_seen TIMESTAMP/);
     assert.equal(await schemaOf(ours), want);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("store: a database from an earlier version (last_seen TEXT) is kept and updated", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const path = `${dir}/old.sqlite`;
     const db = new DatabaseSync(path);
     db.exec(`CREATE TABLE Accounts (name TEXT, host TEXT, last_seen TEXT, PRIMARY KEY (name, host));
@@ -75,7 +72,5 @@ Deno.test("store: a database from an earlier version (last_seen TEXT) is kept an
       ],
     );
     check.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { TextfileWriter } from "./textfile_writer.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 /** A body of `lines` lines that says in its last line how many came before. */
 function body(tag: number, lines = 2000): string {
@@ -15,8 +16,7 @@ function whole(text: string): boolean {
 }
 
 Deno.test("textfile writer: six producers and a polling reader; no torn read, writes coalesce", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mmd-writer-" });
-  try {
+  await inTempDir({ prefix: "mmd-writer-" }, async (dir) => {
     const path = `${dir}/m.prom`;
     const writer = new TextfileWriter(path);
     let tag = 0;
@@ -49,14 +49,11 @@ Deno.test("textfile writer: six producers and a polling reader; no torn read, wr
     // The last write rendered the newest state, and no temporary file is left behind.
     assert.equal(await Deno.readTextFile(path), body(tag));
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m.prom"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("textfile writer: a failed write rejects every request it served; the next one retries", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mmd-writer-" });
-  try {
+  await inTempDir({ prefix: "mmd-writer-" }, async (dir) => {
     const writer = new TextfileWriter(`${dir}/sub/m.prom`);
     const results = await Promise.allSettled([1, 2, 3].map((n) => writer.write(() => `x ${n}\n`)));
     assert.ok(results.every((r) => r.status === "rejected"));
@@ -66,7 +63,5 @@ Deno.test("textfile writer: a failed write rejects every request it served; the 
     await Deno.mkdir(`${dir}/sub`);
     await writer.write(() => "x 4\n");
     assert.equal(await Deno.readTextFile(`${dir}/sub/m.prom`), "x 4\n");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -16,8 +16,9 @@
  * Sessions are not ended in that mode.
  *
  * Entry: {@link act} (one server's plan); {@link finishIntents} and {@link finishBrakes} first
- * finish what an interrupted run left. The writes go through {@link StateWrites} and the statements through
- * {@link Server}, the seams a unit test uses to fail a write or the server between two steps.
+ * finish what an interrupted run left. The writes go through {@link StateWrites} and the
+ * statements through {@link Server}, the seams a unit test uses to fail a write or the server
+ * between two steps.
  * @module
  */
 import { formatSize } from "../config/size.ts";
@@ -445,29 +446,55 @@ export function finishBrakes(
   return notes;
 }
 
-/** Restores (or forgets) accounts in readonly by this tool that search_user no longer covers. */
-async function releaseBrakeOrphans(
+/**
+ * How {@link releaseAll} handles one kind of orphan: the record write that forgets it (and what
+ * the audit log and the table then say), and the server action that undoes it.
+ */
+interface Release<O> {
+  forget: (ctx: ActContext, o: O) => void;
+  forgetAction: string;
+  forgetNote: string;
+  /** After the record is dropped (a log line), optional. */
+  forgotten?: (ctx: ActContext, o: O) => void;
+  undoAction: string;
+  undo: (ctx: ActContext, o: O) => Promise<Altered>;
+}
+
+/**
+ * Releases each orphan: one whose account is gone or already undone by someone else (`forget`)
+ * has its record dropped, any other is undone on the server. Returns notes per user.
+ */
+async function releaseAll<O extends { user: string; host: string; kind: string }>(
   ctx: ActContext,
-  orphans: readonly BrakeOrphan[],
+  orphans: readonly O[],
+  how: Release<O>,
 ): Promise<Map<string, string[]>> {
   const { notes, note } = noteBook();
   for (const o of orphans) {
     const entry = { server: ctx.server, user: o.user, host: o.host, usage: 0, limit: 0 };
     if (o.kind === "forget") {
-      if (
-        tryWrite(ctx, () => ctx.writes.forgetBrakes(ctx.server, { user: o.user, host: o.host }))
-      ) {
-        ctx.audits.push({ ...entry, action: "forget_brake", result: "forgotten" });
-        note(o.user, `forget readonly ${o.host}`);
+      if (tryWrite(ctx, () => how.forget(ctx, o))) {
+        how.forgotten?.(ctx, o);
+        ctx.audits.push({ ...entry, action: how.forgetAction, result: "forgotten" });
+        note(o.user, `${how.forgetNote} ${o.host}`);
       }
       continue;
     }
-    const r = await unbrake(ctx, o.user, o.host, "-", 0, o);
-    ctx.audits.push({ ...entry, action: "restore", result: r.result });
+    const r = await how.undo(ctx, o);
+    ctx.audits.push({ ...entry, action: how.undoAction, result: r.result });
     note(o.user, r.note);
   }
   return notes;
 }
+
+/** Restores (or forgets) accounts in readonly by this tool that search_user no longer covers. */
+const RELEASE_BRAKES: Release<BrakeOrphan> = {
+  forget: (ctx, o) => ctx.writes.forgetBrakes(ctx.server, { user: o.user, host: o.host }),
+  forgetAction: "forget_brake",
+  forgetNote: "forget readonly",
+  undoAction: "restore",
+  undo: (ctx, o) => unbrake(ctx, o.user, o.host, "-", 0, o),
+};
 
 /** The outcome of one lock or unlock. */
 interface Altered {
@@ -655,27 +682,14 @@ function logNotCovered(what: "would" | "unlocked" | "dropped", id: string, o: Or
  * -d 2, recorded like any unlock) or forgets them when someone else already unlocked or dropped
  * them. Returns notes per user for the table.
  */
-async function releaseOrphans(
-  ctx: ActContext,
-  orphans: readonly Orphan[],
-): Promise<Map<string, string[]>> {
-  const { notes, note } = noteBook();
-  for (const o of orphans) {
-    const entry = { server: ctx.server, user: o.user, host: o.host, usage: 0, limit: 0 };
-    if (o.kind === "forget") {
-      if (tryWrite(ctx, () => ctx.writes.forget(ctx.server, { user: o.user, host: o.host }))) {
-        logNotCovered("dropped", ctx.server, o);
-        ctx.audits.push({ ...entry, action: "forget", result: "forgotten" });
-        note(o.user, `forget ${o.host}`);
-      }
-      continue;
-    }
-    const r = await alter(ctx, o.user, o.host, "unlock", "-", 0, o);
-    ctx.audits.push({ ...entry, action: "unlock", result: r.result });
-    note(o.user, r.note);
-  }
-  return notes;
-}
+const RELEASE_LOCKS: Release<Orphan> = {
+  forget: (ctx, o) => ctx.writes.forget(ctx.server, { user: o.user, host: o.host }),
+  forgetAction: "forget",
+  forgetNote: "forget",
+  forgotten: (ctx, o) => logNotCovered("dropped", ctx.server, o),
+  undoAction: "unlock",
+  undo: (ctx, o) => alter(ctx, o.user, o.host, "unlock", "-", 0, o),
+};
 
 /** Outcome of {@link endSessions}. */
 interface SessionsEnded {
@@ -746,8 +760,8 @@ export async function act(ctx: ActContext, input: ActInput): Promise<ActOutcome>
       logger.error`server ${ctx.server}: user ${p.limit.user} skipped: ${errorText(err)}`;
     }
   }
-  const released = await releaseOrphans(ctx, input.plan.orphans);
-  for (const [user, notes] of await releaseBrakeOrphans(ctx, input.plan.brakeOrphans)) {
+  const released = await releaseAll(ctx, input.plan.orphans, RELEASE_LOCKS);
+  for (const [user, notes] of await releaseAll(ctx, input.plan.brakeOrphans, RELEASE_BRAKES)) {
     released.set(user, [...(released.get(user) ?? []), ...notes]);
   }
   return {

@@ -125,13 +125,18 @@ function accountSql(user: string, host: string): string {
   return `${literal(user)}@${literal(host)}`;
 }
 
-/** `REVOKE privs ON level FROM user@host`. */
-export async function revokePrivileges(
-  db: Db,
+/** The arguments of a REVOKE or a GRANT: which privileges of `user`@`host` at `level`. */
+export type PrivilegeChange = [
   user: string,
   host: string,
   level: PrivilegeLevel,
   privs: readonly string[],
+];
+
+/** `REVOKE privs ON level FROM user@host`. */
+export async function revokePrivileges(
+  db: Db,
+  ...[user, host, level, privs]: PrivilegeChange
 ): Promise<void> {
   await db.query(
     `REVOKE ${privilegeList(privs)} ON ${levelSql(level)} FROM ${accountSql(user, host)}`,
@@ -146,10 +151,7 @@ export async function revokePrivileges(
 export async function grantPrivileges(
   db: Db,
   flavour: Flavour,
-  user: string,
-  host: string,
-  level: PrivilegeLevel,
-  privs: readonly string[],
+  ...[user, host, level, privs]: PrivilegeChange
 ): Promise<void> {
   const grant = `GRANT ${privilegeList(privs)} ON ${levelSql(level)} TO ${accountSql(user, host)}`;
   await db.query(

@@ -99,39 +99,37 @@ Deno.test("brake: crashes around the REVOKE and the GRANT are resolved against t
     let store = await open();
     const server = new MemoryServer().addAccount("cy", "%")
       .grantNow("cy", "%", "cy", ["INSERT", "ALTER"]);
-    // Dies after the intent, before the REVOKE: the next run drops the intent, then brakes.
-    server.privilegeHooks.before = () => {
-      throw answerLost("crash before REVOKE (injected)");
+    const run = (usage: number) =>
+      cycle(server, store, [limit("cy")], { cy: usage }, { action: "readonly" });
+    /** A cycle that dies at `hook` of the server's REVOKE or GRANT. */
+    const crashAt = async (hook: "before" | "after", usage: number) => {
+      server.privilegeHooks[hook] = (verb) => {
+        throw answerLost(`crash ${hook} ${verb.toUpperCase()} (injected)`);
+      };
+      await run(usage);
+      server.privilegeHooks = {};
     };
-    await cycle(server, store, [limit("cy")], { cy: 200_000 }, { action: "readonly" });
+    // Dies after the intent, before the REVOKE: the next run drops the intent, then brakes.
+    await crashAt("before", 200_000);
     assert.deepEqual(brakes(store), ["cy@% cy |INSERT,ALTER revoking"]);
-    server.privilegeHooks = {};
     store = await open();
-    await cycle(server, store, [limit("cy")], { cy: 5_000 }, { action: "readonly" });
+    await run(5_000);
     assert.deepEqual(brakes(store), [], "a REVOKE that never happened is dropped");
     assert.deepEqual(server.held("cy", "%", "cy"), ["INSERT", "ALTER"]);
 
     // Dies after the REVOKE, before the confirmation: the next run records it as ours.
-    server.privilegeHooks.after = () => {
-      throw answerLost("crash after REVOKE (injected)");
-    };
-    await cycle(server, store, [limit("cy")], { cy: 200_000 }, { action: "readonly" });
+    await crashAt("after", 200_000);
     assert.deepEqual(server.held("cy", "%", "cy"), []);
-    server.privilegeHooks = {};
     store = await open();
-    const r = await cycle(server, store, [limit("cy")], { cy: 200_000 }, { action: "readonly" });
+    const r = await run(200_000);
     assert.deepEqual(brakes(store), ["cy@% cy INSERT,ALTER| revoked"]);
     assert.equal(r.outcome.users[0].status, "readonly");
 
     // Dies after the GRANT of a restore: the next run sees the privileges and drops the record.
-    server.privilegeHooks.after = () => {
-      throw answerLost("crash after GRANT (injected)");
-    };
-    await cycle(server, store, [limit("cy")], { cy: 5_000 }, { action: "readonly" });
+    await crashAt("after", 5_000);
     assert.deepEqual(brakes(store), ["cy@% cy INSERT,ALTER|INSERT,ALTER restoring"]);
-    server.privilegeHooks = {};
     store = await open();
-    await cycle(server, store, [limit("cy")], { cy: 5_000 }, { action: "readonly" });
+    await run(5_000);
     assert.deepEqual(brakes(store), []);
     assert.deepEqual(server.held("cy", "%", "cy"), ["INSERT", "ALTER"]);
   });

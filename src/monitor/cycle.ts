@@ -1,14 +1,15 @@
 /**
  * One server's cycle, the five steps in order:
  *
- * 1. scan (scan.ts): usage measured without any lock;
- * 2. take the server's enforcement lock (server_lock.ts), re-read the accounts, finish the
- *    intents an interrupted run left (plan.ts `resolveIntents`, act.ts `finishIntents`);
- * 3. plan (plan.ts, pure): a decision per user, orphaned locks to release;
- * 4. act (act.ts): intent, statement, confirmation, through the {@link Server} seam;
- * 5. record (record.ts): flags, figures and the success time in the state store; release the
- *    lock;
- * 6. publish (publish.ts): usage history and forecast, audit log, webhook events (events.ts)
+ * 1. scan (scan.ts): usage measured without any lock; then the server's enforcement lock is
+ *    taken (server_lock.ts), the accounts are read again and the intents an interrupted run
+ *    left are finished (plan.ts `resolveIntents`/`resolveBrakes`, act.ts
+ *    `finishIntents`/`finishBrakes`);
+ * 2. plan (plan.ts, pure): a decision per user, orphaned locks and brakes to release;
+ * 3. act (act.ts): intent, statement, confirmation, through the {@link Server} seam;
+ * 4. record (record.ts): flags, figures and the success time in the state store; the lock is
+ *    released;
+ * 5. publish (publish.ts): usage history and forecast, audit log, webhook events (events.ts)
  *    and the report (the metrics file is written by the loop in monitor.ts once the cycle's
  *    servers are done).
  *

@@ -17,6 +17,11 @@ const base: DecisionInput = {
   accounts: [{ host: "%", locked: false }, { host: "localhost", locked: false }],
   state: EMPTY_STATE,
 };
+/** One account, `%`, locked by this tool. */
+const LOCKED_BY_US = {
+  accounts: [{ host: "%", locked: true }],
+  state: { warned: true, overHard: true, lockedByUs: ["%"] },
+};
 const kinds = (actions: Action[]) =>
   actions.map((a) => "host" in a ? `${a.kind}:${a.host}` : a.kind);
 
@@ -54,21 +59,13 @@ Deno.test("decide: table of usage, limits and remembered state", () => {
     ],
     [
       "locked by us, between soft and hard: stays locked",
-      {
-        usage: 150 * MB,
-        accounts: [{ host: "%", locked: true }],
-        state: { warned: true, overHard: true, lockedByUs: ["%"] },
-      },
+      { usage: 150 * MB, ...LOCKED_BY_US },
       [],
       "locked",
     ],
     [
       "locked by us, back under soft: unlock",
-      {
-        usage: 50 * MB,
-        accounts: [{ host: "%", locked: true }],
-        state: { warned: true, overHard: true, lockedByUs: ["%"] },
-      },
+      { usage: 50 * MB, ...LOCKED_BY_US },
       ["soft_cleared", "unlock:%"],
       "ok",
     ],
@@ -90,11 +87,7 @@ Deno.test("decide: table of usage, limits and remembered state", () => {
     ],
     [
       "we locked it but an administrator unlocked it: forget, lock again when still over",
-      {
-        usage: 250 * MB,
-        accounts: [{ host: "%", locked: false }],
-        state: { warned: true, overHard: true, lockedByUs: ["%"] },
-      },
+      { usage: 250 * MB, ...LOCKED_BY_US, accounts: [{ host: "%", locked: false }] },
       ["forget:%", "lock:%"],
       "over hard",
     ],
@@ -127,13 +120,7 @@ Deno.test("decide: table of usage, limits and remembered state", () => {
     ],
     [
       "one limit: not unlocked at 95 %",
-      {
-        usage: 95 * MB,
-        soft: 100 * MB,
-        hard: 100 * MB,
-        accounts: [{ host: "%", locked: true }],
-        state: { warned: true, overHard: true, lockedByUs: ["%"] },
-      },
+      { usage: 95 * MB, soft: 100 * MB, hard: 100 * MB, ...LOCKED_BY_US },
       ["soft_cleared"],
       "locked",
     ],
@@ -196,10 +183,6 @@ Deno.test("settle: only performed locks and unlocks change the record", () => {
 });
 
 Deno.test("decide: each limit holds on both sides of its exact value", () => {
-  const lockedByUs = {
-    accounts: [{ host: "%", locked: true }],
-    state: { warned: true, overHard: true, lockedByUs: ["%"] },
-  };
   const shapes: [string, number | undefined, number][] = [
     ["soft below hard", 100 * MB, 200 * MB],
     ["soft = hard", 100 * MB, 100 * MB],
@@ -208,13 +191,13 @@ Deno.test("decide: each limit holds on both sides of its exact value", () => {
   ];
   for (const [shape, soft, hard] of shapes) {
     const at = unlockThreshold(soft, hard);
-    const exactly = decide({ ...base, ...lockedByUs, soft, hard, usage: at });
+    const exactly = decide({ ...base, ...LOCKED_BY_US, soft, hard, usage: at });
     assert.ok(!kinds(exactly.actions).includes("unlock:%"), `${shape}: unlocked at exactly ${at}`);
     assert.equal(exactly.status, "locked", shape);
-    const below = decide({ ...base, ...lockedByUs, soft, hard, usage: at - 1 });
+    const below = decide({ ...base, ...LOCKED_BY_US, soft, hard, usage: at - 1 });
     assert.ok(kinds(below.actions).includes("unlock:%"), `${shape}: still locked at ${at - 1}`);
     // An incomplete scan never unlocks, however low the usage.
-    const partial = decide({ ...base, ...lockedByUs, soft, hard, usage: 0, incomplete: true });
+    const partial = decide({ ...base, ...LOCKED_BY_US, soft, hard, usage: 0, incomplete: true });
     assert.ok(!kinds(partial.actions).includes("unlock:%"), `${shape}: unlocked on a partial scan`);
 
     const fresh = { accounts: [{ host: "%", locked: false }], state: EMPTY_STATE };

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { HISTORY_KEEP_MS, HISTORY_MAX_SAMPLES, HISTORY_STEP_MS, keepSample } from "./history.ts";
 import { prepareStateDir, StateStore } from "./store.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 const T0 = Date.UTC(2026, 10, 30);
 
@@ -12,8 +13,7 @@ Deno.test("history: a sample is stored only 15 min after the last one (or after 
 });
 
 Deno.test("history: samples survive a reopen, per server and byte-exact user; old rows and rows over the cap are pruned", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     await prepareStateDir(`${dir}/s`);
     let s = await StateStore.open(`${dir}/s`);
     s.addHistory(
@@ -56,7 +56,5 @@ Deno.test("history: samples survive a reopen, per server and byte-exact user; ol
     assert.equal(cy[0].bytes, 6);
     assert.equal(cy.at(-1)!.bytes, HISTORY_MAX_SAMPLES + 5);
     s.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -8,7 +8,7 @@
  */
 import type { Flavour } from "../db/flavour.ts";
 import { accountKey, type AccountTable } from "./accounts.ts";
-import { BRAKE_PRIVILEGES, type HeldPrivileges, sameLevel } from "./brake.ts";
+import { BRAKE_PRIVILEGES, type HeldPrivileges, type PrivilegeChange, sameLevel } from "./brake.ts";
 import type { TableSize } from "./report.ts";
 import type { Server } from "./server.ts";
 import type { PrivilegeLevel } from "./store.ts";
@@ -171,7 +171,7 @@ export class MemoryServer implements Server {
     );
   }
 
-  revoke(user: string, host: string, level: PrivilegeLevel, privs: readonly string[]) {
+  revoke(...[user, host, level, privs]: PrivilegeChange) {
     try {
       this.privilegeHooks.before?.("revoke");
       const held = this.#held(user, host, level);
@@ -185,13 +185,7 @@ export class MemoryServer implements Server {
     }
   }
 
-  grant(
-    _flavour: Flavour,
-    user: string,
-    host: string,
-    level: PrivilegeLevel,
-    privs: readonly string[],
-  ): Promise<void> {
+  grant(_flavour: Flavour, ...[user, host, level, privs]: PrivilegeChange): Promise<void> {
     try {
       this.privilegeHooks.before?.("grant");
       if (!this.accountList.some((a) => a.user === user && a.host === host)) {

@@ -1,10 +1,10 @@
 /**
  * The plan step (pure): from the scan, the configuration and the state store's records, what to
  * do on one server. Entry: {@link plan} — a decision per user of this shard (decide.ts holds the
- * quota rules) and the locks to clean up after accounts no longer monitored. Before it, at the
- * start of the enforcement, {@link resolveIntents} says what to make of intents an interrupted
- * run left (the act step finishes them, then the records are read again for {@link plan});
- * {@link resolveBrakes} does the same for the write-brake's intents.
+ * quota rules) and the locks and write-brakes to release on accounts no longer monitored. Before
+ * it, at the start of the enforcement, {@link resolveIntents} says what to make of intents an
+ * interrupted run left (the act step finishes them, then the records are read again for
+ * {@link plan}); {@link resolveBrakes} does the same for the write-brake's intents.
  * @module
  */
 import type { HardAction, HardGrace } from "../config/enforcement.ts";
@@ -115,32 +115,45 @@ export interface BrakeOrphan {
   limitHost?: string;
 }
 
-/** Like {@link orphanLocks}, for accounts this tool put into readonly. */
-export function orphanBrakes(
-  records: readonly BrakeRecord[],
-  limits: readonly UserLimit[],
-  accounts: ReadonlyMap<string, readonly Account[]>,
-  shard: number,
-  shards: number,
-): BrakeOrphan[] {
-  const byUser = new Map(limits.map((l) => [l.user, l]));
+/** What decides whether a recorded account is an orphan: search_user, the accounts, the shard. */
+export interface Coverage {
+  /** Every line of search_user (all shards). */
+  limits: readonly UserLimit[];
+  accounts: ReadonlyMap<string, readonly Account[]>;
+  shard: number;
+  shards: number;
+}
+
+/**
+ * The accounts of `records` in `state` that no line of search_user covers any longer (the user
+ * was removed, or `user@host` now names another host), once each, limited to the users this
+ * shard owns so that each is handled by exactly one shard; `kindOf` tells from the account's
+ * state on the server what to do with it.
+ */
+function uncovered<K extends string>(
+  records: readonly { user: string; host: string; state: string }[],
+  state: string,
+  c: Coverage,
+  kindOf: (now: ReturnType<typeof accountState>) => K,
+): { user: string; host: string; kind: K; limitHost?: string }[] {
+  const byUser = new Map(c.limits.map((l) => [l.user, l]));
   const seen = new Set<string>();
-  const out: BrakeOrphan[] = [];
+  const out: { user: string; host: string; kind: K; limitHost?: string }[] = [];
   for (const r of records) {
     const key = accountKey(r.user, r.host);
-    if (r.state !== "revoked" || seen.has(key) || shardOf(r.user, shards) !== shard) continue;
+    if (r.state !== state || seen.has(key) || shardOf(r.user, c.shards) !== c.shard) continue;
     seen.add(key);
     const limit = byUser.get(r.user);
     if (limit && (limit.host === undefined || limit.host === r.host)) continue;
-    const gone = accountState(accounts, r.user, r.host) === "gone";
-    out.push({
-      user: r.user,
-      host: r.host,
-      kind: gone ? "forget" : "restore",
-      limitHost: limit?.host,
-    });
+    const kind = kindOf(accountState(c.accounts, r.user, r.host));
+    out.push({ user: r.user, host: r.host, kind, limitHost: limit?.host });
   }
   return out;
+}
+
+/** Like {@link orphanLocks}, for accounts this tool put into readonly. */
+export function orphanBrakes(records: readonly BrakeRecord[], c: Coverage): BrakeOrphan[] {
+  return uncovered(records, "revoked", c, (now) => now === "gone" ? "forget" : "restore");
 }
 
 /** A lock this tool holds on an account that search_user no longer covers. */
@@ -158,28 +171,8 @@ export interface Orphan {
  * user was removed, or `user@host` now names another host), limited to the users this shard owns
  * so that every such lock is handled by exactly one shard.
  */
-export function orphanLocks(
-  records: readonly LockRecord[],
-  limits: readonly UserLimit[],
-  accounts: ReadonlyMap<string, readonly Account[]>,
-  shard: number,
-  shards: number,
-): Orphan[] {
-  const byUser = new Map(limits.map((l) => [l.user, l]));
-  const out: Orphan[] = [];
-  for (const r of records) {
-    if (r.state !== "locked" || shardOf(r.user, shards) !== shard) continue;
-    const limit = byUser.get(r.user);
-    if (limit && (limit.host === undefined || limit.host === r.host)) continue;
-    const locked = accountState(accounts, r.user, r.host) === "locked";
-    out.push({
-      user: r.user,
-      host: r.host,
-      kind: locked ? "unlock" : "forget",
-      limitHost: limit?.host,
-    });
-  }
-  return out;
+export function orphanLocks(records: readonly LockRecord[], c: Coverage): Orphan[] {
+  return uncovered(records, "locked", c, (now) => now === "locked" ? "unlock" : "forget");
 }
 
 /** Everything {@link planUser} needs about one user. */
@@ -326,10 +319,11 @@ export function plan(input: PlanInput): Plan {
       }),
     };
   });
-  const { allUsers, accounts, shard, shards } = input;
+  const { allUsers: limits, accounts, shard, shards } = input;
+  const coverage = { limits, accounts, shard, shards };
   return {
     users,
-    orphans: orphanLocks(input.records, allUsers, accounts, shard, shards),
-    brakeOrphans: orphanBrakes(input.brakes, allUsers, accounts, shard, shards),
+    orphans: orphanLocks(input.records, coverage),
+    brakeOrphans: orphanBrakes(input.brakes, coverage),
   };
 }

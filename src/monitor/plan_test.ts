@@ -107,10 +107,7 @@ Deno.test("plan: brake intents resolve against the server's privileges; orphans 
 
   const o = orphanBrakes(
     [rec("a", "revoked", []), rec("b", "revoked", []), rec("c", "revoked", [])],
-    [limit("a")],
-    accounts,
-    0,
-    1,
+    { limits: [limit("a")], accounts, shard: 0, shards: 1 },
   );
   assert.deepEqual(o.map((x) => `${x.user} ${x.kind}`), ["b restore", "c forget"]);
 });

@@ -1,8 +1,8 @@
 /**
  * The publish step, last of a server's cycle: the usage history and forecasts, its actions to
- * the audit log and its state changes to the webhook receiver ({@link publish}), and the reports of every server become the metrics file
- * ({@link publishMetrics}, written after each cycle by the monitor loop) and, for `--once`, the
- * table.
+ * the audit log and its state changes to the webhook receiver ({@link publish}); the reports of
+ * every server become the metrics file ({@link publishMetrics}, written after each cycle by the
+ * monitor loop) and, for `--once`, the table.
  *
  * Metric series per user carry the labels `server` (db_id), `user` and `shard`; series per
  * server carry `server` and `shard`.

@@ -24,12 +24,12 @@ import {
 import {
   grantPrivileges,
   type HeldPrivileges,
+  type PrivilegeChange,
   readBrakePrivileges,
   revokePrivileges,
 } from "./brake.ts";
 import type { TableSize } from "./report.ts";
 import type { Session } from "./sessions.ts";
-import type { PrivilegeLevel } from "./store.ts";
 import { largestTablesOf } from "./top_tables.ts";
 import {
   listSchemas,
@@ -64,20 +64,9 @@ export interface Server {
   /** Every account's write-brake privileges, global and per schema (brake.ts). */
   brakePrivileges(flavour: Flavour): Promise<HeldPrivileges[]>;
   /** `REVOKE privs ON level FROM user@host`. */
-  revoke(
-    user: string,
-    host: string,
-    level: PrivilegeLevel,
-    privs: readonly string[],
-  ): Promise<void>;
+  revoke(...change: PrivilegeChange): Promise<void>;
   /** `GRANT privs ON level TO user@host`, never creating the account. */
-  grant(
-    flavour: Flavour,
-    user: string,
-    host: string,
-    level: PrivilegeLevel,
-    privs: readonly string[],
-  ): Promise<void>;
+  grant(flavour: Flavour, ...change: PrivilegeChange): Promise<void>;
   /** Open sessions whose user name is byte for byte `user`, except the monitor's own. */
   sessions(user: string): Promise<Session[]>;
   /** Ends session `id`; false when it was already gone. */
@@ -155,18 +144,12 @@ export class MysqlServer implements Server {
     return readBrakePrivileges(this.#db, flavour);
   }
 
-  revoke(user: string, host: string, level: PrivilegeLevel, privs: readonly string[]) {
-    return revokePrivileges(this.#db, user, host, level, privs);
+  revoke(...change: PrivilegeChange): Promise<void> {
+    return revokePrivileges(this.#db, ...change);
   }
 
-  grant(
-    flavour: Flavour,
-    user: string,
-    host: string,
-    level: PrivilegeLevel,
-    privs: readonly string[],
-  ): Promise<void> {
-    return grantPrivileges(this.#db, flavour, user, host, level, privs);
+  grant(flavour: Flavour, ...change: PrivilegeChange): Promise<void> {
+    return grantPrivileges(this.#db, flavour, ...change);
   }
 
   sessions(user: string): Promise<Session[]> {

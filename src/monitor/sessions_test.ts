@@ -1,22 +1,27 @@
 import assert from "node:assert/strict";
 import { classifySessions, hostMatches } from "./sessions.ts";
 
-Deno.test("sessions: host patterns against the process list's host", () => {
+Deno.test("sessions: host patterns against the socket (neither an address nor another name)", () => {
   assert.equal(hostMatches("%", "localhost"), "yes");
   assert.equal(hostMatches("localhost", "localhost"), "yes");
+  assert.equal(hostMatches("127.0.0.1", "localhost"), "no");
+  assert.equal(hostMatches("127.0.0.1", ""), "maybe");
+});
+
+Deno.test("sessions: host patterns against a name shown (its address is unknown)", () => {
   assert.equal(hostMatches("LOCALHOST", "localhost:5000"), "yes");
+  assert.equal(hostMatches("%.example.com", "web1.example.com:4000"), "yes");
+  // A numeric pattern might still match the name's address.
+  assert.equal(hostMatches("10.0.0.%", "web1.example.com:4000"), "maybe");
+});
+
+Deno.test("sessions: host patterns against an address shown (the server had no name)", () => {
   assert.equal(hostMatches("10.0.0.%", "10.0.0.7:3306"), "yes");
   assert.equal(hostMatches("10.0.0.%", "10.0.1.7:3306"), "no");
   assert.equal(hostMatches("10.0.0.0/255.255.255.0", "10.0.0.9:1"), "yes");
   assert.equal(hostMatches("10.0.0.0/255.255.255.0", "10.0.1.9:1"), "no");
-  // A name was shown: its address is unknown, so a numeric pattern might still match.
-  assert.equal(hostMatches("10.0.0.%", "web1.example.com:4000"), "maybe");
-  assert.equal(hostMatches("%.example.com", "web1.example.com:4000"), "yes");
-  // An address was shown: the server had no name, name patterns cannot match.
+  // Name patterns cannot match.
   assert.equal(hostMatches("%.example.com", "10.0.0.7:4000"), "no");
-  // The socket: neither an address nor another name.
-  assert.equal(hostMatches("127.0.0.1", "localhost"), "no");
-  assert.equal(hostMatches("127.0.0.1", ""), "maybe");
 });
 
 Deno.test("sessions: only sessions no other account can own are ended; the ambiguous ones are reported", () => {

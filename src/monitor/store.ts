@@ -28,7 +28,7 @@
  * first open and renamed to `….json.migrated`.
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type SQLOutputValue } from "node:sqlite";
 import { errorText, RuntimeError } from "../errors.ts";
 import { dirOf } from "../util/path.ts";
 import type { UsageSample } from "./forecast.ts";
@@ -317,13 +317,7 @@ export class StateStore implements StateWrites, HistoryStore {
   flags(server: string): Map<string, UserFlags> {
     const rows = this.#db.prepare(
       "SELECT user, warned, over_hard, over_since, over_scans FROM user_flags WHERE server = ?",
-    ).all(server) as {
-      user: string;
-      warned: number;
-      over_hard: number;
-      over_since: number | null;
-      over_scans: number | null;
-    }[];
+    ).all(server);
     return new Map(
       rows.map((r) => [String(r.user), {
         warned: !!r.warned,
@@ -338,23 +332,15 @@ export class StateStore implements StateWrites, HistoryStore {
   brakes(server: string): BrakeRecord[] {
     const rows = this.#db.prepare(
       "SELECT user, host, level, db, privs, pending, state FROM brakes WHERE server = ?",
-    ).all(server) as {
-      user: string;
-      host: string;
-      level: string;
-      db: string;
-      privs: string;
-      pending: string;
-      state: BrakeState;
-    }[];
-    const list = (text: string) => text === "" ? [] : String(text).split(",");
+    ).all(server);
+    const list = (text: SQLOutputValue) => text === "" ? [] : String(text).split(",");
     return rows.map((r) => ({
       user: String(r.user),
       host: String(r.host),
       level: r.level === "global" ? { global: true } : { global: false, db: String(r.db) },
       privs: list(r.privs),
       pending: list(r.pending),
-      state: r.state,
+      state: r.state as BrakeState,
     }));
   }
 
@@ -454,8 +440,13 @@ export class StateStore implements StateWrites, HistoryStore {
   }
 
   forget(server: string, account: AccountKey): void {
+    this.#dropAccount("locks", server, account);
+  }
+
+  /** Deletes every row of `account` on `server` from `table`, in a transaction. */
+  #dropAccount(table: "locks" | "brakes", server: string, account: AccountKey): void {
     this.#transaction(() =>
-      this.#db.prepare("DELETE FROM locks WHERE server = ? AND user = ? AND host = ?").run(
+      this.#db.prepare(`DELETE FROM ${table} WHERE server = ? AND user = ? AND host = ?`).run(
         server,
         account.user,
         account.host,
@@ -469,11 +460,7 @@ export class StateStore implements StateWrites, HistoryStore {
   }
 
   intendBrake(
-    server: string,
-    account: AccountKey,
-    level: PrivilegeLevel,
-    verb: "revoke" | "restore",
-    privs: readonly string[],
+    ...[server, account, level, verb, privs]: Parameters<StateWrites["intendBrake"]>
   ): void {
     const key = this.#brakeKey(server, account, level);
     this.#transaction(() => {
@@ -531,13 +518,7 @@ export class StateStore implements StateWrites, HistoryStore {
   }
 
   forgetBrakes(server: string, account: AccountKey): void {
-    this.#transaction(() =>
-      this.#db.prepare("DELETE FROM brakes WHERE server = ? AND user = ? AND host = ?").run(
-        server,
-        account.user,
-        account.host,
-      )
-    );
+    this.#dropAccount("brakes", server, account);
   }
 
   record(server: string, shard: number, cycle: CycleRecord): void {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { parseStateFileName, prepareStateDir, StateStore } from "./store.ts";
 import { orphanLocks, resolveIntents } from "./plan.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 Deno.test("store: intents, confirmations and flags survive a reopen; the file is 0600", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const state = `${dir}/a/b/state`;
     await prepareStateDir(state);
     assert.equal((await Deno.stat(state)).mode! & 0o777, 0o700);
@@ -48,14 +48,11 @@ Deno.test("store: intents, confirmations and flags survive a reopen; the file is
     s.abandon("db1", amy, "lock");
     assert.deepEqual(s.locks("db1"), []);
     s.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("store: flags are bounded by lru_size, least recently seen first", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const s = await StateStore.open(dir);
     const flag = { warned: true, overHard: false };
     for (const users of [["a", "b"], ["c"], ["d"]]) {
@@ -70,9 +67,7 @@ Deno.test("store: flags are bounded by lru_size, least recently seen first", asy
     assert.equal(s.flags("db1").size, 3);
     assert.ok(s.flags("db1").has("d") && s.flags("db1").has("c"));
     s.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("store: old state file names", () => {
@@ -110,7 +105,9 @@ Deno.test("plan: intents are resolved against the server; uncovered locks belong
     { user: "bob", host: "%", state: "locked" as const },
   ];
   const limits = [{ user: "amy", host: "localhost", hard: 1, line: 1 }];
-  const all = [0, 1].flatMap((shard) => orphanLocks(records, limits, accounts, shard, 2));
+  const all = [0, 1].flatMap((shard) =>
+    orphanLocks(records, { limits, accounts, shard, shards: 2 })
+  );
   assert.deepEqual(all.sort((a, b) => a.user.localeCompare(b.user)), [
     { user: "amy", host: "%", kind: "unlock", limitHost: "localhost" },
     { user: "bob", host: "%", kind: "forget", limitHost: undefined },

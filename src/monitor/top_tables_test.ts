@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import { largest, tableOfFile } from "./top_tables.ts";
 
 Deno.test("top tables: a file counts for its table, partitions folded, names decoded", () => {
-  assert.equal(tableOfFile("orders.ibd"), "orders");
-  assert.equal(tableOfFile("orders.frm"), "orders");
-  assert.equal(tableOfFile("logs#P#p2023.ibd"), "logs");
-  assert.equal(tableOfFile("logs#p#p0#sp#s0.ibd"), "logs");
-  assert.equal(tableOfFile("caf@00e9.MYD"), "café");
-  assert.equal(tableOfFile("noext"), "noext");
+  const cases = [
+    ["orders.ibd", "orders"],
+    ["orders.frm", "orders"],
+    ["logs#P#p2023.ibd", "logs"],
+    ["logs#p#p0#sp#s0.ibd", "logs"],
+    ["caf@00e9.MYD", "café"],
+    ["noext", "noext"],
+  ];
+  for (const [file, table] of cases) assert.equal(tableOfFile(file), table, file);
 });
 
 Deno.test("top tables: largest first, ties by name, cut to the limit", () => {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { accessProblem, type Identity } from "./access.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 const nobody: Identity = { uid: 65534, gid: 65534, groups: [65534] };
 
 Deno.test("access: mode bits of the file and every directory above it decide", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mmd-access-" });
-  try {
+  await inTempDir({ prefix: "mmd-access-" }, async (dir) => {
     await Deno.chmod(dir, 0o755);
     const file = `${dir}/search_user`;
     await Deno.writeTextFile(file, "x\n", { mode: 0o600 });
@@ -42,7 +42,5 @@ Deno.test("access: mode bits of the file and every directory above it decide", a
       accessProblem(`${dir}/missing`, nobody, "read"),
       `${dir}/missing does not exist`,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -8,19 +8,21 @@ import {
   readFileNoFollow,
   writeFileAtomic,
 } from "./safe_fs.ts";
+import { inTempDir } from "../util/temp_testing.ts";
 
 const root = Deno.uid() === 0;
 const mysql = getpwnam("mysql");
 
-async function tempDir(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "mmd-safefs-" });
-  await Deno.chmod(dir, 0o755);
-  return dir;
+/** Runs `fn` in a new temporary directory of mode 0755. */
+function inSafeDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  return inTempDir({ prefix: "mmd-safefs-" }, async (dir) => {
+    await Deno.chmod(dir, 0o755);
+    await fn(dir);
+  });
 }
 
 Deno.test("safe fs: atomic write uses a fresh random name, replaces a link instead of following it", async () => {
-  const dir = await tempDir();
-  try {
+  await inSafeDir(async (dir) => {
     const target = `${dir}/target`;
     await Deno.writeTextFile(target, "keep\n");
     const path = `${dir}/m.prom`;
@@ -37,14 +39,11 @@ Deno.test("safe fs: atomic write uses a fresh random name, replaces a link inste
     assert.equal(await Deno.readTextFile(path), "new\n");
     const left = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".tmp"));
     assert.deepEqual(left, [], "no temporary file left");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("safe fs: exclusive create never follows a link and sets the exact mode on the handle", async () => {
-  const dir = await tempDir();
-  try {
+  await inSafeDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/target`, "keep\n");
     await Deno.symlink(`${dir}/target`, `${dir}/link`);
     await Deno.symlink(`${dir}/nowhere`, `${dir}/dangling`);
@@ -54,14 +53,11 @@ Deno.test("safe fs: exclusive create never follows a link and sets the exact mod
     assert.equal(await Deno.readTextFile(`${dir}/target`), "keep\n");
     assert.equal(createFileExclusive(`${dir}/new`, 0o640), true);
     assert.equal((await Deno.lstat(`${dir}/new`)).mode! & 0o7777, 0o640);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("safe fs: reading refuses links and FIFOs instead of following or blocking", async () => {
-  const dir = await tempDir();
-  try {
+  await inSafeDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/f`, "12\n");
     assert.equal(readFileNoFollow(`${dir}/f`)?.text, "12\n");
     assert.equal(readFileNoFollow(`${dir}/absent`), undefined);
@@ -72,9 +68,7 @@ Deno.test("safe fs: reading refuses links and FIFOs instead of following or bloc
     assert.throws(() => readFileNoFollow(`${dir}/fifo`), /is not a regular file/);
     await Deno.writeTextFile(`${dir}/big`, "x".repeat(100));
     assert.throws(() => readFileNoFollow(`${dir}/big`, 10), RuntimeError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
@@ -84,8 +78,7 @@ Deno.test({
   ignore: !root,
   async fn() {
     assert.ok(mysql, "needs the mysql user");
-    const dir = await tempDir();
-    try {
+    await inSafeDir(async (dir) => {
       // Root's own directory: created, handed to mysql by handle with the mode asked for.
       assert.equal(prepareDirectory(`${dir}/a/b`, 0o700, mysql, "state_dir"), "created");
       const b = await Deno.lstat(`${dir}/a/b`);
@@ -129,8 +122,6 @@ Deno.test({
         inspectChain(`${dir}/mysqllink/b`, [mysql.uid]).problem ?? "",
         /mysqllink is a link that belongs to mysql/,
       );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
