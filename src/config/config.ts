@@ -395,18 +395,38 @@ export async function loadConfig(dir: string, options: LoadOptions = {}): Promis
 
 /** The global-only keys of search.conf, read with their defaults. */
 function readGlobals(r: Reader, raw: RawSearchConf) {
-  const g = (key: string) => raw.globals.get(key);
-  return {
-    prometheusFile: RULES.prometheus_file(r, g("prometheus_file")),
-    prometheusTruncate: RULES.prometheus_truncate(r, g("prometheus_truncate")),
-    auditLog: RULES.audit_log(r, g("audit_log")),
-    stateDir: RULES.state_dir(r, g("state_dir")),
-    pidFile: RULES.pid_file(r, g("pid_file")),
-    runAs: RULES.run_as(r, g("run_as")),
-    workers: RULES.workers(r, g("workers")),
-    lruSize: RULES.lru_size(r, g("lru_size")),
-    protectedExtra: RULES.protected_users(r, g("protected_users")),
-  };
+  return readKeys(r, (key) => raw.globals.get(key), {
+    prometheusFile: "prometheus_file",
+    prometheusTruncate: "prometheus_truncate",
+    auditLog: "audit_log",
+    stateDir: "state_dir",
+    pidFile: "pid_file",
+    runAs: "run_as",
+    workers: "workers",
+    lruSize: "lru_size",
+    protectedExtra: "protected_users",
+  });
+}
+
+/** The keys whose rule takes the setting alone (with its default when absent). */
+type OptionalKey = {
+  [K in keyof typeof RULES]: undefined extends Parameters<(typeof RULES)[K]>[1] ? K : never;
+}[keyof typeof RULES];
+
+/**
+ * Reads each key of `fields` (field name → search.conf key) through its rule in {@link RULES},
+ * `get` giving the setting that applies (absent: the rule's default).
+ */
+function readKeys<const F extends Record<string, OptionalKey>>(
+  r: Reader,
+  get: (key: string) => Setting | undefined,
+  fields: F,
+): { [P in keyof F]: ReturnType<(typeof RULES)[F[P]]> } {
+  const out: Record<string, unknown> = {};
+  for (const [field, key] of Object.entries(fields)) {
+    out[field] = (RULES[key] as (r: Reader, s?: Setting) => unknown)(r, get(key));
+  }
+  return out as { [P in keyof F]: ReturnType<(typeof RULES)[F[P]]> };
 }
 
 /** The uids a secret file may belong to: root and, when it can be found, run_as. */
@@ -457,15 +477,17 @@ class ServerLoader {
       ...address,
       user,
       password,
-      intervalSec: RULES.monitor_interval_sec(r, s("monitor_interval_sec")),
-      usageSource: RULES.usage_source(r, s("usage_source")),
+      ...readKeys(r, s, {
+        intervalSec: "monitor_interval_sec",
+        usageSource: "usage_source",
+        mapping: "schema_mapping",
+        connectTimeoutSec: "connect_timeout_sec",
+        queryTimeoutSec: "query_timeout_sec",
+        connectRetries: "connect_retries",
+        hardGrace: "hard_grace",
+        hardAction: "hard_action",
+      }),
       datadir: s("datadir") ? RULES.datadir(r, s("datadir")!) : undefined,
-      mapping: RULES.schema_mapping(r, s("schema_mapping")),
-      connectTimeoutSec: RULES.connect_timeout_sec(r, s("connect_timeout_sec")),
-      queryTimeoutSec: RULES.query_timeout_sec(r, s("query_timeout_sec")),
-      connectRetries: RULES.connect_retries(r, s("connect_retries")),
-      hardGrace: RULES.hard_grace(r, s("hard_grace")),
-      hardAction: RULES.hard_action(r, s("hard_action")),
       ...await this.#notify(block),
       ...tls,
     };
