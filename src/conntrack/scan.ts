@@ -45,8 +45,10 @@ export interface ScanJob {
   beforeServerHost?: string;
   /** The next file's first bytes, read as context after `end` when the file was read to its end. */
   after?: ContextRange;
-  /** Read size; default 1 MiB. */
+  /** Read size; default 256 KiB. */
   chunkBytes?: number;
+  /** Refused lines kept with details (line number, reason); default MAX_REJECTION_DETAILS. */
+  detailLimit?: number;
 }
 
 /** Bytes [from, to) of a file, read as context (cut to whole lines). */
@@ -218,6 +220,7 @@ function scanOpen(
       lastWrite: job.lastWrite,
       countLines: counter,
       ops,
+      detailLimit: job.detailLimit,
     });
   let parser = newParser(job.start);
   const rejections: Rejection[] = [];
