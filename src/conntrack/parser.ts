@@ -272,6 +272,15 @@ class Recent {
   #median: number | undefined = undefined;
   #dirty = false;
 
+  /** The latest values (with their positions unless `values`), newest first, as text. */
+  digest(values = false): string {
+    const out: string[] = [];
+    for (let k = this.#n - 1; k >= 0 && k >= this.#n - 64; k--) {
+      out.push(values ? `${this.#val[k & 63]}` : `${this.#pos[k & 63]}:${this.#val[k & 63]}`);
+    }
+    return out.join(" ");
+  }
+
   push(pos: number, val: number): void {
     this.#pos[this.#n & 63] = pos;
     this.#val[this.#n & 63] = val;
@@ -343,6 +352,8 @@ export class AuditParser {
   #start: number;
   /** End of this file's bytes once {@link endOfFile} was called (then context follows). */
   #end = Infinity;
+  /** End of this file's bytes once {@link endOfFile} was called (not moved by endOfRange). */
+  #fileEnd = Infinity;
   #inContextBefore = true;
   #fileHost: string | undefined;
   #contextHost: string | undefined;
@@ -447,10 +458,61 @@ export class AuditParser {
    */
   endOfFile(): void {
     this.#end = this.#base + this.#to;
+    this.#fileEnd = this.#end;
     this.#fileLastInstant = this.#times.median;
     this.#recordEnds.push(this.#end);
     this.#untaint();
     this.#setCheckHost(undefined, this.#end, true);
+  }
+
+  /**
+   * Tells the parser that the caller moved the buffer's bytes `by` places to the front (after
+   * {@link feed}, from {@link keepFrom}): what is still decided or recorded later (at
+   * {@link finish}, or after a skipped line) reads them where they are now.
+   */
+  shifted(by: number): void {
+    this.#base += by;
+    this.#to -= by;
+  }
+
+  /**
+   * Marks the end of this run's range inside a file (a split, see scan.ts): what is fed next
+   * is the rest of the same file, read as context; nothing else changes.
+   */
+  endOfRange(): void {
+    this.#end = this.#base + this.#to;
+  }
+
+  /**
+   * Everything that decides what this parser does with the bytes after the last ones fed, from
+   * file offset `from` on, as text: two parsers with equal digests after the same byte treat
+   * the rest alike. Used to check that a range read with only some context before it is in the
+   * state a parser that read the whole file before it would be in.
+   */
+  digest(from: number): string {
+    const parts: string[] = [
+      this.#times.digest(),
+      this.#ids.digest(),
+      this.#read.digest(true),
+      `${this.#portsSeen} ${this.#checkHost} ${this.#learnFrom} ${this.#taintUntil} ${this.#taintLeft}`,
+      this.#recordEnds.filter((e) => e >= from).join(" "),
+    ];
+    for (const p of this.#pending) {
+      if (p.pos < from) return "pending before the digest's start";
+      const e = p.event;
+      parts.push(
+        `P ${p.pos} ${p.line} ${p.lineEnd} ${p.claim} ${p.connId} ${p.decided} ${p.rejected} ${p.twin} ${p.sharedFrom} ${p.sharedTo} ${p.key} ${
+          e ? `${e.op} ${e.user.length}:${e.user} ${e.host} ${e.instant} ${e.multiline}` : ""
+        }`,
+      );
+    }
+    const order = this.#claimOrder;
+    for (let h = this.#claimHead; h < order.length; h++) {
+      const p = order[h];
+      if (p.pos < from) return "claim before the digest's start";
+      parts.push(`C ${p.pos} ${p.claim} ${p.connId} ${p.key} ${p.older?.pos} ${p.rejected}`);
+    }
+    return parts.join("\n");
   }
 
   /** Releases the events still held back (end of the readable data). */
@@ -923,14 +985,23 @@ export class AuditParser {
     for (const q of peers) {
       if (q.rejected && !q.twin) continue; // refused for its own shape: it claims nothing
       if (peers.some((r) => r !== q && r.key === q.key)) continue; // a forged copy
-      const line = this.rejections.length < this.#detailLimit && this.#counts(q.line)
-        ? this.#lineNumber(q.line)
-        : NaN;
-      return `connection id ${p.connId} is claimed by another login record${
-        Number.isFinite(line) ? ` (line ${line})` : ""
-      }`;
+      return `connection id ${p.connId} is claimed by another login record${this.#where(p, q)}`;
     }
     return undefined;
+  }
+
+  /**
+   * Where the other record q is, said the same way whatever the read size and wherever the
+   * run started in the file: its line number when it is in this file's bytes that are sure to be
+   * in the buffer while p is decided, else how far before p it is; nothing when it is in another
+   * file or no more details are logged.
+   */
+  #where(p: Pending, q: Pending): string {
+    if (this.rejections.length >= this.#detailLimit || q.line < 0 || q.line >= this.#fileEnd) {
+      return "";
+    }
+    if (q.line < p.pos - (HOLD_BYTES - DECIDE_LAG)) return ` (${p.pos - q.line} bytes before it)`;
+    return ` (line ${this.#lineNumber(q.line)})`;
   }
 
   /**
