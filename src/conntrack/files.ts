@@ -127,17 +127,22 @@ export function isRecordHead(head: Uint8Array): boolean {
 function readHead(path: string, n: number): Uint8Array {
   const f = Deno.openSync(path, { read: true });
   try {
-    const buf = new Uint8Array(n);
-    let got = 0;
-    while (got < buf.length) {
-      const k = f.readSync(buf.subarray(got));
-      if (!k) break;
-      got += k;
-    }
-    return buf.subarray(0, got);
+    return readUpTo(f, n);
   } finally {
     f.close();
   }
+}
+
+/** Up to `n` bytes from the open file's current position (fewer at its end). */
+export function readUpTo(f: Deno.FsFile, n: number): Uint8Array {
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < buf.length) {
+    const k = f.readSync(buf.subarray(got));
+    if (!k) break;
+    got += k;
+  }
+  return buf.subarray(0, got);
 }
 
 function hex(bytes: Uint8Array): string {

@@ -155,10 +155,15 @@ export const MAX_USER_CHARS = 130;
 export const MAX_REJECTION_DETAILS = 20;
 /** Events stay pending until this many bytes follow them. */
 export const HOLD_BYTES = 64 * 1024;
-/** Checks that need neighbours on both sides are made once this many bytes follow an event. */
-export const DECIDE_LAG = 56 * 1024;
 /** Login (or DISCONNECT) records of one connection id within this many bytes are compared. */
 export const TWIN_BYTES = 56 * 1024;
+/**
+ * Checks that need neighbours on both sides are made once this many bytes follow an event. A
+ * decision looks at nothing more than {@link TWIN_BYTES} after the event, and a line read later
+ * refuses lines at most a username's reach (well under the 4 KiB margin) before it, so what a
+ * decision sees does not depend on how far beyond this the reads have gone (the read size).
+ */
+export const DECIDE_LAG = TWIN_BYTES + 4 * 1024;
 /**
  * Records this close to an event may belong to the same record (a username holds up to 128
  * characters of up to 4 bytes, after a server host of up to 255), so they never serve as its
@@ -267,6 +272,15 @@ class Recent {
   #median: number | undefined = undefined;
   #dirty = false;
 
+  /** The latest values (with their positions unless `values`), newest first, as text. */
+  digest(values = false): string {
+    const out: string[] = [];
+    for (let k = this.#n - 1; k >= 0 && k >= this.#n - 64; k--) {
+      out.push(values ? `${this.#val[k & 63]}` : `${this.#pos[k & 63]}:${this.#val[k & 63]}`);
+    }
+    return out.join(" ");
+  }
+
   push(pos: number, val: number): void {
     this.#pos[this.#n & 63] = pos;
     this.#val[this.#n & 63] = val;
@@ -338,6 +352,8 @@ export class AuditParser {
   #start: number;
   /** End of this file's bytes once {@link endOfFile} was called (then context follows). */
   #end = Infinity;
+  /** End of this file's bytes once {@link endOfFile} was called (not moved by endOfRange). */
+  #fileEnd = Infinity;
   #inContextBefore = true;
   #fileHost: string | undefined;
   #contextHost: string | undefined;
@@ -351,6 +367,10 @@ export class AuditParser {
   #ceiling: number;
   /** Lines starting up to here are within a username's reach of a refused line. */
   #taintUntil = -Infinity;
+  /** Characters of the reach in #taintUntil not read yet (see #taintFurther). */
+  #taintLeft = 0;
+  /** Set by #reachAhead: characters of its reach past the bytes read. */
+  #reachLeft = 0;
   #fileLastInstant: number | undefined;
   /** A file offset whose line count is known, once a warning needed line numbers. */
   #known: { offset: number; lines: number } | undefined;
@@ -409,6 +429,7 @@ export class AuditParser {
       }
     }
     if (this.#learnFrom !== undefined && to > from) this.#learnHost(from, to);
+    if (this.#taintLeft > 0) this.#resolveTaint(from, to);
     let lineEnd = -1;
     this.#ops.markers(buf, from, to, (hit, start, nl) => {
       if (hit < lineEnd) return; // one look per line
@@ -437,10 +458,61 @@ export class AuditParser {
    */
   endOfFile(): void {
     this.#end = this.#base + this.#to;
+    this.#fileEnd = this.#end;
     this.#fileLastInstant = this.#times.median;
     this.#recordEnds.push(this.#end);
-    this.#taintUntil = -Infinity;
+    this.#untaint();
     this.#setCheckHost(undefined, this.#end, true);
+  }
+
+  /**
+   * Tells the parser that the caller moved the buffer's bytes `by` places to the front (after
+   * {@link feed}, from {@link keepFrom}): what is still decided or recorded later (at
+   * {@link finish}, or after a skipped line) reads them where they are now.
+   */
+  shifted(by: number): void {
+    this.#base += by;
+    this.#to -= by;
+  }
+
+  /**
+   * Marks the end of this run's range inside a file (a split, see scan.ts): what is fed next
+   * is the rest of the same file, read as context; nothing else changes.
+   */
+  endOfRange(): void {
+    this.#end = this.#base + this.#to;
+  }
+
+  /**
+   * Everything that decides what this parser does with the bytes after the last ones fed, from
+   * file offset `from` on, as text: two parsers with equal digests after the same byte treat
+   * the rest alike. Used to check that a range read with only some context before it is in the
+   * state a parser that read the whole file before it would be in.
+   */
+  digest(from: number): string {
+    const parts: string[] = [
+      this.#times.digest(),
+      this.#ids.digest(),
+      this.#read.digest(true),
+      `${this.#portsSeen} ${this.#checkHost} ${this.#learnFrom} ${this.#taintUntil} ${this.#taintLeft}`,
+      this.#recordEnds.filter((e) => e >= from).join(" "),
+    ];
+    for (const p of this.#pending) {
+      if (p.pos < from) return "pending before the digest's start";
+      const e = p.event;
+      parts.push(
+        `P ${p.pos} ${p.line} ${p.lineEnd} ${p.claim} ${p.connId} ${p.decided} ${p.rejected} ${p.twin} ${p.sharedFrom} ${p.sharedTo} ${p.key} ${
+          e ? `${e.op} ${e.user.length}:${e.user} ${e.host} ${e.instant} ${e.multiline}` : ""
+        }`,
+      );
+    }
+    const order = this.#claimOrder;
+    for (let h = this.#claimHead; h < order.length; h++) {
+      const p = order[h];
+      if (p.pos < from) return "claim before the digest's start";
+      parts.push(`C ${p.pos} ${p.claim} ${p.connId} ${p.key} ${p.older?.pos} ${p.rejected}`);
+    }
+    return parts.join("\n");
   }
 
   /** Releases the events still held back (end of the readable data). */
@@ -575,8 +647,9 @@ export class AuditParser {
     const head = recordHead(buf, inside, buf.indexOf(10, inside));
     const from = this.#base + inside;
     const to = head ? this.#reachAhead(head.userStart) : this.#reachAhead(start);
+    const left = this.#reachLeft;
     this.#taintRange(from, to, reason);
-    this.#taintFurther(to);
+    this.#taintFurther(to, left);
   }
 
   /** Refuses an event line whose server host (ending at buf[hostEnd]) is not this file's. */
@@ -665,7 +738,11 @@ export class AuditParser {
     return Math.max(0, i - (19 + hostBytes + 1));
   }
 
-  /** File offset up to which a username whose text reaches buf[at] could go on. */
+  /**
+   * File offset up to which a username whose text reaches buf[at] could go on. When the bytes
+   * read so far end first, every character still to come is taken as 4 bytes, and
+   * {@link #reachLeft} says how many those are (0 when the reach is exact).
+   */
   #reachAhead(at: number): number {
     const buf = this.#buf;
     let i = at;
@@ -673,12 +750,40 @@ export class AuditParser {
     for (; i < this.#to && chars < MAX_USER_CHARS; i++) {
       if ((buf[i] & 0xc0) !== 0x80) chars++;
     }
-    return this.#base + i + 4 * (MAX_USER_CHARS - chars);
+    this.#reachLeft = MAX_USER_CHARS - chars;
+    return this.#base + i + 4 * this.#reachLeft;
   }
 
-  /** Lines read from now on that start up to file offset `to` are refused. */
-  #taintFurther(to: number): void {
-    if (to > this.#taintUntil) this.#taintUntil = to;
+  /**
+   * Lines read from now on that start up to file offset `to` are refused. `left` > 0: `to` is
+   * the end of the bytes read plus 4 bytes for each of `left` characters still to come; the
+   * next {@link feed} counts them in its bytes ({@link #resolveTaint}), so that the reach does
+   * not depend on where a read ended.
+   */
+  #taintFurther(to: number, left = 0): void {
+    if (to > this.#taintUntil) {
+      this.#taintUntil = to;
+      this.#taintLeft = left;
+    }
+  }
+
+  /** Lines read from now on are refused by no earlier line. */
+  #untaint(): void {
+    this.#taintUntil = -Infinity;
+    this.#taintLeft = 0;
+  }
+
+  /**
+   * Makes a reach that ran past the previous bytes exact: counts its remaining characters in
+   * buf[from, to) (the bytes that follow those).
+   */
+  #resolveTaint(from: number, to: number): void {
+    const buf = this.#buf;
+    let left = this.#taintLeft;
+    let i = from;
+    for (; i < to && left > 0; i++) if ((buf[i] & 0xc0) !== 0x80) left--;
+    this.#taintLeft = left;
+    this.#taintUntil = this.#base + i + 4 * left;
   }
 
   /** A connection-event line that does not start a record: the end of a multi-line username. */
@@ -691,7 +796,7 @@ export class AuditParser {
     this.#recordEnds.push(
       this.#base + (buf.indexOf(10, end) < 0 ? this.#to : buf.indexOf(10, end) + 1),
     );
-    this.#taintUntil = -Infinity;
+    this.#untaint();
     // Every event whose line starts in reach is inside this username.
     this.#taintRange(this.#base + limit, at - 1, "inside a record whose username spans lines");
     // Attribute the event to its record's first line: the earliest line in reach that starts
@@ -784,15 +889,16 @@ export class AuditParser {
   // ---- connection id claims -------------------------------------------------------------
 
   /**
-   * Registers a claim: it becomes the id's latest, the previous one hangs from it when near.
-   * When another claim on the id is near, both get their text as key (their bytes are still in
-   * the buffer then).
+   * Registers a claim: it becomes the id's latest, the previous one hangs from it (until it is
+   * pruned), so that a claim read far ahead never hides the ones near an earlier claim. When
+   * another claim on the id is near, both get their text as key (their bytes are still in the
+   * buffer then).
    */
   #addClaim(p: Pending): void {
     const map = this.#claims[p.claim];
     const prev = map.get(p.connId);
+    p.older = prev;
     if (prev && p.pos - prev.pos <= TWIN_BYTES) {
-      p.older = prev;
       p.key = this.#keyOf(p);
       for (let q: Pending | undefined = prev; q && p.pos - q.pos <= TWIN_BYTES; q = q.older) {
         q.key ??= this.#keyOf(q);
@@ -834,21 +940,28 @@ export class AuditParser {
     if (n > 64) ends.splice(0, n);
   }
 
-  /** Other claims of p's kind on p's id within TWIN_BYTES (before or after it). */
-  #peers(p: Pending): Pending[] {
+  /**
+   * Other claims of p's kind on p's id within TWIN_BYTES (before or after it), and not after
+   * file offset `horizon` (claims read further ahead than a decision may look are left out).
+   */
+  #peers(p: Pending, horizon = p.pos + TWIN_BYTES): Pending[] {
     const latest = this.#claims[p.claim].get(p.connId);
     if (latest === p && !p.older) return NONE;
     const out: Pending[] = [];
+    const last = Math.min(p.pos + TWIN_BYTES, horizon);
     for (let q = latest; q && q.pos >= p.pos - TWIN_BYTES; q = q.older) {
-      if (q !== p && q.pos <= p.pos + TWIN_BYTES) out.push(q);
+      if (q !== p && q.pos <= last) out.push(q);
     }
     return out;
   }
 
-  /** True when another claim near p has exactly p's text (p is a copy inside a username). */
-  #hasCopy(p: Pending): boolean {
+  /**
+   * True when another claim near p, not after `horizon`, has exactly p's text (p is a copy
+   * inside a username).
+   */
+  #hasCopy(p: Pending, horizon: number): boolean {
     if (p.key === undefined) return false;
-    for (const q of this.#peers(p)) if (q.key === p.key) return true;
+    for (const q of this.#peers(p, horizon)) if (q.key === p.key) return true;
     return false;
   }
 
@@ -863,34 +976,49 @@ export class AuditParser {
     const what = p.claim === LOGIN ? "login" : p.claim === DISCONNECT ? "DISCONNECT" : "record";
     const copy = peers.find((q) => q.key === p.key);
     if (copy) {
-      if (p.sharedFrom === -Infinity) this.#copyExtent(p, copy);
+      if (p.sharedFrom === -Infinity) {
+        this.#copyExtent(p, copy, p.pos - (HOLD_BYTES - DECIDE_LAG), p.pos + DECIDE_LAG);
+      }
       return `the same ${what} line appears twice (text inside a username)`;
     }
     if (p.claim !== LOGIN) return undefined;
     for (const q of peers) {
       if (q.rejected && !q.twin) continue; // refused for its own shape: it claims nothing
       if (peers.some((r) => r !== q && r.key === q.key)) continue; // a forged copy
-      const line = this.rejections.length < this.#detailLimit && this.#counts(q.line)
-        ? this.#lineNumber(q.line)
-        : NaN;
-      return `connection id ${p.connId} is claimed by another login record${
-        Number.isFinite(line) ? ` (line ${line})` : ""
-      }`;
+      return `connection id ${p.connId} is claimed by another login record${this.#where(p, q)}`;
     }
     return undefined;
   }
 
   /**
-   * Compares the bytes around two identical copies p and q (bytes still in the buffer): what
-   * they share is the username that holds them, plus what the two records have in common.
+   * Where the other record q is, said the same way whatever the read size and wherever the
+   * run started in the file: its line number when it is in this file's bytes that are sure to be
+   * in the buffer while p is decided, else how far before p it is; nothing when it is in another
+   * file or no more details are logged.
    */
-  #copyExtent(p: Pending, q: Pending): void {
+  #where(p: Pending, q: Pending): string {
+    if (this.rejections.length >= this.#detailLimit || q.line < 0 || q.line >= this.#fileEnd) {
+      return "";
+    }
+    if (q.line < p.pos - (HOLD_BYTES - DECIDE_LAG)) return ` (${p.pos - q.line} bytes before it)`;
+    return ` (line ${this.#lineNumber(q.line)})`;
+  }
+
+  /**
+   * Compares the bytes around two identical copies p and q (bytes still in the buffer): what
+   * they share is the username that holds them, plus what the two records have in common. Only
+   * the file bytes [viewFrom, viewTo) are looked at, which are always in the buffer when p is
+   * decided, so the outcome does not depend on the read size.
+   */
+  #copyExtent(p: Pending, q: Pending, viewFrom: number, viewTo: number): void {
     const buf = this.#buf;
     const base = this.#base;
+    const low = Math.max(0, viewFrom - base);
+    const high = Math.min(this.#to, viewTo - base);
     let i = p.line - base - 1;
     let j = q.line - base - 1;
     let n = 0;
-    while (i >= 0 && j >= 0 && buf[i] === buf[j] && n < MAX_RECORD_BYTES) {
+    while (i >= low && j >= low && buf[i] === buf[j] && n < MAX_RECORD_BYTES) {
       i--;
       j--;
       n++;
@@ -898,12 +1026,12 @@ export class AuditParser {
     let a = p.lineEnd - base;
     let b = q.lineEnd - base;
     let m = 0;
-    while (a < this.#to && b < this.#to && buf[a] === buf[b] && m < MAX_RECORD_BYTES) {
+    while (a < high && b < high && buf[a] === buf[b] && m < MAX_RECORD_BYTES) {
       a++;
       b++;
       m++;
     }
-    if (i < 0 || j < 0 || a >= this.#to || b >= this.#to) return; // not all in view
+    if (i < low || j < low || a >= high || b >= high) return; // not all in view
     p.sharedFrom = p.line - n;
     p.sharedTo = p.lineEnd + m;
     q.sharedFrom = q.line - n;
@@ -945,13 +1073,15 @@ export class AuditParser {
     let n = 0;
     const list = this.#pending;
     const from = list[k].pos + NEAR_BYTES;
+    // No further than a decision may look: beyond it, what was read depends on the read size.
+    const horizon = list[k].pos + TWIN_BYTES;
     const ceiling = this.#ceiling;
-    for (let i = k + 1; i < list.length && n < NEIGHBOURS; i++) {
+    for (let i = k + 1; i < list.length && n < NEIGHBOURS && list[i].pos <= horizon; i++) {
       const q = list[i];
       const e = q.event;
       if (q.pos < from || q.rejected !== undefined || e === undefined || e.multiline) continue;
       if (ids) {
-        if (q.claim === LOGIN && !this.#hasCopy(q)) out[n++] = q.connId;
+        if (q.claim === LOGIN && !this.#hasCopy(q, horizon)) out[n++] = q.connId;
       } else if (e.instant <= ceiling) out[n++] = e.instant;
     }
     return n;
@@ -1052,9 +1182,11 @@ export class AuditParser {
   #taintAround(start: number, reason: string, self?: Pending): void {
     const at = this.#base + start;
     const from = Math.max(this.#base + this.#reachBack(start), this.#lastRecordEnd(at));
-    const to = Math.min(this.#reachAhead(start), this.#nextRecordEnd(at) - 1);
+    const reach = this.#reachAhead(start);
+    const left = this.#reachLeft;
+    const to = Math.min(reach, this.#nextRecordEnd(at) - 1);
     this.#taintRange(from, to, reason, self);
-    this.#taintFurther(to);
+    this.#taintFurther(to, to === reach ? left : 0);
   }
 
   /** Refuses the pending events (not DISCONNECT claims) whose line starts in [from, to]. */

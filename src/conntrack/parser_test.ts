@@ -4,6 +4,7 @@ import {
   AuditParser,
   type ConnEvent,
   HOLD_BYTES,
+  MAX_USER_CHARS,
   type ParserOptions,
   splitHostPort,
 } from "./parser.ts";
@@ -766,4 +767,31 @@ Deno.test("parser: the hold-back keeps whole lines, the fewest that hold the las
     if (bytes[to - HOLD_BYTES] === 10) onNewline++;
   }
   assert.ok(onNewline > 0, "no cut fell on a newline: the input does not test that case");
+});
+
+Deno.test("parser: a refused line's reach ahead is the same whether or not a read ends right after it", () => {
+  const t = auditTime(T0 + 10_000);
+  // A login refused as it is read (a control byte in its name), then a short QUERY record, then
+  // a genuine login that starts just past a username's reach (130 characters) from it: with
+  // the bytes after the refused line not read yet, the reach must not be guessed wider.
+  const refused = `${t},db1,bad\u0001,h,1105,0,CONNECT,,,0`;
+  const query = `${t},db1,app,h,1104,7,QUERY,shop,'SELECT ${"q".repeat(40)}',0`;
+  const login = `${t},db1,carol,10.0.0.1,1106,0,CONNECT,,,0`;
+  assert.ok(refused.length + 1 + query.length + 1 > MAX_USER_CHARS);
+  const text = [
+    ...genuine(5, T0, 1100),
+    refused,
+    query,
+    login,
+    ...genuine(5, T0 + 12_000, 1107, "v"),
+    "",
+  ].join("\n");
+  const bytes = enc.encode(text);
+  const reference = parse(bytes);
+  assert.ok(
+    loginsOf(reference.events).includes("carol"),
+    JSON.stringify(reference.parser.rejections),
+  );
+  assert.equal(reference.parser.rejected, 1);
+  assertSameAtEveryCut(bytes, reference);
 });

@@ -14,6 +14,7 @@ import {
   type FilePlan,
   lostFiles,
   planFile,
+  readUpTo,
 } from "./files.ts";
 import {
   CONTEXT_BYTES,
@@ -26,6 +27,7 @@ import {
   type WorkerReply,
 } from "./scan.ts";
 import { SCAN_WORKER_SOURCE } from "./scan_worker_bundle.ts";
+import { AuditParser, MAX_REJECTION_DETAILS } from "./parser.ts";
 import { type Checkpoint, Store } from "./store.ts";
 import type { ProgressSink } from "./progress.ts";
 import { isUtcLike, machineZone, Zone } from "../time/tz.ts";
@@ -55,6 +57,11 @@ export interface RunSummary {
 
 /** Below this many new bytes the files are parsed in the main thread (workers cost ~50 ms). */
 export const WORKER_THRESHOLD_BYTES = 64 << 20;
+/** How much of the file before the cut the second range reads as context. */
+const SPLIT_CONTEXT_BYTES = 512 << 10;
+/** The parsers' states are compared from this many bytes before the cut. */
+const SPLIT_DIGEST_BYTES = 256 << 10;
+
 /** A live log written this recently may still get the second half of a login's record pair. */
 export const SETTLE_MS = 2_000;
 /** …so this much of its end waits for the next run. */
@@ -66,6 +73,12 @@ export interface RunOptions {
   now?: number;
   /** Parse in threads only when at least this many bytes are new. */
   workerThresholdBytes?: number;
+  /**
+   * Read one file in two ranges in parallel from this many new bytes on (see
+   * {@link scanSplit}). Off by default: on the 2-core development machine it did not pay (see
+   * docs/conntrack.md "Speed").
+   */
+  splitThresholdBytes?: number;
   /** Shown while the files are read (a terminal's progress line). */
   progress?: ProgressSink;
   /** Called after the central store was written, just before the local commit (tests). */
@@ -113,7 +126,10 @@ export async function runConntrack(
     const { jobs, heldBack } = scanJobs(plans, now, zone);
     const workers = workerCount(jobs, threshold, config.maxWorkers);
     const found = new Findings();
-    const results = await scanAll(jobs, workers, found, options.progress);
+    const split = options.splitThresholdBytes;
+    const results = workers === 0 && config.maxWorkers >= 2 && split !== undefined
+      ? await scanSplit(jobs, split, found) ?? await scanAll(jobs, workers, found, options.progress)
+      : await scanAll(jobs, workers, found, options.progress);
 
     warnLost(logger, lost, results, zone);
     const { rejected, malformed, lateDated, events } = tallyResults(logger, results, zone);
@@ -564,4 +580,135 @@ async function scanInWorkers(
     URL.revokeObjectURL(url);
   }
   return results;
+}
+
+/**
+ * When exactly one file has new bytes, at least `threshold` of them, reads it in two ranges in
+ * parallel (this thread and one worker) and returns the results of all jobs; undefined when
+ * it does not apply (then the caller reads as usual). The cut is a line start in the middle; the
+ * second range reads 512 KiB before the cut as context. The result is the sequential one only
+ * when the second range's parser, after its context, is in the state the first range's parser
+ * is in at the cut (compared by {@link AuditParser.digest}); otherwise the file is read again in
+ * one piece. See docs/conntrack.md "Speed".
+ */
+export async function scanSplit(
+  jobs: ScanJob[],
+  threshold: number,
+  found: Findings,
+): Promise<ScanResult[] | undefined> {
+  const busy = jobs.filter((j) => j.end > j.start);
+  if (busy.length !== 1 || (navigator.hardwareConcurrency || 1) < 2) return undefined;
+  const job = busy[0];
+  if (job.end - job.start < threshold) return undefined;
+  const host = job.serverHost ?? (job.start === 0 ? firstServerHost(job) : undefined);
+  const cut = host === undefined ? undefined : lineStartAfter(job, (job.start + job.end) >> 1);
+  if (cut === undefined) return undefined;
+  return (await scanSplitAt(jobs, job, host!, cut, found))?.results;
+}
+
+/**
+ * Reads `job` (one of `jobs`, the only one with new bytes) in two ranges cut at `cut` (a line
+ * start), the file's server host being `host`; see {@link scanSplit}. `merged` tells whether
+ * the two ranges were used (false: the parsers' states differed at the cut and the file was
+ * read again in one piece). Undefined when the cut leaves too little before it.
+ */
+export async function scanSplitAt(
+  jobs: ScanJob[],
+  job: ScanJob,
+  host: string,
+  cut: number,
+  found: Findings,
+): Promise<{ results: ScanResult[]; merged: boolean } | undefined> {
+  if (cut - job.start < SPLIT_CONTEXT_BYTES || cut >= job.end) return undefined;
+  const head: ScanJob = {
+    ...job,
+    end: cut,
+    complete: true,
+    after: undefined,
+    split: "head",
+    digestFrom: cut - SPLIT_DIGEST_BYTES,
+  };
+  const tail: ScanJob = {
+    ...job,
+    start: cut,
+    serverHost: host,
+    lastInstant: undefined,
+    before: { path: job.path, ino: job.ino, from: cut - SPLIT_CONTEXT_BYTES, to: cut },
+    beforeServerHost: host,
+    split: "tail",
+    digestFrom: cut - SPLIT_DIGEST_BYTES,
+  };
+  const both = new Findings();
+  const [a, b] = await scanInWorkers([head, tail], 2, both);
+  const others = jobs.map((j) => j === job ? undefined : scanFile(j, found));
+  const limit = job.detailLimit ?? MAX_REJECTION_DETAILS;
+  // The refusals logged in detail are the first ones recorded; the head's recorded after its
+  // cut may come after the tail's in a sequential read, so then which ones cannot be told.
+  const detailsKnown = limit === Infinity || a.rejectedAtCut === a.rejected ||
+    a.rejectedAtCut! >= limit || b.rejected === 0;
+  const merged: ScanResult | undefined = a.digest !== undefined && a.digest === b.digest &&
+      !a.moved && !b.moved && detailsKnown
+    ? {
+      path: job.path,
+      consumed: b.consumed,
+      serverHost: b.serverHost,
+      lastInstant: b.lastInstant,
+      firstInstant: a.firstInstant === null
+        ? b.firstInstant
+        : b.firstInstant === null
+        ? a.firstInstant
+        : Math.min(a.firstInstant, b.firstInstant),
+      rejections: [...a.rejections, ...b.rejections].slice(0, limit),
+      rejected: a.rejected + b.rejected,
+      malformed: a.malformed + b.malformed,
+      lateDated: a.lateDated + b.lateDated,
+      events: a.events + b.events,
+      bytes: b.consumed - job.start,
+    }
+    : undefined;
+  if (merged) found.merge(both.toMessage());
+  log("conntrack").debug("{path}: read in two ranges from byte {cut}: {how}", {
+    path: job.path,
+    cut,
+    how: merged ? "states equal at the cut" : "states differ at the cut, read again in one piece",
+  });
+  return {
+    results: jobs.map((j, i) => j === job ? merged ?? scanFile(j, found) : others[i]!),
+    merged: merged !== undefined,
+  };
+}
+
+/** The server host a parser learns from the first 64 KiB of the file, if any. */
+function firstServerHost(job: ScanJob): string | undefined {
+  const bytes = readBytes(job.path, job.ino, 0, CONTEXT_BYTES);
+  if (!bytes) return undefined;
+  const last = bytes.lastIndexOf(10);
+  if (last < 0) return undefined;
+  const parser = new AuditParser({ zone: new Zone(job.zone), startOffset: 0 });
+  parser.feed(bytes, 0, 0, last + 1);
+  return parser.serverHost;
+}
+
+/** The first line start after file offset `at` (within 1 MiB), if any. */
+function lineStartAfter(job: ScanJob, at: number): number | undefined {
+  const bytes = readBytes(job.path, job.ino, at, 1 << 20);
+  const nl = bytes ? bytes.indexOf(10) : -1;
+  return nl < 0 || at + nl + 1 >= job.end ? undefined : at + nl + 1;
+}
+
+/** Up to `n` bytes of the file from `at`; undefined when it is gone or another file now. */
+function readBytes(path: string, ino: number | undefined, at: number, n: number) {
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    if (ino !== undefined && f.statSync().ino !== ino) return undefined;
+    f.seekSync(at, Deno.SeekMode.Start);
+    return readUpTo(f, n);
+  } finally {
+    f.close();
+  }
 }

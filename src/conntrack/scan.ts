@@ -45,8 +45,19 @@ export interface ScanJob {
   beforeServerHost?: string;
   /** The next file's first bytes, read as context after `end` when the file was read to its end. */
   after?: ContextRange;
-  /** Read size; default 1 MiB. */
+  /** Read size; default 256 KiB. */
   chunkBytes?: number;
+  /** Refused lines kept with details (line number, reason); default MAX_REJECTION_DETAILS. */
+  detailLimit?: number;
+  /**
+   * One of two ranges of one file read in parallel (see run.ts): the `head` is read to `end`
+   * (a line start inside the file), then {@link CONTEXT_BYTES} more of the same file as context;
+   * the `tail` starts at `start` with the bytes before it as `before`. Each result carries the
+   * parser's digest at the cut (from file offset `digestFrom` on): the head's after its last
+   * byte, the tail's after its context.
+   */
+  split?: "head" | "tail";
+  digestFrom?: number;
 }
 
 /** Bytes [from, to) of a file, read as context (cut to whole lines). */
@@ -144,6 +155,10 @@ export interface ScanResult {
   bytes: number;
   /** Set when the file was not read because it was renamed or removed after it was listed. */
   moved?: true;
+  /** The parser's digest at the cut, for a split job (see ScanJob.split). */
+  digest?: string;
+  /** For a split head: how many refusals were recorded before its bytes ended. */
+  rejectedAtCut?: number;
 }
 
 /** Lines longer than about this are skipped as garbage (server_audit caps queries far below). */
@@ -218,8 +233,12 @@ function scanOpen(
       lastWrite: job.lastWrite,
       countLines: counter,
       ops,
+      detailLimit: job.detailLimit,
     });
   let parser = newParser(job.start);
+  let digest: string | undefined;
+  let rejectedAtCut: number | undefined;
+  let restarted = false;
   const rejections: Rejection[] = [];
   let malformed = 0;
   let rejected = 0;
@@ -250,8 +269,10 @@ function scanOpen(
     const n = readContext(job.before, buf, 0, job.path === job.before.path ? file : undefined);
     if (n > 0) {
       parser.feed(buf, job.start - n, 0, n);
+      if (job.split === "tail") digest = parser.digest(job.digestFrom ?? job.start);
       const keep = parser.keepFrom;
       buf.copyWithin(0, keep, n);
+      parser.shifted(keep);
       base = job.start - n + keep;
       from = len = n - keep;
     }
@@ -280,6 +301,7 @@ function scanOpen(
       len -= nl + 1;
       from = 0;
       parser = newParser(base, parser);
+      restarted = true;
     }
     const last = buf.subarray(from, len).lastIndexOf(10);
     if (last < 0) {
@@ -303,12 +325,27 @@ function scanOpen(
     take(parser.feed(buf, base, from, to));
     const keep = parser.keepFrom;
     buf.copyWithin(0, keep, len);
+    parser.shifted(keep);
     base += keep;
     len -= keep;
     from = to - keep;
   }
   let consumed = skipping ? base : base + from;
-  if (
+  if (job.split === "head") {
+    digest = restarted || skipping || consumed !== job.end
+      ? undefined
+      : parser.digest(job.digestFrom ?? job.end);
+    rejectedAtCut = parser.rejected;
+    parser.endOfRange();
+    const n = readContext(
+      { path: job.path, from: job.end, to: job.end + CONTEXT_BYTES },
+      buf,
+      len,
+      file,
+      true,
+    );
+    if (n > 0) take(parser.feed(buf, base, from, from + n));
+  } else if (
     job.after && job.complete !== false && !skipping && len === from && consumed === job.end &&
     consumed > job.start
   ) {
@@ -334,15 +371,24 @@ function scanOpen(
     lateDated,
     events,
     bytes: consumed - job.start,
+    ...(digest !== undefined && !restarted ? { digest } : {}),
+    ...(rejectedAtCut !== undefined ? { rejectedAtCut } : {}),
   };
 }
 
 /**
  * Reads the context `range` into buf[at…], cut to whole lines (a first partial line is dropped
- * unless the range starts the file), and returns its length; 0 when the file is gone or is
- * another one now. `open` is the already open file when the range is in it.
+ * unless the range starts the file or `lineStart` says it starts a line), and returns its
+ * length; 0 when the file is gone or is another one now. `open` is the already open file when
+ * the range is in it.
  */
-function readContext(range: ContextRange, buf: Uint8Array, at: number, open?: Deno.FsFile): number {
+function readContext(
+  range: ContextRange,
+  buf: Uint8Array,
+  at: number,
+  open?: Deno.FsFile,
+  lineStart = false,
+): number {
   const want = Math.min(range.to - range.from, buf.length - at);
   if (want <= 0) return 0;
   let f = open;
@@ -361,7 +407,7 @@ function readContext(range: ContextRange, buf: Uint8Array, at: number, open?: De
     const region = buf.subarray(at, at + got);
     const last = region.lastIndexOf(10);
     if (last < 0) return 0;
-    const first = range.from === 0 ? 0 : region.indexOf(10) + 1;
+    const first = range.from === 0 || lineStart ? 0 : region.indexOf(10) + 1;
     if (first > last) return 0;
     if (first > 0) buf.copyWithin(at, at + first, at + last + 1);
     return last + 1 - first;

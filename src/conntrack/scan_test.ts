@@ -261,3 +261,65 @@ Deno.test("scan: a CONNECT with an error code is a failed login, not a login", a
     ]]);
   });
 });
+
+Deno.test("scan: refused lines and logins are the same whatever the read size, tiny ones included", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A forged login (its line written twice by the server, in the failed login's record and
+    // in its DISCONNECT), and more than the twin window later another forged login claiming
+    // the same connection id: read in one large chunk, that later claim must not hide the
+    // first one's copy.
+    const forged = (t: string, who: string, id: number) => {
+      const user =
+        `a,localhost,1,0,DISCONNECT,,,0\n${t},db1,${who},10.0.0.9,${id},0,CONNECT,,,0\n` +
+        `${t},db1,y`;
+      return [
+        `${t},db1,${user},localhost,${id + 1},0,FAILED_CONNECT,,,1045`,
+        `${t},db1,${user},localhost,${id + 1},0,DISCONNECT,,,0`,
+      ];
+    };
+    const gen = await generateAudit({
+      dir,
+      files: 1,
+      bytesPerFile: 400_000,
+      accounts: 40,
+      seed: 11,
+    });
+    const path = gen.paths[0];
+    const head = genuineLines(40, T0, 100);
+    const far = genuineLines(400, T0 + 82_000, 142, "v");
+    const lines = [
+      ...head,
+      ...forged(auditTime(T0 + 80_000), "mallory", 140),
+      ...far,
+      ...forged(auditTime(T0 + 82_000 + 800_000), "trudy", 140),
+      ...genuineLines(40, T0 + 82_000 + 802_000, 542, "w"),
+    ];
+    const tail = await Deno.readTextFile(path); // generated traffic with hostile names of its own
+    // And a forged login near the end, decided only when the file has been read to its end.
+    const lastTime = tail.slice(tail.lastIndexOf("\n", tail.length - 2) + 1).slice(0, 17);
+    const end = [...forged(lastTime, "eve", gen.next.connId), ""].join("\n");
+    await Deno.writeTextFile(path, lines.join("\n") + "\n" + tail + end);
+    const size = (await Deno.stat(path)).size;
+    const run = (chunkBytes: number) =>
+      scanAlone({ path, start: 0, end: size, zone: "UTC", chunkBytes, detailLimit: Infinity });
+    const reference = run(1 << 20);
+    const users = [...reference.found.logins.values()].map(([u]) => u);
+    assert.ok(!["mallory", "trudy", "eve"].some((u) => users.includes(u)), "forged logins refused");
+    assert.ok(users.includes("v0") && users.includes("w39"));
+    assert.ok(reference.rejected > 10 && reference.rejections.length === reference.rejected);
+    // Refusals are recorded when they are found, which may be in another order: compare sets.
+    const refused = (r: ScanResult) => r.rejections.map((x) => `${x.line} ${x.reason}`).sort();
+    for (const chunkBytes of [1, 97, 4096, 65_536, 262_144, 300_001]) {
+      const r = run(chunkBytes);
+      assert.deepEqual(refused(r), refused(reference), `read size ${chunkBytes}`);
+      assert.deepEqual(
+        { ...brief(r), rejections: [] },
+        { ...brief(reference), rejections: [] },
+        `read size ${chunkBytes}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
