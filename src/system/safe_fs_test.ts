@@ -42,6 +42,31 @@ Deno.test("safe fs: atomic write uses a fresh random name, replaces a link inste
   }
 });
 
+Deno.test("safe fs: atomic write from pieces writes them in order; a failing producer leaves the old file", async () => {
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/m.prom`;
+    await Deno.writeTextFile(path, "old\n");
+    async function* pieces(fail: boolean) {
+      yield "a é\n";
+      await new Promise((r) => setTimeout(r, 1));
+      // While the pieces are produced, readers still see the old file.
+      assert.equal(await Deno.readTextFile(path), "old\n");
+      if (fail) throw new Error("render failed");
+      yield "b\n";
+    }
+    await assert.rejects(writeFileAtomic(path, pieces(true)), /render failed/);
+    assert.equal(await Deno.readTextFile(path), "old\n");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m.prom"], "temp removed");
+    await writeFileAtomic(path, pieces(false));
+    assert.equal(await Deno.readTextFile(path), "a é\nb\n");
+    await writeFileAtomic(path, ["x", "", "y\n"]);
+    assert.equal(await Deno.readTextFile(path), "xy\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("safe fs: exclusive create never follows a link and sets the exact mode on the handle", async () => {
   const dir = await tempDir();
   try {
