@@ -47,14 +47,14 @@ Deno.test("safe fs: atomic write from pieces writes them in order; a failing pro
   try {
     const path = `${dir}/m.prom`;
     await Deno.writeTextFile(path, "old\n");
-    async function* pieces(fail: boolean) {
+    const pieces = async function* (fail: boolean) {
       yield "a é\n";
       await new Promise((r) => setTimeout(r, 1));
       // While the pieces are produced, readers still see the old file.
       assert.equal(await Deno.readTextFile(path), "old\n");
       if (fail) throw new Error("render failed");
       yield "b\n";
-    }
+    };
     await assert.rejects(writeFileAtomic(path, pieces(true)), /render failed/);
     assert.equal(await Deno.readTextFile(path), "old\n");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m.prom"], "temp removed");
