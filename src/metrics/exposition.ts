@@ -73,7 +73,8 @@ export async function* expositionChunks(
       yield out;
       out = "";
     }
-    await pause();
+    const wait = pause();
+    if (wait) await wait;
   }
   if (out) yield out;
 }

@@ -311,10 +311,19 @@ export async function writeFileAtomic(
     }
     try {
       try {
-        for await (const chunk of typeof text === "string" ? [text] : text) {
-          const bytes = encoder.encode(chunk);
+        const write = async (bytes: Uint8Array) => {
           let written = 0;
           while (written < bytes.length) written += await file.write(bytes.subarray(written));
+        };
+        if (typeof text === "string") {
+          await write(encoder.encode(text));
+        } else {
+          // One buffer for every piece (a UTF-16 unit takes at most 3 bytes of UTF-8).
+          let buf = new Uint8Array(0);
+          for await (const chunk of text) {
+            if (buf.length < chunk.length * 3) buf = new Uint8Array(chunk.length * 3);
+            await write(buf.subarray(0, encoder.encodeInto(chunk, buf).written));
+          }
         }
         await file.sync();
       } finally {

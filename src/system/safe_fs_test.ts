@@ -60,8 +60,9 @@ Deno.test("safe fs: atomic write from pieces writes them in order; a failing pro
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m.prom"], "temp removed");
     await writeFileAtomic(path, pieces(false));
     assert.equal(await Deno.readTextFile(path), "a é\nb\n");
-    await writeFileAtomic(path, ["x", "", "y\n"]);
-    assert.equal(await Deno.readTextFile(path), "xy\n");
+    // Pieces of every UTF-8 length, a longer one after a shorter (the buffer grows).
+    await writeFileAtomic(path, ["x", "", "\u{1F600}\u20ac\u00e9y".repeat(1000) + "\n"]);
+    assert.equal(await Deno.readTextFile(path), "x" + "\u{1F600}\u20ac\u00e9y".repeat(1000) + "\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
