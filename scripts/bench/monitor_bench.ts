@@ -266,10 +266,12 @@ for (const name of String(values.sets).split(",")) {
       const scan = median(cycles[i].map((c) => c.scan));
       const wall = median(cycles[i].map((c) => c.wall));
       const rss = Math.max(...cycles[i].map((c) => c.rssKiB)) / 1024;
+      // The highest of the rounds, and their median: one GC more or less moves a run by MiBs.
+      const rssMedian = median(cycles[i].map((c) => c.rssKiB)) / 1024;
       console.log(
         `  ${runs[i][0]}: cycle ${f(scan)} (whole process ${f(wall)}), peak RSS ${
           rss.toFixed(1)
-        } MiB`,
+        } MiB (median of ${ROUNDS}: ${rssMedian.toFixed(1)} MiB)`,
       );
       console.log(
         `ratio ${name} ${runs[i][0]} / bare query: ${r(scan / b)} (whole process ${r(wall / b)})`,

@@ -17,7 +17,8 @@ export interface Family {
   name: string;
   help: string;
   type: "gauge" | "counter";
-  samples: Sample[];
+  /** The samples, in order; may be produced while the text is rendered (read once). */
+  samples: Iterable<Sample>;
 }
 
 /** Escapes a label value. */
@@ -53,18 +54,27 @@ export function renderExposition(families: readonly Family[]): string {
   return out;
 }
 
+/** Characters of exposition text gathered into one piece by {@link expositionChunks}. */
+export const CHUNK_CHARS = 64 * 1024;
+
 /**
- * {@link renderExposition} for large files: calls `pause` after each line and awaits what it
- * returns, so a caller can let its event loop breathe.
+ * {@link renderExposition} for large files, as pieces of about {@link CHUNK_CHARS} characters
+ * to write one after the other (the whole text is never built): calls `pause` after each line
+ * and awaits what it returns, so a caller can let its event loop breathe.
  */
-export async function renderExpositionSliced(
+export async function* expositionChunks(
   families: readonly Family[],
   pause: () => Promise<void> | undefined,
-): Promise<string> {
+): AsyncGenerator<string> {
   let out = "";
   for (const piece of pieces(families)) {
     out += piece;
-    await pause();
+    if (out.length >= CHUNK_CHARS) {
+      yield out;
+      out = "";
+    }
+    const wait = pause();
+    if (wait) await wait;
   }
-  return out;
+  if (out) yield out;
 }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { escapeLabelValue, renderExposition } from "./exposition.ts";
+import {
+  CHUNK_CHARS,
+  escapeLabelValue,
+  expositionChunks,
+  type Family,
+  renderExposition,
+} from "./exposition.ts";
 
 const GOLDEN = new URL("./testdata/exposition.golden.prom", import.meta.url);
 
@@ -40,4 +46,28 @@ Deno.test("exposition: label escaping and metric name checks", () => {
   assert.throws(() =>
     renderExposition([{ name: "bad-name", help: "", type: "gauge", samples: [] }])
   );
+});
+
+Deno.test("exposition: the chunked rendering is the same text, in bounded pieces", async () => {
+  const families: Family[] = [
+    { name: "a_bytes", help: "A.", type: "gauge", samples: [] },
+    {
+      name: "b_bytes",
+      help: "B.",
+      type: "gauge",
+      samples: Array.from({ length: 5000 }, (_, i) => ({
+        labels: { server: "db1", user: `u${i}"\\` },
+        value: i * 1.5,
+      })),
+    },
+  ];
+  let pauses = 0;
+  const chunks: string[] = [];
+  for await (const c of expositionChunks(families, () => void pauses++)) chunks.push(c);
+  const whole = renderExposition(families);
+  assert.equal(chunks.join(""), whole);
+  assert.ok(whole.length > 2 * CHUNK_CHARS, "the test text spans several chunks");
+  assert.ok(chunks.length >= 3);
+  for (const c of chunks) assert.ok(c.length > 0 && c.length < CHUNK_CHARS + 200);
+  assert.equal(pauses, 2 + 5000, "a pause after each piece");
 });

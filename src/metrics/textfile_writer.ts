@@ -10,6 +10,9 @@
  */
 import { writeFileAtomic } from "../system/safe_fs.ts";
 
+/** What a render gives: the text, a promise of it, or its pieces in order. */
+export type Text = string | Promise<string> | AsyncIterable<string>;
+
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -20,7 +23,7 @@ export class TextfileWriter {
   /** The file this writer replaces. */
   readonly path: string;
   #mode: number;
-  #render?: () => string | Promise<string>;
+  #render?: () => Text;
   #waiters: Waiter[] = [];
   #running = false;
   /** Number of writes started so far (tests and benchmarks read it). */
@@ -33,10 +36,10 @@ export class TextfileWriter {
 
   /**
    * Asks for the file to hold what `render` returns (or resolves to: a long rendering may yield
-   * to the event loop). Resolves once a write that started after this call has finished;
-   * rejects with that write's error.
+   * to the event loop; or the pieces it yields, written as they come). Resolves once a write
+   * that started after this call has finished; rejects with that write's error.
    */
-  write(render: () => string | Promise<string>): Promise<void> {
+  write(render: () => Text): Promise<void> {
     this.#render = render;
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (!this.#running) {
@@ -54,7 +57,8 @@ export class TextfileWriter {
       this.#waiters = [];
       this.writes++;
       try {
-        await writeFileAtomic(this.path, await render(), this.#mode);
+        const text = render();
+        await writeFileAtomic(this.path, text instanceof Promise ? await text : text, this.#mode);
         for (const w of waiters) w.resolve();
       } catch (err) {
         for (const w of waiters) w.reject(err);

@@ -36,6 +36,41 @@ function describe(what: string, code: number): string {
   return `${what}: ${lastError()} (errno ${code})`;
 }
 
+/** One entry of a directory read by {@link entriesOf}: `d_type` and the NUL-terminated name. */
+interface Entry {
+  type: number;
+  /** Valid until the next entry is read (one buffer serves them all). */
+  name: Uint8Array;
+}
+
+/** The entries of an open directory but `.` and `..`, copied one by one into one reused buffer. */
+function* entriesOf(
+  c: ReturnType<typeof directoryCalls>,
+  dir: Deno.PointerObject,
+): Generator<Entry> {
+  // struct dirent (64-bit glibc): d_ino(8) d_off(8) d_reclen(2) d_type(1) d_name at 19.
+  const ent = new Uint8Array(19 + 256 + 1);
+  const entView = new DataView(ent.buffer);
+  const entry: Entry = { type: DT_UNKNOWN, name: ent.subarray(19) };
+  const name = entry.name;
+  for (let p = c.readdir(dir); p !== null; p = c.readdir(dir)) {
+    c.memcpy(ent, p, 19n);
+    const reclen = Math.min(entView.getUint16(16, true), ent.length);
+    c.memcpy(ent, p, BigInt(reclen));
+    if (name[0] === 0x2e && (name[1] === 0 || (name[1] === 0x2e && name[2] === 0))) continue;
+    entry.type = ent[18];
+    yield entry;
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** The text of a NUL-terminated name. */
+function nameText(name: Uint8Array): string {
+  const end = name.indexOf(0);
+  return decoder.decode(name.subarray(0, end < 0 ? undefined : end));
+}
+
 /** {@link DirSizer} on libc: readdir + statx relative to the directory, one reused buffer. */
 export function* libcDirSize(path: string): Generator<void, DirSize> {
   const c = directoryCalls();
@@ -46,28 +81,16 @@ export function* libcDirSize(path: string): Generator<void, DirSize> {
   }
   // Entries are measured relative to the open directory (no path walk per file).
   const fd = c.dirfd(dir);
-  // struct dirent (64-bit glibc): d_ino(8) d_off(8) d_reclen(2) d_type(1) d_name at 19.
-  const ent = new Uint8Array(19 + 256 + 1);
-  const entView = new DataView(ent.buffer);
-  const name = ent.subarray(19);
   // struct statx: stx_mode (u16) at 28, stx_size (u64) at 40.
   const stx = new Uint8Array(256);
   const stxView = new DataView(stx.buffer);
   let bytes = 0;
   let n = 0;
   try {
-    for (let p = c.readdir(dir); p !== null; p = c.readdir(dir)) {
-      c.memcpy(ent, p, 19n);
-      const reclen = Math.min(entView.getUint16(16, true), ent.length);
-      c.memcpy(ent, p, BigInt(reclen));
-      const type = ent[18];
+    for (const { type, name } of entriesOf(c, dir)) {
       if (type !== DT_REG && type !== DT_UNKNOWN) continue;
-      if (name[0] === 0x2e && (name[1] === 0 || (name[1] === 0x2e && name[2] === 0))) continue;
       if (c.statx(fd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE_SIZE, stx) !== 0) {
-        const code = errno();
-        const end = name.indexOf(0);
-        const file = new TextDecoder().decode(name.subarray(0, end < 0 ? undefined : end));
-        return { error: describe(`${path}/${file}`, code) };
+        return { error: describe(`${path}/${nameText(name)}`, errno()) };
       }
       if ((stxView.getUint16(28, true) & S_IFMT) === S_IFREG) {
         bytes += Number(stxView.getBigUint64(40, true));
@@ -78,6 +101,48 @@ export function* libcDirSize(path: string): Generator<void, DirSize> {
     c.closedir(dir);
   }
   return { bytes };
+}
+
+const DT_DIR = 4;
+const S_IFDIR = 0o040000;
+
+/**
+ * The names of the subdirectories of `path` (links to directories excluded), one at a time,
+ * read with libc's readdir: Deno's `readDirSync` builds every entry of a datadir with 40,000
+ * schemas as one array of objects before the first is looked at. Throws (with Deno's own error,
+ * from `readDirSync`) when the directory cannot be opened; falls back to Deno's call where libc
+ * cannot be loaded.
+ */
+export function* subdirectories(path: string): Generator<string> {
+  let c: ReturnType<typeof directoryCalls>;
+  try {
+    c = directoryCalls();
+  } catch {
+    for (const e of Deno.readDirSync(path)) if (e.isDirectory) yield e.name;
+    return;
+  }
+  const dir = c.opendir(cString(path));
+  if (dir === null) {
+    // The same error as before this reader existed (NotFound, PermissionDenied, …).
+    for (const e of Deno.readDirSync(path)) if (e.isDirectory) yield e.name;
+    return;
+  }
+  const fd = c.dirfd(dir);
+  const stx = new Uint8Array(256);
+  const stxView = new DataView(stx.buffer);
+  try {
+    for (const { type, name } of entriesOf(c, dir)) {
+      if (type !== DT_DIR && type !== DT_UNKNOWN) continue;
+      if (
+        type === DT_UNKNOWN &&
+        (c.statx(fd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE_SIZE, stx) !== 0 ||
+          (stxView.getUint16(28, true) & S_IFMT) !== S_IFDIR)
+      ) continue;
+      yield nameText(name);
+    }
+  } finally {
+    c.closedir(dir);
+  }
 }
 
 /** {@link DirSizer} on Deno's own calls; `lstat` is replaceable for tests. */

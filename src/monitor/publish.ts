@@ -8,7 +8,7 @@
  * server carry `server` and `shard`.
  * @module
  */
-import { type Family, renderExpositionSliced, type Sample } from "../metrics/exposition.ts";
+import { expositionChunks, type Family, type Sample } from "../metrics/exposition.ts";
 import type { TextfileWriter } from "../metrics/textfile_writer.ts";
 import { log } from "../system/log.ts";
 import { errorText } from "../errors.ts";
@@ -119,7 +119,7 @@ export async function publishMetrics(
   const slicer = new TimeSlicer();
   try {
     await writer.write(() =>
-      renderExpositionSliced(
+      expositionChunks(
         monitorFamilies(
           input.reports,
           input.shard,
@@ -159,16 +159,24 @@ export function monitorFamilies(
   notifications?: NotifyCounters,
 ): Family[] {
   const sh = String(shard);
-  const perUser = (pick: (u: ServerReport["users"][number]) => number | undefined): Sample[] =>
-    reports.flatMap((r) =>
-      r.users.flatMap((u) => {
-        if (u.status === "no account") return [];
-        const value = pick(u);
-        return value === undefined
-          ? []
-          : [{ labels: { server: r.server, user: u.user, shard: sh }, value }];
-      })
-    );
+  // Per-user samples are made while the text is written, one at a time (a report is never
+  // changed once published): at 10,000 users a list of them all would be tens of thousands of
+  // objects alive at once.
+  const perUser = (
+    pick: (u: ServerReport["users"][number]) => number | undefined,
+  ): Iterable<Sample> => ({
+    *[Symbol.iterator]() {
+      for (const r of reports) {
+        for (const u of r.users) {
+          if (u.status === "no account") continue;
+          const value = pick(u);
+          if (value !== undefined) {
+            yield { labels: { server: r.server, user: u.user, shard: sh }, value };
+          }
+        }
+      }
+    },
+  });
   const perServer = (pick: (r: ServerReport) => number | undefined): Sample[] =>
     reports.flatMap((r) => {
       const value = pick(r);
@@ -288,7 +296,7 @@ export function monitorFamilies(
 function withShard(family: Family, shard: string): Family {
   return {
     ...family,
-    samples: family.samples.map((s) => ({ ...s, labels: { ...s.labels, shard } })),
+    samples: Array.from(family.samples, (s) => ({ ...s, labels: { ...s.labels, shard } })),
   };
 }
 

@@ -15,7 +15,7 @@
  * @module
  */
 import type { Db } from "../db/connection.ts";
-import { defaultDirSizer, type DirSize, type DirSizer } from "./dir_size.ts";
+import { defaultDirSizer, type DirSize, type DirSizer, subdirectories } from "./dir_size.ts";
 import { TimeSlicer } from "./slice.ts";
 
 /** Schemas that never belong to a user. */
@@ -149,12 +149,11 @@ export function decodeSchemaDir(name: string): string {
 export async function listSchemaDirs(datadir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const slicer = new TimeSlicer();
-  for (const entry of Deno.readDirSync(datadir)) {
+  for (const name of subdirectories(datadir)) {
     await slicer.pause();
-    if (!entry.isDirectory) continue;
-    const schema = decodeSchemaDir(entry.name);
+    const schema = decodeSchemaDir(name);
     if (SYSTEM_SCHEMAS.includes(schema) || schema.startsWith("#")) continue;
-    out.set(schema, `${datadir}/${entry.name}`);
+    out.set(schema, `${datadir}/${name}`);
   }
   return out;
 }

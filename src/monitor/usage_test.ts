@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { denoDirSize, libcDirSize } from "./dir_size.ts";
+import { denoDirSize, libcDirSize, subdirectories } from "./dir_size.ts";
 import { decodeSchemaDir, listSchemaDirs, usageFromDatadir } from "./usage.ts";
 
 Deno.test("usage: schema directory names are decoded", () => {
@@ -76,6 +76,23 @@ Deno.test("usage: a file whose size cannot be read makes its schema incomplete, 
     const usage = await usageFromDatadir(dirs, denoDirSize(broken));
     assert.match(usage.get("shop")!.problem!, /shop\/t\.ibd: Input\/output error/);
     assert.deepEqual(usage.get("other"), { bytes: 5 }, "the other schemas are unaffected");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("usage: the datadir's subdirectories are listed as Deno lists them (no links, no files)", async () => {
+  const dir = await datadir();
+  try {
+    await Deno.symlink(`${dir}/shop`, `${dir}/link_to_shop`);
+    await Deno.mkdir(`${dir}/caf\u00e9@002d`);
+    const deno = [...Deno.readDirSync(dir)].filter((e) => e.isDirectory).map((e) => e.name);
+    const listed = [...subdirectories(dir)];
+    assert.deepEqual(listed.toSorted(), deno.toSorted());
+    assert.ok(listed.includes("caf\u00e9@002d") && !listed.includes("link_to_shop"));
+    assert.ok(!listed.includes("ibdata1"));
+    // A directory that cannot be read fails as Deno's own call does.
+    assert.throws(() => [...subdirectories(`${dir}/missing`)], Deno.errors.NotFound);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

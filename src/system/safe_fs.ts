@@ -288,12 +288,18 @@ function randomSuffix(): string {
  * a temporary file `.<name>.<24 random hex>.tmp` is created exclusively in the same directory
  * (a new name is drawn when one exists), written, flushed with fsync, and renamed over `path`.
  * The rename replaces a link at `path` rather than following it. `mode` is applied at
- * creation, so the process umask may remove bits from it.
+ * creation, so the process umask may remove bits from it. `text` may come in pieces (a large
+ * file is then never held whole in memory); the pieces are read once, after the temporary file
+ * exists, and an error while producing them removes it and leaves `path` as it was.
  */
-export async function writeFileAtomic(path: string, text: string, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  text: string | Iterable<string> | AsyncIterable<string>,
+  mode = 0o644,
+): Promise<void> {
   const dir = dirOf(path);
   const name = baseOf(path);
-  const bytes = new TextEncoder().encode(text);
+  const encoder = new TextEncoder();
   for (let attempt = 0;; attempt++) {
     const tmp = `${dir}/.${name}.${randomSuffix()}.tmp`;
     let file: Deno.FsFile;
@@ -305,8 +311,20 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o644):
     }
     try {
       try {
-        let written = 0;
-        while (written < bytes.length) written += await file.write(bytes.subarray(written));
+        const write = async (bytes: Uint8Array) => {
+          let written = 0;
+          while (written < bytes.length) written += await file.write(bytes.subarray(written));
+        };
+        if (typeof text === "string") {
+          await write(encoder.encode(text));
+        } else {
+          // One buffer for every piece (a UTF-16 unit takes at most 3 bytes of UTF-8).
+          let buf = new Uint8Array(0);
+          for await (const chunk of text) {
+            if (buf.length < chunk.length * 3) buf = new Uint8Array(chunk.length * 3);
+            await write(buf.subarray(0, encoder.encodeInto(chunk, buf).written));
+          }
+        }
         await file.sync();
       } finally {
         file.close();

@@ -42,6 +42,32 @@ Deno.test("safe fs: atomic write uses a fresh random name, replaces a link inste
   });
 });
 
+Deno.test("safe fs: atomic write from pieces writes them in order; a failing producer leaves the old file", async () => {
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/m.prom`;
+    await Deno.writeTextFile(path, "old\n");
+    const pieces = async function* (fail: boolean) {
+      yield "a é\n";
+      await new Promise((r) => setTimeout(r, 1));
+      // While the pieces are produced, readers still see the old file.
+      assert.equal(await Deno.readTextFile(path), "old\n");
+      if (fail) throw new Error("render failed");
+      yield "b\n";
+    };
+    await assert.rejects(writeFileAtomic(path, pieces(true)), /render failed/);
+    assert.equal(await Deno.readTextFile(path), "old\n");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m.prom"], "temp removed");
+    await writeFileAtomic(path, pieces(false));
+    assert.equal(await Deno.readTextFile(path), "a é\nb\n");
+    // Pieces of every UTF-8 length, a longer one after a shorter (the buffer grows).
+    await writeFileAtomic(path, ["x", "", "\u{1F600}\u20ac\u00e9y".repeat(1000) + "\n"]);
+    assert.equal(await Deno.readTextFile(path), "x" + "\u{1F600}\u20ac\u00e9y".repeat(1000) + "\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("safe fs: exclusive create never follows a link and sets the exact mode on the handle", async () => {
   await inSafeDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/target`, "keep\n");
