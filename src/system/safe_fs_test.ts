@@ -43,8 +43,7 @@ Deno.test("safe fs: atomic write uses a fresh random name, replaces a link inste
 });
 
 Deno.test("safe fs: atomic write from pieces writes them in order; a failing producer leaves the old file", async () => {
-  const dir = await tempDir();
-  try {
+  await inSafeDir(async (dir) => {
     const path = `${dir}/m.prom`;
     await Deno.writeTextFile(path, "old\n");
     const pieces = async function* (fail: boolean) {
@@ -63,9 +62,7 @@ Deno.test("safe fs: atomic write from pieces writes them in order; a failing pro
     // Pieces of every UTF-8 length, a longer one after a shorter (the buffer grows).
     await writeFileAtomic(path, ["x", "", "\u{1F600}\u20ac\u00e9y".repeat(1000) + "\n"]);
     assert.equal(await Deno.readTextFile(path), "x" + "\u{1F600}\u20ac\u00e9y".repeat(1000) + "\n");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("safe fs: exclusive create never follows a link and sets the exact mode on the handle", async () => {
