@@ -145,6 +145,102 @@ export interface ReloadStatus {
   lastSuccess: number;
 }
 
+/** A user's figure for one per-user gauge; undefined: no sample. */
+type UserPick = (u: ServerReport["users"][number]) => number | undefined;
+
+/** The per-user gauges: name, help and the user's value. */
+const USER_GAUGES: readonly (readonly [string, string, UserPick])[] = [
+  [
+    "mysql_user_storage_bytes",
+    "Bytes used by the schemas that belong to the user (data + index).",
+    (u) => u.usage,
+  ],
+  [
+    "mysql_user_storage_soft_limit_bytes",
+    "Soft limit of the user in bytes (a warning above it).",
+    (u) => u.soft,
+  ],
+  [
+    "mysql_user_storage_hard_limit_bytes",
+    "Hard limit of the user in bytes (accounts locked above it).",
+    (u) => u.hard,
+  ],
+  [
+    "mysql_user_storage_growth_bytes_per_hour",
+    "Growth of the user's usage: least-squares slope over the last 24 h of samples (negative when shrinking).",
+    (u) => u.forecast?.growthBytesPerHour,
+  ],
+  [
+    "mysql_user_storage_seconds_to_hard_limit",
+    "Seconds until the user reaches the hard limit at the current growth rate; only while growing and under it.",
+    (u) => u.forecast?.secondsToHardLimit,
+  ],
+  [
+    "mysql_user_account_locked",
+    "1 when an account of the user is locked, by this tool or an administrator.",
+    (u) => (u.locked ? 1 : 0),
+  ],
+  [
+    "mysql_user_account_readonly",
+    "1 when an account of the user is in readonly by this tool (hard_action=readonly: its data-growing privileges revoked).",
+    (u) => (u.readonly === undefined ? undefined : u.readonly ? 1 : 0),
+  ],
+  [
+    "mysql_user_storage_hard_exceeded_since_seconds",
+    "Unix time since which the user's usage is above the hard limit without a break (absent when it is not); the hard action waits for hard_grace from then.",
+    (u) => u.overHardSince,
+  ],
+];
+
+/** A server's figure for one per-server family; undefined: no sample. */
+type ServerPick = (r: ServerReport) => number | undefined;
+
+/** The per-server families: name, type, help and the server's value. */
+const SERVER_FAMILIES: readonly (readonly [string, "gauge" | "counter", string, ServerPick])[] = [
+  [
+    "mysql_monitor_up",
+    "gauge",
+    "1 when the last scan of the server succeeded, 0 when it failed.",
+    (r) => (r.up ? 1 : 0),
+  ],
+  [
+    "mysql_monitor_last_scan_timestamp_seconds",
+    "gauge",
+    "Unix time of the last successful scan of the server.",
+    (r) => r.lastSuccess,
+  ],
+  [
+    "mysql_monitor_scan_duration_seconds",
+    "gauge",
+    "Duration of the last scan of the server, successful or not.",
+    (r) => r.durationSec,
+  ],
+  [
+    "mysql_monitor_errors_total",
+    "counter",
+    "Scans of the server that failed (connection, query, timeout), since the state was created.",
+    (r) => r.errorsTotal,
+  ],
+  [
+    "mysql_monitor_unknown_users",
+    "gauge",
+    "Users listed in search_user without an account on the server (not measured).",
+    (r) => (r.up ? r.unknownUsers ?? 0 : undefined),
+  ],
+  [
+    "mysql_monitor_global_grant_users",
+    "gauge",
+    "Monitored users that may write to every schema (INSERT/CREATE/ALTER on *.*); such grants charge no schema.",
+    (r) => (r.up ? r.globalGrantUsers ?? 0 : undefined),
+  ],
+  [
+    "mysql_monitor_incomplete_schemas",
+    "gauge",
+    "Schemas whose size could not be read completely in the last scan; their users are not unlocked.",
+    (r) => (r.up ? r.incompleteSchemas ?? 0 : undefined),
+  ],
+];
+
 /**
  * Builds all families for `reports`; `shard` is this daemon's shard number; `reload` adds the
  * configuration reload gauges; `stateWriteErrors` counts failed state store writes;
@@ -162,9 +258,7 @@ export function monitorFamilies(
   // Per-user samples are made while the text is written, one at a time (a report is never
   // changed once published): at 10,000 users a list of them all would be tens of thousands of
   // objects alive at once.
-  const perUser = (
-    pick: (u: ServerReport["users"][number]) => number | undefined,
-  ): Iterable<Sample> => ({
+  const perUser = (pick: UserPick): Iterable<Sample> => ({
     *[Symbol.iterator]() {
       for (const r of reports) {
         for (const u of r.users) {
@@ -177,109 +271,24 @@ export function monitorFamilies(
       }
     },
   });
-  const perServer = (pick: (r: ServerReport) => number | undefined): Sample[] =>
+  const perServer = (pick: ServerPick): Sample[] =>
     reports.flatMap((r) => {
       const value = pick(r);
       return value === undefined ? [] : [{ labels: { server: r.server, shard: sh }, value }];
     });
   return [
-    {
-      name: "mysql_user_storage_bytes",
-      help: "Bytes used by the schemas that belong to the user (data + index).",
+    ...USER_GAUGES.map(([name, help, pick]): Family => ({
+      name,
+      help,
       type: "gauge",
-      samples: perUser((u) => u.usage),
-    },
-    {
-      name: "mysql_user_storage_soft_limit_bytes",
-      help: "Soft limit of the user in bytes (a warning above it).",
-      type: "gauge",
-      samples: perUser((u) => u.soft),
-    },
-    {
-      name: "mysql_user_storage_hard_limit_bytes",
-      help: "Hard limit of the user in bytes (accounts locked above it).",
-      type: "gauge",
-      samples: perUser((u) => u.hard),
-    },
-    {
-      name: "mysql_user_storage_growth_bytes_per_hour",
-      help:
-        "Growth of the user's usage: least-squares slope over the last 24 h of samples (negative when shrinking).",
-      type: "gauge",
-      samples: perUser((u) => u.forecast?.growthBytesPerHour),
-    },
-    {
-      name: "mysql_user_storage_seconds_to_hard_limit",
-      help:
-        "Seconds until the user reaches the hard limit at the current growth rate; only while growing and under it.",
-      type: "gauge",
-      samples: perUser((u) => u.forecast?.secondsToHardLimit),
-    },
-    {
-      name: "mysql_user_account_locked",
-      help: "1 when an account of the user is locked, by this tool or an administrator.",
-      type: "gauge",
-      samples: perUser((u) => (u.locked ? 1 : 0)),
-    },
-    {
-      name: "mysql_user_account_readonly",
-      help:
-        "1 when an account of the user is in readonly by this tool (hard_action=readonly: its data-growing privileges revoked).",
-      type: "gauge",
-      samples: perUser((u) => (u.readonly === undefined ? undefined : u.readonly ? 1 : 0)),
-    },
-    {
-      name: "mysql_user_storage_hard_exceeded_since_seconds",
-      help:
-        "Unix time since which the user's usage is above the hard limit without a break (absent when it is not); the hard action waits for hard_grace from then.",
-      type: "gauge",
-      samples: perUser((u) => u.overHardSince),
-    },
-    {
-      name: "mysql_monitor_up",
-      help: "1 when the last scan of the server succeeded, 0 when it failed.",
-      type: "gauge",
-      samples: perServer((r) => (r.up ? 1 : 0)),
-    },
-    {
-      name: "mysql_monitor_last_scan_timestamp_seconds",
-      help: "Unix time of the last successful scan of the server.",
-      type: "gauge",
-      samples: perServer((r) => r.lastSuccess),
-    },
-    {
-      name: "mysql_monitor_scan_duration_seconds",
-      help: "Duration of the last scan of the server, successful or not.",
-      type: "gauge",
-      samples: perServer((r) => r.durationSec),
-    },
-    {
-      name: "mysql_monitor_errors_total",
-      help:
-        "Scans of the server that failed (connection, query, timeout), since the state was created.",
-      type: "counter",
-      samples: perServer((r) => r.errorsTotal),
-    },
-    {
-      name: "mysql_monitor_unknown_users",
-      help: "Users listed in search_user without an account on the server (not measured).",
-      type: "gauge",
-      samples: perServer((r) => (r.up ? r.unknownUsers ?? 0 : undefined)),
-    },
-    {
-      name: "mysql_monitor_global_grant_users",
-      help:
-        "Monitored users that may write to every schema (INSERT/CREATE/ALTER on *.*); such grants charge no schema.",
-      type: "gauge",
-      samples: perServer((r) => (r.up ? r.globalGrantUsers ?? 0 : undefined)),
-    },
-    {
-      name: "mysql_monitor_incomplete_schemas",
-      help:
-        "Schemas whose size could not be read completely in the last scan; their users are not unlocked.",
-      type: "gauge",
-      samples: perServer((r) => (r.up ? r.incompleteSchemas ?? 0 : undefined)),
-    },
+      samples: perUser(pick),
+    })),
+    ...SERVER_FAMILIES.map(([name, type, help, pick]): Family => ({
+      name,
+      help,
+      type,
+      samples: perServer(pick),
+    })),
     {
       name: "mysql_monitor_state_write_errors_total",
       help:
