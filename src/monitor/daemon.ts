@@ -283,6 +283,77 @@ export async function startMonitorProcess(
   return { config, droppedTo, credentialsDirectory };
 }
 
+/**
+ * The configuration read again for a SIGHUP. After the drop the password files are usually
+ * unreadable: then the passwords read at start are kept (and the log says why). Throws when the
+ * new configuration is bad or changes a path the daemon's write access was fixed to at start.
+ */
+async function reloadedConfig(
+  configDir: string,
+  started: Started,
+  current: MonitorConfig,
+): Promise<MonitorConfig> {
+  const loadOptions: LoadOptions = {
+    credentialsDirectory: started.credentialsDirectory,
+  };
+  let next: MonitorConfig;
+  try {
+    next = await loadConfig(configDir, loadOptions);
+  } catch (first) {
+    if (!started.droppedTo) throw first;
+    next = await loadConfig(configDir, {
+      ...loadOptions,
+      keptPasswords: keptSecrets(current),
+    });
+    logger.info`reload: kept the passwords read at start (${errorText(first)})`;
+  }
+  const fixed = ["runAs", "pidFile", "stateDir", "prometheusFile", "auditLog"] as const;
+  if (fixed.some((k) => next[k] !== current[k])) {
+    throw new ConfigError(
+      "run_as, pid_file, state_dir, prometheus_file and audit_log cannot change while the " +
+        "daemon runs (its write access is limited to the paths it started with); restart it instead",
+      `${configDir}/search.conf`,
+    );
+  }
+  return next;
+}
+
+/**
+ * Runs `monitor` until it stops, with SIGHUP calling `onHup` and SIGTERM/SIGINT stopping it.
+ * `announce` says the daemon is ready once the signal handlers are in place; `settle` is awaited
+ * after the stop (a reload under way), and the reload record is removed.
+ */
+async function serveUntilStopped(
+  monitor: Monitor,
+  handlers: { onHup: () => void; announce: () => void; settle: () => Promise<void> },
+  record: string,
+): Promise<void> {
+  const { onHup, announce, settle } = handlers;
+  const onStop = () => void monitor.stop();
+  Deno.addSignalListener("SIGHUP", onHup);
+  Deno.addSignalListener("SIGTERM", onStop);
+  Deno.addSignalListener("SIGINT", onStop);
+  const stopWatchdog = startWatchdog();
+  try {
+    announce();
+    signalDaemonReady();
+    await monitor.run();
+    notifyStopping();
+    await settle();
+    logger.info`stopped`;
+  } finally {
+    stopWatchdog();
+    Deno.removeSignalListener("SIGHUP", onHup);
+    Deno.removeSignalListener("SIGTERM", onStop);
+    Deno.removeSignalListener("SIGINT", onStop);
+    await Deno.remove(record).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) {
+        logger.warning`cannot remove ${record}: ${errorText(err)}`;
+      }
+    });
+  }
+}
+
 /** Runs the monitor daemon until SIGTERM/SIGINT; returns the exit code. */
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const level: LogLevel = options.debug === 0 ? "debug" : "info";
@@ -297,7 +368,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     probe: options.probePermissions,
   });
   let config = started.config;
-  const dropTo = started.droppedTo;
   for (const { where, user } of config.protectedInConfig) {
     logger
       .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;
@@ -324,30 +394,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       let ok = true;
       let error: string | undefined;
       try {
-        const loadOptions: LoadOptions = {
-          credentialsDirectory: started.credentialsDirectory,
-        };
-        let next: MonitorConfig;
-        try {
-          next = await loadConfig(options.configDir, loadOptions);
-        } catch (first) {
-          if (!dropTo) throw first;
-          // After the drop the password files are usually unreadable: keep the ones read at
-          // start, and say why.
-          next = await loadConfig(options.configDir, {
-            ...loadOptions,
-            keptPasswords: keptSecrets(config),
-          });
-          logger.info`reload: kept the passwords read at start (${errorText(first)})`;
-        }
-        const fixed = ["runAs", "pidFile", "stateDir", "prometheusFile", "auditLog"] as const;
-        if (fixed.some((k) => next[k] !== config[k])) {
-          throw new ConfigError(
-            "run_as, pid_file, state_dir, prometheus_file and audit_log cannot change while the " +
-              "daemon runs (its write access is limited to the paths it started with); restart it instead",
-            `${options.configDir}/search.conf`,
-          );
-        }
+        const next = await reloadedConfig(options.configDir, started, config);
         monitor.reload(next);
         config = next;
         logger
@@ -364,31 +411,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const onHup = () => {
       reloading = reloading.then(reload);
     };
-    const onStop = () => void monitor.stop();
-    Deno.addSignalListener("SIGHUP", onHup);
-    Deno.addSignalListener("SIGTERM", onStop);
-    Deno.addSignalListener("SIGINT", onStop);
-    const stopWatchdog = startWatchdog();
-    try {
+    const announce = () => {
       logger
         .info`started: pid ${Deno.pid}, ${config.servers.length} server(s), shard ${shard} of ${shards}, -d ${options.debug}`;
       notifyReady(`monitoring ${config.servers.length} server(s), shard ${shard}/${shards}`);
-      signalDaemonReady();
-      await monitor.run();
-      notifyStopping();
-      await reloading;
-      logger.info`stopped`;
-    } finally {
-      stopWatchdog();
-      Deno.removeSignalListener("SIGHUP", onHup);
-      Deno.removeSignalListener("SIGTERM", onStop);
-      Deno.removeSignalListener("SIGINT", onStop);
-      await Deno.remove(record).catch((err) => {
-        if (!(err instanceof Deno.errors.NotFound)) {
-          logger.warning`cannot remove ${record}: ${errorText(err)}`;
-        }
-      });
-    }
+    };
+    await serveUntilStopped(monitor, { onHup, announce, settle: () => reloading }, record);
   } finally {
     pid.release();
   }
