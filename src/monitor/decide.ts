@@ -146,6 +146,76 @@ export function unlockThreshold(soft: number | undefined, hard: number): number 
   return soft !== undefined && soft < hard ? soft : Math.floor(hard * UNLOCK_FRACTION_OF_HARD);
 }
 
+/**
+ * The hosts this tool locked (`ours`) or put in readonly (`braked`) that still are; a forget
+ * action is added to `actions` for each one someone else unlocked or dropped.
+ */
+function stillOurs(
+  state: DecisionInput["state"],
+  accounts: DecisionInput["accounts"],
+  actions: Action[],
+): { ours: Set<string>; braked: Set<string> } {
+  const byHost = new Map(accounts.map((a) => [a.host, a]));
+  const ours = new Set<string>();
+  for (const host of state.lockedByUs) {
+    const account = byHost.get(host);
+    if (account?.locked) ours.add(host);
+    else actions.push({ kind: "forget", host });
+  }
+  const braked = new Set<string>();
+  for (const host of state.brakedByUs ?? []) {
+    if (byHost.has(host)) braked.add(host);
+    else actions.push({ kind: "forget_brake", host });
+  }
+  return { ours, braked };
+}
+
+/**
+ * The grace clock: runs while above the hard limit; a lower-bound figure (an incomplete scan)
+ * below it neither stops nor advances it.
+ */
+function graceClock(
+  input: DecisionInput,
+  overHard: boolean,
+  now: number,
+): { overSince?: number; overScans?: number; overHardAfter: boolean } {
+  const { state } = input;
+  if (overHard) {
+    const continued = state.overHard && state.overSince !== undefined;
+    return {
+      overSince: continued ? state.overSince : now,
+      overScans: continued ? (state.overScans ?? 0) + 1 : 1,
+      overHardAfter: true,
+    };
+  }
+  if (input.incomplete && state.overHard) {
+    return { overSince: state.overSince, overScans: state.overScans, overHardAfter: true };
+  }
+  return { overHardAfter: false };
+}
+
+/** The user's status once `actions` are done. */
+function statusOf(
+  actions: readonly Action[],
+  accounts: DecisionInput["accounts"],
+  user: {
+    ours: ReadonlySet<string>;
+    braked: ReadonlySet<string>;
+    overHard: boolean;
+    overSoft: boolean;
+    protected: boolean;
+  },
+): Status {
+  const { ours, braked, overHard, overSoft } = user;
+  const anyLocked = accounts.some((a) => a.locked);
+  if (ours.size > 0 && !actions.some((a) => a.kind === "unlock")) return "locked";
+  if (braked.size > 0 && !actions.some((a) => a.kind === "restore")) return "readonly";
+  if (anyLocked && ours.size === 0) return "admin-locked";
+  if (overHard) return user.protected ? "protected" : "over hard";
+  if (overSoft) return "over soft";
+  return "ok";
+}
+
 /** Decides what to do for one user; never performs I/O. */
 export function decide(input: DecisionInput): Decision {
   const { usage, soft, hard, accounts, state } = input;
@@ -162,35 +232,10 @@ export function decide(input: DecisionInput): Decision {
     warned = false;
   }
 
-  const byHost = new Map(accounts.map((a) => [a.host, a]));
-  const ours = new Set<string>();
-  for (const host of state.lockedByUs) {
-    const account = byHost.get(host);
-    if (account?.locked) ours.add(host);
-    else actions.push({ kind: "forget", host });
-  }
-  const braked = new Set<string>();
-  for (const host of state.brakedByUs ?? []) {
-    if (byHost.has(host)) braked.add(host);
-    else actions.push({ kind: "forget_brake", host });
-  }
-
-  // The grace clock: runs while above the hard limit; a lower-bound figure below it neither
-  // stops nor advances it.
+  const { ours, braked } = stillOurs(state, accounts, actions);
   const grace = input.grace ?? { unit: "seconds", value: 0 };
   const now = input.now ?? 0;
-  let overSince: number | undefined;
-  let overScans: number | undefined;
-  let overHardAfter = overHard;
-  if (overHard) {
-    const continued = state.overHard && state.overSince !== undefined;
-    overSince = continued ? state.overSince : now;
-    overScans = continued ? (state.overScans ?? 0) + 1 : 1;
-  } else if (input.incomplete && state.overHard) {
-    overHardAfter = true;
-    overSince = state.overSince;
-    overScans = state.overScans;
-  }
+  const { overSince, overScans, overHardAfter } = graceClock(input, overHard, now);
 
   let pending: string | undefined;
   const readonly = input.action === "readonly";
@@ -223,13 +268,13 @@ export function decide(input: DecisionInput): Decision {
     actions.push({ kind: "grace_ended", limit: hard, outcome: "back under" });
   }
 
-  let status: Status = "ok";
-  const anyLocked = accounts.some((a) => a.locked);
-  if (ours.size > 0 && !actions.some((a) => a.kind === "unlock")) status = "locked";
-  else if (braked.size > 0 && !actions.some((a) => a.kind === "restore")) status = "readonly";
-  else if (anyLocked && ours.size === 0) status = "admin-locked";
-  else if (overHard) status = input.protected ? "protected" : "over hard";
-  else if (overSoft) status = "over soft";
+  const status = statusOf(actions, accounts, {
+    ours,
+    braked,
+    overHard,
+    overSoft,
+    protected: input.protected,
+  });
   return {
     actions,
     state: {
