@@ -216,6 +216,34 @@ function statusOf(
   return "ok";
 }
 
+/**
+ * Over the hard limit and not protected: once the grace is over, the hard action for every
+ * account not yet under it; while the grace runs, what is pending.
+ */
+function hardActions(
+  input: DecisionInput,
+  clock: { grace: HardGrace; since: number; scans: number; now: number },
+  actions: Action[],
+): string | undefined {
+  const { accounts, hard } = input;
+  const { grace, since, scans, now } = clock;
+  const readonly = input.action === "readonly";
+  const due = accounts.filter((a) => readonly ? a.writable : !a.locked);
+  if (due.length === 0) return undefined;
+  const g = graceState(grace, since, scans, now);
+  if (!g.elapsed) {
+    if (scans === 1) actions.push({ kind: "grace_started", limit: hard, due: g.due });
+    return `${readonly ? "readonly" : "locking"} ${g.due}`;
+  }
+  if (grace.value > 0) {
+    actions.push({ kind: "grace_ended", limit: hard, outcome: "enforced" });
+  }
+  for (const a of due) {
+    actions.push({ kind: readonly ? "revoke" : "lock", host: a.host, limit: hard });
+  }
+  return undefined;
+}
+
 /** Decides what to do for one user; never performs I/O. */
 export function decide(input: DecisionInput): Decision {
   const { usage, soft, hard, accounts, state } = input;
@@ -238,24 +266,11 @@ export function decide(input: DecisionInput): Decision {
   const { overSince, overScans, overHardAfter } = graceClock(input, overHard, now);
 
   let pending: string | undefined;
-  const readonly = input.action === "readonly";
   if (overHard) {
     if (input.protected) {
       if (!state.overHard) actions.push({ kind: "protected", limit: hard });
     } else {
-      const due = accounts.filter((a) => readonly ? a.writable : !a.locked);
-      const g = graceState(grace, overSince!, overScans!, now);
-      if (due.length > 0 && !g.elapsed) {
-        pending = `${readonly ? "readonly" : "locking"} ${g.due}`;
-        if (overScans === 1) actions.push({ kind: "grace_started", limit: hard, due: g.due });
-      } else if (due.length > 0) {
-        if (grace.value > 0) {
-          actions.push({ kind: "grace_ended", limit: hard, outcome: "enforced" });
-        }
-        for (const a of due) {
-          actions.push({ kind: readonly ? "revoke" : "lock", host: a.host, limit: hard });
-        }
-      }
+      pending = hardActions(input, { grace, since: overSince!, scans: overScans!, now }, actions);
     }
   } else if (usage < unlockBelow && !input.incomplete) {
     for (const host of ours) actions.push({ kind: "unlock", host, limit: unlockBelow });
