@@ -231,6 +231,15 @@ class Tally {
     }
   }
 
+  /** The figures of a {@link ScanResult} this tally holds. */
+  counts(): Pick<
+    ScanResult,
+    "firstInstant" | "rejections" | "rejected" | "malformed" | "lateDated" | "events"
+  > {
+    const { firstInstant, rejections, rejected, malformed, lateDated, events } = this;
+    return { firstInstant, rejections, rejected, malformed, lateDated, events };
+  }
+
   /** Ends parser `p`: its last events and its refusals are counted. */
   retire(p: AuditParser): void {
     this.take(p.finish());
@@ -256,6 +265,30 @@ interface Cursor {
   restarted: boolean;
 }
 
+/** Makes a parser starting at file offset `offset`, after `prev` when one came before. */
+type NewParser = (offset: number, prev?: AuditParser) => AuditParser;
+
+/** The parsers of `job`: the first at its start, then one after each skipped over-long line. */
+function parserMaker(
+  job: ScanJob,
+  zone: Zone,
+  ops: WasmByteOps,
+  counter: (offset: number) => number,
+): NewParser {
+  return (offset, prev) =>
+    new AuditParser({
+      zone,
+      startOffset: offset,
+      serverHost: prev?.serverHost ?? job.serverHost,
+      contextServerHost: job.beforeServerHost ?? job.serverHost,
+      lastInstant: prev ? prev.lastInstant : job.lastInstant,
+      lastWrite: job.lastWrite,
+      countLines: counter,
+      ops,
+      detailLimit: job.detailLimit,
+    });
+}
+
 function scanOpen(
   file: Deno.FsFile,
   job: ScanJob,
@@ -270,18 +303,7 @@ function scanOpen(
   const ops = byteOps(HOLD_BYTES + 2 * MAX_LINE_BYTES + chunkBytes);
   const buf = ops.buffer;
   const counter = lineCounter(job.path);
-  const newParser = (offset: number, prev?: AuditParser) =>
-    new AuditParser({
-      zone,
-      startOffset: offset,
-      serverHost: prev?.serverHost ?? job.serverHost,
-      contextServerHost: job.beforeServerHost ?? job.serverHost,
-      lastInstant: prev ? prev.lastInstant : job.lastInstant,
-      lastWrite: job.lastWrite,
-      countLines: counter,
-      ops,
-      detailLimit: job.detailLimit,
-    });
+  const newParser = parserMaker(job, zone, ops, counter);
   const tally = new Tally(into);
   const at: Cursor = {
     parser: newParser(job.start),
@@ -326,12 +348,7 @@ function scanOpen(
     consumed,
     serverHost: parser.serverHost,
     lastInstant: Number.isFinite(parser.lastInstant) ? parser.lastInstant : null,
-    firstInstant: tally.firstInstant,
-    rejections: tally.rejections,
-    rejected: tally.rejected,
-    malformed: tally.malformed,
-    lateDated: tally.lateDated,
-    events: tally.events,
+    ...tally.counts(),
     bytes: consumed - job.start,
     ...(digest !== undefined && !at.restarted ? { digest } : {}),
     ...(rejectedAtCut !== undefined ? { rejectedAtCut } : {}),
@@ -375,7 +392,7 @@ function parseRead(
   buf: Uint8Array,
   at: Cursor,
   tally: Tally,
-  newParser: (offset: number, prev?: AuditParser) => AuditParser,
+  newParser: NewParser,
   counter: (offset: number) => number,
 ): void {
   if (at.skipping) {
