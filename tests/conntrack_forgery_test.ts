@@ -111,6 +111,9 @@ Deno.test("forgery on a real server: a record dated 2099 hides no later login; a
   assert.ok(!await login(db, `x\nyy\n${auditNow(-30_000)},${host},alice`, "pw"));
   await new Promise((r) => setTimeout(r, 1100));
   for (let i = 0; i < 4; i++) assert.ok(await login(db, "alice", "pw"));
+  // The server writes a DISCONNECT after the client has gone: wait for all eight, so that no
+  // write lands after settle() and makes the log look live (its end would be held back).
+  await untilWritten(db.auditLog!, /,alice,[^,]*,\d+,\d+,DISCONNECT,/g, 8);
 
   const r = await run(box, auditDir);
   assert.deepEqual(box.accounts(), [

@@ -98,6 +98,66 @@ export function closestKey(key: string, known: readonly string[] = ALL_KEYS): st
   return closest(key, known);
 }
 
+/** The server name of section header `line`; throws when it is malformed or a repeat. */
+function sectionName(
+  line: string,
+  servers: readonly RawServer[],
+  file: string,
+  lineNo: number,
+): string {
+  const m = new RegExp(`^\\[\\s*server\\s+([A-Za-z0-9_.:-]{1,${LABEL_MAX_CHARS}})\\s*\\]$`)
+    .exec(line);
+  if (!m) {
+    throw new ConfigError(
+      `bad section header; write [server NAME] (NAME: 1 to ${LABEL_MAX_CHARS} letters, ` +
+        `digits, _ . : -)`,
+      file,
+      lineNo,
+    );
+  }
+  if (servers.some((s) => s.name === m[1])) {
+    throw new ConfigError(`server "${m[1]}" is defined twice`, file, lineNo);
+  }
+  return m[1];
+}
+
+/**
+ * The key and value of setting `line`; throws for a line without one, a key search.conf must
+ * not hold (notify_secret) and an unknown key (shown only when it is close to a known one, as
+ * the line may be a password).
+ */
+function keyValue(line: string, file: string, lineNo: number): { key: string; value: string } {
+  const eq = line.indexOf("=");
+  if (eq <= 0) {
+    throw new ConfigError(
+      "expected key=value (the line is not shown, in case it is a password)",
+      file,
+      lineNo,
+    );
+  }
+  const key = line.slice(0, eq).trim();
+  const value = line.slice(eq + 1).trim();
+  if (key === "notify_secret") {
+    throw new ConfigError(
+      "notify_secret is not read from search.conf, which others may read; put the secret " +
+        "in a file of mode 0600 and name it with notify_secret_file (the line is not shown)",
+      file,
+      lineNo,
+    );
+  }
+  if (!ALL_KEYS.includes(key)) {
+    const t = typo(key, ALL_KEYS);
+    throw new ConfigError(
+      t
+        ? `unknown key ${quoteValue(t.key)}; did you mean "${t.hint}"?`
+        : "unknown key (not shown, in case the line is a password)",
+      file,
+      lineNo,
+    );
+  }
+  return { key, value };
+}
+
 /** Parses the text of search.conf; `file` is used in error messages. */
 export function parseSearchConf(text: string, file: string): RawSearchConf {
   const globals = new Map<string, Setting>();
@@ -118,51 +178,15 @@ export function parseSearchConf(text: string, file: string): RawSearchConf {
       );
     }
     if (line.startsWith("[")) {
-      const m = new RegExp(`^\\[\\s*server\\s+([A-Za-z0-9_.:-]{1,${LABEL_MAX_CHARS}})\\s*\\]$`)
-        .exec(line);
-      if (!m) {
-        throw new ConfigError(
-          `bad section header; write [server NAME] (NAME: 1 to ${LABEL_MAX_CHARS} letters, ` +
-            `digits, _ . : -)`,
-          file,
-          lineNo,
-        );
-      }
-      if (servers.some((s) => s.name === m[1])) {
-        throw new ConfigError(`server "${m[1]}" is defined twice`, file, lineNo);
-      }
-      section = { name: m[1], line: lineNo, settings: new Map() };
+      section = {
+        name: sectionName(line, servers, file, lineNo),
+        line: lineNo,
+        settings: new Map(),
+      };
       servers.push(section);
       continue;
     }
-    const eq = line.indexOf("=");
-    if (eq <= 0) {
-      throw new ConfigError(
-        "expected key=value (the line is not shown, in case it is a password)",
-        file,
-        lineNo,
-      );
-    }
-    const key = line.slice(0, eq).trim();
-    const value = line.slice(eq + 1).trim();
-    if (key === "notify_secret") {
-      throw new ConfigError(
-        "notify_secret is not read from search.conf, which others may read; put the secret " +
-          "in a file of mode 0600 and name it with notify_secret_file (the line is not shown)",
-        file,
-        lineNo,
-      );
-    }
-    if (!ALL_KEYS.includes(key)) {
-      const t = typo(key, ALL_KEYS);
-      throw new ConfigError(
-        t
-          ? `unknown key ${quoteValue(t.key)}; did you mean "${t.hint}"?`
-          : "unknown key (not shown, in case the line is a password)",
-        file,
-        lineNo,
-      );
-    }
+    const { key, value } = keyValue(line, file, lineNo);
     const setting = { value, line: lineNo };
     if (section) {
       if (GLOBAL_SET.has(key)) {

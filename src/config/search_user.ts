@@ -47,6 +47,69 @@ function short(text: string): string {
   return text.length <= 24 ? text : quoteValue(text, 24);
 }
 
+/** Throws the error of one line of search_user. */
+type Fail = (message: string) => never;
+
+/**
+ * The user and host (undefined: every host) of the first field, `account` (what follows the
+ * quoted name when `quoted` is given); `fail`s on an empty, over-long or malformed name.
+ */
+function accountOf(
+  account: string,
+  quoted: { name: string } | undefined,
+  fail: Fail,
+): { user: string; host?: string } {
+  let user: string;
+  let host: string | undefined;
+  if (quoted) {
+    user = quoted.name;
+    if (account !== "" && !account.startsWith("@")) {
+      fail(`unexpected text after the quoted user name; write "name"@host or "name"`);
+    }
+    host = account === "" ? undefined : account.slice(1);
+  } else {
+    const at = account.lastIndexOf("@");
+    user = at >= 0 ? account.slice(0, at) : account;
+    host = at >= 0 ? account.slice(at + 1) : undefined;
+  }
+  if (user === "") fail("empty user name");
+  if (host === "") fail(`empty host after "@" in ${quoteValue(account)}`);
+  if (`${user}${host ?? ""}`.includes("\t")) fail("tab inside a user name or host");
+  if ([...user].length > ACCOUNT_MAX_CHARS) {
+    fail(`user name longer than ${ACCOUNT_MAX_CHARS} characters`);
+  }
+  if (host !== undefined && [...host].length > 255) fail("host longer than 255 characters");
+  return { user, host };
+}
+
+/**
+ * The soft and hard limits: one size is both; with two, an empty soft means none, and soft
+ * must not be above hard.
+ */
+function limitsOf(
+  softText: string,
+  hardText: string | undefined,
+  fail: Fail,
+): { soft?: number; hard: number } {
+  const size = (text: string, what: string): number => {
+    try {
+      return parseSize(text);
+    } catch (err) {
+      return fail(`${what} limit: ${errorText(err)}`);
+    }
+  };
+  if (hardText === undefined) {
+    const soft = size(softText, "soft");
+    return { soft, hard: soft };
+  }
+  const soft = softText === "" ? undefined : size(softText, "soft");
+  const hard = size(hardText, "hard");
+  if (soft !== undefined && soft > hard) {
+    fail(`soft limit ${short(softText)} is above hard limit ${short(hardText)}`);
+  }
+  return { soft, hard };
+}
+
 /** Parses the text of search_user; `file` is used in error messages. */
 export function parseSearchUser(text: string, file: string): UserLimit[] {
   const out: UserLimit[] = [];
@@ -56,7 +119,7 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
     const lineNo = i + 1;
     const line = trimBlanks(lines[i]);
     if (line === "" || line.startsWith("#")) continue;
-    const fail = (message: string): never => {
+    const fail: Fail = (message) => {
       throw new ConfigError(message, file, lineNo);
     };
     const bad = findUnsafeChar(lines[i], true);
@@ -76,45 +139,8 @@ export function parseSearchUser(text: string, file: string): UserLimit[] {
     const [account, softText, hardField, actionText] = fields;
     // `user,soft,,action`: one limit with an action, as `user,soft`.
     const hardText = actionText !== undefined && hardField === "" ? undefined : hardField;
-    let user: string;
-    let host: string | undefined;
-    if (quoted) {
-      user = quoted.name;
-      if (account !== "" && !account.startsWith("@")) {
-        fail(`unexpected text after the quoted user name; write "name"@host or "name"`);
-      }
-      host = account === "" ? undefined : account.slice(1);
-    } else {
-      const at = account.lastIndexOf("@");
-      user = at >= 0 ? account.slice(0, at) : account;
-      host = at >= 0 ? account.slice(at + 1) : undefined;
-    }
-    if (user === "") fail("empty user name");
-    if (host === "") fail(`empty host after "@" in ${quoteValue(account)}`);
-    if (`${user}${host ?? ""}`.includes("\t")) fail("tab inside a user name or host");
-    if ([...user].length > ACCOUNT_MAX_CHARS) {
-      fail(`user name longer than ${ACCOUNT_MAX_CHARS} characters`);
-    }
-    if (host !== undefined && [...host].length > 255) fail("host longer than 255 characters");
-    const size = (text: string, what: string): number => {
-      try {
-        return parseSize(text);
-      } catch (err) {
-        return fail(`${what} limit: ${errorText(err)}`);
-      }
-    };
-    let soft: number | undefined;
-    let hard: number;
-    if (hardText === undefined) {
-      soft = size(softText, "soft");
-      hard = soft;
-    } else {
-      soft = softText === "" ? undefined : size(softText, "soft");
-      hard = size(hardText, "hard");
-      if (soft !== undefined && soft > hard) {
-        fail(`soft limit ${short(softText)} is above hard limit ${short(hardText)}`);
-      }
-    }
+    const { user, host } = accountOf(account, quoted, fail);
+    const { soft, hard } = limitsOf(softText, hardText, fail);
     const earlier = seen.get(user);
     if (earlier !== undefined) {
       fail(`user ${quoteValue(user)} is listed twice (first on line ${earlier})`);

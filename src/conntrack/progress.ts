@@ -5,6 +5,12 @@
  * most every {@link PROGRESS_INTERVAL_MS}, on stderr with a carriage return; cleared before
  * anything else is written. The command creates one only when stderr is a terminal and `-q`
  * is not given, so cron (no terminal) never sees it.
+ *
+ * A test can replace the wall clock of the stderr display with a stepping one:
+ * `MYSQL_MONITOR_TEST_PROGRESS_STEP=<ms>` makes every look at the clock advance it by that many
+ * milliseconds, so the line is drawn as soon as the run reports, however fast the machine. Like
+ * the monitor's test hooks (monitor/fault.ts), the variable is read only when the process was
+ * given access to it, which the binary's permission set never does.
  * @module
  */
 import { stderrGone } from "../system/log.ts";
@@ -76,14 +82,36 @@ export class TerminalProgress implements ProgressSink {
   }
 }
 
-/** A progress display on stderr. */
+/** The environment variable that gives the stderr display a stepping clock in tests. */
+export const PROGRESS_STEP_ENV = "MYSQL_MONITOR_TEST_PROGRESS_STEP";
+
+/** The test clock's step in ms, when the hook is allowed and set; read when the module loads. */
+function testStep(): number | undefined {
+  const env = { name: "env", variable: PROGRESS_STEP_ENV } as const;
+  if (Deno.permissions.querySync(env).state !== "granted") return undefined; // production
+  const text = Deno.env.get(PROGRESS_STEP_ENV);
+  return text !== undefined && /^\d{1,9}$/.test(text) ? Number(text) : undefined;
+}
+
+const step = testStep();
+
+/** A clock that moves `stepMs` every time it is read, starting at 0. */
+export function steppingClock(stepMs: number): () => number {
+  let t = -stepMs;
+  return () => (t += stepMs);
+}
+
+/** A progress display on stderr (on the test hook's stepping clock when one is set). */
 export function stderrProgress(): TerminalProgress {
   const encoder = new TextEncoder();
-  return new TerminalProgress((text) => {
+  const write = (text: string) => {
     try {
       Deno.stderr.writeSync(encoder.encode(text));
     } catch (err) {
       if (!stderrGone(err)) throw err; // stderr gone: nothing to show
     }
-  });
+  };
+  return step === undefined
+    ? new TerminalProgress(write)
+    : new TerminalProgress(write, steppingClock(step));
 }

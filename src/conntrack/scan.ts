@@ -209,6 +209,86 @@ function unread(job: ScanJob, moved = true): ScanResult {
   };
 }
 
+/** What a scan gathered from its parsers: the events (added to `into`) and the refusals. */
+class Tally {
+  events = 0;
+  firstInstant: number | null = null;
+  rejections: Rejection[] = [];
+  rejected = 0;
+  malformed = 0;
+  lateDated = 0;
+
+  constructor(readonly into: Findings) {}
+
+  /** Counts `list` and adds it to the findings. */
+  take(list: ConnEvent[]): void {
+    for (const e of list) {
+      this.events++;
+      if (this.firstInstant === null || e.instant < this.firstInstant) {
+        this.firstInstant = e.instant;
+      }
+      this.into.add(e);
+    }
+  }
+
+  /** The figures of a {@link ScanResult} this tally holds. */
+  counts(): Pick<
+    ScanResult,
+    "firstInstant" | "rejections" | "rejected" | "malformed" | "lateDated" | "events"
+  > {
+    const { firstInstant, rejections, rejected, malformed, lateDated, events } = this;
+    return { firstInstant, rejections, rejected, malformed, lateDated, events };
+  }
+
+  /** Ends parser `p`: its last events and its refusals are counted. */
+  retire(p: AuditParser): void {
+    this.take(p.finish());
+    this.rejections.push(...p.rejections);
+    this.rejected += p.rejected;
+    this.malformed += p.malformed;
+    this.lateDated += p.lateDated;
+  }
+}
+
+/**
+ * Where a scan stands in its buffer: buf[0] is at file offset `base`, buf[0, from) is the
+ * look-back kept for the parser, buf[from, len) the unparsed bytes (an unfinished line).
+ */
+interface Cursor {
+  parser: AuditParser;
+  base: number;
+  from: number;
+  len: number;
+  /** Inside a line longer than MAX_LINE_BYTES: bytes are dropped up to its end. */
+  skipping: boolean;
+  /** A new parser took over after a skipped line (the digest no longer applies). */
+  restarted: boolean;
+}
+
+/** Makes a parser starting at file offset `offset`, after `prev` when one came before. */
+type NewParser = (offset: number, prev?: AuditParser) => AuditParser;
+
+/** The parsers of `job`: the first at its start, then one after each skipped over-long line. */
+function parserMaker(
+  job: ScanJob,
+  zone: Zone,
+  ops: WasmByteOps,
+  counter: (offset: number) => number,
+): NewParser {
+  return (offset, prev) =>
+    new AuditParser({
+      zone,
+      startOffset: offset,
+      serverHost: prev?.serverHost ?? job.serverHost,
+      contextServerHost: job.beforeServerHost ?? job.serverHost,
+      lastInstant: prev ? prev.lastInstant : job.lastInstant,
+      lastWrite: job.lastWrite,
+      countLines: counter,
+      ops,
+      detailLimit: job.detailLimit,
+    });
+}
+
 function scanOpen(
   file: Deno.FsFile,
   job: ScanJob,
@@ -223,119 +303,156 @@ function scanOpen(
   const ops = byteOps(HOLD_BYTES + 2 * MAX_LINE_BYTES + chunkBytes);
   const buf = ops.buffer;
   const counter = lineCounter(job.path);
-  const newParser = (offset: number, prev?: AuditParser) =>
-    new AuditParser({
-      zone,
-      startOffset: offset,
-      serverHost: prev?.serverHost ?? job.serverHost,
-      contextServerHost: job.beforeServerHost ?? job.serverHost,
-      lastInstant: prev ? prev.lastInstant : job.lastInstant,
-      lastWrite: job.lastWrite,
-      countLines: counter,
-      ops,
-      detailLimit: job.detailLimit,
-    });
-  let parser = newParser(job.start);
-  let digest: string | undefined;
-  let rejectedAtCut: number | undefined;
-  let restarted = false;
-  const rejections: Rejection[] = [];
-  let malformed = 0;
-  let rejected = 0;
-  let lateDated = 0;
-  let events = 0;
-  let firstInstant: number | null = null;
-  const take = (list: ConnEvent[]) => {
-    for (const e of list) {
-      events++;
-      if (firstInstant === null || e.instant < firstInstant) firstInstant = e.instant;
-      into.add(e);
-    }
+  const newParser = parserMaker(job, zone, ops, counter);
+  const tally = new Tally(into);
+  const at: Cursor = {
+    parser: newParser(job.start),
+    base: job.start,
+    from: 0,
+    len: 0,
+    skipping: false,
+    restarted: false,
   };
-  const retire = (p: AuditParser) => {
-    take(p.finish());
-    rejections.push(...p.rejections);
-    rejected += p.rejected;
-    malformed += p.malformed;
-    lateDated += p.lateDated;
-  };
-
   file.seekSync(job.start, Deno.SeekMode.Start);
-  let base = job.start; // file offset of buf[0]
-  let from = 0; // buf[0, from): look-back kept for the parser
-  let len = 0; // buf[from, len): unparsed bytes (an unfinished line)
-  if (job.before && job.end > job.start) {
-    // The context ends where the new bytes start: its offsets run up to job.start.
-    const n = readContext(job.before, buf, 0, job.path === job.before.path ? file : undefined);
-    if (n > 0) {
-      parser.feed(buf, job.start - n, 0, n);
-      if (job.split === "tail") digest = parser.digest(job.digestFrom ?? job.start);
-      const keep = parser.keepFrom;
-      buf.copyWithin(0, keep, n);
-      parser.shifted(keep);
-      base = job.start - n + keep;
-      from = len = n - keep;
-    }
-    file.seekSync(job.start, Deno.SeekMode.Start);
-  }
-  let skipping = false;
+  let digest = readBefore(job, file, buf, at);
   let remaining = job.end - job.start;
   while (remaining > 0) {
-    const room = Math.min(chunkBytes, remaining, buf.length - len);
-    if (room <= 0) throw new RuntimeError(`${job.path}: read buffer full at byte ${base + len}`);
-    const n = file.readSync(buf.subarray(len, len + room));
+    const room = Math.min(chunkBytes, remaining, buf.length - at.len);
+    if (room <= 0) {
+      throw new RuntimeError(`${job.path}: read buffer full at byte ${at.base + at.len}`);
+    }
+    const n = file.readSync(buf.subarray(at.len, at.len + room));
     if (n === null || n === 0) break;
     remaining -= n;
     onRead?.(n);
-    len += n;
-    if (skipping) {
-      const nl = buf.subarray(0, len).indexOf(10);
-      if (nl < 0) {
-        base += len;
-        len = 0;
-        continue;
-      }
-      skipping = false;
-      base += nl + 1;
-      buf.copyWithin(0, nl + 1, len);
-      len -= nl + 1;
-      from = 0;
-      parser = newParser(base, parser);
-      restarted = true;
-    }
-    const last = buf.subarray(from, len).lastIndexOf(10);
-    if (last < 0) {
-      if (len - from > MAX_LINE_BYTES) {
-        retire(parser);
-        malformed++;
-        rejected++;
-        rejections.push({
-          line: counter(base + from) + 1,
-          reason: `line longer than ${MAX_LINE_BYTES} bytes at byte ${base + from} skipped`,
-          excerpt: "",
-        });
-        skipping = true;
-        base += len;
-        len = 0;
-        from = 0;
-      }
-      continue;
-    }
-    const to = from + last + 1;
-    take(parser.feed(buf, base, from, to));
-    const keep = parser.keepFrom;
-    buf.copyWithin(0, keep, len);
-    parser.shifted(keep);
-    base += keep;
-    len -= keep;
-    from = to - keep;
+    at.len += n;
+    parseRead(buf, at, tally, newParser, counter);
   }
-  let consumed = skipping ? base : base + from;
+  const { parser } = at;
+  let consumed = at.skipping ? at.base : at.base + at.from;
+  let rejectedAtCut: number | undefined;
   if (job.split === "head") {
-    digest = restarted || skipping || consumed !== job.end
+    digest = at.restarted || at.skipping || consumed !== job.end
       ? undefined
       : parser.digest(job.digestFrom ?? job.end);
     rejectedAtCut = parser.rejected;
+  }
+  readAfter(job, file, buf, at, consumed, tally);
+  if (job.complete === false) {
+    const first = parser.withhold();
+    if (first !== undefined && first < consumed) consumed = first;
+  }
+  tally.retire(parser);
+  return {
+    path: job.path,
+    consumed,
+    serverHost: parser.serverHost,
+    lastInstant: Number.isFinite(parser.lastInstant) ? parser.lastInstant : null,
+    ...tally.counts(),
+    bytes: consumed - job.start,
+    ...(digest !== undefined && !at.restarted ? { digest } : {}),
+    ...(rejectedAtCut !== undefined ? { rejectedAtCut } : {}),
+  };
+}
+
+/**
+ * Feeds the records before the new bytes (`job.before`) to the parser, so the first new ones
+ * are checked against them, and keeps the parser's look-back in `buf`; the file is left at
+ * `job.start`. Returns a split tail's digest of that context.
+ */
+function readBefore(
+  job: ScanJob,
+  file: Deno.FsFile,
+  buf: Uint8Array,
+  at: Cursor,
+): string | undefined {
+  if (!job.before || job.end <= job.start) return undefined;
+  let digest: string | undefined;
+  // The context ends where the new bytes start: its offsets run up to job.start.
+  const n = readContext(job.before, buf, 0, job.path === job.before.path ? file : undefined);
+  if (n > 0) {
+    at.parser.feed(buf, job.start - n, 0, n);
+    if (job.split === "tail") digest = at.parser.digest(job.digestFrom ?? job.start);
+    const keep = at.parser.keepFrom;
+    buf.copyWithin(0, keep, n);
+    at.parser.shifted(keep);
+    at.base = job.start - n + keep;
+    at.from = at.len = n - keep;
+  }
+  file.seekSync(job.start, Deno.SeekMode.Start);
+  return digest;
+}
+
+/**
+ * Parses the whole lines of what was just read into buf[…at.len): drops the rest of an
+ * over-long line, starts skipping one that grows past MAX_LINE_BYTES, and moves the kept
+ * look-back and the unfinished line to the front of `buf`.
+ */
+function parseRead(
+  buf: Uint8Array,
+  at: Cursor,
+  tally: Tally,
+  newParser: NewParser,
+  counter: (offset: number) => number,
+): void {
+  if (at.skipping) {
+    const nl = buf.subarray(0, at.len).indexOf(10);
+    if (nl < 0) {
+      at.base += at.len;
+      at.len = 0;
+      return;
+    }
+    at.skipping = false;
+    at.base += nl + 1;
+    buf.copyWithin(0, nl + 1, at.len);
+    at.len -= nl + 1;
+    at.from = 0;
+    at.parser = newParser(at.base, at.parser);
+    at.restarted = true;
+  }
+  const last = buf.subarray(at.from, at.len).lastIndexOf(10);
+  if (last < 0) {
+    if (at.len - at.from > MAX_LINE_BYTES) {
+      tally.retire(at.parser);
+      tally.malformed++;
+      tally.rejected++;
+      tally.rejections.push({
+        line: counter(at.base + at.from) + 1,
+        reason: `line longer than ${MAX_LINE_BYTES} bytes at byte ${at.base + at.from} skipped`,
+        excerpt: "",
+      });
+      at.skipping = true;
+      at.base += at.len;
+      at.len = 0;
+      at.from = 0;
+    }
+    return;
+  }
+  const to = at.from + last + 1;
+  tally.take(at.parser.feed(buf, at.base, at.from, to));
+  const keep = at.parser.keepFrom;
+  buf.copyWithin(0, keep, at.len);
+  at.parser.shifted(keep);
+  at.base += keep;
+  at.len -= keep;
+  at.from = to - keep;
+}
+
+/**
+ * Feeds the records after the range to the parser where they take part in the checks of its
+ * last ones: past a split head's end, or the next file's first records once this one was read
+ * to its end.
+ */
+function readAfter(
+  job: ScanJob,
+  file: Deno.FsFile,
+  buf: Uint8Array,
+  at: Cursor,
+  consumed: number,
+  tally: Tally,
+): void {
+  const { parser, base, from, len } = at;
+  if (job.split === "head") {
     parser.endOfRange();
     const n = readContext(
       { path: job.path, from: job.end, to: job.end + CONTEXT_BYTES },
@@ -344,36 +461,15 @@ function scanOpen(
       file,
       true,
     );
-    if (n > 0) take(parser.feed(buf, base, from, from + n));
+    if (n > 0) tally.take(parser.feed(buf, base, from, from + n));
   } else if (
-    job.after && job.complete !== false && !skipping && len === from && consumed === job.end &&
+    job.after && job.complete !== false && !at.skipping && len === from && consumed === job.end &&
     consumed > job.start
   ) {
-    // Read to its end: the next file's first records take part in the checks of the last ones.
     parser.endOfFile();
     const n = readContext(job.after, buf, len);
-    if (n > 0) take(parser.feed(buf, base, from, from + n));
+    if (n > 0) tally.take(parser.feed(buf, base, from, from + n));
   }
-  if (job.complete === false) {
-    const first = parser.withhold();
-    if (first !== undefined && first < consumed) consumed = first;
-  }
-  retire(parser);
-  return {
-    path: job.path,
-    consumed,
-    serverHost: parser.serverHost,
-    lastInstant: Number.isFinite(parser.lastInstant) ? parser.lastInstant : null,
-    firstInstant,
-    rejections,
-    rejected,
-    malformed,
-    lateDated,
-    events,
-    bytes: consumed - job.start,
-    ...(digest !== undefined && !restarted ? { digest } : {}),
-    ...(rejectedAtCut !== undefined ? { rejectedAtCut } : {}),
-  };
 }
 
 /**

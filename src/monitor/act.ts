@@ -112,19 +112,119 @@ export function tryWrite(ctx: ActContext, write: () => void): boolean {
   }
 }
 
+/** Writes one audit log line about `action`. */
+type AuditOf = (action: Action, result: string, host?: string) => void;
+
+/**
+ * Logs that `user` went over or back under its soft limit (in a dry run, what would be done);
+ * true when that counts as done.
+ */
+function softNotice(
+  ctx: ActContext,
+  user: string,
+  size: string,
+  action: Extract<Action, { kind: "soft_exceeded" | "soft_cleared" }>,
+  notes: string[],
+  audit: AuditOf,
+): boolean {
+  const { server: id, debug } = ctx;
+  const soft = formatSize(action.limit);
+  if (action.kind === "soft_exceeded") {
+    if (debug === 0) {
+      logger.info`dry run: server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
+      notes.push("would warn");
+      audit(action, "dry-run");
+      return false;
+    }
+    logger.warning`server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
+    notes.push("warned");
+    audit(action, "warned");
+    return true;
+  }
+  if (debug === 0) {
+    logger
+      .info`dry run: server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
+    notes.push("would notify");
+    audit(action, "dry-run");
+    return false;
+  }
+  logger.info`server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
+  notes.push("back under soft");
+  audit(action, "notified");
+  return true;
+}
+
+/**
+ * The actions that send nothing to the server: a protected user over its hard limit, a grace
+ * starting or ending, and forgetting an account someone else unlocked or dropped. True when
+ * the action counts as done.
+ */
+function bookkeeping(
+  ctx: ActContext,
+  user: string,
+  size: string,
+  action: Extract<
+    Action,
+    { kind: "protected" | "forget" | "grace_started" | "grace_ended" | "forget_brake" }
+  >,
+  notes: string[],
+  audit: AuditOf,
+): boolean {
+  const { server: id } = ctx;
+  switch (action.kind) {
+    case "protected":
+      logger.warning`server ${id}: user ${user} uses ${size}, above the hard limit ${
+        formatSize(action.limit)
+      }, but is protected and is never locked; remove it from search_user`;
+      notes.push("protected: not locked");
+      audit(action, "refused-protected");
+      return false;
+    case "forget":
+      if (!tryWrite(ctx, () => ctx.writes.forget(id, { user, host: action.host }))) return false;
+      logger
+        .info`server ${id}: account ${user}@${action.host} was unlocked or dropped by someone else; no longer tracked`;
+      notes.push(`forget ${action.host}`);
+      audit(action, "forgotten", action.host);
+      return true;
+    case "grace_started":
+      logger.warning`server ${id}: user ${user} uses ${size}, above the hard limit ${
+        formatSize(action.limit)
+      }; grace started, the hard action is due ${action.due}`;
+      audit(action, `pending: due ${action.due}`);
+      return false;
+    case "grace_ended":
+      if (action.outcome === "back under") {
+        logger.info`server ${id}: user ${user} uses ${size}, back under the hard limit ${
+          formatSize(action.limit)
+        } within its grace`;
+      }
+      audit(action, action.outcome);
+      return false;
+    case "forget_brake":
+      if (!tryWrite(ctx, () => ctx.writes.forgetBrakes(id, { user, host: action.host }))) {
+        return false;
+      }
+      logger
+        .info`server ${id}: account ${user}@${action.host}, in readonly by this tool, was dropped; no longer tracked`;
+      notes.push(`forget readonly ${action.host}`);
+      audit(action, "forgotten", action.host);
+      return true;
+  }
+}
+
 /** Carries out one user's actions, in order; see the module comment. */
 async function actForUser(
   ctx: ActContext,
   who: ActUser,
   actions: readonly Action[],
 ): Promise<Acted> {
-  const { server: id, debug } = ctx;
+  const { server: id } = ctx;
   const { user, usage } = who;
   const size = formatSize(usage);
   const notes: string[] = [];
   const done = new Set<Action>();
   const locked: { action: Action & { kind: "lock" }; host: string }[] = [];
-  const audit = (action: Action, result: string, host?: string) =>
+  const audit: AuditOf = (action, result, host) =>
     ctx.audits.push({
       server: id,
       user,
@@ -136,74 +236,16 @@ async function actForUser(
     });
   for (const action of actions) {
     switch (action.kind) {
-      case "soft_exceeded": {
-        const soft = formatSize(action.limit);
-        if (debug === 0) {
-          logger
-            .info`dry run: server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
-          notes.push("would warn");
-          audit(action, "dry-run");
-        } else {
-          logger.warning`server ${id}: user ${user} uses ${size}, above the soft limit ${soft}`;
-          notes.push("warned");
-          audit(action, "warned");
-          done.add(action);
-        }
+      case "soft_exceeded":
+      case "soft_cleared":
+        if (softNotice(ctx, user, size, action, notes, audit)) done.add(action);
         break;
-      }
-      case "soft_cleared": {
-        const soft = formatSize(action.limit);
-        if (debug === 0) {
-          logger
-            .info`dry run: server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
-          notes.push("would notify");
-          audit(action, "dry-run");
-        } else {
-          logger.info`server ${id}: user ${user} uses ${size}, back under the soft limit ${soft}`;
-          notes.push("back under soft");
-          audit(action, "notified");
-          done.add(action);
-        }
-        break;
-      }
       case "protected":
-        logger.warning`server ${id}: user ${user} uses ${size}, above the hard limit ${
-          formatSize(action.limit)
-        }, but is protected and is never locked; remove it from search_user`;
-        notes.push("protected: not locked");
-        audit(action, "refused-protected");
-        break;
       case "forget":
-        if (tryWrite(ctx, () => ctx.writes.forget(id, { user, host: action.host }))) {
-          logger
-            .info`server ${id}: account ${user}@${action.host} was unlocked or dropped by someone else; no longer tracked`;
-          notes.push(`forget ${action.host}`);
-          audit(action, "forgotten", action.host);
-          done.add(action);
-        }
-        break;
       case "grace_started":
-        logger.warning`server ${id}: user ${user} uses ${size}, above the hard limit ${
-          formatSize(action.limit)
-        }; grace started, the hard action is due ${action.due}`;
-        audit(action, `pending: due ${action.due}`);
-        break;
       case "grace_ended":
-        if (action.outcome === "back under") {
-          logger.info`server ${id}: user ${user} uses ${size}, back under the hard limit ${
-            formatSize(action.limit)
-          } within its grace`;
-        }
-        audit(action, action.outcome);
-        break;
       case "forget_brake":
-        if (tryWrite(ctx, () => ctx.writes.forgetBrakes(id, { user, host: action.host }))) {
-          logger
-            .info`server ${id}: account ${user}@${action.host}, in readonly by this tool, was dropped; no longer tracked`;
-          notes.push(`forget readonly ${action.host}`);
-          audit(action, "forgotten", action.host);
-          done.add(action);
-        }
+        if (bookkeeping(ctx, user, size, action, notes, audit)) done.add(action);
         break;
       case "revoke":
       case "restore": {

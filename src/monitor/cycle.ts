@@ -117,19 +117,7 @@ async function cycleSteps(
   try {
     store = await env.openStore();
   } catch (err) {
-    env.stateFailed();
-    const error = `state store unavailable, no action taken: ${message(err)}`;
-    logger.error`server ${server.id}: ${error}`;
-    return {
-      server: server.id,
-      up: false,
-      error,
-      durationSec: duration(),
-      errorsTotal: 0,
-      users: [],
-      stale: false,
-      stateError: message(err),
-    };
+    return storeUnavailable(env, server, err, duration());
   }
   const status = store.status(server.id, env.shard);
   const failed = (err: unknown, interrupted: boolean) =>
@@ -149,27 +137,7 @@ async function cycleSteps(
           }); retrying in ${delayMs} ms`,
       });
       target = env.seams.server ? env.seams.server(db) : new MysqlServer(db);
-      // Reading is safe to abandon: a stop ends the connection, the scan fails, nothing is done.
-      const conn = db.conn;
-      const abandon = () => conn.destroy();
-      env.signal.addEventListener("abort", abandon, { once: true });
-      try {
-        scan = await scanServer(target, server, env.users, env.debug, env.top ?? 0);
-        faultPoint("scanned");
-        lock = await ServerLock.acquire(config.stateDir, server.id, {
-          signal: env.signal,
-          owner: env.owner,
-          onWait: (path) =>
-            logger
-              .info`server ${server.id}: waiting for another monitor process (a shard, the daemon or --once) that holds ${path}`,
-        });
-      } finally {
-        env.signal.removeEventListener("abort", abandon);
-      }
-      if (env.signal.aborted) {
-        lock.release();
-        throw new RuntimeError("stopping");
-      }
+      ({ scan, lock } = await scanThenLock(env, server, config, db, target));
     } catch (err) {
       return failed(err, false);
     }
@@ -180,31 +148,12 @@ async function cycleSteps(
     let before: ReadonlyMap<string, UserFlags> = new Map();
     try {
       before = env.notify ? store.flags(server.id) : before;
-      ({ ctx, outcome } = await enforce({
-        id: server.id,
-        target,
+      ({ ctx, outcome } = await actAndRecord(env, server, config, {
         store,
-        writes: env.seams.writes ? env.seams.writes(store) : store,
-        debug: env.debug,
-        shard: env.shard,
-        shards: env.shards,
-        users: env.users,
-        allUsers: config.users,
-        protectedUsers: config.protectedUsers,
+        target,
         scan,
-        grace: server.hardGrace,
-        action: server.hardAction,
-        now: nowSeconds(),
-      }));
-      tellFindings(env, server.id, config, scan, outcome.users);
-      await record(ctx, {
-        shard: env.shard,
-        users: outcome.users,
-        flags: outcome.flags,
         lastSuccess,
-        lruSize: config.lruSize,
-      });
-      faultPoint("recorded");
+      }));
     } catch (err) {
       // The server went away under the lock: what was sent is recorded as intents.
       return failed(err, true);
@@ -212,56 +161,192 @@ async function cycleSteps(
       lock.release();
     }
     if (ctx.stateError) env.stateFailed();
-    if (scan.topProblem !== undefined) {
-      logger.warning`server ${server.id}: cannot list the largest tables: ${scan.topProblem}`;
-    }
-    for (const u of outcome.users) {
-      const tables = scan.topTables.get(u.user);
-      if (tables) u.topTables = tables;
-    }
-    return await publish({
-      auditLog: config.auditLog,
-      audits: ctx.audits,
-      report: {
-        server: server.id,
-        up: true,
-        lastSuccess: ctx.stateError ? status.lastSuccess : lastSuccess,
-        durationSec: duration(),
-        errorsTotal: status.errorsTotal,
-        users: outcome.users,
-        stale: false,
-        unknownUsers: scan.unknown.length,
-        globalGrantUsers: scan.everywhere.size,
-        incompleteSchemas: scan.incomplete.size,
-        stateError: ctx.stateError,
-        released: outcome.released,
-        ...(scan.topProblem === undefined ? {} : { topTablesError: scan.topProblem }),
-      },
-      events: env.notify
-        ? stateChanges({
-          server: server.id,
-          debug: env.debug,
-          limits: env.users,
-          hardAction: server.hardAction,
-          users: outcome.users,
-          before,
-          after: outcome.flags,
-          audits: ctx.audits,
-          time: measuredAt,
-        })
-        : [],
-      notify: env.notify,
-      history: {
-        store,
-        incomplete: new Set(
-          [...scan.usage].flatMap(([user, u]) => u.incomplete.length ? [user] : []),
-        ),
-        now: measuredAt,
-      },
+    return await publishCycle(env, server, config, {
+      store,
+      status,
+      scan,
+      ctx,
+      outcome,
+      before,
+      measuredAt,
+      lastSuccess,
+      durationSec: duration(),
     });
   } finally {
     await db?.close();
   }
+}
+
+/**
+ * Under the server's lock: acts on `scan` (locks, unlocks, brakes) and records the outcome in
+ * the state store.
+ */
+async function actAndRecord(
+  env: CycleEnv,
+  server: ServerConfig,
+  config: MonitorConfig,
+  step: { store: StateStore; target: Server; scan: Scan; lastSuccess: number },
+): Promise<{ ctx: ActContext; outcome: ActOutcome }> {
+  const { store, target, scan, lastSuccess } = step;
+  const { ctx, outcome } = await enforce({
+    id: server.id,
+    target,
+    store,
+    writes: env.seams.writes ? env.seams.writes(store) : store,
+    debug: env.debug,
+    shard: env.shard,
+    shards: env.shards,
+    users: env.users,
+    allUsers: config.users,
+    protectedUsers: config.protectedUsers,
+    scan,
+    grace: server.hardGrace,
+    action: server.hardAction,
+    now: nowSeconds(),
+  });
+  tellFindings(env, server.id, config, scan, outcome.users);
+  await record(ctx, {
+    shard: env.shard,
+    users: outcome.users,
+    flags: outcome.flags,
+    lastSuccess,
+    lruSize: config.lruSize,
+  });
+  faultPoint("recorded");
+  return { ctx, outcome };
+}
+
+/** The report of a cycle that could not open the state store: nothing was done. */
+function storeUnavailable(
+  env: CycleEnv,
+  server: ServerConfig,
+  err: unknown,
+  durationSec: number,
+): ServerReport {
+  env.stateFailed();
+  const error = `state store unavailable, no action taken: ${message(err)}`;
+  logger.error`server ${server.id}: ${error}`;
+  return {
+    server: server.id,
+    up: false,
+    error,
+    durationSec,
+    errorsTotal: 0,
+    users: [],
+    stale: false,
+    stateError: message(err),
+  };
+}
+
+/**
+ * Measures `server` through `target`, then takes its lock (waiting for another process that
+ * holds it). A stop while reading ends the connection, so the scan fails and nothing is done;
+ * a stop once the lock is held releases it and throws.
+ */
+async function scanThenLock(
+  env: CycleEnv,
+  server: ServerConfig,
+  config: MonitorConfig,
+  db: Db,
+  target: Server,
+): Promise<{ scan: Scan; lock: ServerLock }> {
+  let scan: Scan;
+  let lock: ServerLock;
+  // Reading is safe to abandon: a stop ends the connection, the scan fails, nothing is done.
+  const conn = db.conn;
+  const abandon = () => conn.destroy();
+  env.signal.addEventListener("abort", abandon, { once: true });
+  try {
+    scan = await scanServer(target, server, env.users, env.debug, env.top ?? 0);
+    faultPoint("scanned");
+    lock = await ServerLock.acquire(config.stateDir, server.id, {
+      signal: env.signal,
+      owner: env.owner,
+      onWait: (path) =>
+        logger
+          .info`server ${server.id}: waiting for another monitor process (a shard, the daemon or --once) that holds ${path}`,
+    });
+  } finally {
+    env.signal.removeEventListener("abort", abandon);
+  }
+  if (env.signal.aborted) {
+    lock.release();
+    throw new RuntimeError("stopping");
+  }
+  return { scan, lock };
+}
+
+/** What a cycle that acted hands to {@link publishCycle}. */
+interface CycleDone {
+  store: StateStore;
+  status: ServerStatus;
+  scan: Scan;
+  ctx: ActContext;
+  outcome: ActOutcome;
+  /** The users' flags before the cycle acted (empty without notifications). */
+  before: ReadonlyMap<string, UserFlags>;
+  /** When the usage was measured, in ms. */
+  measuredAt: number;
+  /** `measuredAt` in unix seconds. */
+  lastSuccess: number;
+  durationSec: number;
+}
+
+/** Writes the audit log, the notifications and the history of a cycle that acted; its report. */
+async function publishCycle(
+  env: CycleEnv,
+  server: ServerConfig,
+  config: MonitorConfig,
+  done: CycleDone,
+): Promise<ServerReport> {
+  const { store, status, scan, ctx, outcome, before, measuredAt, lastSuccess } = done;
+  if (scan.topProblem !== undefined) {
+    logger.warning`server ${server.id}: cannot list the largest tables: ${scan.topProblem}`;
+  }
+  for (const u of outcome.users) {
+    const tables = scan.topTables.get(u.user);
+    if (tables) u.topTables = tables;
+  }
+  return await publish({
+    auditLog: config.auditLog,
+    audits: ctx.audits,
+    report: {
+      server: server.id,
+      up: true,
+      lastSuccess: ctx.stateError ? status.lastSuccess : lastSuccess,
+      durationSec: done.durationSec,
+      errorsTotal: status.errorsTotal,
+      users: outcome.users,
+      stale: false,
+      unknownUsers: scan.unknown.length,
+      globalGrantUsers: scan.everywhere.size,
+      incompleteSchemas: scan.incomplete.size,
+      stateError: ctx.stateError,
+      released: outcome.released,
+      ...(scan.topProblem === undefined ? {} : { topTablesError: scan.topProblem }),
+    },
+    events: env.notify
+      ? stateChanges({
+        server: server.id,
+        debug: env.debug,
+        limits: env.users,
+        hardAction: server.hardAction,
+        users: outcome.users,
+        before,
+        after: outcome.flags,
+        audits: ctx.audits,
+        time: measuredAt,
+      })
+      : [],
+    notify: env.notify,
+    history: {
+      store,
+      incomplete: new Set(
+        [...scan.usage].flatMap(([user, u]) => u.incomplete.length ? [user] : []),
+      ),
+      now: measuredAt,
+    },
+  });
 }
 
 /** What {@link enforce} works on: one server, its state store, this shard's users. */

@@ -135,60 +135,87 @@ export function preparePaths(
     if (done === "left to owner") later.push(out);
   }
   if (!who) return later;
-  /** Throws when run_as could not do `need` on `target`. */
-  const check = (key: string, path: string, target: string, need: Need, fix: string, why = "") => {
-    const problem = accessProblem(target, who, need);
-    if (problem) {
-      throw new ConfigError(
-        `${key}=${path}: ${problem}${why} for run_as user ${runAs} once root is dropped; ${fix}`,
-        conf,
-      );
-    }
-  };
-  const dirTarget = (key: string, dir: string) =>
-    status.get(key) === "left to owner" ? existingAncestor(dir) : dir;
+  const dropped: DropTarget = { who, runAs, conf };
   for (const out of outputDirs(config, shard, shards, daemon)) {
-    const target = dirTarget(out.key, out.dir);
-    if (out.key === "pid_file") {
-      // Its directory must let run_as create, lock and remove the file.
-      check(
-        out.key,
-        out.path,
-        target,
-        "replace",
-        `use a directory ${runAs} owns, e.g. /run/mysql_monitor/`,
-      );
-    } else if (out.key === "state_dir") {
-      check(
-        out.key,
-        out.path,
-        target,
-        "replace",
-        `run chown ${runAs} ${config.stateDir}, or pick another directory`,
-      );
-    } else if (out.key === "prometheus_file") {
-      check(
-        out.key,
-        out.path,
-        target,
-        "replace",
-        `put it in a directory ${runAs} can write, e.g. prometheus_file=/run/mysql_monitor/mysql_monitor.prom ` +
-          `(created for ${runAs}) with node_exporter's --collector.textfile.directory pointing there`,
-        " (the file is replaced atomically)",
-      );
-    }
+    const fix = replaceFix(out.key, runAs, config);
+    if (!fix) continue; // the audit log: below
+    const target = status.get(out.key) === "left to owner" ? existingAncestor(out.dir) : out.dir;
+    checkRunAs(dropped, out.key, out.path, target, "replace", fix.fix, fix.why);
   }
-  // Audit log: appended to by run_as. Root creates it (exclusively, handed over by its
-  // handle) only when run_as could not create it itself.
-  const audit = config.auditLog;
+  prepareAuditLog(config.auditLog, dropped, status.get("audit_log") === "left to owner");
+  checkConfigReadable(config, dropped);
+  return later;
+}
+
+/** The account root drops to, and the configuration file that names it. */
+interface DropTarget {
+  who: Identity;
+  runAs: string;
+  /** search.conf, the file a problem is reported against. */
+  conf: string;
+}
+
+/** Throws a ConfigError when run_as could not do `need` on `target` (for setting `key=path`). */
+function checkRunAs(
+  to: DropTarget,
+  key: string,
+  path: string,
+  target: string,
+  need: Need,
+  fix: string,
+  why = "",
+): void {
+  const problem = accessProblem(target, to.who, need);
+  if (problem) {
+    throw new ConfigError(
+      `${key}=${path}: ${problem}${why} for run_as user ${to.runAs} once root is dropped; ${fix}`,
+      to.conf,
+    );
+  }
+}
+
+/**
+ * How to fix a directory run_as cannot create, replace and remove files in, for setting `key`
+ * (undefined for the audit log, which is appended to instead).
+ */
+function replaceFix(
+  key: string,
+  runAs: string,
+  config: MonitorConfig,
+): { fix: string; why?: string } | undefined {
+  switch (key) {
+    case "pid_file":
+      // Its directory must let run_as create, lock and remove the file.
+      return { fix: `use a directory ${runAs} owns, e.g. /run/mysql_monitor/` };
+    case "state_dir":
+      return { fix: `run chown ${runAs} ${config.stateDir}, or pick another directory` };
+    case "prometheus_file":
+      return {
+        fix:
+          `put it in a directory ${runAs} can write, e.g. prometheus_file=/run/mysql_monitor/mysql_monitor.prom ` +
+          `(created for ${runAs}) with node_exporter's --collector.textfile.directory pointing there`,
+        why: " (the file is replaced atomically)",
+      };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The audit log is appended to by run_as. Root creates it (exclusively, handed over by its
+ * handle) only when run_as could not create it itself; then run_as's access is checked.
+ */
+function prepareAuditLog(audit: string, to: DropTarget, leftToOwner: boolean): void {
+  const { who, runAs, conf } = to;
   if (!lstatInode(audit) && accessProblem(audit, who, "append") !== undefined) {
     prepareDirectory(dirOf(audit), 0o755, undefined, "audit_log", conf);
-    createFileExclusive(audit, 0o640, owner);
+    createFileExclusive(audit, 0o640, { uid: who.uid, gid: who.gid });
   }
-  if (status.get("audit_log") !== "left to owner") {
-    check("audit_log", audit, audit, "append", `run chown ${runAs} ${audit}`);
+  if (!leftToOwner) {
+    checkRunAs(to, "audit_log", audit, audit, "append", `run chown ${runAs} ${audit}`);
   } else {
-    check(
+    checkRunAs(
+      to,
       "audit_log",
       audit,
       existingAncestor(dirOf(audit)),
@@ -196,19 +223,21 @@ export function preparePaths(
       `run chown ${runAs} ${dirOf(audit)}`,
     );
   }
-  // Configuration: re-read on SIGHUP after the drop.
-  for (const file of [conf, `${config.dir}/search_user`]) {
-    const problem = accessProblem(file, who, "read");
+}
+
+/** The configuration is read again on SIGHUP after the drop: run_as must be able to read it. */
+function checkConfigReadable(config: MonitorConfig, to: DropTarget): void {
+  for (const file of [to.conf, `${config.dir}/search_user`]) {
+    const problem = accessProblem(file, to.who, "read");
     if (problem) {
       throw new ConfigError(
-        `run_as user ${runAs} could not read this file after dropping root (${problem}), so ` +
+        `run_as user ${to.runAs} could not read this file after dropping root (${problem}), so ` +
           `SIGHUP could not reload it; make it readable: chmod 644 (it holds no secret) or ` +
-          `chown ${runAs} with mode 0600`,
+          `chown ${to.runAs} with mode 0600`,
         file,
       );
     }
   }
-  return later;
 }
 
 /** What {@link startMonitorProcess} settled. */
@@ -283,6 +312,77 @@ export async function startMonitorProcess(
   return { config, droppedTo, credentialsDirectory };
 }
 
+/**
+ * The configuration read again for a SIGHUP. After the drop the password files are usually
+ * unreadable: then the passwords read at start are kept (and the log says why). Throws when the
+ * new configuration is bad or changes a path the daemon's write access was fixed to at start.
+ */
+async function reloadedConfig(
+  configDir: string,
+  started: Started,
+  current: MonitorConfig,
+): Promise<MonitorConfig> {
+  const loadOptions: LoadOptions = {
+    credentialsDirectory: started.credentialsDirectory,
+  };
+  let next: MonitorConfig;
+  try {
+    next = await loadConfig(configDir, loadOptions);
+  } catch (first) {
+    if (!started.droppedTo) throw first;
+    next = await loadConfig(configDir, {
+      ...loadOptions,
+      keptPasswords: keptSecrets(current),
+    });
+    logger.info`reload: kept the passwords read at start (${errorText(first)})`;
+  }
+  const fixed = ["runAs", "pidFile", "stateDir", "prometheusFile", "auditLog"] as const;
+  if (fixed.some((k) => next[k] !== current[k])) {
+    throw new ConfigError(
+      "run_as, pid_file, state_dir, prometheus_file and audit_log cannot change while the " +
+        "daemon runs (its write access is limited to the paths it started with); restart it instead",
+      `${configDir}/search.conf`,
+    );
+  }
+  return next;
+}
+
+/**
+ * Runs `monitor` until it stops, with SIGHUP calling `onHup` and SIGTERM/SIGINT stopping it.
+ * `announce` says the daemon is ready once the signal handlers are in place; `settle` is awaited
+ * after the stop (a reload under way), and the reload record is removed.
+ */
+async function serveUntilStopped(
+  monitor: Monitor,
+  handlers: { onHup: () => void; announce: () => void; settle: () => Promise<void> },
+  record: string,
+): Promise<void> {
+  const { onHup, announce, settle } = handlers;
+  const onStop = () => void monitor.stop();
+  Deno.addSignalListener("SIGHUP", onHup);
+  Deno.addSignalListener("SIGTERM", onStop);
+  Deno.addSignalListener("SIGINT", onStop);
+  const stopWatchdog = startWatchdog();
+  try {
+    announce();
+    signalDaemonReady();
+    await monitor.run();
+    notifyStopping();
+    await settle();
+    logger.info`stopped`;
+  } finally {
+    stopWatchdog();
+    Deno.removeSignalListener("SIGHUP", onHup);
+    Deno.removeSignalListener("SIGTERM", onStop);
+    Deno.removeSignalListener("SIGINT", onStop);
+    await Deno.remove(record).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) {
+        logger.warning`cannot remove ${record}: ${errorText(err)}`;
+      }
+    });
+  }
+}
+
 /** Runs the monitor daemon until SIGTERM/SIGINT; returns the exit code. */
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const level: LogLevel = options.debug === 0 ? "debug" : "info";
@@ -297,7 +397,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     probe: options.probePermissions,
   });
   let config = started.config;
-  const dropTo = started.droppedTo;
   for (const { where, user } of config.protectedInConfig) {
     logger
       .warning`${where}: user ${user} is protected and is never locked; remove it from search_user`;
@@ -324,30 +423,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       let ok = true;
       let error: string | undefined;
       try {
-        const loadOptions: LoadOptions = {
-          credentialsDirectory: started.credentialsDirectory,
-        };
-        let next: MonitorConfig;
-        try {
-          next = await loadConfig(options.configDir, loadOptions);
-        } catch (first) {
-          if (!dropTo) throw first;
-          // After the drop the password files are usually unreadable: keep the ones read at
-          // start, and say why.
-          next = await loadConfig(options.configDir, {
-            ...loadOptions,
-            keptPasswords: keptSecrets(config),
-          });
-          logger.info`reload: kept the passwords read at start (${errorText(first)})`;
-        }
-        const fixed = ["runAs", "pidFile", "stateDir", "prometheusFile", "auditLog"] as const;
-        if (fixed.some((k) => next[k] !== config[k])) {
-          throw new ConfigError(
-            "run_as, pid_file, state_dir, prometheus_file and audit_log cannot change while the " +
-              "daemon runs (its write access is limited to the paths it started with); restart it instead",
-            `${options.configDir}/search.conf`,
-          );
-        }
+        const next = await reloadedConfig(options.configDir, started, config);
         monitor.reload(next);
         config = next;
         logger
@@ -364,31 +440,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const onHup = () => {
       reloading = reloading.then(reload);
     };
-    const onStop = () => void monitor.stop();
-    Deno.addSignalListener("SIGHUP", onHup);
-    Deno.addSignalListener("SIGTERM", onStop);
-    Deno.addSignalListener("SIGINT", onStop);
-    const stopWatchdog = startWatchdog();
-    try {
+    const announce = () => {
       logger
         .info`started: pid ${Deno.pid}, ${config.servers.length} server(s), shard ${shard} of ${shards}, -d ${options.debug}`;
       notifyReady(`monitoring ${config.servers.length} server(s), shard ${shard}/${shards}`);
-      signalDaemonReady();
-      await monitor.run();
-      notifyStopping();
-      await reloading;
-      logger.info`stopped`;
-    } finally {
-      stopWatchdog();
-      Deno.removeSignalListener("SIGHUP", onHup);
-      Deno.removeSignalListener("SIGTERM", onStop);
-      Deno.removeSignalListener("SIGINT", onStop);
-      await Deno.remove(record).catch((err) => {
-        if (!(err instanceof Deno.errors.NotFound)) {
-          logger.warning`cannot remove ${record}: ${errorText(err)}`;
-        }
-      });
-    }
+    };
+    await serveUntilStopped(monitor, { onHup, announce, settle: () => reloading }, record);
   } finally {
     pid.release();
   }

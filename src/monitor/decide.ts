@@ -146,6 +146,104 @@ export function unlockThreshold(soft: number | undefined, hard: number): number 
   return soft !== undefined && soft < hard ? soft : Math.floor(hard * UNLOCK_FRACTION_OF_HARD);
 }
 
+/**
+ * The hosts this tool locked (`ours`) or put in readonly (`braked`) that still are; a forget
+ * action is added to `actions` for each one someone else unlocked or dropped.
+ */
+function stillOurs(
+  state: DecisionInput["state"],
+  accounts: DecisionInput["accounts"],
+  actions: Action[],
+): { ours: Set<string>; braked: Set<string> } {
+  const byHost = new Map(accounts.map((a) => [a.host, a]));
+  const ours = new Set<string>();
+  for (const host of state.lockedByUs) {
+    const account = byHost.get(host);
+    if (account?.locked) ours.add(host);
+    else actions.push({ kind: "forget", host });
+  }
+  const braked = new Set<string>();
+  for (const host of state.brakedByUs ?? []) {
+    if (byHost.has(host)) braked.add(host);
+    else actions.push({ kind: "forget_brake", host });
+  }
+  return { ours, braked };
+}
+
+/**
+ * The grace clock: runs while above the hard limit; a lower-bound figure (an incomplete scan)
+ * below it neither stops nor advances it.
+ */
+function graceClock(
+  input: DecisionInput,
+  overHard: boolean,
+  now: number,
+): { overSince?: number; overScans?: number; overHardAfter: boolean } {
+  const { state } = input;
+  if (overHard) {
+    const continued = state.overHard && state.overSince !== undefined;
+    return {
+      overSince: continued ? state.overSince : now,
+      overScans: continued ? (state.overScans ?? 0) + 1 : 1,
+      overHardAfter: true,
+    };
+  }
+  if (input.incomplete && state.overHard) {
+    return { overSince: state.overSince, overScans: state.overScans, overHardAfter: true };
+  }
+  return { overHardAfter: false };
+}
+
+/** The user's status once `actions` are done. */
+function statusOf(
+  actions: readonly Action[],
+  accounts: DecisionInput["accounts"],
+  user: {
+    ours: ReadonlySet<string>;
+    braked: ReadonlySet<string>;
+    overHard: boolean;
+    overSoft: boolean;
+    protected: boolean;
+  },
+): Status {
+  const { ours, braked, overHard, overSoft } = user;
+  const anyLocked = accounts.some((a) => a.locked);
+  if (ours.size > 0 && !actions.some((a) => a.kind === "unlock")) return "locked";
+  if (braked.size > 0 && !actions.some((a) => a.kind === "restore")) return "readonly";
+  if (anyLocked && ours.size === 0) return "admin-locked";
+  if (overHard) return user.protected ? "protected" : "over hard";
+  if (overSoft) return "over soft";
+  return "ok";
+}
+
+/**
+ * Over the hard limit and not protected: once the grace is over, the hard action for every
+ * account not yet under it; while the grace runs, what is pending.
+ */
+function hardActions(
+  input: DecisionInput,
+  clock: { grace: HardGrace; since: number; scans: number; now: number },
+  actions: Action[],
+): string | undefined {
+  const { accounts, hard } = input;
+  const { grace, since, scans, now } = clock;
+  const readonly = input.action === "readonly";
+  const due = accounts.filter((a) => readonly ? a.writable : !a.locked);
+  if (due.length === 0) return undefined;
+  const g = graceState(grace, since, scans, now);
+  if (!g.elapsed) {
+    if (scans === 1) actions.push({ kind: "grace_started", limit: hard, due: g.due });
+    return `${readonly ? "readonly" : "locking"} ${g.due}`;
+  }
+  if (grace.value > 0) {
+    actions.push({ kind: "grace_ended", limit: hard, outcome: "enforced" });
+  }
+  for (const a of due) {
+    actions.push({ kind: readonly ? "revoke" : "lock", host: a.host, limit: hard });
+  }
+  return undefined;
+}
+
 /** Decides what to do for one user; never performs I/O. */
 export function decide(input: DecisionInput): Decision {
   const { usage, soft, hard, accounts, state } = input;
@@ -162,55 +260,17 @@ export function decide(input: DecisionInput): Decision {
     warned = false;
   }
 
-  const byHost = new Map(accounts.map((a) => [a.host, a]));
-  const ours = new Set<string>();
-  for (const host of state.lockedByUs) {
-    const account = byHost.get(host);
-    if (account?.locked) ours.add(host);
-    else actions.push({ kind: "forget", host });
-  }
-  const braked = new Set<string>();
-  for (const host of state.brakedByUs ?? []) {
-    if (byHost.has(host)) braked.add(host);
-    else actions.push({ kind: "forget_brake", host });
-  }
-
-  // The grace clock: runs while above the hard limit; a lower-bound figure below it neither
-  // stops nor advances it.
+  const { ours, braked } = stillOurs(state, accounts, actions);
   const grace = input.grace ?? { unit: "seconds", value: 0 };
   const now = input.now ?? 0;
-  let overSince: number | undefined;
-  let overScans: number | undefined;
-  let overHardAfter = overHard;
-  if (overHard) {
-    const continued = state.overHard && state.overSince !== undefined;
-    overSince = continued ? state.overSince : now;
-    overScans = continued ? (state.overScans ?? 0) + 1 : 1;
-  } else if (input.incomplete && state.overHard) {
-    overHardAfter = true;
-    overSince = state.overSince;
-    overScans = state.overScans;
-  }
+  const { overSince, overScans, overHardAfter } = graceClock(input, overHard, now);
 
   let pending: string | undefined;
-  const readonly = input.action === "readonly";
   if (overHard) {
     if (input.protected) {
       if (!state.overHard) actions.push({ kind: "protected", limit: hard });
     } else {
-      const due = accounts.filter((a) => readonly ? a.writable : !a.locked);
-      const g = graceState(grace, overSince!, overScans!, now);
-      if (due.length > 0 && !g.elapsed) {
-        pending = `${readonly ? "readonly" : "locking"} ${g.due}`;
-        if (overScans === 1) actions.push({ kind: "grace_started", limit: hard, due: g.due });
-      } else if (due.length > 0) {
-        if (grace.value > 0) {
-          actions.push({ kind: "grace_ended", limit: hard, outcome: "enforced" });
-        }
-        for (const a of due) {
-          actions.push({ kind: readonly ? "revoke" : "lock", host: a.host, limit: hard });
-        }
-      }
+      pending = hardActions(input, { grace, since: overSince!, scans: overScans!, now }, actions);
     }
   } else if (usage < unlockBelow && !input.incomplete) {
     for (const host of ours) actions.push({ kind: "unlock", host, limit: unlockBelow });
@@ -223,13 +283,13 @@ export function decide(input: DecisionInput): Decision {
     actions.push({ kind: "grace_ended", limit: hard, outcome: "back under" });
   }
 
-  let status: Status = "ok";
-  const anyLocked = accounts.some((a) => a.locked);
-  if (ours.size > 0 && !actions.some((a) => a.kind === "unlock")) status = "locked";
-  else if (braked.size > 0 && !actions.some((a) => a.kind === "restore")) status = "readonly";
-  else if (anyLocked && ours.size === 0) status = "admin-locked";
-  else if (overHard) status = input.protected ? "protected" : "over hard";
-  else if (overSoft) status = "over soft";
+  const status = statusOf(actions, accounts, {
+    ours,
+    braked,
+    overHard,
+    overSoft,
+    protected: input.protected,
+  });
   return {
     actions,
     state: {

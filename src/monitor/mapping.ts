@@ -70,6 +70,37 @@ export interface OwnerIndex {
 
 const NONE: string[] = [];
 
+/** `value` of each of `items`, grouped by the account (user, host) the item is about. */
+async function byAccount<T extends { user: string; host: string }>(
+  items: readonly T[],
+  value: (item: T) => string,
+  slicer: TimeSlicer,
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const item of items) {
+    await slicer.pause();
+    const k = accountKey(item.user, item.host);
+    const list = out.get(k) ?? [];
+    list.push(value(item));
+    out.set(k, list);
+  }
+  return out;
+}
+
+/** Adds to `holders` every role reachable from them in `rolesOf`; returns `holders`. */
+function withRoles(holders: Set<string>, rolesOf: ReadonlyMap<string, string[]>): Set<string> {
+  const queue = [...holders];
+  while (queue.length) {
+    for (const role of rolesOf.get(queue.pop()!) ?? []) {
+      if (!holders.has(role)) {
+        holders.add(role);
+        queue.push(role);
+      }
+    }
+  }
+  return holders;
+}
+
 /** Builds the schema → owners index for one server (in time slices). */
 export async function buildOwnerIndex(input: IndexInput): Promise<OwnerIndex> {
   const monitored = new Set(input.users.map((u) => u.user));
@@ -97,22 +128,8 @@ export async function buildOwnerIndex(input: IndexInput): Promise<OwnerIndex> {
 async function grantsIndex(input: IndexInput, findings: GrantFindings): Promise<OwnerIndex> {
   const slicer = new TimeSlicer();
   // Role graph: grantee key → role keys.
-  const rolesOf = new Map<string, string[]>();
-  for (const g of input.roleGrants) {
-    await slicer.pause();
-    const k = accountKey(g.user, g.host);
-    const list = rolesOf.get(k) ?? [];
-    list.push(accountKey(g.role, g.roleHost));
-    rolesOf.set(k, list);
-  }
-  const grantsOf = new Map<string, string[]>();
-  for (const g of input.grants) {
-    await slicer.pause();
-    const k = accountKey(g.user, g.host);
-    const list = grantsOf.get(k) ?? [];
-    list.push(g.db);
-    grantsOf.set(k, list);
-  }
+  const rolesOf = await byAccount(input.roleGrants, (g) => accountKey(g.role, g.roleHost), slicer);
+  const grantsOf = await byAccount(input.grants, (g) => g.db, slicer);
   const exact = new Map<string, Set<string>>();
   // Keyed by the literal prefix; `re` undefined: the pattern is that prefix and one final `%`,
   // which every schema starting with the prefix matches.
@@ -124,16 +141,7 @@ async function grantsIndex(input: IndexInput, findings: GrantFindings): Promise<
       limit.host === undefined || h === limit.host
     );
     // Every account of the limit, and every role reachable from them.
-    const holders = new Set(hosts.map((h) => accountKey(limit.user, h)));
-    const queue = [...holders];
-    while (queue.length) {
-      for (const role of rolesOf.get(queue.pop()!) ?? []) {
-        if (!holders.has(role)) {
-          holders.add(role);
-          queue.push(role);
-        }
-      }
-    }
+    const holders = withRoles(new Set(hosts.map((h) => accountKey(limit.user, h))), rolesOf);
     const reasons: string[] = [];
     for (const holder of holders) {
       const via = holder.split("\u0000")[0];
