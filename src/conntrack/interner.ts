@@ -19,13 +19,18 @@ export class BytesCache<V> {
   /** Keys longer than this are never cached. */
   static readonly MAX_KEY = 512;
 
-  #mask = (BytesCache.MAX_ENTRIES << 1) - 1;
+  /**
+   * Slots in use now, minus 1: the table starts small and doubles as entries come (up to twice
+   * MAX_ENTRIES), so that a log with a few thousand accounts probes a table that stays in the
+   * CPU's cache rather than one spread over half a megabyte.
+   */
+  #mask = FIRST_SLOTS - 1;
   /**
    * Four integers per slot, in one cache line: offset of the key in #arena plus 1 (0 = empty
    * slot), key length, tag, hash.
    */
-  #slots = new Int32Array(BytesCache.MAX_ENTRIES << 3);
-  #values: (V | undefined)[] = new Array(BytesCache.MAX_ENTRIES << 1).fill(undefined);
+  #slots = new Int32Array(FIRST_SLOTS << 2);
+  #values: (V | undefined)[] = new Array(FIRST_SLOTS).fill(undefined);
   #arena = new Uint8Array(BytesCache.MAX_BYTES);
   #used = 0;
   #count = 0;
@@ -55,6 +60,7 @@ export class BytesCache<V> {
     if (n > BytesCache.MAX_KEY) return value;
     const arena = this.#arena;
     if (this.#count >= BytesCache.MAX_ENTRIES || this.#used + n > arena.length) this.clear();
+    else if (2 * (this.#count + 1) > this.#mask + 1) this.#grow();
     const h = hash(buf, a, b, tag);
     let slot = h & this.#mask;
     while (this.#slots[slot << 2] !== 0) slot = (slot + 1) & this.#mask;
@@ -70,6 +76,27 @@ export class BytesCache<V> {
     return value;
   }
 
+  /** Doubles the table, putting every entry in its slot of the larger one (by its hash). */
+  #grow(): void {
+    const oldSlots = this.#slots;
+    const oldValues = this.#values;
+    const size = (this.#mask + 1) << 1;
+    const mask = size - 1;
+    const slots = new Int32Array(size << 2);
+    const values: (V | undefined)[] = new Array(size).fill(undefined);
+    for (let old = 0; old < oldValues.length; old++) {
+      const o = old << 2;
+      if (oldSlots[o] === 0) continue;
+      let slot = oldSlots[o + 3] & mask;
+      while (slots[slot << 2] !== 0) slot = (slot + 1) & mask;
+      slots.set(oldSlots.subarray(o, o + 4), slot << 2);
+      values[slot] = oldValues[old];
+    }
+    this.#slots = slots;
+    this.#values = values;
+    this.#mask = mask;
+  }
+
   /** Forgets every entry. */
   clear(): void {
     this.#slots.fill(0);
@@ -78,6 +105,9 @@ export class BytesCache<V> {
     this.#count = 0;
   }
 }
+
+/** Slots of a new {@link BytesCache}. */
+const FIRST_SLOTS = 1 << 10;
 
 function hash(buf: Uint8Array, a: number, b: number, tag: number): number {
   let h = 0x811c9dc5 ^ tag;
