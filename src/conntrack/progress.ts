@@ -15,6 +15,7 @@
  */
 import { stderrGone } from "../system/log.ts";
 import { formatBytes as bytesText } from "../util/bytes.ts";
+import { readTestHook } from "../util/env.ts";
 
 /** How far the scan has got. */
 export interface ProgressState {
@@ -87,9 +88,7 @@ export const PROGRESS_STEP_ENV = "MYSQL_MONITOR_TEST_PROGRESS_STEP";
 
 /** The test clock's step in ms, when the hook is allowed and set; read when the module loads. */
 function testStep(): number | undefined {
-  const env = { name: "env", variable: PROGRESS_STEP_ENV } as const;
-  if (Deno.permissions.querySync(env).state !== "granted") return undefined; // production
-  const text = Deno.env.get(PROGRESS_STEP_ENV);
+  const text = readTestHook(PROGRESS_STEP_ENV);
   return text !== undefined && /^\d{1,9}$/.test(text) ? Number(text) : undefined;
 }
 

@@ -5,14 +5,13 @@
  * when the process was given access to it, which the binary's permission set never does.
  * @module
  */
+import { readTestHook } from "../util/env.ts";
 
 /** The environment variable that sets the clock in tests. */
 export const CLOCK_ENV = "MYSQL_MONITOR_TEST_CLOCK";
 
 function fixed(): number | undefined {
-  const env = { name: "env", variable: CLOCK_ENV } as const;
-  if (Deno.permissions.querySync(env).state !== "granted") return undefined; // production
-  const text = Deno.env.get(CLOCK_ENV);
+  const text = readTestHook(CLOCK_ENV);
   return text !== undefined && /^\d{1,12}$/.test(text) ? Number(text) : undefined;
 }
 

@@ -12,6 +12,7 @@
  * yet confirmed), `confirmed` (an account's change recorded, the next one not yet started), `recorded` (the cycle recorded, not yet published).
  * @module
  */
+import { readTestHook } from "../util/env.ts";
 
 /** Names of the points where {@link faultPoint} can stop the process. */
 export type FaultStep = "scanned" | "resolved" | "intent" | "altered" | "confirmed" | "recorded";
@@ -22,11 +23,7 @@ export const FAULT_ENV = "MYSQL_MONITOR_TEST_FAULT";
 const reached = new Map<string, number>();
 
 function arm(): { step: string; at: number } | null {
-  // Asked first, so that nothing ever prompts for it; read when the module loads, before a mode
-  // revokes its environment access.
-  const env = { name: "env", variable: FAULT_ENV } as const;
-  if (Deno.permissions.querySync(env).state !== "granted") return null; // production
-  const spec = Deno.env.get(FAULT_ENV);
+  const spec = readTestHook(FAULT_ENV);
   const m = spec ? /^([a-z]+)(?:@(\d+))?$/.exec(spec) : null;
   return m ? { step: m[1], at: Number(m[2] ?? 1) } : null;
 }

@@ -18,3 +18,15 @@ export function readEnv(name: string): string | undefined {
     throw err;
   }
 }
+
+/**
+ * The value of a test hook's environment variable `name`, or undefined in production. The
+ * permission is asked first (so nothing ever prompts for it) and only a granted one is read: the
+ * binary's permission set never lists a hook, so there it is always undefined. Call it when a
+ * module loads, before a mode revokes its environment access.
+ */
+export function readTestHook(name: string): string | undefined {
+  const env = { name: "env", variable: name } as const;
+  if (Deno.permissions.querySync(env).state !== "granted") return undefined;
+  return Deno.env.get(name);
+}
