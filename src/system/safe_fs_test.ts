@@ -62,6 +62,15 @@ Deno.test("safe fs: atomic write from pieces writes them in order; a failing pro
     // Pieces of every UTF-8 length, a longer one after a shorter (the buffer grows).
     await writeFileAtomic(path, ["x", "", "\u{1F600}\u20ac\u00e9y".repeat(1000) + "\n"]);
     assert.equal(await Deno.readTextFile(path), "x" + "\u{1F600}\u20ac\u00e9y".repeat(1000) + "\n");
+    // A link planted at the path is replaced, never written through, when pieces are written.
+    const canary = `${dir}/canary`;
+    await Deno.writeTextFile(canary, "keep\n");
+    await Deno.remove(path);
+    await Deno.symlink(canary, path);
+    await writeFileAtomic(path, ["a é\n", "b\n"]);
+    assert.equal(await Deno.readTextFile(canary), "keep\n");
+    assert.ok((await Deno.lstat(path)).isFile);
+    assert.equal(await Deno.readTextFile(path), "a é\nb\n");
   });
 });
 
