@@ -10,11 +10,15 @@ import { BYTE_SCAN_WASM_BASE64 } from "./byte_scan_wasm.ts";
  * Called for a marker at `i` in the line buf[start, end): `start` follows the previous newline
  * (or is 0), `end` is the next newline at or after `i`, or the search's `to`.
  */
-export type MarkerHit = (i: number, start: number, end: number) => void;
+export type MarkerHit = (i: number, start: number, end: number, prev: number) => void;
 
 /** Marker search and newline counting over a byte buffer. */
 export interface ByteOps {
-  /** Calls `hit`, in order, for each i in [from, to - 5] where "NECT," or "USER," starts. */
+  /**
+   * Calls `hit`, in order, for each i in [from, to - 5] where "NECT," or "USER," starts, with
+   * the start of its line, the line's end (its newline, or `to`) and the start of the line
+   * before (0 when there is none).
+   */
   markers(buf: Uint8Array, from: number, to: number, hit: MarkerHit): void;
   /** Number of newline bytes in buf[from, to). */
   newlines(buf: Uint8Array, from: number, to: number): number;
@@ -36,7 +40,13 @@ export const jsByteOps: ByteOps = {
       const c = buf[i];
       if ((c === N || c === U) && isMarker(buf, i)) {
         const end = buf.indexOf(10, i);
-        hit(i, buf.lastIndexOf(10, i) + 1, end < 0 || end >= to ? to : end);
+        const start = buf.lastIndexOf(10, i) + 1;
+        hit(
+          i,
+          start,
+          end < 0 || end >= to ? to : end,
+          start >= 2 ? buf.lastIndexOf(10, start - 2) + 1 : 0,
+        );
       }
     }
   },
@@ -51,7 +61,14 @@ interface ByteScanExports {
   memory: WebAssembly.Memory;
   count_newlines(p: number, n: number): number;
   find_markers(p: number, n: number, out: number, max: number): number;
-  line_bounds(hits: number, k: number, end: number, starts: number, ends: number): void;
+  line_bounds(
+    hits: number,
+    k: number,
+    end: number,
+    starts: number,
+    ends: number,
+    prevs: number,
+  ): void;
 }
 
 /** The WebAssembly implementation with a buffer of its own (see {@link WasmByteOps.buffer}). */
@@ -62,6 +79,7 @@ export class WasmByteOps implements ByteOps {
   #hits: Int32Array;
   #starts: Int32Array;
   #ends: Int32Array;
+  #prevs: Int32Array;
   #out: number;
   static readonly #MAX_HITS = 16384;
 
@@ -72,7 +90,7 @@ export class WasmByteOps implements ByteOps {
     this.#exports = instance.exports as unknown as ByteScanExports;
     const memory = this.#exports.memory;
     this.#out = (capacity + 63) & ~15;
-    const need = this.#out + WasmByteOps.#MAX_HITS * 12;
+    const need = this.#out + WasmByteOps.#MAX_HITS * 16;
     if (memory.buffer.byteLength < need) {
       memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
     }
@@ -81,6 +99,7 @@ export class WasmByteOps implements ByteOps {
     this.#hits = new Int32Array(memory.buffer, this.#out, max);
     this.#starts = new Int32Array(memory.buffer, this.#out + 4 * max, max);
     this.#ends = new Int32Array(memory.buffer, this.#out + 8 * max, max);
+    this.#prevs = new Int32Array(memory.buffer, this.#out + 12 * max, max);
   }
 
   markers(buf: Uint8Array, from: number, to: number, hit: MarkerHit): void {
@@ -91,11 +110,12 @@ export class WasmByteOps implements ByteOps {
     const out = this.#out;
     while (from < to) {
       const k = this.#exports.find_markers(from, to - from, out, max);
-      this.#exports.line_bounds(out, k, to, out + 4 * max, out + 8 * max);
+      this.#exports.line_bounds(out, k, to, out + 4 * max, out + 8 * max, out + 12 * max);
       const hits = this.#hits;
       const starts = this.#starts;
       const ends = this.#ends;
-      for (let j = 0; j < k; j++) hit(hits[j], starts[j], ends[j]);
+      const prevs = this.#prevs;
+      for (let j = 0; j < k; j++) hit(hits[j], starts[j], ends[j], prevs[j]);
       if (k < max) return;
       from = hits[k - 1] + 1;
     }

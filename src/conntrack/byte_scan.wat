@@ -111,39 +111,79 @@
         (br $narrow)))
     (local.get $k))
 
+;; Index of the last newline in [0, $p), or -1: 16 bytes at a time, then byte by byte.
+  (func $last_newline (param $p i32) (result i32)
+    (local $nl v128) (local $m i32)
+    (local.set $nl (i8x16.splat (i32.const 10)))
+    (block $wide_done
+      (loop $wide
+        (br_if $wide_done (i32.lt_u (local.get $p) (i32.const 16)))
+        (local.set $m
+          (i8x16.bitmask
+            (i8x16.eq (v128.load (i32.sub (local.get $p) (i32.const 16))) (local.get $nl))))
+        (if (local.get $m)
+          (then
+            (return
+              (i32.sub (i32.sub (local.get $p) (i32.const 16))
+                (i32.sub (i32.clz (local.get $m)) (i32.const 31))))))
+        (local.set $p (i32.sub (local.get $p) (i32.const 16)))
+        (br $wide)))
+    (block $done
+      (loop $narrow
+        (br_if $done (i32.eqz (local.get $p)))
+        (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+        (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 10)) (then (return (local.get $p))))
+        (br $narrow)))
+    (i32.const -1))
+
+  ;; Index of the first newline in [$p, $end), or $end: 16 bytes at a time, then byte by byte.
+  (func $next_newline (param $p i32) (param $end i32) (result i32)
+    (local $nl v128) (local $m i32)
+    (local.set $nl (i8x16.splat (i32.const 10)))
+    (block $wide_done
+      (loop $wide
+        (br_if $wide_done (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+        (local.set $m (i8x16.bitmask (i8x16.eq (v128.load (local.get $p)) (local.get $nl))))
+        (if (local.get $m)
+          (then (return (i32.add (local.get $p) (i32.ctz (local.get $m))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $wide)))
+    (block $done
+      (loop $narrow
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $done (i32.eq (i32.load8_u (local.get $p)) (i32.const 10)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $narrow)))
+    (local.get $p))
+
   ;; For the $k positions stored as i32 at $hits, writes the start of each one's line (the byte
-  ;; after the previous newline, or 0) at $starts and its end (the next newline, or $end) at
-  ;; $ends: what lastIndexOf and indexOf would give, without a call per position.
+  ;; after the previous newline, or 0) at $starts, its end (the next newline before $end, or
+  ;; $end) at $ends, and the start of the line before it (0 when there is none) at $prevs: what
+  ;; lastIndexOf and indexOf would give, without a call per position.
   (func (export "line_bounds") (param $hits i32) (param $k i32) (param $end i32)
-    (param $starts i32) (param $ends i32)
-    (local $j i32) (local $i i32) (local $s i32) (local $e i32) (local $last i32)
+    (param $starts i32) (param $ends i32) (param $prevs i32)
+    (local $j i32) (local $i i32) (local $s i32) (local $e i32) (local $q i32) (local $last i32)
+    (local $o i32)
     (local.set $last (i32.const -1))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $j) (local.get $k)))
-        (local.set $i (i32.load (i32.add (local.get $hits) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $o (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $i (i32.load (i32.add (local.get $hits) (local.get $o))))
         (if (i32.lt_s (local.get $i) (local.get $last))
           (then nop) ;; same line as the previous position: same bounds
           (else
-            (local.set $s (local.get $i))
-            (block $back_done
-              (loop $back
-                (br_if $back_done (i32.eqz (local.get $s)))
-                (br_if $back_done
-                  (i32.eq (i32.load8_u (i32.sub (local.get $s) (i32.const 1))) (i32.const 10)))
-                (local.set $s (i32.sub (local.get $s) (i32.const 1)))
-                (br $back)))
-            (local.set $e (local.get $i))
-            (block $fwd_done
-              (loop $fwd
-                (br_if $fwd_done (i32.ge_u (local.get $e) (local.get $end)))
-                (br_if $fwd_done (i32.eq (i32.load8_u (local.get $e)) (i32.const 10)))
-                (local.set $e (i32.add (local.get $e) (i32.const 1)))
-                (br $fwd)))
+            (local.set $s (i32.add (call $last_newline (local.get $i)) (i32.const 1)))
+            (local.set $e (call $next_newline (local.get $i) (local.get $end)))
+            (local.set $q
+              (if (result i32) (i32.ge_u (local.get $s) (i32.const 2))
+                (then
+                  (i32.add (call $last_newline (i32.sub (local.get $s) (i32.const 1)))
+                    (i32.const 1)))
+                (else (i32.const 0))))
             (local.set $last (local.get $e))))
-        (i32.store (i32.add (local.get $starts) (i32.shl (local.get $j) (i32.const 2)))
-          (local.get $s))
-        (i32.store (i32.add (local.get $ends) (i32.shl (local.get $j) (i32.const 2)))
-          (local.get $e))
+        (i32.store (i32.add (local.get $starts) (local.get $o)) (local.get $s))
+        (i32.store (i32.add (local.get $ends) (local.get $o)) (local.get $e))
+        (i32.store (i32.add (local.get $prevs) (local.get $o)) (local.get $q))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $each)))))

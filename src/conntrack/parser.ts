@@ -431,12 +431,12 @@ export class AuditParser {
     if (this.#learnFrom !== undefined && to > from) this.#learnHost(from, to);
     if (this.#taintLeft > 0) this.#resolveTaint(from, to);
     let lineEnd = -1;
-    this.#ops.markers(buf, from, to, (hit, start, nl) => {
+    this.#ops.markers(buf, from, to, (hit, start, nl, prev) => {
       if (hit < lineEnd) return; // one look per line
       lineEnd = nl;
       const end = buf[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
       if (isPlainDisconnect(buf, start, hit, end)) this.#disconnect(start, hit, end);
-      else this.#line(start, end);
+      else this.#line(start, end, prev);
     });
     this.#decide(base + to - DECIDE_LAG);
     // Keep the last HOLD_BYTES (from a line start) for look-back and pending events.
@@ -599,7 +599,7 @@ export class AuditParser {
    * refusal in a method of its own: V8 compiles a function with its optimizing tier only after
    * running it in proportion to its size, and this one runs for every connection event.
    */
-  #line(start: number, end: number): void {
+  #line(start: number, end: number, prev: number): void {
     const buf = this.#buf;
     const f = rightFields(buf, start, end);
     if (!f) return; // a QUERY or other record that merely mentions the word
@@ -612,7 +612,7 @@ export class AuditParser {
     if (f.op === "DISCONNECT") return;
     // First the walk back: when it finds the line that holds a username's start, the refusal
     // reaches exactly that username.
-    const inside = this.#insideUsername(start);
+    const inside = this.#insideUsername(start, prev);
     if (inside >= 0) return this.#refuseInside(start, end, f, inside);
     if (this.#checkHost !== undefined && !this.#isServerHost(buf, start + 18, head.userStart - 1)) {
       return this.#refuseHost(start, end, f, head.userStart - 1);
@@ -669,9 +669,9 @@ export class AuditParser {
    * within a username's reach, the nearest line that starts like a record must be the line
    * just before and a complete record, unless a continuation line (the end of another
    * username) comes first. Returns the buffer index of the line that holds the username's
-   * start, or -1.
+   * start, or -1. `prevStart` is the start of the line before (found with the line's bounds).
    */
-  #insideUsername(start: number): number {
+  #insideUsername(start: number, prevStart: number): number {
     const buf = this.#buf;
     const at = this.#base + start;
     if (start === 0 || this.#isRecordEnd(at)) return -1;
@@ -681,7 +681,7 @@ export class AuditParser {
     let s = start;
     let between = 0;
     while (s > 0) {
-      const prev = s >= 2 ? lastByte(buf, 10, s - 2) + 1 : 0;
+      const prev = s === start ? prevStart : s >= 2 ? lastByte(buf, 10, s - 2) + 1 : 0;
       if (between > 0 || start - prev > MAX_USER_CHARS) {
         if (limit < 0) {
           limit = Math.max(this.#reachBack(start), this.#lastRecordEnd(at) - this.#base, 0);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { completeRecord, lastByte, nextByte, rightFields } from "./record.ts";
+import { completeRecord, lastByte, nextByte, rightFields, startsLikeRecord } from "./record.ts";
 
 const enc = new TextEncoder();
 
@@ -45,4 +45,66 @@ Deno.test("record: a line's fields read the same at the start of the buffer as f
   const third = lines[0].length + lines[1].length + 2;
   assert.ok(completeRecord(alone, third, third + lines[2].length), "a TABLE record is complete");
   assert.ok(completeRecord(alone, at - 1 - enc.encode(lines[3]).length, at - 1));
+});
+
+/** rightFields worked out on the text with string methods: the reference the byte code must match. */
+function rightFieldsOfText(line: string) {
+  const commas: number[] = [];
+  for (let i = line.length - 1; i >= 0 && commas.length < 7; i--) {
+    if (line[i] === ",") commas.push(i);
+  }
+  if (commas.length < 7) return undefined;
+  const field = (k: number) => line.slice(commas[k] + 1, k === 0 ? line.length : commas[k - 1]);
+  if (field(1).includes("'") || field(2).includes("'")) return undefined;
+  const op = field(3);
+  if (!["CONNECT", "FAILED_CONNECT", "CHANGEUSER", "PROXY_CONNECT", "DISCONNECT"].includes(op)) {
+    return undefined;
+  }
+  const int = (t: string) => /^\d{1,15}$/.test(t) ? Number(t) : undefined;
+  const ret = field(0);
+  const retcode = /^(0|-?[1-9]\d{0,9})$/.test(ret) ? Number(ret) : undefined;
+  let bad: string | undefined;
+  if (retcode === undefined) bad = "malformed return code";
+  if (int(field(4)) !== 0) bad ??= "query id of a connection event is not 0";
+  const connId = int(field(5));
+  if (connId === undefined) bad ??= "malformed connection id";
+  return {
+    op,
+    connId: connId ?? -1,
+    retcode: retcode ?? -1,
+    userEnd: commas[6],
+    hostEnd: commas[5],
+    bad,
+  };
+}
+
+Deno.test("record: rightFields and startsLikeRecord agree with a reading of the text on 20 000 generated lines", () => {
+  let seed = 11;
+  const pick = <T>(xs: T[]): T => xs[(seed = (seed * 1103515245 + 12345) >>> 0) % xs.length];
+  const parts = [
+    ...["", "0", "7", "12", "-1", "-0", "00", "1234567890123456", "x", "host", "a'b", "'q,r'"],
+    ...["CONNECT", "DISCONNECT", "FAILED_CONNECT", "CHANGEUSER", "PROXY_CONNECT", "QUERY", "READ"],
+  ];
+  const heads = [
+    "",
+    "20241014 13:00:00,db1,",
+    "20241014 13:00:0x,db1,",
+    "2024101413:00:00,db1,",
+    "20241014 13-00:00,db1,",
+  ];
+  const prefix = "20241014 12:59:59,db1,x,h,9,0,CONNECT,,,0\n";
+  for (let n = 0; n < 20_000; n++) {
+    const fields = Array.from({ length: 2 + (n % 9) }, () => pick(parts));
+    const line = pick(heads) + fields.join(",");
+    const buf = enc.encode(prefix + line);
+    const got = rightFields(buf, prefix.length, buf.length);
+    const relative = got &&
+      { ...got, userEnd: got.userEnd - prefix.length, hostEnd: got.hostEnd - prefix.length };
+    assert.deepEqual(relative, rightFieldsOfText(line), line);
+    assert.equal(
+      startsLikeRecord(buf, prefix.length),
+      /^\d{8} \d\d:\d\d:\d\d,/.test(line),
+      line,
+    );
+  }
 });
