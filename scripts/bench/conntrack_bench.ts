@@ -22,7 +22,17 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { describeShape, generateAudit, type GenResult, utcLastSeen } from "./gen_audit.ts";
+import { describeShape, utcLastSeen } from "./gen_audit.ts";
+import {
+  binaryV8Flags,
+  corpus,
+  loadavg,
+  maxRss,
+  median,
+  type Timed,
+  timed,
+  timing,
+} from "./run_timing.ts";
 import { readAccounts } from "../../tests/support/conntrack.ts";
 import { cliCommand } from "../../tests/support/cli.ts";
 
@@ -38,66 +48,11 @@ const { values: opts } = parseArgs({
   },
 });
 const repeat = Number(opts.repeat);
-/** The V8 flags scripts/compile.sh gives the binary (its `V8_FLAGS="…"` line). */
-function binaryV8Flags(): string {
-  const script = Deno.readTextFileSync(new URL("../compile.sh", import.meta.url));
-  const m = /^V8_FLAGS="([^"]*)"$/m.exec(script);
-  if (!m) throw new Error("scripts/compile.sh has no V8_FLAGS line");
-  return m[1];
-}
 const v8Flags = opts["v8-flags"] ?? binaryV8Flags();
 const cases = opts.cases.split(",").map((c) => {
   const [mb, files] = c.split("x").map(Number);
   return { mb, files };
 });
-
-interface Timed {
-  ms: number;
-  /** User plus system CPU time, ms (less disturbed by other load than the wall time). */
-  cpuMs: number;
-  code: number;
-  stdout: string;
-  stderr: string;
-  rssKb: number;
-}
-
-/** Runs `cmd` under `/usr/bin/time -v`: wall time, exit code, output, peak RSS. */
-async function timed(
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<Timed> {
-  const start = performance.now();
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-v", cmd, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - start;
-  const stderr = new TextDecoder().decode(out.stderr);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  const cpu = (what: string) =>
-    Number(new RegExp(`${what} time \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1]);
-  return {
-    ms,
-    cpuMs: 1000 * (cpu("User") + cpu("System")),
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: stderr.replace(/\n?\s*Command being timed:[\s\S]*$/, ""),
-    rssKb: rss ? Number(rss[1]) : NaN,
-  };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const secs = (ms: number) => (ms / 1000).toFixed(3);
-const list = (xs: number[]) => `[${xs.map(secs).join(", ")}]`;
-/** `median s [each], CPU median s` of some runs. */
-const timing = (ts: Timed[]) =>
-  `${secs(median(ts.map((t) => t.ms)))} s ${list(ts.map((t) => t.ms))}, CPU ${
-    secs(median(ts.map((t) => t.cpuMs)))
-  } s`;
-const maxRss = (ts: Timed[]) => Math.max(...ts.map((t) => t.rssKb)) / 1024 | 0;
 
 /**
  * grep and a conntrack first run (fresh database) in turns, `repeat` times, so both see the
@@ -120,27 +75,6 @@ async function againstGrep(
   }
   return { greps, runs };
 }
-const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-
-/** The generated corpus for one case, reused from `--corpus-dir` when it is there. */
-async function corpus(dir: string, mb: number, files: number): Promise<Omit<GenResult, "next">> {
-  const saved = `${dir}/corpus.json`;
-  try {
-    const j = JSON.parse(await Deno.readTextFile(saved));
-    return { ...j, truth: new Map(j.truth) };
-  } catch { /* not generated yet */ }
-  const gen = await generateAudit({
-    dir: `${dir}/audit`,
-    files,
-    bytesPerFile: Math.floor((mb * 1048576) / files),
-    accounts: 5000,
-    seed: 42,
-    longLines: opts["long-lines"],
-  });
-  await Deno.writeTextFile(saved, JSON.stringify({ ...gen, truth: [...gen.truth] }));
-  return gen;
-}
-
 /** `deno run …` arguments with `--v8-flags` added after `run` when asked for. */
 function withV8Flags(args: string[]): string[] {
   return v8Flags ? [args[0], `--v8-flags=${v8Flags}`, ...args.slice(1)] : args;
@@ -160,7 +94,7 @@ try {
     const say = (text: string) => console.log(`${label} ${text}`);
     const dir = `${root}/${mb}x${files}${opts["long-lines"] ? "-long" : ""}`;
     await Deno.mkdir(dir, { recursive: true });
-    const gen = await corpus(dir, mb, files);
+    const gen = await corpus(dir, mb, files, opts["long-lines"]);
     say(`corpus: ${(gen.bytes / 1048576).toFixed(0)} MiB, ${describeShape(gen.shape)}`);
     const past = new Date(Date.now() - 60_000);
     for (const p of gen.paths) await Deno.utime(p, past, past);
