@@ -24,6 +24,7 @@
 import { parseArgs } from "node:util";
 import { describeShape, utcLastSeen } from "./gen_audit.ts";
 import {
+  ageFiles,
   binaryV8Flags,
   corpus,
   loadavg,
@@ -32,6 +33,7 @@ import {
   type Timed,
   timed,
   timing,
+  writeIni,
 } from "./run_timing.ts";
 import { readAccounts } from "../../tests/support/conntrack.ts";
 import { cliCommand } from "../../tests/support/cli.ts";
@@ -96,18 +98,9 @@ try {
     await Deno.mkdir(dir, { recursive: true });
     const gen = await corpus(dir, mb, files, opts["long-lines"]);
     say(`corpus: ${(gen.bytes / 1048576).toFixed(0)} MiB, ${describeShape(gen.shape)}`);
-    const past = new Date(Date.now() - 60_000);
-    for (const p of gen.paths) await Deno.utime(p, past, past);
+    await ageFiles(gen.paths);
     const sqlite = `${dir}/audit.sqlite`;
-    const ini = (workers?: number) => {
-      const path = `${dir}/conntracker${workers ?? ""}.ini`;
-      Deno.writeTextFileSync(
-        path,
-        `[default]\nAuditLogPath=${dir}/audit\nSqlitePath=${sqlite}\nTimeLocation=UTC\n` +
-          `LogLevel=ERROR\n${workers ? `MaxWorkers=${workers}\n` : ""}`,
-      );
-      return path;
-    };
+    const ini = (workers?: number) => writeIni(dir, workers);
     const command = (iniPath: string): [string, string[]] =>
       opts.bin ? [opts.bin, ["conntrack", "-c", iniPath, "-v"]] : [
         Deno.execPath(),

@@ -30,6 +30,7 @@ import { cliCommand, ROOT } from "../../tests/support/cli.ts";
 import { readAccounts } from "../../tests/support/conntrack.ts";
 import { describeShape } from "./gen_audit.ts";
 import {
+  ageFiles,
   binaryV8Flags,
   corpus,
   loadavg,
@@ -39,6 +40,7 @@ import {
   type Timed,
   timed,
   timing,
+  writeIni,
 } from "./run_timing.ts";
 
 const { values: opts } = parseArgs({
@@ -87,12 +89,9 @@ const rounds = Number(opts.rounds);
 const dir = `${dirRoot}/${opts.case}`;
 await Deno.mkdir(dir, { recursive: true });
 const gen = await corpus(dir, mb, files);
+await ageFiles(gen.paths);
 const sqlite = `${dir}/audit.sqlite`;
-const ini = `${dir}/conntracker.ini`;
-await Deno.writeTextFile(
-  ini,
-  `[default]\nAuditLogPath=${dir}/audit\nSqlitePath=${sqlite}\nTimeLocation=UTC\nLogLevel=ERROR\n`,
-);
+const ini = writeIni(dir);
 
 /** The `deno run` arguments of `variant`: this checkout's permission set, its own files. */
 function argsOf(variant: Variant): string[] {

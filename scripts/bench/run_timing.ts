@@ -95,3 +95,27 @@ export async function corpus(
   await Deno.writeTextFile(saved, JSON.stringify({ ...gen, truth: [...gen.truth] }));
   return gen;
 }
+
+/**
+ * Writes the conntracker.ini the benchmarks run with for the corpus in `dir` (`dir/audit`, the
+ * database `dir/audit.sqlite`; with `workers`, that MaxWorkers in a file of its own) and returns
+ * its path.
+ */
+export function writeIni(dir: string, workers?: number): string {
+  const path = `${dir}/conntracker${workers ?? ""}.ini`;
+  Deno.writeTextFileSync(
+    path,
+    `[default]\nAuditLogPath=${dir}/audit\nSqlitePath=${dir}/audit.sqlite\nTimeLocation=UTC\n` +
+      `LogLevel=ERROR\n${workers ? `MaxWorkers=${workers}\n` : ""}`,
+  );
+  return path;
+}
+
+/**
+ * Dates the corpus files a minute back, so that conntrack does not hold back the newest one as
+ * possibly still being written.
+ */
+export async function ageFiles(paths: string[]): Promise<void> {
+  const past = new Date(Date.now() - 60_000);
+  for (const p of paths) await Deno.utime(p, past, past);
+}
